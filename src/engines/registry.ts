@@ -1,0 +1,18 @@
+import type { Engine, EngineName } from './engine.js';
+
+/** Engines load lazily: a stack's native addon is only loaded when someone uses it. */
+const loaders: Record<EngineName, () => Promise<Engine>> = {
+  libdatachannel: async () => (await import('./libdatachannel.js')).libdatachannelEngine,
+  werift: async () => (await import('./werift.js')).weriftEngine,
+};
+
+export const ENGINE_NAMES = Object.keys(loaders) as EngineName[];
+export const DEFAULT_ENGINE: EngineName = 'libdatachannel';
+
+export function isEngineName(name: string): name is EngineName {
+  return Object.hasOwn(loaders, name);
+}
+
+export async function loadEngine(name: EngineName): Promise<Engine> {
+  return loaders[name]();
+}

@@ -1,0 +1,44 @@
+/**
+ * Keyframe requests in RTCP: Picture Loss Indication (RFC 4585 §6.3.1, PT 206 FMT 1) and
+ * Full Intra Request (RFC 5104 §4.3.1, PT 206 FMT 4). The echo server relays them from the
+ * echoed stream to the client's own sender, so an echoed video starts on the next keyframe.
+ */
+
+const PSFB = 206;
+const FMT_PLI = 1;
+const FMT_FIR = 4;
+
+/** The media SSRCs that the keyframe requests inside a (compound) RTCP packet are about. */
+export function keyframeRequestTargets(rtcp: Uint8Array): number[] {
+  const targets: number[] = [];
+  let offset = 0;
+  while (offset + 4 <= rtcp.length) {
+    const fmt = rtcp[offset]! & 0x1f;
+    const pt = rtcp[offset + 1]!;
+    const length = (((rtcp[offset + 2]! << 8) | rtcp[offset + 3]!) + 1) * 4;
+    if (length < 4 || offset + length > rtcp.length) break;
+    if (pt === PSFB && fmt === FMT_PLI && length >= 12) {
+      targets.push(readUint32(rtcp, offset + 8));
+    } else if (pt === PSFB && fmt === FMT_FIR) {
+      // FIR names its targets in FCI entries of 8 bytes each, after the common header and sender SSRC.
+      for (let fci = offset + 12; fci + 8 <= offset + length; fci += 8) targets.push(readUint32(rtcp, fci));
+    }
+    offset += length;
+  }
+  return targets;
+}
+
+/** A standalone PLI from `senderSsrc` about `mediaSsrc`. */
+export function buildPli(senderSsrc: number, mediaSsrc: number): Buffer {
+  const packet = Buffer.alloc(12);
+  packet[0] = 0x80 | FMT_PLI;
+  packet[1] = PSFB;
+  packet.writeUInt16BE(2, 2);
+  packet.writeUInt32BE(senderSsrc >>> 0, 4);
+  packet.writeUInt32BE(mediaSsrc >>> 0, 8);
+  return packet;
+}
+
+function readUint32(bytes: Uint8Array, offset: number): number {
+  return ((bytes[offset]! << 24) | (bytes[offset + 1]! << 16) | (bytes[offset + 2]! << 8) | bytes[offset + 3]!) >>> 0;
+}
