@@ -1,0 +1,62 @@
+/**
+ * Writes the RTP fixed header (RFC 3550 §5.1) for one outgoing stream: version 2, no
+ * padding, no extension, no CSRCs. The first sequence number and timestamp are random,
+ * as RFC 3550 §5.1 asks, so every session starts somewhere different.
+ */
+import { randomInt } from 'node:crypto';
+import { RTP_HEADER_MIN } from '../rtp/packet.js';
+
+export interface RtpStreamOptions {
+  payloadType: number;
+  ssrc: number;
+  /** First sequence number. Default: random. */
+  initialSequence?: number;
+  /** RTP timestamp of media time zero. Default: random. */
+  initialTimestamp?: number;
+}
+
+export interface WrittenRtp {
+  packet: Buffer;
+  sequence: number;
+  timestamp: number;
+}
+
+export class RtpStreamWriter {
+  readonly payloadType: number;
+  readonly ssrc: number;
+  readonly initialTimestamp: number;
+  #nextSequence: number;
+
+  constructor(options: RtpStreamOptions) {
+    if (!Number.isInteger(options.payloadType) || options.payloadType < 0 || options.payloadType > 127) {
+      throw new TypeError(`RTP payload type must be 0..127 [payloadType:${options.payloadType}]`);
+    }
+    this.payloadType = options.payloadType;
+    this.ssrc = options.ssrc >>> 0;
+    this.#nextSequence = (options.initialSequence ?? randomInt(0x10000)) & 0xffff;
+    this.initialTimestamp = (options.initialTimestamp ?? randomInt(0x100000000)) >>> 0;
+  }
+
+  /** The sequence number the next write() will use. */
+  get nextSequence(): number {
+    return this.#nextSequence;
+  }
+
+  /**
+   * One packet: header + payload, in a fresh buffer the caller may hand to a stack.
+   * @param mediaTime clock-rate units since the stream's start; wraps like RTP timestamps do.
+   */
+  write(payload: Uint8Array, mediaTime: number, marker: boolean): WrittenRtp {
+    const sequence = this.#nextSequence;
+    this.#nextSequence = (sequence + 1) & 0xffff;
+    const timestamp = (this.initialTimestamp + mediaTime) >>> 0;
+    const packet = Buffer.allocUnsafe(RTP_HEADER_MIN + payload.length);
+    packet[0] = 0x80; // V=2, P=0, X=0, CC=0
+    packet[1] = (marker ? 0x80 : 0) | this.payloadType;
+    packet.writeUInt16BE(sequence, 2);
+    packet.writeUInt32BE(timestamp, 4);
+    packet.writeUInt32BE(this.ssrc, 8);
+    packet.set(payload, RTP_HEADER_MIN);
+    return { packet, sequence, timestamp };
+  }
+}
