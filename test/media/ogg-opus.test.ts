@@ -51,7 +51,7 @@ test('parseOggOpus skips other logical streams and rejects a corrupted page', ()
   ];
   assert.deepEqual(parseOggOpus(Buffer.concat(pages)).packets, [p]);
   const corrupted = Buffer.concat(pages);
-  corrupted[corrupted.length - 1] ^= 0xff;
+  corrupted[corrupted.length - 1]! ^= 0xff;
   assert.throws(() => parseOggOpus(corrupted), /checksum/);
 });
 
