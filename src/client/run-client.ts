@@ -1,0 +1,126 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { ClientPeer, EngineName, IceState, PeerState } from '../engines/engine.js';
+import { loadEngine } from '../engines/registry.js';
+import { ClientError, type ClientFailureReason } from './client-error.js';
+import { Deadline } from './deadline.js';
+import { checkMediaEcho, type MediaEchoReport } from './media-check.js';
+import { postOffer } from './signal.js';
+import { Stopwatch, type Timings } from './timings.js';
+
+export type TestType = 0 | 1;
+
+export interface ClientRunOptions {
+  /** The server's /offer URL. */
+  url: string;
+  /** 0: peer connection (optionally media echo); 1: data channel echo. */
+  test: TestType;
+  engine: EngineName;
+  timeoutMs: number;
+  /** Test 0: send real media and require it back. */
+  media: boolean;
+  audio: boolean;
+  video: boolean;
+  /** Echoed packets required on each leg for the media check. */
+  mediaPackets: number;
+  log: Logger;
+}
+
+export interface ClientResult {
+  ok: boolean;
+  url: string;
+  test: TestType;
+  engine: EngineName;
+  reason?: ClientFailureReason;
+  message?: string;
+  timings: Timings;
+  media?: MediaEchoReport;
+  dataChannel?: { sent: string; received?: string; rttMs?: number };
+}
+
+/** Runs one Echo Test as the client peer. Never throws, never hangs, always closes its peer. */
+export async function runClient(options: ClientRunOptions): Promise<ClientResult> {
+  const clock = new Stopwatch();
+  const deadline = new Deadline(options.timeoutMs);
+  const result: ClientResult = { ok: false, url: options.url, test: options.test, engine: options.engine, timings: clock.timings };
+  let peer: ClientPeer | undefined;
+  try {
+    const engine = await loadEngine(options.engine);
+    peer = engine.createClientPeer({
+      audio: options.test === 0 && options.audio,
+      video: options.test === 0 && options.video,
+      dataChannel: options.test === 1 ? 'echo' : undefined,
+      gatherTimeoutMs: Math.min(2_000, options.timeoutMs),
+      log: options.log,
+    });
+    const connection = watchConnection(peer, clock);
+    const offer = await deadline.race('the offer', peer.createOffer());
+    clock.mark('offerReady');
+    const answer = await deadline.race('the answer', postOffer(options.url, offer, deadline.signal));
+    clock.mark('answerReceived');
+    try {
+      await deadline.race('the answer to apply', peer.acceptAnswer(answer));
+    } catch (err) {
+      if (err instanceof ClientError) throw err;
+      throw new ClientError('answer-rejected', `the answer was refused: ${(err as Error).message}`);
+    }
+    await deadline.race('the connection', connection);
+
+    if (options.test === 1) {
+      result.dataChannel = await dataChannelEcho(peer, deadline, clock);
+    } else if (options.media) {
+      result.media = await deadline.race('echoed media', checkMediaEcho(peer.media, options.mediaPackets, () => clock.mark('firstEcho')));
+    }
+    result.ok = true;
+  } catch (err) {
+    const error = err instanceof ClientError ? err : new ClientError('engine-error', (err as Error)?.message ?? String(err));
+    result.reason = error.reason;
+    result.message = error.message;
+  } finally {
+    deadline.dispose();
+    peer?.close();
+    clock.mark('closed');
+  }
+  return result;
+}
+
+/** Resolves once connected; rejects on ICE failure, DTLS failure, or an early close. */
+function watchConnection(peer: ClientPeer, clock: Stopwatch): Promise<void> {
+  const connected = new Promise<void>((resolve, reject) => {
+    peer.onIceStateChange((state: IceState) => {
+      if (state === 'connected' || state === 'completed') clock.mark('iceConnected');
+      if (state === 'failed') reject(new ClientError('ice-failed', 'ICE failed: no candidate pair worked'));
+    });
+    peer.onStateChange((state: PeerState) => {
+      if (state === 'connected') {
+        clock.mark('iceConnected');
+        clock.mark('connected');
+        resolve();
+      } else if (state === 'failed') {
+        reject(new ClientError('connection-failed', 'the connection failed (ICE or DTLS)'));
+      } else if (state === 'closed') {
+        reject(new ClientError('connection-failed', 'the connection closed before it was established'));
+      }
+    });
+  });
+  connected.catch(() => {}); // raced later; a failure before anyone waits must not crash the process
+  return connected;
+}
+
+/** Test 1: a short random string out on the channel, the identical string back. */
+async function dataChannelEcho(peer: ClientPeer, deadline: Deadline, clock: Stopwatch) {
+  const channel = peer.dataChannel;
+  if (!channel) throw new ClientError('engine-error', 'no data channel was created');
+  if (!channel.isOpen) await deadline.race('the data channel to open', new Promise<void>((resolve) => channel.onOpen(resolve)));
+  clock.mark('channelOpen');
+  const sent = randomBytes(6).toString('base64url').slice(0, 5);
+  const reply = new Promise<string | Buffer>((resolve) => channel.onMessage(resolve));
+  const sentAt = performance.now();
+  channel.send(sent);
+  const received = await deadline.race('the echoed message', reply);
+  clock.mark('firstEcho');
+  const text = typeof received === 'string' ? received : received.toString('utf8');
+  const report = { sent, received: text, rttMs: Math.round((performance.now() - sentAt) * 10) / 10 };
+  if (text !== sent) throw new ClientError('echo-mismatch', `sent ${JSON.stringify(sent)}, got back ${JSON.stringify(text)}`);
+  return report;
+}

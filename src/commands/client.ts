@@ -1,0 +1,76 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { createLogger, LOG_LEVELS } from '../log.js';
+import { DEFAULT_ENGINE, ENGINE_NAMES } from '../engines/registry.js';
+import type { EngineName } from '../engines/engine.js';
+import { runClient, type ClientResult, type TestType } from '../client/run-client.js';
+import { STEPS, STEP_LABELS } from '../client/timings.js';
+import { parsePositiveInt, parseSeconds } from './parse.js';
+
+export const DEFAULT_OFFER_URL = 'http://localhost:8080/offer';
+
+export const clientCommand = new Command('client')
+  .description('run the echo client peer: offer, POST, connect, check the echo; exit 0 on success, 1 on failure')
+  .argument('[url]', `the server's /offer URL (same as -s)`)
+  .option('-s, --server <url>', `the server's /offer URL (default ${DEFAULT_OFFER_URL})`)
+  .addOption(new Option('-t, --test <type>', '0: peer connection, 1: data channel echo').choices(['0', '1']).default('0'))
+  .addOption(new Option('-e, --engine <engine>', 'WebRTC stack').choices(ENGINE_NAMES).default(DEFAULT_ENGINE))
+  .option('--media', 'test 0: send real VP8 and Opus and require them echoed back', false)
+  .option('--no-audio', 'test 0: offer no audio section')
+  .option('--no-video', 'test 0: offer no video section')
+  .option('--media-packets <n>', 'with --media: echoed packets required on each track', parsePositiveInt, 10)
+  .option('--timeout <seconds>', 'give up (exit 1) after this long', parseSeconds, 15_000)
+  .option('--json', 'print the result as one JSON object on stdout', false)
+  .addOption(new Option('--log-level <level>', 'log level (stderr)').choices(LOG_LEVELS).default('warn'))
+  .action(async (positional: string | undefined, opts: ClientOptions) => {
+    const url = normalizeUrl(opts.server ?? positional ?? DEFAULT_OFFER_URL);
+    if (!opts.audio && !opts.video && opts.test === '0') throw new InvalidArgumentError('test 0 needs audio or video');
+    const result = await runClient({
+      url,
+      test: Number(opts.test) as TestType,
+      engine: opts.engine,
+      timeoutMs: opts.timeout,
+      media: opts.media,
+      audio: opts.audio,
+      video: opts.video,
+      mediaPackets: opts.mediaPackets,
+      log: createLogger(opts.logLevel),
+    });
+    if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+    else process.stdout.write(formatResult(result));
+    if (!result.ok) process.stderr.write(`webrtc-echo client: FAIL ${result.reason}: ${result.message}\n`);
+    process.exitCode = result.ok ? 0 : 1;
+  });
+
+interface ClientOptions {
+  server?: string;
+  test: '0' | '1';
+  engine: EngineName;
+  media: boolean;
+  audio: boolean;
+  video: boolean;
+  mediaPackets: number;
+  timeout: number;
+  json: boolean;
+  logLevel: (typeof LOG_LEVELS)[number];
+}
+
+/** A bare host:port is accepted too; a URL without a path gets /offer. */
+function normalizeUrl(raw: string): string {
+  const url = new URL(/^[a-z]+:\/\//i.test(raw) ? raw : `http://${raw}`);
+  if (url.pathname === '/') url.pathname = '/offer';
+  return url.toString();
+}
+
+function formatResult(result: ClientResult): string {
+  const lines = [`${result.ok ? 'PASS' : 'FAIL'} test ${result.test} against ${result.url} (engine ${result.engine})`];
+  for (const step of STEPS) {
+    const ms = result.timings[step];
+    if (ms !== undefined) lines.push(`  ${STEP_LABELS[step].padEnd(16)} ${ms.toFixed(1).padStart(8)} ms`);
+  }
+  for (const [kind, leg] of Object.entries(result.media ?? {})) {
+    const rtt = leg.rttMs ? `, round trip p50 ${leg.rttMs.p50} ms (max ${leg.rttMs.max})` : ', re-encoded by the server (no round trip)';
+    lines.push(`  ${kind} echo: ${leg.echoed} packets back of ${leg.sent} sent${rtt}`);
+  }
+  if (result.dataChannel?.rttMs !== undefined) lines.push(`  data channel: "${result.dataChannel.sent}" echoed in ${result.dataChannel.rttMs} ms`);
+  return `${lines.join('\n')}\n`;
+}

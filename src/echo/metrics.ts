@@ -1,0 +1,24 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Prometheus metrics of one server, on a registry of its own (several servers may share a process in tests). */
+export function createEchoMetrics(liveSessions: () => number) {
+  const registry = new Registry();
+  const metrics = {
+    registry,
+    created: new Counter({ name: 'echo_sessions_created_total', help: 'Sessions created from an accepted offer', registers: [registry] }),
+    closed: new Counter({ name: 'echo_sessions_closed_total', help: 'Sessions released, by reason', labelNames: ['reason'], registers: [registry] }),
+    rejected: new Counter({ name: 'echo_offers_rejected_total', help: 'Offers refused, by error code', labelNames: ['reason'], registers: [registry] }),
+    connectSeconds: new Histogram({
+      name: 'echo_session_connect_seconds',
+      help: 'Time from offer accepted to peer connection connected',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    echoedPackets: new Counter({ name: 'echo_rtp_packets_echoed_total', help: 'RTP packets echoed by closed sessions', registers: [registry] }),
+    echoedMessages: new Counter({ name: 'echo_datachannel_messages_echoed_total', help: 'Data channel messages echoed by closed sessions', registers: [registry] }),
+  };
+  new Gauge({ name: 'echo_sessions_live', help: 'Sessions alive now', registers: [registry], collect() { this.set(liveSessions()); } });
+  return metrics;
+}
+
+export type EchoMetrics = ReturnType<typeof createEchoMetrics>;

@@ -1,0 +1,83 @@
+/**
+ * Every error the signaling server answers with, declared once: code → HTTP status.
+ * docs/errors.md lists them for users; keep the two in step.
+ */
+
+export const ERROR_STATUS = {
+  ECHO_ERR_INVALID_JSON: 400,
+  ECHO_ERR_INVALID_BODY: 400,
+  ECHO_ERR_NOT_AN_OFFER: 400,
+  ECHO_ERR_MISSING_SDP: 400,
+  ECHO_ERR_NOT_FOUND: 404,
+  ECHO_ERR_METHOD_NOT_ALLOWED: 405,
+  ECHO_ERR_BODY_TOO_LARGE: 413,
+  ECHO_ERR_UNSUPPORTED_MEDIA_TYPE: 415,
+  ECHO_ERR_UNPARSABLE_SDP: 422,
+  ECHO_ERR_OFFER_REJECTED: 422,
+  ECHO_ERR_TOO_MANY_REQUESTS: 429,
+  ECHO_ERR_INTERNAL: 500,
+  ECHO_ERR_TOO_MANY_SESSIONS: 503,
+  ECHO_ERR_SHUTTING_DOWN: 503,
+} as const;
+
+export type EchoErrorCode = keyof typeof ERROR_STATUS;
+
+/** A failure we expect and answer with a 4xx/5xx and a JSON body `{ error, message }`. */
+export class EchoError extends Error {
+  readonly code: EchoErrorCode;
+  readonly context: Record<string, unknown>;
+
+  private constructor(code: EchoErrorCode, message: string, context: Record<string, unknown> = {}) {
+    super(message);
+    this.name = 'EchoError';
+    this.code = code;
+    this.context = context;
+  }
+
+  get statusCode(): number {
+    return ERROR_STATUS[this.code];
+  }
+
+  static invalidJson(detail: string) {
+    return new EchoError('ECHO_ERR_INVALID_JSON', `Request body is not valid JSON: ${detail}`);
+  }
+  static invalidBody(detail: string) {
+    return new EchoError('ECHO_ERR_INVALID_BODY', `Request body is not an RTCSessionDescriptionInit: ${detail}`);
+  }
+  static notAnOffer(type: unknown) {
+    return new EchoError('ECHO_ERR_NOT_AN_OFFER', `Expected a session description of type "offer", got ${JSON.stringify(type) ?? 'none'}`, { type });
+  }
+  static missingSdp() {
+    return new EchoError('ECHO_ERR_MISSING_SDP', 'The offer has no "sdp" string');
+  }
+  static unparsableSdp(detail: string) {
+    return new EchoError('ECHO_ERR_UNPARSABLE_SDP', `The offer's SDP cannot be used: ${detail}`);
+  }
+  static offerRejected(detail: string) {
+    return new EchoError('ECHO_ERR_OFFER_REJECTED', `The WebRTC stack rejected the offer: ${detail}`);
+  }
+  static tooManySessions(max: number) {
+    return new EchoError('ECHO_ERR_TOO_MANY_SESSIONS', `The server already holds its maximum of ${max} sessions; try again later`, { max });
+  }
+  static shuttingDown() {
+    return new EchoError('ECHO_ERR_SHUTTING_DOWN', 'The server is shutting down');
+  }
+  static methodNotAllowed(method: string, allowed: string) {
+    return new EchoError('ECHO_ERR_METHOD_NOT_ALLOWED', `${method} is not allowed here; use ${allowed}`, { allowed });
+  }
+  static notFound(url: string) {
+    return new EchoError('ECHO_ERR_NOT_FOUND', `No route for ${url}`);
+  }
+  static bodyTooLarge(limit: number) {
+    return new EchoError('ECHO_ERR_BODY_TOO_LARGE', `Request body is larger than ${limit} bytes`, { limit });
+  }
+  static unsupportedMediaType(contentType: string | undefined) {
+    return new EchoError('ECHO_ERR_UNSUPPORTED_MEDIA_TYPE', `Content-Type must be application/json, got ${contentType ?? 'none'}`);
+  }
+  static tooManyRequests() {
+    return new EchoError('ECHO_ERR_TOO_MANY_REQUESTS', 'Too many offers from this address; slow down');
+  }
+  static internal() {
+    return new EchoError('ECHO_ERR_INTERNAL', 'Internal server error');
+  }
+}

@@ -1,0 +1,58 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { CLI, ROOT, runCli } from '../helpers/cli.js';
+import { withTimeout } from '../helpers/timeout.js';
+
+/** Starts `webrtc-echo serve` as a user would, and resolves once it logs that it listens. */
+async function spawnServer(args: string[]) {
+  const child = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', '0', ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  const logs: Record<string, unknown>[] = [];
+  const lines = createInterface({ input: child.stderr });
+  const listening = new Promise<string>((resolve) => {
+    lines.on('line', (line) => {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      logs.push(entry);
+      if (entry.event === 'listening') resolve(String(entry.url));
+    });
+  });
+  const url = await withTimeout(listening, 20_000, 'server listening');
+  return { child, url, logs };
+}
+
+test('webrtc-echo --help lists serve and client', async () => {
+  const run = await runCli(['--help']);
+  assert.equal(run.code, 0);
+  assert.match(run.stdout, /serve/);
+  assert.match(run.stdout, /client/);
+});
+
+test('client.sh takes the container contract\'s single argument "-s URL -t 1", and serve logs each session and exits 0 on SIGTERM', async (t) => {
+  const server = await spawnServer(['--engine', 'libdatachannel']);
+  t.after(() => server.child.kill('SIGKILL'));
+  const url = `${server.url}/offer`;
+
+  const dc = await runCli([`-s ${url} -t 1`], 30_000, '/bin/sh', [`${ROOT}client.sh`]);
+  assert.equal(dc.code, 0, dc.stderr);
+  assert.match(dc.stdout, /PASS test 1/);
+  assert.match(dc.stdout, /channel open/);
+
+  const bare = await runCli([url], 30_000, '/bin/sh', [`${ROOT}client.sh`]);
+  assert.equal(bare.code, 0, bare.stderr);
+  assert.match(bare.stdout, /PASS test 0/);
+
+  server.child.kill('SIGTERM');
+  const [code] = await withTimeout(once(server.child, 'exit'), 15_000, 'server exit');
+  assert.equal(code, 0);
+  const events = server.logs.map((l) => l.event);
+  assert.ok(events.filter((e) => e === 'session-created').length >= 2, `events: ${events.join(',')}`);
+  assert.ok(events.includes('session-connected'));
+  const connected = server.logs.find((l) => l.event === 'session-connected');
+  assert.equal(typeof connected?.connectMs, 'number', 'connected carries the time it took');
+  const closed = server.logs.filter((l) => l.event === 'session-closed');
+  assert.ok(closed.length >= 2, 'every session logs its close');
+  assert.ok(closed.every((l) => typeof l.reason === 'string' && typeof l.rtpPackets === 'number' && typeof l.messages === 'number'));
+  assert.ok(events.includes('stopped'));
+});

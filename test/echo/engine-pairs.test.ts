@@ -1,0 +1,33 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ENGINE_NAMES } from '../../src/engines/registry.js';
+import { runCli } from '../helpers/cli.js';
+import { startTestServer } from '../helpers/server.js';
+import { eventually } from '../helpers/timeout.js';
+
+// Every server engine × every client engine, through the real CLI client over loopback.
+for (const serverEngine of ENGINE_NAMES) {
+  for (const clientEngine of ENGINE_NAMES) {
+    test(`a ${clientEngine} client passes test 0 with --media and test 1 against a ${serverEngine} server`, async (t) => {
+      const server = await startTestServer(t, serverEngine);
+      const url = `${server.url}/offer`;
+
+      const media = await runCli(['client', '-s', url, '-t', '0', '--media', '--engine', clientEngine, '--json', '--timeout', '20'], 40_000);
+      assert.equal(media.code, 0, `test 0 exit code; stderr: ${media.stderr}`);
+      const mediaResult = JSON.parse(media.stdout) as { ok: boolean; media: Record<string, { echoed: number; rttMs?: { p50: number } }> };
+      assert.equal(mediaResult.ok, true);
+      for (const kind of ['audio', 'video']) {
+        const leg = mediaResult.media[kind];
+        assert.ok(leg && leg.echoed >= 10, `${kind} echoed packets: ${JSON.stringify(leg)}`);
+        assert.ok(leg.rttMs && leg.rttMs.p50 >= 0, `${kind}: a packet-level echo gives round-trip times`);
+      }
+
+      const dc = await runCli(['client', '-s', url, '-t', '1', '--engine', clientEngine, '--json', '--timeout', '20'], 40_000);
+      assert.equal(dc.code, 0, `test 1 exit code; stderr: ${dc.stderr}`);
+      const dcResult = JSON.parse(dc.stdout) as { ok: boolean; dataChannel: { sent: string; received: string } };
+      assert.equal(dcResult.dataChannel.received, dcResult.dataChannel.sent);
+
+      await eventually(() => server.sessions.size === 0, 15_000, 'both sessions released after the clients closed');
+    });
+  }
+}

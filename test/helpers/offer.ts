@@ -1,0 +1,9 @@
+import type { ClientPeer, EngineName, SessionDescription } from '../../src/engines/engine.js';
+import { loadEngine } from '../../src/engines/registry.js';
+import { silentLogger } from '../../src/log.js';
+
+/** A real offer (audio, video and a data channel) from a real client peer; close the peer when done. */
+export async function makeOffer(engine: EngineName = 'libdatachannel'): Promise<{ offer: SessionDescription; peer: ClientPeer }> {
+  const peer = (await loadEngine(engine)).createClientPeer({ audio: true, video: true, dataChannel: 'echo', gatherTimeoutMs: 2000, log: silentLogger });
+  return { offer: await peer.createOffer(), peer };
+}

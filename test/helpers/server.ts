@@ -1,0 +1,23 @@
+import type { TestContext } from 'node:test';
+import type { EngineName } from '../../src/engines/engine.js';
+import { silentLogger } from '../../src/log.js';
+import { SERVER_DEFAULTS, startEchoServer, type EchoServer, type EchoServerOptions } from '../../src/signaling/server.js';
+
+/** A real echo server on 127.0.0.1 and a free port, closed when the test ends. */
+export async function startTestServer(
+  t: TestContext | undefined,
+  engine: EngineName,
+  overrides: Partial<EchoServerOptions> = {},
+): Promise<EchoServer> {
+  const server = await startEchoServer({ ...SERVER_DEFAULTS, host: '127.0.0.1', port: 0, engine, log: silentLogger, ...overrides });
+  t?.after(() => server.close());
+  return server;
+}
+
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
