@@ -1,0 +1,119 @@
+// Package client is the pion Echo Test client: it offers, POSTs the offer, applies
+// the answer and checks the connection (test 0) or a data channel echo (test 1).
+package client
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Options are the client's command line, validated.
+type Options struct {
+	URL      string        // the server's /offer
+	Test     int           // 0 peer connection, 1 data channel echo
+	Timeout  time.Duration // whole run; default 15 s
+	EchoWait time.Duration // test 0: how long to wait for echoed RTP once connected; default 0
+	NeedEcho bool          // test 0: fail when nothing was echoed within EchoWait
+	IVF      string        // VP8 clip to send; empty: found in testdata/, else synthetic
+}
+
+// Usage is printed with any argument error.
+const Usage = `usage: pion-client URL
+       pion-client -s URL [-t 0|1] [--timeout SECONDS] [--echo-ms MS] [--require-echo] [--ivf FILE]
+       pion-client "-s URL -t 1"   (all flags in one argument, as the Echo Test containers pass them)`
+
+// ParseArgs reads both forms of the container contract: "URL" and "-s URL -t N",
+// the latter possibly as one argument holding all flags.
+func ParseArgs(args []string) (Options, error) {
+	if len(args) == 1 && strings.ContainsAny(strings.TrimSpace(args[0]), " \t") {
+		args = strings.Fields(args[0])
+	}
+	opts := Options{Timeout: 15 * time.Second}
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		name, value, hasValue := strings.Cut(arg, "=")
+		if !strings.HasPrefix(arg, "-") {
+			if opts.URL != "" {
+				return opts, fmt.Errorf("unexpected argument %q", arg)
+			}
+			opts.URL = arg
+			continue
+		}
+		if !hasValue {
+			name = arg
+		}
+		takeValue := func() (string, error) {
+			if hasValue {
+				return value, nil
+			}
+			if i+1 >= len(args) {
+				return "", fmt.Errorf("%s needs a value", name)
+			}
+			i++
+			return args[i], nil
+		}
+		var err error
+		switch name {
+		case "-s", "--server", "--url":
+			opts.URL, err = takeValue()
+		case "-t", "--test":
+			var v string
+			if v, err = takeValue(); err == nil {
+				opts.Test, err = strconv.Atoi(v)
+				if err == nil && opts.Test != 0 && opts.Test != 1 {
+					err = fmt.Errorf("test type must be 0 or 1, got %d", opts.Test)
+				}
+			}
+		case "--timeout":
+			var v string
+			if v, err = takeValue(); err == nil {
+				opts.Timeout, err = seconds(v)
+			}
+		case "--echo-ms":
+			var v string
+			if v, err = takeValue(); err == nil {
+				var ms int
+				ms, err = strconv.Atoi(v)
+				opts.EchoWait = time.Duration(ms) * time.Millisecond
+			}
+		case "--require-echo":
+			opts.NeedEcho = true
+		case "--ivf":
+			opts.IVF, err = takeValue()
+		case "-h", "--help":
+			return opts, fmt.Errorf("help requested")
+		default:
+			err = fmt.Errorf("unknown flag %s", name)
+		}
+		if err != nil {
+			return opts, err
+		}
+	}
+	if opts.URL == "" {
+		return opts, fmt.Errorf("missing server URL")
+	}
+	u, err := url.Parse(opts.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return opts, fmt.Errorf("not an http(s) URL: %q", opts.URL)
+	}
+	// A bare server address means its /offer, the only path the Echo Test defines.
+	if u.Path == "" || u.Path == "/" {
+		u.Path = "/offer"
+		opts.URL = u.String()
+	}
+	if opts.NeedEcho && opts.EchoWait == 0 {
+		opts.EchoWait = 3 * time.Second
+	}
+	return opts, nil
+}
+
+func seconds(v string) (time.Duration, error) {
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f <= 0 {
+		return 0, fmt.Errorf("timeout must be a positive number of seconds, got %q", v)
+	}
+	return time.Duration(f * float64(time.Second)), nil
+}
