@@ -1,0 +1,184 @@
+/**
+ * The libdatachannel echo peer: answers an offer (non-trickle) and sends every RTP packet and
+ * data channel message straight back, at packet level, without decoding anything.
+ */
+import { PeerConnection, type DataChannel, type Track } from 'node-datachannel';
+import type { EchoCounters, EchoPeer, EchoPeerOptions, IceState, PeerState, SessionDescription } from './engine.js';
+import { buildMedia } from './libdatachannel-media.js';
+import { planEchoSections, type EchoSectionPlan } from './libdatachannel-echo-plan.js';
+import {
+  RtcpRepeatFilter, StateReporter, closeQuietly, deferred, toIceState, toMessage, toPeerState, waitForGathering,
+} from './libdatachannel-shared.js';
+import { isRtcp, isRtp, randomSsrc, rtpPayloadType, rtpSsrc, setRtpSsrc } from '../rtp/packet.js';
+import { buildPli, keyframeRequestTargets } from '../rtp/rtcp.js';
+
+export async function createLibdatachannelEchoPeer(
+  offer: SessionDescription,
+  options: EchoPeerOptions,
+): Promise<EchoPeer> {
+  if (offer.type !== 'offer') throw new Error(`expected an offer, got a description of type "${offer.type}"`);
+  const plans = planEchoSections(offer.sdp);
+  const peer = new LibdatachannelEchoPeer(options);
+  try {
+    return await peer.negotiate(offer.sdp, plans, options.gatherTimeoutMs);
+  } catch (err) {
+    peer.close();
+    throw err instanceof Error ? err : new Error(String(err));
+  }
+}
+
+class LibdatachannelEchoPeer implements EchoPeer {
+  readonly counters: EchoCounters = { rtpPackets: 0, rtpBytes: 0, keyframeRequests: 0, messages: 0, messageBytes: 0 };
+  #answer: SessionDescription | undefined;
+  readonly #log: EchoPeerOptions['log'];
+  readonly #pc: PeerConnection;
+  readonly #tracks: Track[] = [];
+  readonly #channels = new Set<DataChannel>();
+  readonly #states: StateReporter<PeerState>;
+  readonly #iceStates: StateReporter<IceState>;
+  readonly #gathered = deferred();
+  #closed = false;
+
+  constructor(options: EchoPeerOptions) {
+    this.#log = options.log.child({ engine: 'libdatachannel', role: 'echo' });
+    const logListenerError = (err: unknown) => this.#log.error({ err }, 'state listener threw');
+    this.#states = new StateReporter<PeerState>(logListenerError);
+    this.#iceStates = new StateReporter<IceState>(logListenerError);
+    // No ICE servers: host candidates only, as the echo test runs without STUN.
+    this.#pc = new PeerConnection('echo', { iceServers: [] });
+    this.#pc.onGatheringStateChange((state) => {
+      if (state === 'complete') this.#gathered.resolve();
+    });
+    this.#pc.onStateChange((native) => {
+      const state = toPeerState(native);
+      if (state === undefined) return;
+      // libdatachannel closes its transports itself after disconnected/failed, then says closed;
+      // our close() frees the JS side and reports `closed` exactly once.
+      if (state === 'closed') this.close();
+      else this.#states.report(state);
+    });
+    this.#pc.onIceStateChange((native) => {
+      const state = toIceState(native);
+      if (state !== undefined) this.#iceStates.report(state);
+    });
+    this.#pc.onDataChannel((channel) => this.#echoChannel(channel));
+  }
+
+  get answer(): SessionDescription {
+    if (!this.#answer) throw new Error('the echo peer has no answer yet');
+    return this.#answer;
+  }
+
+  async negotiate(offerSdp: string, plans: EchoSectionPlan[], gatherTimeoutMs: number): Promise<EchoPeer> {
+    for (const plan of plans) this.#addEchoTrack(plan);
+    // With auto-negotiation on (the default), applying the offer also creates the answer.
+    this.#pc.setRemoteDescription(offerSdp, 'offer');
+    const gathering = await waitForGathering(this.#pc, this.#gathered.promise, gatherTimeoutMs);
+    if (this.#closed) throw new Error('the echo peer was closed while gathering candidates');
+    if (gathering === 'timeout') this.#log.warn({ gatherTimeoutMs }, 'ICE gathering timed out, answering with the candidates so far');
+    const local = this.#pc.localDescription();
+    if (!local || local.type !== 'answer') throw new Error('libdatachannel produced no answer');
+    this.#answer = { type: 'answer', sdp: local.sdp };
+    return this;
+  }
+
+  onStateChange(listener: (state: PeerState) => void): void {
+    this.#states.listen(listener);
+  }
+
+  onIceStateChange(listener: (state: IceState) => void): void {
+    this.#iceStates.listen(listener);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const logError = (err: unknown) => this.#log.debug({ err }, 'error while closing');
+    closeQuietly(
+      [
+        ...[...this.#channels].map((channel) => () => channel.close()),
+        ...this.#tracks.map((track) => () => track.close()),
+        () => this.#pc.close(),
+      ],
+      logError,
+    );
+    this.#channels.clear();
+    this.#tracks.length = 0;
+    this.#gathered.resolve();
+    this.#iceStates.report('closed');
+    this.#states.report('closed');
+  }
+
+  /**
+   * One sendrecv track per offered media section, announcing the SSRC the echo goes out with.
+   * Every RTP packet goes back on the same mid with only its SSRC rewritten.
+   */
+  #addEchoTrack(plan: EchoSectionPlan): void {
+    const echoSsrc = randomSsrc();
+    const ssrc = { ssrc: echoSsrc, cname: 'echo', streamId: 'echo', trackId: `echo-${plan.kind}-${plan.mid}` };
+    const track = this.#pc.addTrack(buildMedia({ ...plan, ssrc }));
+    this.#tracks.push(track);
+
+    const payloadTypes = new Set(plan.payloadTypes);
+    // The client's own SSRC on this mid, learned from its RTP: keyframe requests go there.
+    let clientSsrc: number | undefined;
+    const repeats = new RtcpRepeatFilter();
+
+    track.onMessage((packet) => {
+      if (isRtcp(packet)) {
+        if (repeats.isRepeat(packet)) return;
+        this.#relayKeyframeRequests(track, packet, echoSsrc, clientSsrc);
+        return;
+      }
+      repeats.reset();
+      if (!isRtp(packet) || !payloadTypes.has(rtpPayloadType(packet))) return;
+      clientSsrc = rtpSsrc(packet);
+      setRtpSsrc(packet, echoSsrc);
+      try {
+        if (!track.sendMessageBinary(packet)) return;
+      } catch (err) {
+        // Not open yet, or an SRTP replay (the client resent a sequence number): drop it, as UDP would.
+        this.#log.trace({ err, mid: plan.mid }, 'echo packet dropped');
+        return;
+      }
+      this.counters.rtpPackets++;
+      this.counters.rtpBytes += packet.length;
+    });
+    track.onError((err) => this.#log.debug({ err, mid: plan.mid }, 'track error'));
+  }
+
+  #relayKeyframeRequests(track: Track, rtcp: Buffer, echoSsrc: number, clientSsrc: number | undefined): void {
+    if (clientSsrc === undefined) return;
+    if (!keyframeRequestTargets(rtcp).includes(echoSsrc)) return;
+    try {
+      // Without a media handler, requestKeyframe() does nothing, so we write the PLI ourselves.
+      if (track.sendMessageBinary(buildPli(echoSsrc, clientSsrc))) this.counters.keyframeRequests++;
+    } catch (err) {
+      this.#log.debug({ err }, 'keyframe request not relayed');
+    }
+  }
+
+  /** Every channel the client opens, whenever, echoes text as text and binary as binary. */
+  #echoChannel(channel: DataChannel): void {
+    if (this.#closed) {
+      channel.close();
+      return;
+    }
+    this.#channels.add(channel);
+    channel.onMessage((raw) => {
+      const message = toMessage(raw);
+      try {
+        // false only means "buffered", not "dropped".
+        if (typeof message === 'string') channel.sendMessage(message);
+        else channel.sendMessageBinary(message);
+      } catch (err) {
+        this.#log.debug({ err, label: channel.getLabel() }, 'echo message dropped');
+        return;
+      }
+      this.counters.messages++;
+      this.counters.messageBytes += typeof message === 'string' ? Buffer.byteLength(message) : message.length;
+    });
+    channel.onClosed(() => this.#channels.delete(channel));
+    channel.onError((err) => this.#log.debug({ err, label: channel.getLabel() }, 'data channel error'));
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * What the libdatachannel echo peer and client peer share: state mapping, a bounded wait for
+ * ICE gathering, and a reporter that guarantees `closed` comes once and last.
+ */
+import type { PeerConnection } from 'node-datachannel';
+import type { IceState, PeerState } from './engine.js';
+
+const PEER_STATES: ReadonlySet<string> = new Set<PeerState>([
+  'new', 'connecting', 'connected', 'disconnected', 'failed', 'closed',
+]);
+const ICE_STATES: ReadonlySet<string> = new Set<IceState>([
+  'new', 'checking', 'connected', 'completed', 'disconnected', 'failed', 'closed',
+]);
+
+/** libdatachannel names its states as the W3C API does; anything else is ignored. */
+export function toPeerState(state: string): PeerState | undefined {
+  return PEER_STATES.has(state) ? (state as PeerState) : undefined;
+}
+
+export function toIceState(state: string): IceState | undefined {
+  return ICE_STATES.has(state) ? (state as IceState) : undefined;
+}
+
+/**
+ * Fans state changes out to listeners. Repeats are dropped, and once `closed` is reported
+ * nothing follows it, whether the native stack or our own close() said it first.
+ */
+export class StateReporter<State extends string> {
+  #listeners: Array<(state: State) => void> = [];
+  #current: State | undefined;
+  #closed = false;
+
+  constructor(private readonly onListenerError: (err: unknown) => void) {}
+
+  get current(): State | undefined {
+    return this.#current;
+  }
+
+  listen(listener: (state: State) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  report(state: State): void {
+    if (this.#closed || state === this.#current) return;
+    this.#current = state;
+    if (state === 'closed') this.#closed = true;
+    for (const listener of this.#listeners) {
+      try {
+        listener(state);
+      } catch (err) {
+        this.onListenerError(err);
+      }
+    }
+    if (this.#closed) this.#listeners = [];
+  }
+}
+
+/**
+ * Resolves once gathering is complete, or after `timeoutMs` with whatever was gathered so far
+ * (non-trickle: the description we hand out must carry every candidate we will ever have).
+ * libdatachannel accepts one gathering callback per peer connection, so the caller passes the
+ * event in through `gatheringDone`, a promise it resolves from its own callback.
+ */
+export async function waitForGathering(
+  pc: PeerConnection,
+  gatheringDone: Promise<void>,
+  timeoutMs: number,
+): Promise<'complete' | 'timeout'> {
+  if (pc.gatheringState() === 'complete') return 'complete';
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+  });
+  try {
+    return await Promise.race([gatheringDone.then(() => 'complete' as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A promise with its resolve function, for events that fire once. */
+export function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** Data channel messages arrive as string, Buffer or ArrayBuffer; we hand out string or Buffer. */
+export function toMessage(message: string | Buffer | ArrayBuffer): string | Buffer {
+  return typeof message === 'string' || Buffer.isBuffer(message) ? message : Buffer.from(message);
+}
+
+/** Runs every cleanup step even when one throws: close() must never stop partway. */
+export function closeQuietly(steps: Iterable<() => void>, log: (err: unknown) => void): void {
+  for (const step of steps) {
+    try {
+      step();
+    } catch (err) {
+      log(err);
+    }
+  }
+}
+
+/**
+ * libdatachannel hands a compound RTCP packet to a track once per SSRC in it that belongs to
+ * the track (impl/peerconnection.cpp, dispatchMedia): a PLI from the client's SSRC about our
+ * SSRC arrives twice in a row. This drops a packet equal to the one just before it on the
+ * same track; any RTP in between resets it.
+ */
+export class RtcpRepeatFilter {
+  #last: Buffer | undefined;
+
+  isRepeat(rtcp: Buffer): boolean {
+    if (this.#last !== undefined && this.#last.equals(rtcp)) return true;
+    this.#last = rtcp;
+    return false;
+  }
+
+  reset(): void {
+    this.#last = undefined;
+  }
+}
