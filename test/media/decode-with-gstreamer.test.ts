@@ -98,9 +98,10 @@ test('GStreamer decodes the players’ RTP to exactly the clips’ pictures and 
     ),
   ]);
 
-  const [rtpYuv, ivfYuv, rtpPcm, oggPcm] = await Promise.all(
-    ['rtp.yuv', 'ivf.yuv', 'rtp.pcm', 'ogg.pcm'].map((f) => readFile(join(dir, f))),
-  );
+  const output = (file: string): Promise<Buffer> => readFile(join(dir, file));
+  const [rtpYuv, ivfYuv, rtpPcm, oggPcm] = [
+    await output('rtp.yuv'), await output('ivf.yuv'), await output('rtp.pcm'), await output('ogg.pcm'),
+  ];
   assert.equal(rtpYuv.length, framesSent * I420_FRAME, 'every frame sent was decoded');
   for (let i = 0; i < framesSent; i++) {
     const decoded = rtpYuv.subarray(i * I420_FRAME, (i + 1) * I420_FRAME);
