@@ -1,0 +1,122 @@
+/**
+ * Wires the form to EchoSession runs. Query parameters pre-fill the form so a run can be
+ * shared as a link: ?server=URL&mode=all|video|audio|data&codec=VP8&autostart=1
+ */
+import { availableVideoCodecs, isVideoCodec } from './codecs.js';
+import { EchoSession, type Mode, type SessionSnapshot } from './session.js';
+import { render, resetHistory } from './view.js';
+
+/** What tests read: the latest snapshot of the current run, replaced on every change. */
+declare global {
+  interface Window {
+    __echo: SessionSnapshot | null;
+    /** The current run's RTCPeerConnection, for devtools. */
+    __echoPc: RTCPeerConnection | null;
+  }
+}
+
+const form = document.getElementById('controls') as HTMLFormElement;
+const urlInput = document.getElementById('server-url') as HTMLInputElement;
+const codecSelect = document.getElementById('codec') as HTMLSelectElement;
+const startButton = document.getElementById('start') as HTMLButtonElement;
+const stopButton = document.getElementById('stop') as HTMLButtonElement;
+const retryButton = document.getElementById('retry') as HTMLButtonElement;
+const listen = document.getElementById('listen') as HTMLInputElement;
+const sourceVideo = document.getElementById('source-video') as HTMLVideoElement;
+const echoVideo = document.getElementById('echo-video') as HTMLVideoElement;
+
+let session: EchoSession | null = null;
+window.__echo = null;
+window.__echoPc = null;
+
+function setup(): void {
+  const params = new URLSearchParams(location.search);
+  urlInput.value = params.get('server') ?? new URL('offer', location.href).href;
+
+  for (const codec of availableVideoCodecs()) codecSelect.add(new Option(codec, codec));
+  const codec = params.get('codec');
+  if (codec && isVideoCodec(codec.toUpperCase())) codecSelect.value = codec.toUpperCase();
+
+  const mode = params.get('mode');
+  const radio = document.querySelector<HTMLInputElement>(`input[name="mode"][value="${CSS.escape(mode ?? '')}"]`);
+  if (radio) radio.checked = true;
+  updateCodecEnabled();
+
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    void start();
+  });
+  form.addEventListener('change', updateCodecEnabled);
+  stopButton.addEventListener('click', () => session?.stop());
+  retryButton.addEventListener('click', () => void start());
+  listen.addEventListener('change', () => {
+    echoVideo.muted = !listen.checked;
+  });
+  document.getElementById('copy-report')?.addEventListener('click', () => void copyReport());
+
+  if (params.get('autostart') === '1') void start();
+}
+
+function selectedMode(): Mode {
+  const checked = form.querySelector<HTMLInputElement>('input[name="mode"]:checked');
+  return (checked?.value ?? 'all') as Mode;
+}
+
+function updateCodecEnabled(): void {
+  const mode = selectedMode();
+  codecSelect.disabled = mode === 'audio' || mode === 'data';
+}
+
+async function start(): Promise<void> {
+  if (!form.reportValidity()) return;
+  session?.stop();
+  resetHistory();
+  const mode = selectedMode();
+  const codec = codecSelect.value;
+  sourceVideo.srcObject = null;
+  echoVideo.srcObject = null;
+  session = new EchoSession(
+    {
+      url: urlInput.value.trim(),
+      mode,
+      codec: mode === 'all' || mode === 'video' ? (isVideoCodec(codec) ? codec : null) : null,
+    },
+    onChange,
+  );
+  await session.start();
+}
+
+function onChange(snapshot: SessionSnapshot, from: EchoSession): void {
+  if (from !== session) return; // A stopped run finishing late must not overwrite the new one.
+  window.__echo = snapshot;
+  window.__echoPc = from.peerConnection;
+  const running = !['idle', 'failed', 'stopped'].includes(snapshot.state);
+  startButton.textContent = running ? 'Restart' : 'Start';
+  stopButton.disabled = !running;
+  retryButton.hidden = snapshot.state !== 'failed';
+  if (from.sourceStream && sourceVideo.srcObject !== from.sourceStream) sourceVideo.srcObject = from.sourceStream;
+  if (from.echoStream.getTracks().length > 0 && echoVideo.srcObject !== from.echoStream) {
+    echoVideo.srcObject = from.echoStream;
+    // Playing a remote stream needs no user gesture while muted; unmuting is the user's choice.
+    void echoVideo.play().catch(() => undefined);
+  }
+  render(snapshot);
+}
+
+async function copyReport(): Promise<void> {
+  const status = document.getElementById('copy-status');
+  const report = JSON.stringify({ userAgent: navigator.userAgent, ...window.__echo }, null, 2);
+  try {
+    await navigator.clipboard.writeText(report);
+    if (status) status.textContent = 'Copied.';
+  } catch {
+    // Clipboard needs a secure context; fall back to a download.
+    const link = document.createElement('a');
+    link.href = URL.createObjectURL(new Blob([report], { type: 'application/json' }));
+    link.download = 'webrtc-echo-report.json';
+    link.click();
+    if (status) status.textContent = 'Downloaded.';
+  }
+}
+
+setup();

@@ -1,0 +1,102 @@
+/**
+ * Starts the echo server the page tests run against, serving the page at `/` and `/offer`
+ * from the same origin, as users get it from `webrtc-echo serve`.
+ *
+ * ECHO_PAGE_SERVER_URL=http://127.0.0.1:8080 runs the tests against a server that is already
+ * running instead (any echo server that serves the built page), for example while developing.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const cli = `${repoRoot}dist/cli.js`;
+const builtPage = `${repoRoot}dist/page/index.html`;
+
+export type EngineName = 'libdatachannel' | 'werift';
+
+export interface RunningEchoServer {
+  /** Origin that serves the page at `/` and answers `POST /offer`, e.g. http://127.0.0.1:40123 */
+  readonly origin: string;
+  /** Names the screenshot: the engine, or `external`. */
+  readonly label: string;
+  close(): Promise<void>;
+}
+
+/** The engines to test: ECHO_PAGE_ENGINES=werift narrows the list. */
+export function enginesUnderTest(): string[] {
+  const external = process.env.ECHO_PAGE_SERVER_URL;
+  if (external) return [process.env.ECHO_PAGE_SERVER_LABEL ?? 'external'];
+  return (process.env.ECHO_PAGE_ENGINES ?? 'libdatachannel,werift').split(',').map((name) => name.trim());
+}
+
+export async function startEchoServer(engine: string): Promise<RunningEchoServer> {
+  const external = process.env.ECHO_PAGE_SERVER_URL;
+  if (external) {
+    const origin = new URL(external).origin;
+    await waitForPage(origin, 5000, undefined);
+    return { origin, label: engine, close: async () => undefined };
+  }
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` first`);
+  if (!existsSync(builtPage)) throw new Error(`${builtPage} is missing: run \`npm run build:page\` first`);
+
+  const port = await freePort();
+  const child = spawn(process.execPath, [cli, 'serve', '--port', String(port), '--engine', engine], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+
+  const origin = `http://127.0.0.1:${port}`;
+  try {
+    await waitForPage(origin, 15_000, child);
+  } catch (err) {
+    await stop(child);
+    throw new Error(`${(err as Error).message}\n--- server output ---\n${output.slice(-4000)}`);
+  }
+  return { origin, label: engine, close: () => stop(child) };
+}
+
+/** Polls `GET /` until the server serves the page. */
+async function waitForPage(origin: string, timeoutMs: number, child: ChildProcess | undefined): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    if (child && child.exitCode !== null) throw new Error(`the echo server exited with code ${child.exitCode}`);
+    try {
+      const response = await fetch(`${origin}/`, { signal: AbortSignal.timeout(1000) });
+      const body = await response.text();
+      if (response.ok && body.includes('WebRTC Echo Test')) return;
+      last = `HTTP ${response.status}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+  throw new Error(`the echo server at ${origin} did not serve the page within ${timeoutMs} ms (${last})`);
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** A port that was free a moment ago: the CLI takes `--port N`, and we must know N to reach it. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,134 @@
+/**
+ * The browser page against a real echo server, in Debian's Chromium with a fake camera.
+ * Run: node --import tsx --test test/page/page.test.ts  (after building the CLI and the page)
+ * Screenshots land in test-results/page-<engine>.png and page-<engine>-phone.png.
+ */
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import { after, before, describe, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from './browser.js';
+import { enginesUnderTest, freePort, startEchoServer, type RunningEchoServer } from './echo-server.js';
+
+const RESULTS = new URL('../../test-results/', import.meta.url);
+
+/** What the page exposes as window.__echo (page/src/session.ts SessionSnapshot), as far as tests read it. */
+interface EchoSnapshot {
+  state: string;
+  timeline: Record<string, number | undefined>;
+  stats: {
+    rttMs: number | null;
+    sendKbps: number | null;
+    recvKbps: number | null;
+    video: { framesDecoded?: number; codec: string | null } | null;
+  } | null;
+  dataChannel: { status: string; echoed: number; lastRttMs: number | null } | null;
+  error: { reason: string; message: string } | null;
+}
+
+const snapshot = (page: Page): Promise<EchoSnapshot | null> =>
+  page.evaluate(() => (window as unknown as { __echo: EchoSnapshot | null }).__echo);
+
+for (const engine of enginesUnderTest()) {
+  describe(`page against the ${engine} echo server`, { timeout: 120_000 }, () => {
+    let server: RunningEchoServer;
+    let browser: Browser;
+
+    before(async () => {
+      server = await startEchoServer(engine);
+      browser = await launchChromium();
+      await mkdir(RESULTS, { recursive: true });
+    });
+
+    after(async () => {
+      await browser?.close();
+      await server?.close();
+    });
+
+    test('Start connects, echoes video frames and data channel messages, and shows the figures', { timeout: 60_000 }, async () => {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      try {
+        await page.goto(`${server.origin}/`);
+        assert.equal(await page.inputValue('#server-url'), `${server.origin}/offer`, 'the URL defaults to this origin');
+        await page.getByRole('button', { name: 'Start' }).click();
+
+        await page.waitForFunction(
+          () => {
+            const s = (window as unknown as { __echo: EchoSnapshot | null }).__echo;
+            return (
+              s?.state === 'failed' ||
+              (s?.state === 'echoing' && (s.stats?.video?.framesDecoded ?? 0) > 0 && s.dataChannel?.status === 'pass' && s.stats.recvKbps !== null)
+            );
+          },
+          undefined,
+          { timeout: 30_000, polling: 200 },
+        );
+        let s = await snapshot(page);
+        assert.equal(s?.error, null, `the run failed: ${JSON.stringify(s?.error)}`);
+        assert.equal(await page.getAttribute('body', 'data-state'), 'echoing');
+
+        // Let a few more one-second samples land so the bitrates and frame rate settle.
+        await page.waitForTimeout(2500);
+        s = await snapshot(page);
+        assert.ok(s?.stats, 'stats are sampled');
+        for (const step of ['answer', 'iceConnected', 'dtlsConnected', 'channelOpen', 'firstFrame', 'firstData'] as const) {
+          assert.equal(typeof s.timeline[step], 'number', `timeline has ${step}`);
+        }
+        assert.ok((s.stats.video?.framesDecoded ?? 0) > 0, 'echoed video decodes frames');
+        assert.ok(s.dataChannel && s.dataChannel.echoed > 0 && s.dataChannel.status === 'pass', 'data channel echo passes');
+
+        for (const figure of ['rtt', 'send', 'recv', 'video-frames', 'video-fps', 'video-bitrate', 'audio-packets', 'data-rtt']) {
+          const text = (await page.textContent(`[data-figure="${figure}"]`)) ?? '';
+          assert.match(text, /\d/, `figure ${figure} shows a number (got ${JSON.stringify(text)})`);
+        }
+        assert.match((await page.textContent('[data-figure="video-codec"]')) ?? '', /VP8|VP9|H264|AV1/);
+        assert.equal(await page.getAttribute('[data-figure="data-status"]', 'data-status'), 'pass');
+
+        await page.screenshot({ path: new URL(`page-${server.label}.png`, RESULTS).pathname, fullPage: true });
+
+        // Phone width: the two videos stack instead of sitting side by side.
+        await page.setViewportSize({ width: 390, height: 844 });
+        const sent = await page.locator('#source-video').boundingBox();
+        const echoed = await page.locator('#echo-video').boundingBox();
+        assert.ok(sent && echoed && echoed.y > sent.y + sent.height - 1, 'videos are stacked on a phone');
+        await page.screenshot({ path: new URL(`page-${server.label}-phone.png`, RESULTS).pathname, fullPage: true });
+
+        await page.getByRole('button', { name: 'Stop' }).click();
+        await page.waitForFunction(() => document.body.dataset.state === 'stopped', undefined, { timeout: 5000 });
+      } finally {
+        await page.close();
+      }
+    });
+
+    test('an unreachable server is reported in plain words, with Retry', { timeout: 30_000 }, async () => {
+      const page = await browser.newPage();
+      try {
+        await page.goto(`${server.origin}/`);
+        const deadPort = await freePort();
+        await page.fill('#server-url', `http://127.0.0.1:${deadPort}/offer`);
+        await page.getByLabel('Data channel').check();
+        await page.getByRole('button', { name: 'Start' }).click();
+        await page.waitForFunction(() => document.body.dataset.state === 'failed', undefined, { timeout: 20_000 });
+        const s = await snapshot(page);
+        assert.equal(s?.error?.reason, 'signaling-unreachable');
+        assert.match((await page.textContent('#problem')) ?? '', /Could not reach the echo server/);
+        assert.ok(await page.getByRole('button', { name: 'Retry' }).isVisible(), 'Retry is offered');
+      } finally {
+        await page.close();
+      }
+    });
+
+    test('an HTTP error shows the status and the server\'s message', { timeout: 30_000 }, async () => {
+      const page = await browser.newPage();
+      try {
+        await page.goto(`${server.origin}/?mode=data&server=${encodeURIComponent(`${server.origin}/no-such-route`)}&autostart=1`);
+        await page.waitForFunction(() => document.body.dataset.state === 'failed', undefined, { timeout: 20_000 });
+        const s = await snapshot(page);
+        assert.equal(s?.error?.reason, 'signaling-http');
+        assert.match(s?.error?.message ?? '', /HTTP 404/);
+      } finally {
+        await page.close();
+      }
+    });
+  });
+}
