@@ -1,0 +1,211 @@
+/**
+ * The werift server side: answers one offer and echoes RTP, keyframe requests and data
+ * channel messages back to the client.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  PictureLossIndication,
+  RTCPeerConnection,
+  RTCRtpCodecParameters,
+  RtcpPayloadSpecificFeedback,
+  useSdesMid,
+  type RTCDataChannel,
+  type RTCDtlsTransport,
+  type RTCRtpTransceiver,
+  type RtcpPacket,
+  type RtpPacket,
+} from 'werift';
+import { keyframeRequestTargets } from '../rtp/rtcp.js';
+import type { EchoCounters, EchoPeer, EchoPeerOptions, IceState, PeerState, SessionDescription } from './engine.js';
+import { BASE_PEER_CONFIG, StateReporter, safely, waitForGatheringComplete } from './werift-common.js';
+
+/**
+ * Codecs the echo accepts. werift answers with the offer's own payload types for every offered
+ * codec whose MIME type is listed here, so the echo never has to translate payload types.
+ * RTX is left out on purpose: the echo bypasses werift's sender, which would answer NACKs.
+ */
+const ECHO_CODECS = {
+  audio: [
+    codec('audio/opus', 48000, 2),
+    codec('audio/PCMU', 8000, 1),
+    codec('audio/PCMA', 8000, 1),
+    codec('audio/G722', 8000, 1),
+  ],
+  video: [
+    codec('video/VP8', 90000),
+    codec('video/VP9', 90000),
+    codec('video/H264', 90000),
+    codec('video/AV1', 90000),
+    codec('video/H265', 90000),
+  ],
+};
+
+function codec(mimeType: string, clockRate: number, channels?: number): RTCRtpCodecParameters {
+  return new RTCRtpCodecParameters({ mimeType, clockRate, channels });
+}
+
+export async function createWeriftEchoPeer(offer: SessionDescription, options: EchoPeerOptions): Promise<EchoPeer> {
+  const pc = new RTCPeerConnection({
+    ...BASE_PEER_CONFIG,
+    codecs: ECHO_CODECS,
+    // The mid extension lets the client tell echoed streams apart without our SSRCs.
+    headerExtensions: { audio: [useSdesMid()], video: [useSdesMid()] },
+  });
+  const peer = new WeriftEchoPeer(pc, options);
+  try {
+    await pc.setRemoteDescription(offer);
+    peer.prepareEcho();
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription(answer);
+    await waitForGatheringComplete(pc, options.gatherTimeoutMs);
+    peer.start();
+    return peer;
+  } catch (error) {
+    peer.close();
+    throw error;
+  }
+}
+
+class WeriftEchoPeer implements EchoPeer {
+  readonly counters: EchoCounters = { rtpPackets: 0, rtpBytes: 0, keyframeRequests: 0, messages: 0, messageBytes: 0 };
+  private readonly reporter = new StateReporter();
+  private readonly unsubscribers: Array<() => void> = [];
+  /** The stream id our echo tracks announce in `a=msid`. */
+  private readonly streamId = randomUUID();
+  /** Per echoing transceiver, the SSRC the client last sent on it (the PLI target). */
+  private readonly clientSsrcs = new Map<RTCRtpTransceiver, number>();
+  private closed = false;
+  private answerSdp = '';
+
+  constructor(
+    private readonly pc: RTCPeerConnection,
+    private readonly options: EchoPeerOptions,
+  ) {
+    this.unsubscribers.push(...this.reporter.follow(pc, () => this.close()));
+    this.unsubscribers.push(pc.onDataChannel.subscribe((channel) => this.echoChannel(channel)).unSubscribe);
+  }
+
+  get answer(): SessionDescription {
+    return { type: 'answer', sdp: this.answerSdp };
+  }
+
+  onStateChange(listener: (state: PeerState) => void): void {
+    this.reporter.onState(listener);
+  }
+
+  onIceStateChange(listener: (state: IceState) => void): void {
+    this.reporter.onIce(listener);
+  }
+
+  /** After the offer is applied: turn every media section sendrecv and hook the echo up. */
+  prepareEcho(): void {
+    for (const transceiver of this.mediaTransceivers()) {
+      transceiver.setDirection('sendrecv');
+      transceiver.sender.streamId = this.streamId;
+      for (const track of transceiver.receiver.tracks) this.echoTrack(transceiver, track);
+      this.unsubscribers.push(transceiver.onTrack.subscribe((track) => this.echoTrack(transceiver, track)).unSubscribe);
+    }
+  }
+
+  /** After the answer is complete: listen for RTCP and keep the final SDP. */
+  start(): void {
+    const transports = new Set<RTCDtlsTransport>();
+    for (const transceiver of this.mediaTransceivers()) transports.add(transceiver.dtlsTransport);
+    for (const transport of transports) {
+      this.unsubscribers.push(transport.onRtcp.subscribe((packet) => this.relayKeyframeRequest(packet)).unSubscribe);
+      // A close_notify from the client ends the session now rather than after ICE consent expiry.
+      this.unsubscribers.push(
+        transport.onStateChange.subscribe((state) => {
+          if (state === 'closed') this.close();
+        }).unSubscribe,
+      );
+    }
+    this.answerSdp = announceEchoStreams(this.pc.localDescription?.sdp ?? '', this.mediaTransceivers(), this.streamId);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const unsubscribe of this.unsubscribers.splice(0)) safely(unsubscribe);
+    safely(() => this.pc.close());
+    this.reporter.close();
+  }
+
+  private mediaTransceivers(): RTCRtpTransceiver[] {
+    return this.pc.getTransceivers().filter((t) => t.kind === 'audio' || t.kind === 'video');
+  }
+
+  /**
+   * Sends each packet back through the transport rather than `sender.sendRtp()`, which would
+   * overwrite the payload type with the first negotiated codec and add its own header
+   * extensions. Only the SSRC changes, to the one the answer announced.
+   */
+  private echoTrack(transceiver: RTCRtpTransceiver, track: { onReceiveRtp: { subscribe: Function } }): void {
+    const subscription = track.onReceiveRtp.subscribe((rtp: RtpPacket) => {
+      const transport = transceiver.sender.dtlsTransport;
+      if (this.closed || transport?.state !== 'connected') return;
+      this.clientSsrcs.set(transceiver, rtp.header.ssrc);
+      rtp.header.ssrc = transceiver.sender.ssrc;
+      const payload = rtp.header.padding ? withPadding(rtp.payload, rtp.header.paddingSize) : rtp.payload;
+      this.counters.rtpPackets++;
+      this.counters.rtpBytes += rtp.header.serializeSize + payload.length;
+      transport.sendRtp(payload, rtp.header).catch(() => undefined);
+    }) as { unSubscribe: () => void };
+    this.unsubscribers.push(subscription.unSubscribe);
+  }
+
+  /** PLI/FIR about an echo stream becomes a PLI about the client's stream on the same section. */
+  private relayKeyframeRequest(packet: RtcpPacket): void {
+    if (this.closed || packet.type !== RtcpPayloadSpecificFeedback.type) return;
+    let targets: number[];
+    try {
+      targets = keyframeRequestTargets(packet.serialize());
+    } catch {
+      return; // a feedback type werift could not parse (it leaves `feedback` undefined)
+    }
+    for (const target of targets) {
+      const transceiver = this.mediaTransceivers().find((t) => t.sender.ssrc === target);
+      const clientSsrc = transceiver && this.clientSsrcs.get(transceiver);
+      if (!transceiver || clientSsrc === undefined) continue;
+      this.counters.keyframeRequests++;
+      const pli = new RtcpPayloadSpecificFeedback({
+        feedback: new PictureLossIndication({ senderSsrc: transceiver.sender.ssrc, mediaSsrc: clientSsrc }),
+      });
+      transceiver.dtlsTransport.sendRtcp([pli]).catch((error: unknown) => this.options.log.debug({ error }, 'PLI relay failed'));
+    }
+  }
+
+  private echoChannel(channel: RTCDataChannel): void {
+    this.unsubscribers.push(
+      channel.onMessage.subscribe((data) => {
+        if (this.closed) return;
+        this.counters.messages++;
+        this.counters.messageBytes += typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+        safely(() => channel.send(data));
+      }).unSubscribe,
+    );
+  }
+}
+
+/** werift parses padded packets into payload + paddingSize; the transport sends the payload as is. */
+function withPadding(payload: Buffer, paddingSize: number): Buffer {
+  const padded = Buffer.alloc(payload.length + paddingSize);
+  payload.copy(padded);
+  padded[padded.length - 1] = paddingSize;
+  return padded;
+}
+
+/**
+ * werift writes `a=ssrc:N cname:…` for each sender but no `msid` on it; add
+ * `a=ssrc:N msid:<stream> <track>` so stacks that key streams on SSRC attributes (pion, older
+ * libwebrtc) accept the echo. RFC 5576 §6.1, draft-ietf-mmusic-msid.
+ */
+function announceEchoStreams(sdp: string, transceivers: RTCRtpTransceiver[], streamId: string): string {
+  let result = sdp;
+  for (const { sender } of transceivers) {
+    const cnameLine = new RegExp(`^a=ssrc:${sender.ssrc} cname:.*$`, 'm');
+    if (new RegExp(`^a=ssrc:${sender.ssrc} msid:`, 'm').test(result)) continue;
+    result = result.replace(cnameLine, (line) => `${line}\r\na=ssrc:${sender.ssrc} msid:${streamId} ${sender.trackId}`);
+  }
+  return result;
+}
