@@ -1,4 +1,5 @@
 /** Renders a session snapshot into the page. Pure DOM writes; no WebRTC here. */
+import { summarizeCandidates } from './candidates.js';
 import type { Figures } from './stats.js';
 import type { Mode, SessionSnapshot, SessionState, Timeline } from './session.js';
 
@@ -51,6 +52,8 @@ export function render(s: SessionSnapshot): void {
   renderTimeline(s);
   renderFigures(s.stats, s);
   renderData(s);
+  setFigure('offer-candidates', summarizeCandidates(s.offerSdp));
+  setFigure('answer-candidates', summarizeCandidates(s.answerSdp));
   byId('offer-sdp').textContent = s.offerSdp ?? '—';
   byId('answer-sdp').textContent = s.answerSdp ?? '—';
   byId('source-label').textContent = s.source ? (s.source.origin === 'camera' ? 'camera' : 'synthetic') : s.mode === 'data' ? 'no media' : '—';
@@ -124,13 +127,13 @@ function renderFigures(f: Figures | null, s: SessionSnapshot): void {
   setFigure('video-codec', v?.codec ?? '—');
   setFigure('video-frames', v ? count(v.framesDecoded) : '—');
   setFigure('video-fps', v?.framesPerSecond != null ? `${v.framesPerSecond.toFixed(0)} fps` : '—');
-  setFigure('video-bitrate', v ? `${kbps(v.sendKbps)} / ${kbps(v.recvKbps)}` : '—');
+  setFigure('video-bitrate', v ? kbpsPair(v.sendKbps, v.recvKbps) : '—');
   setFigure('video-lost', v ? count(v.packetsLost) : '—');
 
   const a = f?.audio;
   setFigure('audio-codec', a?.codec ?? '—');
   setFigure('audio-packets', a ? count(a.packetsReceived) : '—');
-  setFigure('audio-bitrate', a ? `${kbps(a.sendKbps)} / ${kbps(a.recvKbps)}` : '—');
+  setFigure('audio-bitrate', a ? kbpsPair(a.sendKbps, a.recvKbps) : '—');
   setFigure('audio-lost', a ? count(a.packetsLost) : '—');
   byId<HTMLMeterElement>('audio-level').value = a?.audioLevel ?? 0;
 
@@ -174,6 +177,13 @@ function ms(value: number | null | undefined): string {
 function kbps(value: number | null | undefined): string {
   if (value == null) return '—';
   return value >= 1000 ? `${(value / 1000).toFixed(2)} Mbit/s` : `${value.toFixed(0)} kbit/s`;
+}
+
+/** "218 / 217 kbit/s": one unit for both directions so the pair reads at a glance. */
+function kbpsPair(out: number | null, back: number | null): string {
+  const mega = Math.max(out ?? 0, back ?? 0) >= 10_000;
+  const show = (v: number | null): string => (v == null ? '—' : mega ? (v / 1000).toFixed(1) : v.toFixed(0));
+  return `${show(out)} / ${show(back)} ${mega ? 'Mbit/s' : 'kbit/s'}`;
 }
 
 function count(value: number | undefined): string {

@@ -86,8 +86,9 @@ for (const engine of enginesUnderTest()) {
 
         await page.screenshot({ path: new URL(`page-${server.label}.png`, RESULTS).pathname, fullPage: true });
 
-        // Phone width: the two videos stack instead of sitting side by side.
+        // Phone width, dark theme: the two videos stack instead of sitting side by side.
         await page.setViewportSize({ width: 390, height: 844 });
+        await page.emulateMedia({ colorScheme: 'dark' });
         const sent = await page.locator('#source-video').boundingBox();
         const echoed = await page.locator('#echo-video').boundingBox();
         assert.ok(sent && echoed && echoed.y > sent.y + sent.height - 1, 'videos are stacked on a phone');
@@ -95,6 +96,63 @@ for (const engine of enginesUnderTest()) {
 
         await page.getByRole('button', { name: 'Stop' }).click();
         await page.waitForFunction(() => document.body.dataset.state === 'stopped', undefined, { timeout: 5000 });
+      } finally {
+        await page.close();
+      }
+    });
+
+    test('data channel only, driven from the keyboard, passes the data channel echo', { timeout: 40_000 }, async () => {
+      const page = await browser.newPage();
+      try {
+        await page.goto(`${server.origin}/`);
+        await page.focus('#mode-all');
+        await page.keyboard.press('ArrowRight'); // Video
+        await page.keyboard.press('ArrowRight'); // Audio
+        await page.keyboard.press('ArrowRight'); // Data channel
+        assert.equal(await page.isChecked('#mode-data'), true, 'arrow keys move through the modes');
+        await page.keyboard.press('Tab'); // The codec select is disabled without video: focus lands on Start.
+        assert.equal(await page.evaluate(() => document.activeElement?.id), 'start');
+        assert.equal(
+          await page.evaluate(() => getComputedStyle(document.activeElement as Element).outlineStyle),
+          'solid',
+          'the focused button shows a focus ring',
+        );
+        await page.keyboard.press('Enter');
+
+        await page.waitForFunction(
+          () => ['echoing', 'failed'].includes(document.body.dataset.state ?? ''),
+          undefined,
+          { timeout: 25_000, polling: 200 },
+        );
+        const s = await snapshot(page);
+        assert.equal(s?.error, null, `the run failed: ${JSON.stringify(s?.error)}`);
+        assert.equal(s?.dataChannel?.status, 'pass');
+        assert.equal(typeof s?.timeline.firstData, 'number');
+        assert.equal(s?.stats?.video ?? null, null, 'no video is sent in data channel mode');
+      } finally {
+        await page.close();
+      }
+    });
+
+    test('a link with ?mode=video&codec=VP9 echoes VP9', { timeout: 40_000 }, async (t) => {
+      const page = await browser.newPage();
+      try {
+        await page.goto(`${server.origin}/`);
+        const codecs = await page.$$eval('#codec option', (options) => options.map((o) => (o as HTMLOptionElement).value));
+        if (!codecs.includes('VP9')) return t.skip('this Chromium cannot receive VP9');
+        await page.goto(`${server.origin}/?mode=video&codec=VP9&autostart=1`);
+        await page.waitForFunction(
+          () => {
+            const s = (window as unknown as { __echo: EchoSnapshot | null }).__echo;
+            return s?.state === 'failed' || (s?.state === 'echoing' && s.stats?.video?.codec != null);
+          },
+          undefined,
+          { timeout: 25_000, polling: 200 },
+        );
+        const s = await snapshot(page);
+        assert.equal(s?.error, null, `the run failed: ${JSON.stringify(s?.error)}`);
+        assert.match(s?.stats?.video?.codec ?? '', /^VP9/);
+        assert.equal(s?.dataChannel, null, 'no data channel in video mode');
       } finally {
         await page.close();
       }
