@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the pion Echo Test peers (interop/peers/pion/bin/pion-server, pion-client)
 # offline, from Debian's Go and pion packages, in GOPATH mode.
+# Usage: interop/setup/pion.sh [--test]   (--test also runs the Go tests)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -38,6 +39,12 @@ cd "$gopath/src/webrtcecho/pion"
 for cmd in pion-server pion-client; do
   go build -o "$peer_dir/bin/$cmd" "webrtcecho/pion/cmd/$cmd"
 done
+
+if [ "${1:-}" = "--test" ]; then
+  packages="webrtcecho/pion/peer webrtcecho/pion/server webrtcecho/pion/client webrtcecho/pion/cmd/pion-server webrtcecho/pion/cmd/pion-client"
+  go vet $packages
+  go test -count=1 -timeout 60s $packages
+fi
 
 # A short VP8 clip for the client when the repository has none in testdata/.
 if ! ls "$peer_dir/../../../testdata/"*.ivf >/dev/null 2>&1 && command -v ffmpeg >/dev/null 2>&1 \

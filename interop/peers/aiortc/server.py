@@ -50,6 +50,10 @@ def make_app(sessions: Sessions) -> web.Application:
             return error(400, "body is not JSON")
         if not isinstance(params, dict) or params.get("type") != "offer" or not params.get("sdp"):
             return error(400, 'expected {"type":"offer","sdp":"..."}')
+        if "m=" not in params["sdp"]:
+            # aiortc 1.4 would answer a media-less offer, and the session would
+            # wait for a connection that cannot come.
+            return error(400, "not a usable SDP offer: no media section")
         session = sessions.create()
         try:
             answer = await session.answer(RTCSessionDescription(sdp=params["sdp"], type="offer"))

@@ -12,6 +12,10 @@ from common import Stopwatch, log, rtc_configuration
 # Closing states: the client is gone or unreachable, release everything.
 CLOSING_STATES = {"failed", "disconnected", "closed"}
 
+# A session that has not connected by then never will (an offer without media, a
+# client that left before ICE); it is released rather than kept forever.
+CONNECT_DEADLINE_S = 30
+
 _ids = itertools.count(1)
 
 
@@ -26,6 +30,7 @@ class Session:
         self.pc = RTCPeerConnection(rtc_configuration())
         self.watch = Stopwatch(f"session {self.id} ")
         self.closing: asyncio.Task | None = None
+        self.deadline: asyncio.TimerHandle | None = None
         # Unbuffered: a slow encoder drops stale frames instead of queueing them.
         self.relay = MediaRelay()
         self.pc.on("track", self.on_track)
@@ -46,6 +51,7 @@ class Session:
             await self.close("answer failed")
             raise
         self.watch_dtls_shutdown()
+        self.deadline = asyncio.get_running_loop().call_later(CONNECT_DEADLINE_S, self.expire)
         self.watch.mark("answer")
         return self.pc.localDescription
 
@@ -76,11 +82,19 @@ class Session:
         state = self.pc.connectionState
         if state == "connected":
             self.watch.mark("connected")
+            if self.deadline:
+                self.deadline.cancel()
         elif state in CLOSING_STATES:
             await self.close(state)
 
+    def expire(self) -> None:
+        if self.pc.connectionState != "connected":
+            asyncio.ensure_future(self.close(f"not connected within {CONNECT_DEADLINE_S} s"))
+
     async def close(self, reason: str) -> None:
         """Closes once, whoever asks first; later callers wait for the same close."""
+        if self.deadline:
+            self.deadline.cancel()
         if self.closing is None:
             log(f"session {self.id} closed: {reason}")
             self.sessions.forget(self)

@@ -19,6 +19,10 @@ import (
 // gatherTimeout bounds ICE gathering; host candidates on one machine take milliseconds.
 const gatherTimeout = 5 * time.Second
 
+// connectDeadline releases a session that never connects (a client that left before
+// ICE, an offer we cannot reach) instead of keeping it forever.
+const connectDeadline = 30 * time.Second
+
 // Session is one client's peer connection and its echo tracks.
 type Session struct {
 	id        int64
@@ -83,6 +87,11 @@ func newSession(api *webrtc.API, id int64, offer webrtc.SessionDescription, onCl
 		return nil, errors.New("ICE gathering did not complete")
 	}
 	s.watch.Mark("answer")
+	time.AfterFunc(connectDeadline, func() {
+		if pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
+			s.Close(fmt.Sprintf("not connected within %s", connectDeadline))
+		}
+	})
 	return s, nil
 }
 
