@@ -3,12 +3,15 @@
 import { Command } from 'commander';
 import { serveCommand } from './commands/serve.js';
 import { clientCommand } from './commands/client.js';
+import { benchCommand } from './commands/bench.js';
 
 const program = new Command('webrtc-echo')
   .description('The WebRTC Echo Test: an echo server, a client, an interop matrix and a benchmark')
   .version('0.1.0')
   .addCommand(serveCommand)
-  .addCommand(clientCommand);
+  .addCommand(clientCommand)
+  .addCommand(benchCommand);
+program.addCommand((await import('./commands/matrix.js')).matrixCommand);
 
 program.parseAsync(process.argv).then(
   () => {

@@ -1,0 +1,16 @@
+import { UsageSampler } from '../usage-sampler.js';
+import type { JobOutcome, WorkerPool } from '../workers.js';
+import type { Cost } from '../types.js';
+
+/** Runs one phase on the pool while sampling the server and every worker. */
+export async function measured<T>(
+  pool: WorkerPool,
+  serverPid: number | undefined,
+  phase: () => Promise<Array<JobOutcome<T>>>,
+): Promise<{ outcomes: Array<JobOutcome<T>>; cost: Cost }> {
+  const server = serverPid ? new UsageSampler(serverPid) : undefined;
+  const stopWorkers = pool.sample();
+  const outcomes = await phase();
+  const generator = stopWorkers()(outcomes);
+  return { outcomes, cost: { server: server?.stop(), generator } };
+}

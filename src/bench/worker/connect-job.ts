@@ -1,0 +1,27 @@
+import type { Engine } from '../../engines/engine.js';
+import { closeSession, openSession } from './bench-session.js';
+import { inPool, throttled } from './pool.js';
+import type { ConnectJobResult, Job, SessionRecord } from './protocol.js';
+
+/** Opens `count` sessions (`concurrency` at a time), each closed as soon as its first echo is back. */
+export async function runConnectJob(
+  engine: Engine,
+  job: Extract<Job, { kind: 'connect' }>,
+  progress: (done: number, failed: number) => void,
+): Promise<ConnectJobResult> {
+  const sessions: SessionRecord[] = [];
+  let failed = 0;
+  const report = throttled(200, () => progress(sessions.length, failed));
+  const started = performance.now();
+  await inPool(job.count, job.concurrency, async () => {
+    const sessionStart = performance.now();
+    const session = await openSession(engine, job.plan);
+    if (session.ok) closeSession(session.peer, session.timings, sessionStart);
+    else failed++;
+    const { ok, timings, reason, message } = session;
+    sessions.push({ ok, timings, reason, message });
+    report.tick();
+  });
+  report.flush();
+  return { sessions, elapsedMs: performance.now() - started };
+}

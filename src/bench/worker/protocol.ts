@@ -1,0 +1,69 @@
+/** Messages between the bench coordinator and its load-generating worker processes. */
+import type { EngineName } from '../../engines/engine.js';
+import type { ClientFailureReason } from '../../client/client-error.js';
+import type { Timings } from '../../client/timings.js';
+import type { SessionPlan } from './bench-session.js';
+
+export type Job =
+  | { kind: 'connect'; plan: SessionPlan; count: number; concurrency: number }
+  | { kind: 'echo-open'; plan: SessionPlan; sessions: number; concurrency: number }
+  | { kind: 'echo-step'; packetsPerSecond: number; durationMs: number; drainMs: number; payloadBytes: number }
+  | { kind: 'echo-close' }
+  | { kind: 'datachannel'; plan: SessionPlan; sessions: number; messageBytes: number; window: number; durationMs: number; maxMessages?: number }
+  | { kind: 'hold'; plan: SessionPlan; add: number; concurrency: number }
+  | { kind: 'release' };
+
+export interface JobRequest {
+  id: number;
+  engine: EngineName;
+  job: Job;
+}
+
+export interface SessionRecord {
+  ok: boolean;
+  timings: Timings;
+  reason?: ClientFailureReason;
+  message?: string;
+}
+
+export interface ConnectJobResult {
+  sessions: SessionRecord[];
+  elapsedMs: number;
+}
+
+export interface OpenJobResult {
+  opened: number;
+  failures: SessionRecord[];
+}
+
+export interface EchoStepResult {
+  sessions: number;
+  sent: number;
+  echoed: number;
+  duplicates: number;
+  /** Echoes whose sequence number was not the one we sent (a server that renumbers). */
+  renumbered: number;
+  rttMs: number[];
+  /** How long sending took against the planned duration: > 1.05 means the generator fell behind. */
+  sendStretch: number;
+}
+
+export interface DataChannelJobResult extends OpenJobResult {
+  sent: number;
+  echoed: number;
+  mismatched: number;
+  bytesEchoed: number;
+  rttMs: number[];
+  elapsedMs: number;
+}
+
+/** Event loop delay of the worker during the job: stalls here are the generator's, not the server's. */
+export interface LoopStats {
+  p99Ms: number;
+  maxMs: number;
+}
+
+export type WorkerMessage =
+  | { id: number; type: 'progress'; done: number; failed: number }
+  | { id: number; type: 'done'; result: unknown; loop: LoopStats }
+  | { id: number; type: 'error'; message: string };
