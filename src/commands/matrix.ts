@@ -1,0 +1,70 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { decisiveFailures, detectPeers, runMatrix } from '../interop/matrix.js';
+import type { TestType } from '../interop/peer.js';
+import { allPeers } from '../interop/peers/index.js';
+import { stderrProgress } from '../interop/progress.js';
+import { writeReports } from '../interop/report/write.js';
+import { parsePositiveInt, parseSeconds } from './parse.js';
+
+/** The package root: peers live in interop/ and dist/ beside this file's dist/commands/. */
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export const matrixCommand = new Command('matrix')
+  .description('run every available server × client × test of the Echo Test and write report.md, report.json, report.html')
+  .option('--servers <names>', 'comma-separated server peers (default: every available one)', parseList)
+  .option('--clients <names>', 'comma-separated client peers (default: every available one)', parseList)
+  .option('--tests <types>', 'comma-separated test types, 0 and/or 1', parseTests, [0, 1] as TestType[])
+  .option('--out <dir>', 'directory for the reports', 'report')
+  .option('--concurrency <n>', 'cells at once (default: min(2, CPUs))', parsePositiveInt)
+  .option('--timeout <seconds>', "each client's timeout (default: the client's own, 15 s; Chromium 20 s)", parseSeconds)
+  .option('--ours-only', 'only cells with one of our peers in them', false)
+  .action(async (opts: MatrixOptions) => {
+    const peers = allPeers();
+    const known = new Set(peers.map((p) => p.name));
+    for (const name of [...(opts.servers ?? []), ...(opts.clients ?? [])]) {
+      if (!known.has(name)) throw new InvalidArgumentError(`unknown peer "${name}"; known: ${[...known].join(', ')}`);
+    }
+    for (const peer of await detectPeers(peers, ROOT)) {
+      if (peer.availability.available) continue;
+      process.stderr.write(`matrix: ${peer.name} (${peer.roles.join(' and ')}) is missing: ${peer.availability.reason}; install it with: ${peer.availability.install}\n`);
+    }
+    const result = await runMatrix({
+      root: ROOT,
+      peers,
+      servers: opts.servers,
+      clients: opts.clients,
+      tests: opts.tests,
+      oursOnly: opts.oursOnly,
+      concurrency: opts.concurrency,
+      timeoutMs: opts.timeout,
+      onProgress: stderrProgress(),
+    });
+    const files = await writeReports(result, resolve(opts.out));
+    const failures = decisiveFailures(result);
+    process.stderr.write(`matrix: wrote ${files.join(', ')}\n`);
+    for (const name of result.ourMissing) process.stderr.write(`matrix: FAIL our peer ${name} could not run\n`);
+    for (const cell of failures) process.stderr.write(`matrix: FAIL test ${cell.test} ${cell.server} → ${cell.client}: ${cell.reason ?? ''} ${cell.message ?? ''}\n`);
+    process.exitCode = failures.length || result.ourMissing.length ? 1 : 0;
+  });
+
+interface MatrixOptions {
+  servers?: string[];
+  clients?: string[];
+  tests: TestType[];
+  out: string;
+  concurrency?: number;
+  timeout?: number;
+  oursOnly: boolean;
+}
+
+function parseList(value: string): string[] {
+  return value.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+function parseTests(value: string): TestType[] {
+  const tests = parseList(value).map(Number);
+  if (!tests.length || tests.some((t) => t !== 0 && t !== 1)) throw new InvalidArgumentError('tests are 0 and/or 1');
+  return [...new Set(tests)] as TestType[];
+}

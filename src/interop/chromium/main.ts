@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+/**
+ * The Chromium client under the Echo Test container contract:
+ *   node dist/interop/chromium/main.js URL
+ *   node dist/interop/chromium/main.js -s URL -t 0|1 [--timeout S] [--no-audio] [--mdns] [--json]
+ *   node dist/interop/chromium/main.js "-s URL -t 1"
+ * Exit 0 when the test passes, 1 otherwise (with `error: <reason>: <detail>` on stderr).
+ */
+import { Command, Option } from 'commander';
+import { parseSeconds } from '../../commands/parse.js';
+import { runChromiumClient } from './run-chromium.js';
+
+// The containers pass every flag in one argument.
+const argv = process.argv.slice(2);
+const args = argv.length === 1 && /^\s*-/.test(argv[0]!) ? argv[0]!.trim().split(/\s+/) : argv;
+
+const program = new Command('chromium-client')
+  .description('the Echo Test client in Debian Chromium (playwright-core)')
+  .argument('[url]', "the server's /offer URL")
+  .option('-s, --server <url>', "the server's /offer URL")
+  .addOption(new Option('-t, --test <type>', '0: peer connection (echoed video must decode), 1: data channel echo').choices(['0', '1']).default('0'))
+  .option('--timeout <seconds>', 'give up after this long', parseSeconds, 20_000)
+  .option('--no-audio', 'test 0: send video only')
+  .option('--mdns', 'let Chromium hide host candidates behind mDNS .local names (multicast: only in a network namespace of your own)', false)
+  .option('--json', 'print the result as one JSON object on stdout', false)
+  .action(async (positional: string | undefined, opts: { server?: string; test: '0' | '1'; timeout: number; audio: boolean; mdns: boolean; json: boolean }) => {
+    let url = opts.server ?? positional;
+    if (!url) throw new Error('need the server URL (URL or -s URL)');
+    const parsed = new URL(/^[a-z]+:\/\//i.test(url) ? url : `http://${url}`);
+    if (parsed.pathname === '/') parsed.pathname = '/offer';
+    url = parsed.toString();
+    const result = await runChromiumClient({
+      url,
+      test: Number(opts.test) as 0 | 1,
+      timeoutMs: opts.timeout,
+      audio: opts.audio,
+      mdns: opts.mdns,
+      log: (line) => process.stderr.write(`${line}\n`),
+    });
+    process.stdout.write(opts.json ? `${JSON.stringify(result)}\n` : `${result.ok ? 'PASS' : 'FAIL'} test ${result.test} against ${url} (chromium ${result.version ?? '?'})\n`);
+    if (!result.ok) process.stderr.write(`error: ${result.reason}: ${result.message}\n`);
+    process.exitCode = result.ok ? 0 : 1;
+  });
+
+program.parseAsync(['node', 'chromium-client', ...args]).then(
+  () => setImmediate(() => process.exit(process.exitCode ?? 0)).unref(),
+  (err: unknown) => {
+    process.stderr.write(`error: bad-arguments: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,75 @@
+/**
+ * Failures we know to be faults of another stack. A cell listed here that fails *for the
+ * recorded reason* is shown as a known failure and does not fail the run; one that fails
+ * any other way is an ordinary failure, and one that passes is simply a pass.
+ */
+import type { TestType } from './peer.js';
+
+/** What a known-failure check sees of a failed cell. */
+export interface FailedCell {
+  server: string;
+  client: string;
+  test: TestType;
+  reason?: string;
+  message?: string;
+  /** The client's step timings (ours and Chromium report steps; others only `exited`). */
+  timings: Record<string, number>;
+  clientLog: string;
+  serverLog: string;
+}
+
+export interface KnownFailure {
+  id: string;
+  server: string;
+  client: string;
+  tests: TestType[];
+  /** Why it fails, for the reports. */
+  why: string;
+  link?: string;
+  /** True when the cell failed the way this entry describes (and not some other way). */
+  matches(cell: FailedCell): boolean;
+}
+
+/**
+ * The data channel never opens although ICE and DTLS are up: the client waited (timeout)
+ * after ICE connected, and nothing failed before that.
+ */
+function dataChannelNeverOpened(cell: FailedCell): boolean {
+  if (cell.reason !== 'timeout') return false;
+  if (cell.client === 'pion') return /data channel/i.test(cell.message ?? '');
+  // Our libdatachannel client reports `connected` only once SCTP is up too.
+  return cell.timings.iceConnected !== undefined && cell.timings.channelOpen === undefined;
+}
+
+const PION_ZERO_CHECKSUM =
+  "libdatachannel announces SCTP Zero Checksum Acceptable (0x8001, RFC 9653) in its INIT; Debian's pion v3.1.56 (pion/sctp before 2024) rejects that INIT, so the data channel never opens while ICE and DTLS work";
+
+export const KNOWN_FAILURES: KnownFailure[] = [
+  {
+    id: 'pion-sctp-zero-checksum/server',
+    server: 'pion',
+    client: 'libdatachannel',
+    tests: [1],
+    why: PION_ZERO_CHECKSUM,
+    link: 'https://github.com/pion/webrtc/issues/2618',
+    matches: dataChannelNeverOpened,
+  },
+  {
+    id: 'pion-sctp-zero-checksum/client',
+    server: 'libdatachannel',
+    client: 'pion',
+    tests: [1],
+    why: PION_ZERO_CHECKSUM,
+    link: 'https://github.com/pion/webrtc/issues/2618',
+    matches: dataChannelNeverOpened,
+  },
+];
+
+export function knownFailureFor(cell: FailedCell): KnownFailure | undefined {
+  return KNOWN_FAILURES.find((k) => k.server === cell.server && k.client === cell.client && k.tests.includes(cell.test) && k.matches(cell));
+}
+
+/** Entries that apply to a pair at all (matched or not), for the reports. */
+export function knownFailuresOf(server: string, client: string, test: TestType): KnownFailure[] {
+  return KNOWN_FAILURES.filter((k) => k.server === server && k.client === client && k.tests.includes(test));
+}

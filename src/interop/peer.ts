@@ -1,0 +1,75 @@
+/**
+ * One interop peer: a WebRTC stack that can play the Echo Test server, the client, or both.
+ * Ours (one per engine in the registry) and foreign ones (pion, aiortc, GStreamer, Chromium)
+ * look the same to the matrix: detect, start a server on a port, run a client against a URL.
+ */
+import type { PeerProcess } from './process.js';
+
+export type TestType = 0 | 1;
+export const TEST_TYPES: readonly TestType[] = [0, 1];
+export const TEST_NAMES: Record<TestType, string> = {
+  0: 'Peer Connection Test (media echo where the client checks it)',
+  1: 'Data Channel Echo Test',
+};
+
+export type Availability = { available: true; version?: string } | { available: false; reason: string; install: string };
+
+/** What a server asks of the clients driven against it, for faults of its own we work around. */
+export interface ServerQuirks {
+  /** Clients should offer video only (aiortc 1.4 mixes up header-extension ids when audio and video are bundled). */
+  videoOnly?: boolean;
+}
+
+export interface RunningServer {
+  /** The /offer URL. */
+  readonly url: string;
+  readonly process: PeerProcess;
+  /** ms from spawn until it said it listens. */
+  readonly startMs: number;
+}
+
+export interface ServerRole {
+  /** Starts a server on 127.0.0.1:`port` and resolves once it listens. The caller stops `process`. */
+  start(port: number, root: string): Promise<RunningServer>;
+  quirks?: ServerQuirks;
+}
+
+export interface ClientRun {
+  url: string;
+  test: TestType;
+  /** The client gives up (exit 1) after this long. */
+  timeoutMs: number;
+  server: { name: string; quirks: ServerQuirks };
+  root: string;
+}
+
+export interface ClientOutcome {
+  ok: boolean;
+  /** A short failure reason (the client's own word where it gives one: `timeout`, `no-echo`…). */
+  reason?: string;
+  message?: string;
+  /** Steps in ms since the client started, where the client reports them. */
+  timings: Record<string, number>;
+  /** What the client said about the echo: packets, frames decoded, the data channel string. */
+  details?: unknown;
+  exitCode: number | null;
+  process: PeerProcess;
+}
+
+export interface ClientRole {
+  run(options: ClientRun): Promise<ClientOutcome>;
+  /** How long this client needs at most for one test (browsers start slower). Default 15 s. */
+  timeoutMs?: number;
+}
+
+export interface InteropPeer {
+  /** Short, unique: the engine name for ours (`libdatachannel`), the project for others (`pion`). */
+  readonly name: string;
+  /** Our own engines: their cells decide the exit code. */
+  readonly ours: boolean;
+  /** Shown in the reports, e.g. "pion/webrtc v3.1.56 (Debian)". */
+  readonly label: string;
+  readonly server?: ServerRole;
+  readonly client?: ClientRole;
+  detect(root: string): Promise<Availability>;
+}

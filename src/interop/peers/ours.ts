@@ -1,0 +1,56 @@
+/** Our own engines, each as a server and a client, run through the built CLI as users run them. */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ENGINE_NAMES, loadEngine } from '../../engines/registry.js';
+import type { EngineName } from '../../engines/engine.js';
+import type { Availability, ClientOutcome, InteropPeer } from '../peer.js';
+import { lastJsonLine, runClientProcess, startServerProcess } from './spawn-peer.js';
+
+export function ourPeers(): InteropPeer[] {
+  return ENGINE_NAMES.map(ourPeer);
+}
+
+function ourPeer(engine: EngineName): InteropPeer {
+  const cli = (root: string) => join(root, 'dist', 'cli.js');
+  return {
+    name: engine,
+    ours: true,
+    label: `webrtc-echo (${engine})`,
+    async detect(root): Promise<Availability> {
+      if (!existsSync(cli(root))) return { available: false, reason: 'dist/cli.js is missing', install: 'npm run build' };
+      try {
+        await loadEngine(engine); // a native addon or a module that fails to load shows here, not in 40 cells
+        return { available: true };
+      } catch (err) {
+        return { available: false, reason: `engine does not load: ${(err as Error).message.split('\n')[0]}`, install: 'npm ci && npm run build' };
+      }
+    },
+    server: {
+      start: (port, root) =>
+        startServerProcess(
+          process.execPath,
+          [cli(root), 'serve', '--host', '127.0.0.1', '--port', String(port), '--engine', engine, '--log-level', 'debug'],
+          { root, port, ready: /"event":"listening"/ },
+        ),
+    },
+    client: {
+      run: async ({ url, test, timeoutMs, server, root }) => {
+        const args = [cli(root), 'client', '-s', url, '-t', String(test), '--engine', engine, '--json', '--timeout', String(timeoutMs / 1000), '--log-level', 'debug'];
+        // Test 0 sends real VP8 and Opus and requires both echoed back.
+        if (test === 0) args.push('--media');
+        if (test === 0 && server.quirks.videoOnly) args.push('--no-audio');
+        return runClientProcess(process.execPath, args, { root, timeoutMs }, (child): Partial<ClientOutcome> => {
+          const result = lastJsonLine(child.stdout());
+          if (!result) return {};
+          return {
+            ok: result.ok === true,
+            reason: typeof result.reason === 'string' ? result.reason : undefined,
+            message: typeof result.message === 'string' ? result.message : undefined,
+            timings: (result.timings ?? {}) as Record<string, number>,
+            details: { media: result.media, dataChannel: result.dataChannel },
+          };
+        });
+      },
+    },
+  };
+}

@@ -1,0 +1,94 @@
+/** Servers and clients that are processes following the Echo Test container contract. */
+import type { ClientOutcome, RunningServer } from '../peer.js';
+import { startProcess, type PeerProcess } from '../process.js';
+
+/** How long a server may take to say it listens (Python peers import GStreamer or aiortc first). */
+const SERVER_READY_MS = 20_000;
+/** A client that ignores its own --timeout is killed this long after it. */
+const CLIENT_KILL_GRACE_MS = 10_000;
+
+/**
+ * Starts a server and waits for its ready line: `listening <port>` on stdout (the foreign
+ * peers' contract) or our server's JSON `"event":"listening"` log line.
+ */
+export async function startServerProcess(
+  command: string,
+  args: string[],
+  options: { root: string; port: number; host?: string; env?: NodeJS.ProcessEnv; ready?: RegExp },
+): Promise<RunningServer> {
+  const started = performance.now();
+  const process = startProcess(command, args, { cwd: options.root, env: options.env });
+  try {
+    await process.waitFor(options.ready ?? /^listening (\d+)/m, SERVER_READY_MS);
+  } catch (err) {
+    await process.stop();
+    throw new ServerStartError(`did not start: ${(err as Error).message}`, process);
+  }
+  return { url: `http://${options.host ?? '127.0.0.1'}:${options.port}/offer`, process, startMs: Math.round(performance.now() - started) };
+}
+
+export class ServerStartError extends Error {
+  constructor(
+    message: string,
+    readonly process: PeerProcess,
+  ) {
+    super(message);
+    this.name = 'ServerStartError';
+  }
+}
+
+/** Runs a client to its exit (killing it if it hangs) and reads the outcome from its exit code and output. */
+export async function runClientProcess(
+  command: string,
+  args: string[],
+  options: { root: string; timeoutMs: number; env?: NodeJS.ProcessEnv },
+  read: (process: PeerProcess, exitCode: number | null) => Partial<ClientOutcome> = readFailureLine,
+): Promise<ClientOutcome> {
+  const started = performance.now();
+  const process = startProcess(command, args, { cwd: options.root, env: options.env });
+  let killed = false;
+  const killer = setTimeout(() => {
+    killed = true;
+    void process.stop(1_000);
+  }, options.timeoutMs + CLIENT_KILL_GRACE_MS);
+  const exitCode = await process.exited;
+  clearTimeout(killer);
+  await process.stop(); // anything it left running in its group
+  const wallMs = Math.round(performance.now() - started);
+  const outcome: ClientOutcome = { ok: exitCode === 0, timings: {}, exitCode, process, ...read(process, exitCode) };
+  outcome.timings = { ...outcome.timings, exited: wallMs };
+  if (killed) {
+    outcome.ok = false;
+    outcome.reason = 'killed';
+    outcome.message = `still running ${options.timeoutMs + CLIENT_KILL_GRACE_MS} ms after start (its --timeout was ${options.timeoutMs} ms): killed`;
+  } else if (!outcome.ok && !outcome.reason) {
+    outcome.reason = exitCode === null ? 'crashed' : `exit-${exitCode}`;
+  }
+  return outcome;
+}
+
+/**
+ * The foreign clients' convention: exit 1 with a last stderr line such as
+ * `error: timeout: no data channel echo within 10s` (pion) or `FAIL reason: detail`.
+ */
+export function readFailureLine(process: PeerProcess, exitCode: number | null): Partial<ClientOutcome> {
+  if (exitCode === 0) return {};
+  const lines = process.stderr().split('\n').map((l) => l.trim()).filter(Boolean);
+  const last = lines.at(-1) ?? process.stdout().trim().split('\n').at(-1) ?? '';
+  const match = last.match(/^(?:error|fail(?:ed)?|FAIL)\b[:\s]*([a-z][a-z-]+):\s*(.*)$/i);
+  if (match) return { reason: match[1]!.toLowerCase(), message: match[2] };
+  return { message: last.slice(0, 500) || undefined };
+}
+
+/** The last line of stdout that parses as a JSON object, if any. */
+export function lastJsonLine(text: string): Record<string, unknown> | undefined {
+  for (const line of text.trim().split('\n').reverse()) {
+    if (!line.startsWith('{')) continue;
+    try {
+      return JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      // not JSON after all
+    }
+  }
+  return undefined;
+}

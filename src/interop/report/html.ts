@@ -1,0 +1,89 @@
+/**
+ * report.html: one self-contained file (no scripts, no external assets). A coloured grid per
+ * test; each cell is a <details> that opens its reason, timings, and the logs of both peers.
+ */
+import type { CellResult, MatrixResult } from '../matrix.js';
+import { TEST_NAMES } from '../peer.js';
+import { cellAt, connectMs, failureText, STATUS_MARK, summarize } from './summary.js';
+
+const STYLE = `
+body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; color: #1d1d1f; }
+h1 { font-size: 1.4rem; } h2 { font-size: 1.1rem; margin-top: 2rem; }
+table.grid { border-collapse: collapse; }
+table.grid th, table.grid td { border: 1px solid #ccc; padding: 0; vertical-align: top; }
+table.grid th { background: #f3f3f5; padding: .35rem .6rem; text-align: left; }
+td.pass { background: #d9f5dd; } td.fail { background: #fbd5d5; } td.known-failure { background: #fff1c2; }
+td.none { background: #f7f7f7; }
+td.fail.foreign { background: #f3e3e3; }
+details > summary { cursor: pointer; padding: .35rem .6rem; list-style: none; white-space: nowrap; }
+details[open] { position: relative; }
+details[open] > div { position: absolute; z-index: 2; left: 0; top: 100%; width: min(90vw, 60rem); background: #fff;
+  border: 1px solid #999; box-shadow: 0 4px 16px rgba(0,0,0,.2); padding: .6rem .8rem; }
+pre { background: #f6f6f6; padding: .5rem; max-height: 22rem; overflow: auto; font-size: 12px; white-space: pre-wrap; word-break: break-all; }
+table.kv td { border: none; padding: 0 .8rem 0 0; }
+.muted { color: #666; }
+`;
+
+export function renderHtml(result: MatrixResult): string {
+  const summary = summarize(result);
+  const parts: string[] = [];
+  parts.push(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>WebRTC Echo Test interop matrix</title><style>${STYLE}</style></head><body>`);
+  parts.push('<h1>WebRTC Echo Test interop matrix</h1>');
+  parts.push(
+    `<p>${esc(result.startedAt)}, ${(result.durationMs / 1000).toFixed(1)} s. ${summary.cells} cells: ${summary.pass} pass, ${summary.fail} fail, ${summary.knownFailure} known failures; ` +
+      `<strong>${summary.decisiveFailures}</strong> failures involve our peers.${summary.ourMissing.length ? ` Our peers missing: <strong>${esc(summary.ourMissing.join(', '))}</strong>.` : ''}</p>`,
+  );
+  parts.push('<p class="muted">Servers are rows, clients columns. Green: pass (ms until connected); red: fail (pale red: between two foreign peers); yellow: known failure of the other stack. Click a cell for its timings and logs.</p>');
+  for (const test of result.tests) {
+    parts.push(`<h2>Test ${test}: ${esc(TEST_NAMES[test])}</h2><table class="grid"><tr><th>server ＼ client</th>`);
+    for (const client of result.clients) parts.push(`<th>${esc(client)}</th>`);
+    parts.push('</tr>');
+    for (const server of result.servers) {
+      parts.push(`<tr><th>${esc(server)}</th>`);
+      for (const client of result.clients) {
+        const cell = cellAt(result, server, client, test);
+        parts.push(cell ? renderCell(cell) : '<td class="none"></td>');
+      }
+      parts.push('</tr>');
+    }
+    parts.push('</table>');
+  }
+  parts.push('<h2>Peers</h2><table class="grid"><tr><th>peer</th><th>roles</th><th>status</th></tr>');
+  for (const peer of result.peers) {
+    const status = peer.availability.available ? 'available' : `missing: ${esc(peer.availability.reason)} — install: <code>${esc(peer.availability.install)}</code>`;
+    parts.push(
+      `<tr><th>${esc(peer.name)}${peer.ours ? ' (ours)' : ''}</th><td style="padding:.35rem .6rem">${esc(peer.roles.join(', '))}</td><td style="padding:.35rem .6rem">${status}</td></tr>`,
+    );
+  }
+  parts.push('</table></body></html>\n');
+  return parts.join('');
+}
+
+function renderCell(cell: CellResult): string {
+  const ms = connectMs(cell);
+  const label = `${STATUS_MARK[cell.status]}${cell.status === 'pass' && ms !== undefined ? ` ${Math.round(ms)} ms` : cell.status === 'known-failure' ? ' known' : ''}`;
+  const classes = [cell.status, cell.status === 'fail' && !cell.decisive ? 'foreign' : ''].filter(Boolean).join(' ');
+  const body: string[] = [];
+  body.push(`<p><strong>${esc(cell.server)}</strong> server → <strong>${esc(cell.client)}</strong> client, test ${cell.test}, port ${cell.port}: <strong>${esc(cell.status)}</strong></p>`);
+  if (cell.status !== 'pass') body.push(`<p>${esc(failureText(cell))}</p>`);
+  if (cell.knownFailure) {
+    const link = cell.knownFailure.link ? ` <a href="${esc(cell.knownFailure.link)}">${esc(cell.knownFailure.link)}</a>` : '';
+    body.push(`<p>Known failure <code>${esc(cell.knownFailure.id)}</code>: ${esc(cell.knownFailure.why)}.${link}</p>`);
+  }
+  const timings: [string, number | undefined][] = [
+    ['server start', cell.timings.serverStartMs],
+    ...Object.entries(cell.timings.client).map(([step, value]): [string, number] => [`client ${step}`, value]),
+    ['whole cell', cell.timings.cellMs],
+  ];
+  body.push('<table class="kv">');
+  for (const [name, value] of timings) if (value !== undefined) body.push(`<tr><td>${esc(name)}</td><td>${value} ms</td></tr>`);
+  body.push('</table>');
+  if (cell.details !== undefined) body.push(`<p>Client details</p><pre>${esc(JSON.stringify(cell.details, null, 2))}</pre>`);
+  body.push(`<p>Server log (${esc(cell.server)})</p><pre>${esc(cell.logs.server || '(none)')}</pre>`);
+  body.push(`<p>Client log (${esc(cell.client)})</p><pre>${esc(cell.logs.client || '(none)')}</pre>`);
+  return `<td class="${classes}"><details><summary>${esc(label)}</summary><div>${body.join('')}</div></details></td>`;
+}
+
+function esc(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}

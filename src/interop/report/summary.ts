@@ -1,0 +1,40 @@
+/** Shared by the reports: counts, cell lookup, and the one-word look of a cell. */
+import type { CellResult, MatrixResult } from '../matrix.js';
+import type { TestType } from '../peer.js';
+
+export interface MatrixSummary {
+  cells: number;
+  pass: number;
+  fail: number;
+  knownFailure: number;
+  /** Failures with one of our peers in them: these fail the run. */
+  decisiveFailures: number;
+  ourMissing: string[];
+}
+
+export function summarize(result: MatrixResult): MatrixSummary {
+  const count = (status: CellResult['status']) => result.cells.filter((c) => c.status === status).length;
+  return {
+    cells: result.cells.length,
+    pass: count('pass'),
+    fail: count('fail'),
+    knownFailure: count('known-failure'),
+    decisiveFailures: result.cells.filter((c) => c.decisive && c.status === 'fail').length,
+    ourMissing: result.ourMissing,
+  };
+}
+
+export function cellAt(result: MatrixResult, server: string, client: string, test: TestType): CellResult | undefined {
+  return result.cells.find((c) => c.server === server && c.client === client && c.test === test);
+}
+
+export const STATUS_MARK: Record<CellResult['status'], string> = { pass: '✅', fail: '❌', 'known-failure': '⚠️' };
+
+/** The time a cell's client took to connect (or its wall time, for clients that report no steps). */
+export function connectMs(cell: CellResult): number | undefined {
+  return cell.timings.client.connected ?? cell.timings.client.iceConnected;
+}
+
+export function failureText(cell: CellResult): string {
+  return [cell.reason, cell.message].filter(Boolean).join(': ') || 'failed';
+}
