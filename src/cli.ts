@@ -12,7 +12,6 @@ const program = new Command('webrtc-echo')
   .addCommand(clientCommand)
   .addCommand(benchCommand);
 program.addCommand((await import('./commands/matrix.js')).matrixCommand);
-program.addCommand((await import('./commands/matrix.js')).matrixCommand);
 
 program.parseAsync(process.argv).then(
   () => {
