@@ -82,7 +82,7 @@ class EchoClient:
             raise Failure("bad-answer", f"set answer: {err}") from err
 
         self.step = "connection (ICE+DTLS)"
-        await self.first_of(connected, failed, "connection")
+        await self.first_of(connected, failed, "connection (ICE+DTLS)")
         self.watch.mark("connected")
 
         if dc_result is not None:
@@ -96,7 +96,7 @@ class EchoClient:
         await asyncio.wait([wanted, failed], return_when=asyncio.FIRST_COMPLETED)
         if wanted.done():
             return wanted.result()  # raises the Failure a data channel may have set
-        raise Failure("connection-failed", f"peer connection {failed.result()} before the {what}")
+        raise Failure("connection-failed", f"peer connection {failed.result()} while waiting for the {what}")
 
     def open_echo_channel(self) -> asyncio.Future:
         result = asyncio.get_running_loop().create_future()
