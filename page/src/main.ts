@@ -2,6 +2,7 @@
  * Wires the form to EchoSession runs. Query parameters pre-fill the form so a run can be
  * shared as a link: ?server=URL&mode=all|video|audio|data&codec=VP8&autostart=1
  */
+import { AudioMeter } from './audio-meter.js';
 import { availableVideoCodecs, isVideoCodec } from './codecs.js';
 import { EchoSession, type Mode, type SessionSnapshot } from './session.js';
 import { render, resetHistory } from './view.js';
@@ -25,7 +26,10 @@ const listen = document.getElementById('listen') as HTMLInputElement;
 const sourceVideo = document.getElementById('source-video') as HTMLVideoElement;
 const echoVideo = document.getElementById('echo-video') as HTMLVideoElement;
 
+const levelMeter = document.getElementById('audio-level') as HTMLMeterElement;
+
 let session: EchoSession | null = null;
+let meter: { track: MediaStreamTrack; audio: AudioMeter; timer: ReturnType<typeof setInterval> } | null = null;
 window.__echo = null;
 window.__echoPc = null;
 
@@ -101,6 +105,23 @@ function onChange(snapshot: SessionSnapshot, from: EchoSession): void {
     void echoVideo.play().catch(() => undefined);
   }
   render(snapshot);
+  followEchoedAudio(from, snapshot.state);
+}
+
+/** Runs the level meter on the echoed audio track while the run is live. */
+function followEchoedAudio(from: EchoSession, state: SessionSnapshot['state']): void {
+  const track = from.echoStream.getAudioTracks()[0];
+  const live = track !== undefined && !['failed', 'stopped'].includes(state);
+  if (meter && (!live || meter.track !== track)) {
+    clearInterval(meter.timer);
+    meter.audio.close();
+    meter = null;
+    levelMeter.value = 0;
+  }
+  if (live && !meter) {
+    const audio = new AudioMeter(track);
+    meter = { track, audio, timer: setInterval(() => (levelMeter.value = audio.level()), 100) };
+  }
 }
 
 async function copyReport(): Promise<void> {

@@ -135,7 +135,6 @@ function renderFigures(f: Figures | null, s: SessionSnapshot): void {
   setFigure('audio-packets', a ? count(a.packetsReceived) : '—');
   setFigure('audio-bitrate', a ? kbpsPair(a.sendKbps, a.recvKbps) : '—');
   setFigure('audio-lost', a ? count(a.packetsLost) : '—');
-  byId<HTMLMeterElement>('audio-level').value = a?.audioLevel ?? 0;
 
   if (f && f.recvKbps !== null && bitrateHistory[bitrateHistory.length - 1] !== f.at) {
     bitrateHistory.push(f.recvKbps);
