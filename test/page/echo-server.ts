@@ -8,9 +8,21 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+/** The folder holding package.json: this file runs from test/page/ (tsx) or a compiled copy of it. */
+function findRepoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('cannot find the repository root (package.json)');
+    dir = parent;
+  }
+  return `${dir}/`;
+}
+
+export const repoRoot = findRepoRoot();
 const cli = `${repoRoot}dist/cli.js`;
 const builtPage = `${repoRoot}dist/page/index.html`;
 

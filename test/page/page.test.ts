@@ -8,9 +8,9 @@ import { mkdir } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from './browser.js';
-import { enginesUnderTest, freePort, startEchoServer, type RunningEchoServer } from './echo-server.js';
+import { enginesUnderTest, freePort, repoRoot, startEchoServer, type RunningEchoServer } from './echo-server.js';
 
-const RESULTS = new URL('../../test-results/', import.meta.url);
+const RESULTS = new URL('test-results/', `file://${repoRoot}`);
 
 /** What the page exposes as window.__echo (page/src/session.ts SessionSnapshot), as far as tests read it. */
 interface EchoSnapshot {
@@ -57,7 +57,7 @@ for (const engine of enginesUnderTest()) {
             const s = (window as unknown as { __echo: EchoSnapshot | null }).__echo;
             return (
               s?.state === 'failed' ||
-              (s?.state === 'echoing' && (s.stats?.video?.framesDecoded ?? 0) > 0 && s.dataChannel?.status === 'pass' && s.stats.recvKbps !== null)
+              (s?.state === 'echoing' && (s.stats?.video?.framesDecoded ?? 0) > 0 && s.dataChannel?.status === 'pass' && s.stats?.recvKbps != null)
             );
           },
           undefined,
