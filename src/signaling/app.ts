@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import cors from '@fastify/cors';
 import fastifyStatic from '@fastify/static';
 import type { Logger } from 'pino';
@@ -25,7 +25,8 @@ export async function buildApp({ sessions, metrics, log }: AppOptions): Promise<
   const app = Fastify({
     // pino's own types and Fastify's copy of them differ only in generics.
     loggerInstance: log.child({ module: 'signaling' }) as unknown as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Our own lines say what matters (session events, rejected requests); Fastify's per-request lines are noise.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
     // Our own timeout: a client that opens a request and never finishes its body is dropped.
     requestTimeout: 15_000,

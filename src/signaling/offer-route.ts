@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { SessionRegistry } from '../echo/sessions.js';
 import { parseOfferBody } from '../sdp/offer.js';
+import { resolveMdnsCandidates } from '../sdp/mdns.js';
 import { EchoError } from './errors.js';
 
 /**
@@ -14,6 +15,11 @@ export function registerOfferRoute(app: FastifyInstance, sessions: SessionRegist
       throw EchoError.unsupportedMediaType(contentType);
     }
     const offer = parseOfferBody(request.body);
+    if (offer.sdp.includes('.local ')) {
+      const mdns = await resolveMdnsCandidates(offer.sdp);
+      request.log.info({ event: 'mdns-resolved', resolved: mdns.resolved, unresolved: mdns.unresolved }, 'resolved mDNS candidates of the offer');
+      offer.sdp = mdns.sdp;
+    }
     const session = await sessions.create(offer);
     void reply.header('Cache-Control', 'no-store').header('X-Session-Id', session.id);
     return session.answer;

@@ -1,0 +1,62 @@
+import multicastDns from 'multicast-dns';
+import { isIP } from 'node:net';
+
+/**
+ * Browsers hide host candidates behind mDNS names (`<uuid>.local`, draft-ietf-mmusic-mdns-ice-candidates)
+ * unless the page has camera permission. Not every stack resolves them (libdatachannel does not),
+ * so the server resolves them before the stack sees the offer, whatever the engine.
+ */
+
+const CANDIDATE_LINE = /^a=candidate:(\S+) (\d+) (\S+) (\d+) (\S+\.local) (\d+) (.*)$/gim;
+
+/** Replaces `.local` candidate addresses with the addresses they resolve to; drops those that do not resolve. */
+export async function resolveMdnsCandidates(sdp: string, timeoutMs = 1_500): Promise<{ sdp: string; resolved: number; unresolved: number }> {
+  const names = new Set<string>();
+  for (const match of sdp.matchAll(CANDIDATE_LINE)) names.add(match[5]!.toLowerCase());
+  if (names.size === 0) return { sdp, resolved: 0, unresolved: 0 };
+  const addresses = await queryMdns([...names], timeoutMs);
+  let resolved = 0;
+  let unresolved = 0;
+  const out = sdp.replace(CANDIDATE_LINE, (line, foundation, component, transport, priority, host: string, port, rest) => {
+    const address = addresses.get(host.toLowerCase());
+    if (!address) {
+      unresolved++;
+      return '\0'; // marked for removal below, with its line ending
+    }
+    resolved++;
+    return `a=candidate:${foundation} ${component} ${transport} ${priority} ${address} ${port} ${rest}`;
+  });
+  return { sdp: out.replace(/\0\r?\n/g, ''), resolved, unresolved };
+}
+
+/** One multicast query for every name (A and AAAA), answered or not within `timeoutMs`. */
+async function queryMdns(names: string[], timeoutMs: number): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  const mdns = multicastDns({ loopback: true, reuseAddr: true });
+  try {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      mdns.on('response', (response) => {
+        for (const answer of [...response.answers, ...(response.additionals ?? [])]) {
+          const name = answer.name.toLowerCase();
+          if ((answer.type === 'A' || answer.type === 'AAAA') && names.includes(name) && typeof answer.data === 'string' && isIP(answer.data)) {
+            // Prefer IPv4: every stack we drive handles it, and it is what browsers announce first.
+            if (!found.has(name) || (answer.type === 'A' && isIP(found.get(name)!) === 6)) found.set(name, answer.data);
+          }
+        }
+        if (names.every((n) => found.has(n))) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      mdns.on('error', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      mdns.query(names.flatMap((name) => [{ name, type: 'A' as const }, { name, type: 'AAAA' as const }]));
+    });
+  } finally {
+    mdns.destroy();
+  }
+  return found;
+}
