@@ -33,6 +33,7 @@ from gst_webrtc import (  # noqa: E402
     make_webrtcbin,
     run_promise,
     stop_pipeline,
+    watch_errors,
 )
 
 # After connecting, how long test 0 waits for echoed packets before reporting.
@@ -59,11 +60,19 @@ class Failure(Exception):
     """The test failed; the message is the one-line reason we print."""
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        # A usage error fails the test like any other failure: exit 1, not 2.
+        self.print_usage(sys.stderr)
+        log(f"fail: {message}")
+        sys.exit(1)
+
+
 def parse_args(argv):
     # The container contract passes "-s URL -t 1" as one argument.
     if len(argv) == 1 and argv[0].lstrip().startswith("-") and " " in argv[0].strip():
         argv = shlex.split(argv[0])
-    parser = argparse.ArgumentParser(description="GStreamer webrtcbin Echo Test client")
+    parser = _Parser(description="GStreamer webrtcbin Echo Test client")
     parser.add_argument("url", nargs="?", help="the server's /offer URL")
     parser.add_argument("-s", "--server", help="the server's /offer URL")
     parser.add_argument("-t", "--test", type=int, choices=(0, 1), default=0,
@@ -90,7 +99,8 @@ class EchoClient:
         self.webrtc.connect("notify::connection-state", self._notify)
         self.webrtc.connect("notify::ice-connection-state", self._notify)
         self.webrtc.connect("pad-added", self._on_pad_added)
-        self.pipeline.get_bus().set_sync_handler(self._on_bus_message)
+        self._stopped = threading.Event()
+        watch_errors(self.pipeline, self._fail, self._stopped)
         self.channel = None
         self.sent = None
         self.received = None
@@ -125,12 +135,6 @@ class EchoClient:
                         return False
                     raise Failure(f"timeout waiting for {what}")
                 self.changed.wait(min(left, 0.25))
-
-    def _on_bus_message(self, _bus, message):
-        if message.type == Gst.MessageType.ERROR:
-            error, _debug = message.parse_error()
-            self._fail(f"pipeline error: {error.message}")
-        return Gst.BusSyncReply.DROP
 
     # --- setup --------------------------------------------------------------
 
@@ -227,9 +231,17 @@ class EchoClient:
 
     def close(self):
         self.failed = self.failed or "closing"  # silences the channel's on-close
-        if self.channel is not None:
+        if self.channel is not None and self._channel_open():
             self.channel.close()
-        return stop_pipeline(self.pipeline)
+            # Let the SCTP stream reset reach the server, so it can end the
+            # session now rather than when ICE keepalives fail much later.
+            end = time.monotonic() + 0.5
+            while time.monotonic() < end and self.channel.get_property("ready-state") != \
+                    GstWebRTC.WebRTCDataChannelState.CLOSED:
+                time.sleep(0.02)
+        stopped = stop_pipeline(self.pipeline)
+        self._stopped.set()
+        return stopped
 
 
 def post_offer(url, offer_sdp, seconds):

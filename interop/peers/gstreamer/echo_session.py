@@ -17,6 +17,7 @@ from gst_webrtc import (
     parse_sdp,
     run_promise,
     stop_pipeline,
+    watch_errors,
 )
 
 # A client that never completes ICE/DTLS does not keep its pipeline alive.
@@ -47,6 +48,7 @@ class EchoSession:
         self._echo_inputs = {}  # (media, encoding name, payload type) -> sink pad of its echo chain
         self._channels = []
         self._handlers = []
+        self._probes = []
         self._timers = []
         self._last_media = None  # monotonic time of the last incoming RTP packet
         self.pipeline = Gst.Pipeline.new(f"echo-session-{self.id}")
@@ -57,7 +59,8 @@ class EchoSession:
         self._connect(self.webrtc, "on-data-channel", self._on_data_channel)
         self._connect(self.webrtc, "notify::connection-state", self._on_connection_state)
         self._connect(self.webrtc, "notify::ice-connection-state", self._on_ice_state)
-        self.pipeline.get_bus().set_sync_handler(self._on_bus_message)
+        self._stopped = threading.Event()
+        watch_errors(self.pipeline, self.close_soon, self._stopped)
 
     def _connect(self, target, signal, handler):
         self._handlers.append((target, target.connect(signal, handler)))
@@ -117,7 +120,7 @@ class EchoSession:
         if self._last_media is None:
             self._last_media = time.monotonic()
             self._later(1.0, self._check_media_idle)
-        pad.add_probe(Gst.PadProbeType.BUFFER, self._saw_media)
+        self._probes.append((pad, pad.add_probe(Gst.PadProbeType.BUFFER, self._saw_media)))
 
     def _saw_media(self, _pad, _info):
         self._last_media = time.monotonic()
@@ -173,12 +176,6 @@ class EchoSession:
         if self.webrtc.get_property("connection-state") != ConnectionState.CONNECTED:
             self.close("never connected")
 
-    def _on_bus_message(self, _bus, message):
-        if message.type == Gst.MessageType.ERROR:
-            error, _debug = message.parse_error()
-            self.close_soon(f"pipeline error: {error.message}")
-        return Gst.BusSyncReply.DROP
-
     def _later(self, seconds, action):
         timer = threading.Timer(seconds, action)
         timer.daemon = True
@@ -205,10 +202,13 @@ class EchoSession:
         for target, handler in self._handlers:
             target.disconnect(handler)
         self._handlers.clear()
+        for pad, probe in self._probes:
+            pad.remove_probe(probe)
+        self._probes.clear()
         self._gatherer.detach()
         self._channels.clear()
         self._echo_inputs.clear()
-        self.pipeline.get_bus().set_sync_handler(None)
+        self._stopped.set()
         log(f"session {self.id} closed: {reason}" + ("" if stopped else " (pipeline stop timed out)"))
         self._on_closed(self)
 

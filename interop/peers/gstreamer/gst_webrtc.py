@@ -207,6 +207,26 @@ def has_candidates(sdp_text):
     return re.search(r"^a=candidate:", sdp_text, re.M) is not None
 
 
+def watch_errors(pipeline, on_error, stopped):
+    """Call on_error(reason) for each ERROR on the pipeline's bus until the
+    event `stopped` is set. Other messages are popped and dropped.
+
+    A thread polls the bus because a Python sync handler (PyGObject 3.42)
+    leaks every message it sees, and with them the pipeline and its sockets."""
+
+    def run():
+        bus = pipeline.get_bus()
+        while not stopped.is_set():
+            message = bus.timed_pop_filtered(100 * Gst.MSECOND, Gst.MessageType.ERROR)
+            if message is not None:
+                error, _debug = message.parse_error()
+                on_error(f"pipeline error: {error.message}")
+
+    thread = threading.Thread(target=run, name="bus-watch", daemon=True)
+    thread.start()
+    return thread
+
+
 def stop_pipeline(pipeline, limit=3.0):
     """Set a pipeline to NULL without letting a stuck element hang the caller."""
     worker = threading.Thread(target=pipeline.set_state, args=(Gst.State.NULL,), daemon=True)
