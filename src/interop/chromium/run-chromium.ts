@@ -17,8 +17,9 @@ export interface ChromiumRunOptions {
   audio: boolean;
   /**
    * Let Chromium hide host candidates behind mDNS `.local` names (its default without camera
-   * permission, so test 1). Off by default: mDNS is multicast, and only tests inside network
-   * namespaces of their own may send it.
+   * permission, so test 1 only). Off by default: mDNS is multicast, and only tests inside
+   * network namespaces of their own may send it. Chromium then also needs a default route:
+   * without one it gathers no candidate at all.
    */
   mdns: boolean;
   executablePath?: string;
@@ -53,12 +54,18 @@ export function chromiumArgs(mdns: boolean): string[] {
     '--disable-background-networking',
     '--disable-component-update',
     '--disable-sync',
+  ];
+  // Chromium shows raw host addresses once the page may use the camera, and
+  // --use-fake-ui-for-media-stream alone counts as that (seen on Chromium 156): the mDNS
+  // run goes without the fake devices (it is test 1, no camera needed).
+  if (mdns) return args;
+  return [
+    ...args,
     // A fake camera (a moving test pattern) and microphone (a beep), granted without a prompt.
     '--use-fake-device-for-media-stream',
     '--use-fake-ui-for-media-stream',
+    '--disable-features=WebRtcHideLocalIpsWithMdns',
   ];
-  if (!mdns) args.push('--disable-features=WebRtcHideLocalIpsWithMdns');
-  return args;
 }
 
 /** Runs one test in a fresh browser (a fresh temporary profile). Never throws; always closes the browser. */
