@@ -51,6 +51,8 @@ class EchoSession:
         self._probes = []
         self._timers = []
         self._last_media = None  # monotonic time of the last incoming RTP packet
+        self._started = time.monotonic()  # the offer's arrival
+        self._connected_logged = False
         self.pipeline = Gst.Pipeline.new(f"echo-session-{self.id}")
         self.webrtc = make_webrtcbin()
         self.pipeline.add(self.webrtc)
@@ -77,7 +79,12 @@ class EchoSession:
         answer = run_promise(self.webrtc, "create-answer", None, field="answer")
         run_promise(self.webrtc, "set-local-description", answer)
         self._later(CONNECT_LIMIT_SECONDS, self._close_unless_connected)
-        return self._gatherer.local_sdp()
+        answer_sdp = self._gatherer.local_sdp()
+        log(f"session {self.id} answer_ms {self._elapsed_ms()}")
+        return answer_sdp
+
+    def _elapsed_ms(self):
+        return int((time.monotonic() - self._started) * 1000)
 
     def _prepare_echo_chains(self, offer):
         """For each audio/video m-section with a codec we can echo, a sendrecv
@@ -158,6 +165,9 @@ class EchoSession:
 
     def _on_connection_state(self, webrtc, _pspec):
         state = webrtc.get_property("connection-state")
+        if state == ConnectionState.CONNECTED and not self._connected_logged:
+            self._connected_logged = True
+            log(f"session {self.id} connected_ms {self._elapsed_ms()}")
         if state in (ConnectionState.FAILED, ConnectionState.CLOSED):
             self.close_soon(f"connection {state.value_nick}")
 

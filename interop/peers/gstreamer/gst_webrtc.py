@@ -33,6 +33,9 @@ _gobject = ctypes.CDLL(ctypes.util.find_library("gobject-2.0") or "libgobject-2.
 GATHER_LIMIT_SECONDS = 3.0
 
 
+JITTER_MS = 20
+
+
 class WebRTCError(Exception):
     """A negotiation step failed; the message is a one-line reason."""
 
@@ -43,6 +46,9 @@ def make_webrtcbin(name="webrtc"):
     if webrtc is None:
         raise WebRTCError("webrtcbin element missing (gstreamer1.0-plugins-bad, gstreamer1.0-nice)")
     webrtc.set_property("bundle-policy", GstWebRTC.WebRTCBundlePolicy.MAX_BUNDLE)
+    # The jitter buffer holds packets this long (default 200 ms); an echo over
+    # one machine needs little reordering room and should come back quickly.
+    webrtc.set_property("latency", JITTER_MS)
     agent = _ice_object(webrtc).get_property("agent")
     # UPnP discovery would only add delay on a machine without a router to ask.
     agent.set_property("upnp", False)

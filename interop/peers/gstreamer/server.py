@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -40,11 +41,16 @@ class Sessions:
         with self._lock:
             self._live.pop(session.id, None)
 
-    def close_all(self):
+    def close_all(self, limit=2.0):
+        """Close every session in parallel, waiting at most `limit` seconds."""
         with self._lock:
             live = list(self._live.values())
-        for session in live:
-            session.close("server stopping")
+        closers = [threading.Thread(target=s.close, args=("server stopping",), daemon=True) for s in live]
+        for closer in closers:
+            closer.start()
+        end = time.monotonic() + limit
+        for closer in closers:
+            closer.join(max(0.0, end - time.monotonic()))
 
 
 class OfferHandler(BaseHTTPRequestHandler):
@@ -89,7 +95,6 @@ class OfferHandler(BaseHTTPRequestHandler):
         except Exception as error:  # a bug must not leave a pipeline behind
             session.close(f"negotiation crashed: {error!r}")
             return self._fail(500, f"internal error: {error!r}")
-        log(f"session {session.id} answered")
         self._send(200, json.dumps({"type": "answer", "sdp": answer}))
 
     def _read_offer(self):
