@@ -1,0 +1,35 @@
+/**
+ * The interop matrix over our peers and every foreign peer installed here: every cell with
+ * one of our engines in it (as server or client, each test) must pass or fail only the way
+ * a recorded known failure of the other stack does. Cells between two foreign peers are not
+ * run here (`webrtc-echo matrix` shows them). Needs `npm run build` (the peers run the built CLI).
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { decisiveFailures, runMatrix } from '../../src/interop/matrix.js';
+import { allPeers } from '../../src/interop/peers/index.js';
+import { stderrProgress } from '../../src/interop/progress.js';
+import { writeReports } from '../../src/interop/report/write.js';
+import { ROOT } from '../helpers/cli.js';
+
+test('every matrix cell with one of our peers passes or is a recorded known failure', { timeout: 420_000 }, async (t) => {
+  const result = await runMatrix({ root: ROOT, peers: allPeers(), oursOnly: true, onProgress: stderrProgress() });
+  const out = await mkdtemp(join(tmpdir(), 'webrtc-echo-matrix-'));
+  t.after(() => rm(out, { recursive: true, force: true }));
+  await writeReports(result, out);
+
+  const missing = result.peers.filter((p) => !p.availability.available);
+  for (const peer of missing) t.diagnostic(`not installed: ${peer.name} (${peer.availability.available ? '' : peer.availability.reason}), so not in the matrix`);
+  assert.deepEqual(result.ourMissing, [], 'every engine of the registry runs');
+  assert.ok(result.cells.length > 0, 'the matrix ran cells');
+  assert.ok(result.cells.every((c) => c.decisive), 'only cells with one of our peers ran');
+
+  const failures = decisiveFailures(result).map((c) => `test ${c.test} ${c.server} → ${c.client}: ${c.reason ?? ''} ${c.message ?? ''}\n${c.logs.client.slice(-1500)}`);
+  assert.deepEqual(failures, [], `failing cells (logs in the reports):\n${failures.join('\n\n')}`);
+
+  const json = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as { cells: unknown[]; summary: { cells: number } };
+  assert.equal(json.cells.length, result.cells.length, 'report.json holds every cell');
+});
