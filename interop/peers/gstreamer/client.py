@@ -130,7 +130,12 @@ class EchoClient:
 
     def add_media(self):
         for chain, caps in MEDIA_SOURCES:
-            source = Gst.parse_bin_from_description(f"{chain} ! capsfilter caps={caps}", True)
+            # A fixed SSRC in the caps puts a=ssrc lines in the offer even before
+            # the first packet, so servers that route bundled streams by SSRC
+            # (pion and libdatachannel, without a MID header extension) find ours.
+            ssrc = random.randint(1, 0xFFFFFFFF)
+            description = f"{chain} ssrc={ssrc} ! capsfilter caps={caps},ssrc=(uint){ssrc}"
+            source = Gst.parse_bin_from_description(description, True)
             self.pipeline.add(source)
             sink = self.webrtc.request_pad_simple("sink_%u")
             source.get_static_pad("src").link(sink)

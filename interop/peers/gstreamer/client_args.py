@@ -32,8 +32,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def parse_args(argv):
-    if len(argv) == 1 and len(argv[0].split()) > 1:
-        argv = shlex.split(argv[0])
+    # "-s URL -t 1" may come as one argument, alone or beside other flags.
+    argv = [part for arg in argv
+            for part in (shlex.split(arg) if arg.startswith("-") and len(arg.split()) > 1 else [arg])]
     parser = _Parser(add_help=False)
     parser.add_argument("url", nargs="?")
     parser.add_argument("-s", "--server")

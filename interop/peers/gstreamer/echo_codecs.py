@@ -6,7 +6,9 @@ the client's packets back untouched would reuse its SSRC, which rtpbin on both
 sides would take for a collision.
 """
 
-from gst_webrtc import Gst
+import random
+
+from gst_webrtc import GObject, Gst
 
 # encoding-name -> (depayloader, payloader, payloader properties)
 ECHO_CHAINS = {
@@ -39,7 +41,12 @@ def _offered_caps(media):
 
 def choose_codec(media):
     """The first codec of an offered m-section that we can echo, as the
-    application/x-rtp caps we will answer with, or None."""
+    application/x-rtp caps we will answer with, or None.
+
+    The caps carry the SSRC our echo will use, so that webrtcbin writes it into
+    the answer (a=ssrc): without it, pion and libdatachannel cannot tell which
+    m-section an incoming bundled stream belongs to (no MID header extension
+    here) and drop the echo."""
     for structure in _offered_caps(media):
         name = (structure.get_string("encoding-name") or "").upper()
         if name not in ECHO_CHAINS:
@@ -52,6 +59,7 @@ def choose_codec(media):
             if field.startswith(("extmap-", "ssrc-", "a-")):
                 continue
             chosen.set_value(field, structure.get_value(field))
+        _set_ssrc(chosen, random.randint(1, 0xFFFFFFFF))
         caps = Gst.Caps.new_empty()
         caps.append_structure(chosen)
         return caps
@@ -68,6 +76,7 @@ def build_echo_chain(pipeline, caps):
     if depay is None or pay is None:
         raise RuntimeError(f"missing GStreamer element {depay_name} or {pay_name}")
     pay.set_property("pt", structure.get_value("payload"))
+    pay.set_property("ssrc", structure.get_value("ssrc"))
     pay.set_property("mtu", 1200)
     for key, value in pay_props.items():
         pay.set_property(key, value)
@@ -89,6 +98,13 @@ def _payloader_caps(structure):
     wanted = Gst.Structure.new_empty("application/x-rtp")
     for field in ("media", "encoding-name", "payload", "clock-rate"):
         wanted.set_value(field, structure.get_value(field))
+    _set_ssrc(wanted, structure.get_value("ssrc"))
     caps = Gst.Caps.new_empty()
     caps.append_structure(wanted)
     return caps
+
+
+def _set_ssrc(structure, ssrc):
+    # Caps want ssrc as a guint; a plain Python int would become a gint and
+    # no longer match webrtcbin's caps.
+    structure.set_value("ssrc", GObject.Value(GObject.TYPE_UINT, ssrc))

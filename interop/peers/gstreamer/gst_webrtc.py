@@ -18,7 +18,7 @@ try:
     gi.require_version("Gst", "1.0")
     gi.require_version("GstSdp", "1.0")
     gi.require_version("GstWebRTC", "1.0")
-    from gi.repository import GLib, Gst, GstSdp, GstWebRTC  # noqa: F401
+    from gi.repository import GLib, GObject, Gst, GstSdp, GstWebRTC  # noqa: F401
 except (ImportError, ValueError) as error:  # missing python3-gst-1.0 or gir1.2-gst-plugins-bad-1.0
     sys.stderr.write(
         f"gstreamer bindings missing ({error}); run interop/setup/gstreamer.sh\n"
