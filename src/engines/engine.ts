@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 
-export type EngineName = 'libdatachannel' | 'werift';
+export type EngineName = 'libdatachannel' | 'werift' | 'libwebrtc';
 export type MediaKind = 'audio' | 'video';
 
 /** A JSON RTCSessionDescriptionInit as it crosses the signaling channel. */

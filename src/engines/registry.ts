@@ -4,6 +4,7 @@ import type { Engine, EngineName } from './engine.js';
 const loaders: Record<EngineName, () => Promise<Engine>> = {
   libdatachannel: async () => (await import('./libdatachannel.js')).libdatachannelEngine,
   werift: async () => (await import('./werift.js')).weriftEngine,
+  libwebrtc: async () => (await import('./libwebrtc.js')).libwebrtcEngine,
 };
 
 export const ENGINE_NAMES = Object.keys(loaders) as EngineName[];

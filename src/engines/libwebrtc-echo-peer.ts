@@ -1,0 +1,174 @@
+/**
+ * The libwebrtc server side: answers one offer, echoes every data channel message on its channel,
+ * and echoes media by sending each received track back on its own transceiver.
+ *
+ * libwebrtc has no raw RTP API, so the media echo is not packet for packet: the received stream
+ * is decoded and the decoded frames (or audio) are encoded again for the way back. The client
+ * gets the same content with its own sequence numbers, timestamps, payload sizes and codec
+ * settings, a little later, and libwebrtc answers the client's keyframe requests from its own
+ * encoder. Counters therefore come from getStats(), not from a packet path.
+ */
+import type { EchoCounters, EchoPeer, EchoPeerOptions, IceState, PeerState, SessionDescription } from './engine.js';
+import {
+  PEER_CONFIG, StateReporter, WrtcPeerConnection, messageBytes, safely, sumRtpStats, waitForGathering,
+} from './libwebrtc-common.js';
+import { guardProcessExit } from './libwebrtc-exit-guard.js';
+
+/**
+ * How often media counters are refreshed from getStats(), in ms. The interface reads counters
+ * synchronously (also right after close(), when stats are gone), so they trail by up to this.
+ * The same poll notices a client that closed (see #transportClosed).
+ */
+const STATS_INTERVAL_MS = 500;
+
+export async function createLibwebrtcEchoPeer(offer: SessionDescription, options: EchoPeerOptions): Promise<EchoPeer> {
+  if (offer.type !== 'offer') throw new Error(`expected an offer, got a description of type "${offer.type}"`);
+  guardProcessExit();
+  const pc = new WrtcPeerConnection(PEER_CONFIG);
+  const peer = new LibwebrtcEchoPeer(pc, options);
+  try {
+    // libwebrtc fires `track` inside setRemoteDescription, before it resolves; every transceiver
+    // and its receiving track exist by the time it does, so the echo is wired up right after.
+    await pc.setRemoteDescription(offer);
+    await peer.echoTracks();
+    await pc.setLocalDescription(await pc.createAnswer());
+    const gathering = await waitForGathering(pc, options.gatherTimeoutMs);
+    if (gathering === 'timeout') options.log.warn({ engine: 'libwebrtc' }, 'ICE gathering timed out, answering with the candidates so far');
+    peer.start();
+    return peer;
+  } catch (err) {
+    peer.close();
+    throw err;
+  }
+}
+
+class LibwebrtcEchoPeer implements EchoPeer {
+  readonly counters: EchoCounters = { rtpPackets: 0, rtpBytes: 0, keyframeRequests: 0, messages: 0, messageBytes: 0 };
+  readonly #pc: RTCPeerConnection;
+  readonly #log: EchoPeerOptions['log'];
+  readonly #reporter: StateReporter;
+  readonly #channels = new Set<RTCDataChannel>();
+  #statsTimer: NodeJS.Timeout | undefined;
+  #statsInFlight = false;
+  #answerSdp = '';
+  #closed = false;
+
+  constructor(pc: RTCPeerConnection, options: EchoPeerOptions) {
+    this.#pc = pc;
+    this.#log = options.log.child({ engine: 'libwebrtc', role: 'echo' });
+    this.#reporter = new StateReporter((err) => this.#log.error({ err }, 'state listener threw'));
+    this.#reporter.follow(pc, () => this.close());
+    pc.ondatachannel = (event) => this.#echoChannel(event.channel);
+  }
+
+  get answer(): SessionDescription {
+    return { type: 'answer', sdp: this.#answerSdp };
+  }
+
+  onStateChange(listener: (state: PeerState) => void): void {
+    this.#reporter.onState(listener);
+  }
+
+  onIceStateChange(listener: (state: IceState) => void): void {
+    this.#reporter.onIce(listener);
+  }
+
+  /**
+   * After the offer is applied: every media section sends its own received track back. The
+   * direction is set before the answer is created, so the answer says sendrecv (recvonly where
+   * the client only sends, which libwebrtc derives from the offer by itself).
+   */
+  async echoTracks(): Promise<void> {
+    const replacements: Array<Promise<void>> = [];
+    for (const transceiver of this.#pc.getTransceivers()) {
+      const track = transceiver.receiver.track;
+      if (track.kind !== 'audio' && track.kind !== 'video') continue;
+      transceiver.direction = 'sendrecv';
+      replacements.push(transceiver.sender.replaceTrack(track));
+    }
+    await Promise.all(replacements);
+  }
+
+  /** After the answer is complete: keep its final SDP and start counting. */
+  start(): void {
+    this.#answerSdp = this.#pc.localDescription?.sdp ?? '';
+    if (this.#closed) return;
+    this.#statsTimer = setInterval(() => this.#refreshCounters(), STATS_INTERVAL_MS);
+    // Bookkeeping only: an open echo peer must not keep the process alive by this timer.
+    this.#statsTimer.unref();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const logError = (err: unknown) => this.#log.debug({ err }, 'error while closing');
+    clearInterval(this.#statsTimer);
+    this.#pc.ondatachannel = null;
+    for (const channel of this.#channels) {
+      channel.onmessage = null;
+      channel.onclose = null;
+      safely(() => channel.close(), logError);
+    }
+    this.#channels.clear();
+    safely(() => this.#pc.close(), logError);
+    this.#reporter.close();
+  }
+
+  #echoChannel(channel: RTCDataChannel): void {
+    if (this.#closed) {
+      safely(() => channel.close(), () => undefined);
+      return;
+    }
+    channel.binaryType = 'arraybuffer';
+    this.#channels.add(channel);
+    channel.onmessage = (event: MessageEvent<string | ArrayBuffer>) => {
+      this.counters.messages++;
+      this.counters.messageBytes += messageBytes(event.data);
+      try {
+        if (typeof event.data === 'string') channel.send(event.data);
+        else channel.send(event.data);
+      } catch (err) {
+        this.#log.debug({ err, label: channel.label }, 'echo message not sent');
+      }
+    };
+    channel.onclose = () => this.#channels.delete(channel);
+  }
+
+  /**
+   * libwebrtc never leaves `connected` when the client closes: it reports `failed` once ICE
+   * consent runs out (about 17 s here). A client that ends the association (SCTP ABORT, DTLS
+   * close_notify, as libwebrtc and Chromium do) leaves the transports reading `closed`, which is
+   * checked here. libdatachannel's close changes none of them; that session ends at `failed`.
+   */
+  #transportClosed(): boolean {
+    const transports = [this.#pc.sctp?.transport, ...this.#pc.getSenders().map((sender) => sender.transport)];
+    return transports.some((transport) => transport?.state === 'closed');
+  }
+
+  /**
+   * rtpPackets/rtpBytes: what the echo's senders put on the wire (re-encoded, so not the client's
+   * packet count). keyframeRequests: PLI/FIR libwebrtc's decoders sent to the client's sender —
+   * the echo's own requests, since the client's requests about the echo never leave this peer.
+   */
+  #refreshCounters(): void {
+    if (this.#closed || this.#statsInFlight) return;
+    this.#statsInFlight = true;
+    this.#pc
+      .getStats()
+      .then((report) => {
+        if (this.#closed) return;
+        const totals = sumRtpStats(report);
+        this.counters.rtpPackets = totals.packetsSent;
+        this.counters.rtpBytes = totals.bytesSent;
+        this.counters.keyframeRequests = totals.keyframeRequestsSent;
+        if (totals.dtlsClosed || this.#transportClosed()) {
+          this.#log.debug('the client closed the connection');
+          this.close();
+        }
+      })
+      .catch((err: unknown) => this.#log.debug({ err }, 'getStats failed'))
+      .finally(() => {
+        this.#statsInFlight = false;
+      });
+  }
+}
