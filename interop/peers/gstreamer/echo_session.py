@@ -25,8 +25,9 @@ CONNECT_LIMIT_SECONDS = 30.0
 # ICE "disconnected" may recover; only give up on it after this long.
 DISCONNECTED_GRACE_SECONDS = 5.0
 # webrtcbin 1.22 sends no DTLS close_notify and libnice has no consent
-# freshness here, so a client that closes looks alive for a long time. A media
-# session whose incoming RTP stops for this long is over.
+# freshness here, so a client that closes looks alive for ~50 s (until the ICE
+# keepalives fail). A connected session that has received no RTP for this long
+# and has no open data channel is over.
 MEDIA_IDLE_SECONDS = 5.0
 
 _ids = itertools.count(1)
@@ -50,7 +51,7 @@ class EchoSession:
         self._handlers = []
         self._probes = []
         self._timers = []
-        self._last_media = None  # monotonic time of the last incoming RTP packet
+        self._last_media = 0.0  # monotonic time of the last incoming RTP packet
         self._started = time.monotonic()  # the offer's arrival
         self._connected_logged = False
         self.pipeline = Gst.Pipeline.new(f"echo-session-{self.id}")
@@ -124,20 +125,20 @@ class EchoSession:
             target = self._discard_pad()
         if pad.link(target) != Gst.PadLinkReturn.OK:
             log(f"session {self.id}: could not link the echo of {key}")
-        if self._last_media is None:
-            self._last_media = time.monotonic()
-            self._later(1.0, self._check_media_idle)
         self._probes.append((pad, pad.add_probe(Gst.PadProbeType.BUFFER, self._saw_media)))
 
     def _saw_media(self, _pad, _info):
         self._last_media = time.monotonic()
         return Gst.PadProbeReturn.OK
 
-    def _check_media_idle(self):
-        if time.monotonic() - self._last_media > MEDIA_IDLE_SECONDS:
-            self.close(f"no media for {MEDIA_IDLE_SECONDS:g} s")
+    def _check_idle(self):
+        channel_open = any(
+            c.get_property("ready-state") == GstWebRTC.WebRTCDataChannelState.OPEN for c in list(self._channels)
+        )
+        if not channel_open and time.monotonic() - self._last_media > MEDIA_IDLE_SECONDS:
+            self.close(f"no media for {MEDIA_IDLE_SECONDS:g} s and no open data channel")
         else:
-            self._later(1.0, self._check_media_idle)
+            self._later(1.0, self._check_idle)
 
     def _discard_pad(self):
         sink = Gst.ElementFactory.make("fakesink")
@@ -168,6 +169,8 @@ class EchoSession:
         if state == ConnectionState.CONNECTED and not self._connected_logged:
             self._connected_logged = True
             log(f"session {self.id} connected_ms {self._elapsed_ms()}")
+            self._last_media = time.monotonic()  # the idle clock starts now
+            self._later(1.0, self._check_idle)
         if state in (ConnectionState.FAILED, ConnectionState.CLOSED):
             self.close_soon(f"connection {state.value_nick}")
 
