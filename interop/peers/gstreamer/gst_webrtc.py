@@ -26,6 +26,16 @@ except (ImportError, ValueError) as error:  # missing python3-gst-1.0 or gir1.2-
     sys.exit(1)
 
 Gst.init(None)
+
+
+def _quiet_echo_loop_warning(domain, level, message, *_user_data):
+    # The echo feeds webrtcbin's own output back into it, a loop by design;
+    # GstBin warns about it on every state change. Other warnings pass.
+    if "loop detected in the graph" not in message:
+        GLib.log_default_handler(domain, level, message, None)
+
+
+GLib.log_set_handler("GStreamer", GLib.LogLevelFlags.LEVEL_WARNING, _quiet_echo_loop_warning, None)
 _gobject = ctypes.CDLL(ctypes.util.find_library("gobject-2.0") or "libgobject-2.0.so.0")
 
 # How long we wait for libnice to finish gathering before we send what we have.
