@@ -17,14 +17,14 @@ export async function startServerProcess(
   options: { root: string; port: number; host?: string; env?: NodeJS.ProcessEnv; ready?: RegExp },
 ): Promise<RunningServer> {
   const started = performance.now();
-  const process = startProcess(command, args, { cwd: options.root, env: options.env });
+  const server = startProcess(command, args, { cwd: options.root, env: options.env });
   try {
-    await process.waitFor(options.ready ?? /^listening (\d+)/m, SERVER_READY_MS);
+    await server.waitFor(options.ready ?? /^listening (\d+)/m, SERVER_READY_MS);
   } catch (err) {
-    await process.stop();
-    throw new ServerStartError(`did not start: ${(err as Error).message}`, process);
+    await server.stop();
+    throw new ServerStartError(`did not start: ${(err as Error).message}`, server);
   }
-  return { url: `http://${options.host ?? '127.0.0.1'}:${options.port}/offer`, process, startMs: Math.round(performance.now() - started) };
+  return { url: `http://${options.host ?? '127.0.0.1'}:${options.port}/offer`, process: server, startMs: Math.round(performance.now() - started) };
 }
 
 export class ServerStartError extends Error {
@@ -45,17 +45,17 @@ export async function runClientProcess(
   read: (process: PeerProcess, exitCode: number | null) => Partial<ClientOutcome> = readFailureLine,
 ): Promise<ClientOutcome> {
   const started = performance.now();
-  const process = startProcess(command, args, { cwd: options.root, env: options.env });
+  const client = startProcess(command, args, { cwd: options.root, env: options.env });
   let killed = false;
   const killer = setTimeout(() => {
     killed = true;
-    void process.stop(1_000);
+    void client.stop(1_000);
   }, options.timeoutMs + CLIENT_KILL_GRACE_MS);
-  const exitCode = await process.exited;
+  const exitCode = await client.exited;
   clearTimeout(killer);
-  await process.stop(); // anything it left running in its group
+  await client.stop(); // anything it left running in its group
   const wallMs = Math.round(performance.now() - started);
-  const outcome: ClientOutcome = { ok: exitCode === 0, timings: {}, exitCode, process, ...read(process, exitCode) };
+  const outcome: ClientOutcome = { ok: exitCode === 0, timings: {}, exitCode, process: client, ...read(client, exitCode) };
   outcome.timings = { ...outcome.timings, exited: wallMs };
   if (killed) {
     outcome.ok = false;
@@ -71,10 +71,10 @@ export async function runClientProcess(
  * The foreign clients' convention: exit 1 with a last stderr line such as
  * `error: timeout: no data channel echo within 10s` (pion) or `FAIL reason: detail`.
  */
-export function readFailureLine(process: PeerProcess, exitCode: number | null): Partial<ClientOutcome> {
+export function readFailureLine(client: PeerProcess, exitCode: number | null): Partial<ClientOutcome> {
   if (exitCode === 0) return {};
-  const lines = process.stderr().split('\n').map((l) => l.trim()).filter(Boolean);
-  const last = lines.at(-1) ?? process.stdout().trim().split('\n').at(-1) ?? '';
+  const lines = client.stderr().split('\n').map((l) => l.trim()).filter(Boolean);
+  const last = lines.at(-1) ?? client.stdout().trim().split('\n').at(-1) ?? '';
   const match = last.match(/^(?:error|fail(?:ed)?|FAIL)\b[:\s]*([a-z][a-z-]+):\s*(.*)$/i);
   if (match) return { reason: match[1]!.toLowerCase(), message: match[2] };
   return { message: last.slice(0, 500) || undefined };
