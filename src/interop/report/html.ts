@@ -4,7 +4,7 @@
  */
 import type { CellResult, MatrixResult } from '../matrix.js';
 import { TEST_NAMES } from '../peer.js';
-import { cellAt, connectMs, failureText, STATUS_MARK, summarize } from './summary.js';
+import { cellAt, connectMs, failureText, summarize } from './summary.js';
 
 const STYLE = `
 body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; color: #1d1d1f; }
@@ -61,7 +61,8 @@ export function renderHtml(result: MatrixResult): string {
 
 function renderCell(cell: CellResult): string {
   const ms = connectMs(cell);
-  const label = `${STATUS_MARK[cell.status]}${cell.status === 'pass' && ms !== undefined ? ` ${Math.round(ms)} ms` : cell.status === 'known-failure' ? ' known' : ''}`;
+  // Words, not emoji: a machine without an emoji font still shows what each cell is.
+  const label = { pass: 'pass', fail: 'FAIL', 'known-failure': 'known failure' }[cell.status] + (cell.status === 'pass' && ms !== undefined ? ` ${Math.round(ms)} ms` : '');
   const classes = [cell.status, cell.status === 'fail' && !cell.decisive ? 'foreign' : ''].filter(Boolean).join(' ');
   const body: string[] = [];
   body.push(`<p><strong>${esc(cell.server)}</strong> server → <strong>${esc(cell.client)}</strong> client, test ${cell.test}, port ${cell.port}: <strong>${esc(cell.status)}</strong></p>`);
