@@ -46,7 +46,8 @@ class EchoSession:
         self._on_closed = on_closed
         self._closed = False
         self._lock = threading.Lock()
-        self._echo_inputs = {}  # (media, encoding name, payload type) -> sink pad of its echo chain
+        # (media, encoding name, payload type) -> sink pads of echo chains for it
+        self._echo_inputs = {}
         self._channels = []
         self._handlers = []
         self._probes = []
@@ -108,7 +109,7 @@ class EchoSession:
             transceiver.set_property("codec-preferences", caps)
             chain_input, chain_output = build_echo_chain(self.pipeline, caps)
             chain_output.link(sink)
-            self._echo_inputs[_stream_key(caps)] = chain_input
+            self._echo_inputs.setdefault(_stream_key(caps), []).append(chain_input)
 
     # --- media and data ----------------------------------------------------
 
@@ -119,11 +120,16 @@ class EchoSession:
         # report the wrong transceiver details on bundled src pads.
         caps = pad.get_current_caps()
         key = _stream_key(caps) if caps is not None else None
-        target = self._echo_inputs.get(key)
-        if target is None or target.is_linked():
-            log(f"session {self.id}: no echo for {key}; discarding it")
-            target = self._discard_pad()
-        if pad.link(target) != Gst.PadLinkReturn.OK:
+        # Two m-sections with the same codec and payload type each get one of
+        # the chains; which stream goes back on which m-section may swap.
+        with self._lock:  # src pads may appear on two streaming threads at once
+            free = [chain for chain in self._echo_inputs.get(key, []) if not chain.is_linked()]
+            target = free[0] if free else None
+            if target is None:
+                log(f"session {self.id}: no echo for {key}; discarding it")
+                target = self._discard_pad()
+            linked = pad.link(target) == Gst.PadLinkReturn.OK
+        if not linked:
             log(f"session {self.id}: could not link the echo of {key}")
         self._probes.append((pad, pad.add_probe(Gst.PadProbeType.BUFFER, self._saw_media)))
 
