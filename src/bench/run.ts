@@ -23,6 +23,8 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   };
   const pool = WorkerPool.start(options.workers, options.engine);
   try {
+    options.onProgress?.(`starting ${options.workers} load generator worker(s)`);
+    await pool.each(() => ({ kind: 'warmup' }));
     for (const scenario of options.scenarios) {
       try {
         if (scenario === 'connect') result.connect = await runConnect(pool, options);

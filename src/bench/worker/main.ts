@@ -39,6 +39,8 @@ async function run(engine: Engine, request: JobRequest): Promise<unknown> {
       return held.add(engine, job, progress);
     case 'release':
       return held.release();
+    case 'warmup':
+      return { engine: engine.name };
   }
 }
 

@@ -11,7 +11,9 @@ export type Job =
   | { kind: 'echo-close' }
   | { kind: 'datachannel'; plan: SessionPlan; sessions: number; messageBytes: number; window: number; durationMs: number; maxMessages?: number }
   | { kind: 'hold'; plan: SessionPlan; add: number; concurrency: number }
-  | { kind: 'release' };
+  | { kind: 'release' }
+  /** Loads the engine, so start-up (and tsx compiling) is not counted in the first phase. */
+  | { kind: 'warmup' };
 
 export interface JobRequest {
   id: number;
