@@ -9,7 +9,7 @@ import {
   type MediaKind, type MediaLeg, type PeerState, type SessionDescription,
 } from './engine.js';
 import {
-  RtcpRepeatFilter, StateReporter, closeQuietly, deferred, toIceState, toMessage, toPeerState, waitForGathering,
+  RtcpRepeatFilter, StateReporter, closeQuietly, peerClosed, peerOpened, deferred, toIceState, toMessage, toPeerState, waitForGathering,
 } from './libdatachannel-shared.js';
 import { buildMedia } from './libdatachannel-media.js';
 import { isRtcp, isRtp, randomSsrc } from '../rtp/packet.js';
@@ -71,6 +71,7 @@ class LibdatachannelClient implements LibdatachannelClientPeer {
     this.#iceStates = new StateReporter<IceState>(logListenerError);
     // Auto-negotiation off: createDataChannel() would otherwise make the offer on the spot.
     this.#pc = new PeerConnection('client', { iceServers: [], disableAutoNegotiation: true });
+    peerOpened();
     this.#pc.onGatheringStateChange((state) => {
       if (state === 'complete') this.#gathered.resolve();
     });
@@ -137,6 +138,7 @@ class LibdatachannelClient implements LibdatachannelClientPeer {
     this.#gathered.resolve();
     this.#iceStates.report('closed');
     this.#states.report('closed');
+    peerClosed((err) => this.#log.warn({ err }, 'node-datachannel cleanup failed'));
   }
 
   /**
@@ -177,6 +179,8 @@ class LibdatachannelClient implements LibdatachannelClientPeer {
       }
     });
     track.onError((err) => this.#log.debug({ err, mid }, 'track error'));
+    // node-datachannel frees a track's native callbacks only when its closed event reaches JS.
+    track.onClosed(() => {});
 
     const send = (packet: Buffer): void => {
       if (this.#closed || !track.isOpen()) return;
@@ -210,6 +214,8 @@ function wrapChannel(label: string, channel: DataChannel, log: ClientPeerOptions
     for (const listener of messageListeners) listener(message);
   });
   channel.onError((err) => log.debug({ err, label }, 'data channel error'));
+  // node-datachannel frees a channel's native callbacks only when its closed event reaches JS.
+  channel.onClosed(() => {});
   return {
     label,
     get isOpen() {

@@ -7,7 +7,7 @@ import type { EchoCounters, EchoPeer, EchoPeerOptions, IceState, PeerState, Sess
 import { buildMedia } from './libdatachannel-media.js';
 import { planEchoSections, type EchoSectionPlan } from './libdatachannel-echo-plan.js';
 import {
-  RtcpRepeatFilter, StateReporter, closeQuietly, deferred, toIceState, toMessage, toPeerState, waitForGathering,
+  RtcpRepeatFilter, StateReporter, closeQuietly, peerClosed, peerOpened, deferred, toIceState, toMessage, toPeerState, waitForGathering,
 } from './libdatachannel-shared.js';
 import { isRtcp, isRtp, randomSsrc, rtpPayloadType, rtpSsrc, setRtpSsrc } from '../rtp/packet.js';
 import { buildPli, keyframeRequestTargets } from '../rtp/rtcp.js';
@@ -46,6 +46,7 @@ class LibdatachannelEchoPeer implements EchoPeer {
     this.#iceStates = new StateReporter<IceState>(logListenerError);
     // No ICE servers: host candidates only, as the echo test runs without STUN.
     this.#pc = new PeerConnection('echo', { iceServers: [] });
+    peerOpened();
     this.#pc.onGatheringStateChange((state) => {
       if (state === 'complete') this.#gathered.resolve();
     });
@@ -107,6 +108,7 @@ class LibdatachannelEchoPeer implements EchoPeer {
     this.#gathered.resolve();
     this.#iceStates.report('closed');
     this.#states.report('closed');
+    peerClosed((err) => this.#log.warn({ err }, 'node-datachannel cleanup failed'));
   }
 
   /**
@@ -145,6 +147,8 @@ class LibdatachannelEchoPeer implements EchoPeer {
       this.counters.rtpBytes += packet.length;
     });
     track.onError((err) => this.#log.debug({ err, mid: plan.mid }, 'track error'));
+    // node-datachannel frees a track's native callbacks only when its closed event reaches JS.
+    track.onClosed(() => {});
   }
 
   #relayKeyframeRequests(track: Track, rtcp: Buffer, echoSsrc: number, clientSsrc: number | undefined): void {
@@ -161,6 +165,7 @@ class LibdatachannelEchoPeer implements EchoPeer {
   /** Every channel the client opens, whenever, echoes text as text and binary as binary. */
   #echoChannel(channel: DataChannel): void {
     if (this.#closed) {
+      channel.onClosed(() => {}); // see the note on onClosed below
       channel.close();
       return;
     }
@@ -178,6 +183,7 @@ class LibdatachannelEchoPeer implements EchoPeer {
       this.counters.messages++;
       this.counters.messageBytes += typeof message === 'string' ? Buffer.byteLength(message) : message.length;
     });
+    // node-datachannel frees a channel's native callbacks only when its closed event reaches JS.
     channel.onClosed(() => this.#channels.delete(channel));
     channel.onError((err) => this.#log.debug({ err, label: channel.getLabel() }, 'data channel error'));
   }

@@ -2,7 +2,7 @@
  * What the libdatachannel echo peer and client peer share: state mapping, a bounded wait for
  * ICE gathering, and a reporter that guarantees `closed` comes once and last.
  */
-import type { PeerConnection } from 'node-datachannel';
+import { cleanup, type PeerConnection } from 'node-datachannel';
 import type { IceState, PeerState } from './engine.js';
 
 const PEER_STATES: ReadonlySet<string> = new Set<PeerState>([
@@ -119,4 +119,37 @@ export class RtcpRepeatFilter {
   reset(): void {
     this.#last = undefined;
   }
+}
+
+/**
+ * node-datachannel keeps the event loop alive through one native callback per peer connection,
+ * channel and track, released only when that object's closed event reaches JavaScript. For an
+ * incoming data channel that closes while its wrapper is on its way to JavaScript, that event
+ * sometimes never comes (we saw about one run in six on loopback; node-datachannel 0.33.4,
+ * compare murat-dogan/node-datachannel#349), and the process then never exits. So once the
+ * last of our peers in this process has closed, we also run the library's global cleanup(),
+ * which releases every native callback (a few milliseconds; libdatachannel starts again on the
+ * next PeerConnection). Every node-datachannel user in this process goes through this engine.
+ */
+let livePeers = 0;
+let cleanupScheduled = false;
+
+export function peerOpened(): void {
+  livePeers++;
+}
+
+export function peerClosed(log: (err: unknown) => void): void {
+  livePeers--;
+  if (livePeers > 0 || cleanupScheduled) return;
+  cleanupScheduled = true;
+  // Let the closed events already queued reach their listeners first.
+  setImmediate(() => {
+    cleanupScheduled = false;
+    if (livePeers > 0) return;
+    try {
+      cleanup();
+    } catch (err) {
+      log(err);
+    }
+  });
 }
