@@ -144,14 +144,17 @@ def main():
         return 1
     httpd.daemon_threads = True
 
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    # The handler only appends to a list: a handler that takes a lock (as
+    # threading.Event.set does) can deadlock when the signal lands while the
+    # main thread holds that same lock.
+    signals = []
+    signal.signal(signal.SIGTERM, lambda number, _frame: signals.append(number))
+    signal.signal(signal.SIGINT, lambda number, _frame: signals.append(number))
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     print(f"listening {httpd.server_address[1]}", flush=True)
 
-    while not stop.wait(0.5):
-        pass
+    while not signals:
+        time.sleep(0.2)  # a signal interrupts the sleep and runs the handler
     log("stopping")
     httpd.shutdown()
     httpd.server_close()
