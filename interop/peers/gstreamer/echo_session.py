@@ -217,7 +217,9 @@ class EchoSession:
             timers, self._timers = self._timers, []
         for timer in timers:
             timer.cancel()
-        stopped = stop_pipeline(self.pipeline)
+        stop_started = time.monotonic()
+        stopped = stop_pipeline(self.pipeline, first=self.webrtc)
+        stop_ms = int((time.monotonic() - stop_started) * 1000)
         for target, handler in self._handlers:
             target.disconnect(handler)
         self._handlers.clear()
@@ -228,7 +230,7 @@ class EchoSession:
         self._channels.clear()
         self._echo_inputs.clear()
         self._stopped.set()
-        log(f"session {self.id} closed: {reason}" + ("" if stopped else " (pipeline stop timed out)"))
+        log(f"session {self.id} closed: {reason} (stop {stop_ms} ms" + (")" if stopped else ", timed out)"))
         self._on_closed(self)
 
 

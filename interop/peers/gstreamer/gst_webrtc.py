@@ -243,9 +243,22 @@ def watch_errors(pipeline, on_error, stopped):
     return thread
 
 
-def stop_pipeline(pipeline, limit=3.0):
-    """Set a pipeline to NULL without letting a stuck element hang the caller."""
-    worker = threading.Thread(target=pipeline.set_state, args=(Gst.State.NULL,), daemon=True)
+def stop_pipeline(pipeline, limit=3.0, first=None):
+    """Set a pipeline to NULL without letting a stuck element hang the caller.
+
+    `first` (webrtcbin) is stopped before the rest. In the echo server the media
+    runs webrtcbin -> depay/pay -> webrtcbin, a loop, so the pipeline cannot order
+    its sinks before their sources: it may deactivate an echo element while that
+    element's thread is pushing into webrtcbin's network sink, which (already
+    PAUSED) waits there for a preroll that never comes. Stopping webrtcbin alone
+    first stops its sinks first, and every push into it then returns at once."""
+
+    def stop():
+        if first is not None:
+            first.set_state(Gst.State.NULL)
+        pipeline.set_state(Gst.State.NULL)
+
+    worker = threading.Thread(target=stop, daemon=True)
     worker.start()
     worker.join(limit)
     return not worker.is_alive()

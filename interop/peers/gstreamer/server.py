@@ -150,7 +150,7 @@ def main():
     signals = []
     signal.signal(signal.SIGTERM, lambda number, _frame: signals.append(number))
     signal.signal(signal.SIGINT, lambda number, _frame: signals.append(number))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
     print(f"listening {httpd.server_address[1]}", flush=True)
 
     while not signals:
