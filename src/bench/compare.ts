@@ -56,11 +56,11 @@ function benchOptions(quick: boolean, workers: number): Omit<BenchOptions, 'url'
     ...BENCH_DEFAULTS,
     engine: 'libdatachannel',
     workers,
-    scenarios: ['connect', 'echo', 'datachannel', 'idle'],
+    scenarios: ['idle', 'connect', 'echo', 'datachannel'],
     timeoutMs: 10_000,
     // Video only for every server, so pion is measured the same way (first echo over RTP).
     connect: { sequential: quick ? 15 : 30, concurrent: quick ? 30 : 100, concurrency: 10, channel: false },
-    echo: { ...BENCH_DEFAULTS.echo, sessions: 10, packetsPerSecond: 100, durationMs: quick ? 1_500 : 3_000, drainMs: 700, ramp: true, rampFactor: 1.6, maxSteps: quick ? 7 : 10 },
+    echo: { ...BENCH_DEFAULTS.echo, sessions: 10, packetsPerSecond: 250, durationMs: quick ? 1_500 : 3_000, drainMs: 700, ramp: true, rampFactor: 1.6, maxSteps: 9 },
     datachannel: { sessions: 2, messageBytes: 1_024, window: 16, durationMs: quick ? 1_500 : 3_000 },
     idle: { levels: quick ? [0, 50] : [0, 100], settleMs: 1_500 },
   };
@@ -127,13 +127,18 @@ async function main(): Promise<void> {
   const base = benchOptions(values.quick!, Number(values.workers));
   const results: Record<string, CompareEntry> = {};
   const progress = progressLine();
+  let current: Awaited<ReturnType<typeof spawnServer>> | undefined;
+  // Interrupted: stop the server under test (it runs in its own process group) before leaving.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => void (current?.stop() ?? Promise.resolve()).then(() => process.exit(130)));
+  }
   for (let repeat = 0; repeat < repeats; repeat++) {
     for (const target of chosen) {
       process.stderr.write(`[${repeat + 1}/${repeats}] ${target.name}: ${target.command}\n`);
       const entry = (results[target.name] ??= { command: target.command, firstEchoVia: target.packetEcho ? 'rtp' : 'datachannel', runs: [], median: { connectFailures: 0, generatorWarnings: 0 }, notes: [] });
       let server;
       try {
-        server = await spawnServer(target.command);
+        server = current = await spawnServer(target.command);
         const scenarios = base.scenarios.filter((s) => (s !== 'datachannel' || target.dataChannel) && (s !== 'echo' || target.packetEcho));
         const connect = { ...base.connect, channel: !target.packetEcho };
         const result = await run({ ...base, scenarios, connect, url: server.url, serverPid: server.pid, onProgress: progress.update });

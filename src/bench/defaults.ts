@@ -3,7 +3,9 @@ import type { BenchOptions } from './types.js';
 /** The bench's defaults; the CLI and the compare script start from these. */
 export const BENCH_DEFAULTS: Omit<BenchOptions, 'url' | 'engine' | 'onProgress' | 'serverPid'> = {
   workers: 1,
-  scenarios: ['connect', 'echo', 'datachannel', 'idle'],
+  // Idle first: on a fresh server the RSS each session adds is not hidden by memory that
+  // earlier scenarios freed and the allocator kept.
+  scenarios: ['idle', 'connect', 'echo', 'datachannel'],
   timeoutMs: 15_000,
   connect: { sequential: 200, concurrent: 200, concurrency: 20, channel: true },
   echo: {

@@ -33,7 +33,8 @@ export async function runEcho(pool: WorkerPool, options: BenchOptions): Promise<
       if (!echo.ramp) break;
       const generatorLimited = report.sendStretch > 1.1 || report.generator.some((w) => w.saturated);
       if (!report.held || generatorLimited) {
-        result.capacity = capacityOf(result.steps, !report.held ? 'loss' : 'generator');
+        // A generator that fell behind may have caused the loss itself: say so rather than blame the server.
+        result.capacity = capacityOf(result.steps, generatorLimited ? 'generator' : 'loss');
         return result;
       }
       rate *= echo.rampFactor;
