@@ -47,7 +47,8 @@ export const benchCommand = new Command('bench')
     if (sources !== 1) throw new InvalidArgumentError('give exactly one of: a URL (-s), --engine, --spawn-server');
     let server: ServerProcess | undefined;
     const progress = progressLine();
-    const stopOnSignal = () => void server?.stop().then(() => process.exit(130));
+    // Ctrl-C: stop a server we started (workers leave when their IPC channel closes).
+    const stopOnSignal = () => void (server?.stop() ?? Promise.resolve()).then(() => process.exit(130));
     process.once('SIGINT', stopOnSignal);
     try {
       let url = opts.server ?? positional;
