@@ -11,8 +11,11 @@ passes when the same string comes back. Exit 0 on success; exit 1 with one line
 "error: <reason>: <detail>" on stderr otherwise.
 """
 
+import hashlib
 import json
 import os
+import re
+import ssl
 import random
 import string
 import sys
@@ -34,6 +37,7 @@ from gst_webrtc import (  # noqa: E402
     run_promise,
     stop_pipeline,
     watch_errors,
+    webrtcbin_object,
 )
 
 MEDIA_SOURCES = (
@@ -210,6 +214,7 @@ class EchoClient:
             raise Failure("bad-answer", f"set answer: {error}") from error
 
         self.wait_for("connection (ICE+DTLS)", self._connected)
+        self._check_fingerprint(answer_sdp)
         self.watch.mark("connected")
         if self.opts.test == 0:
             self._check_media_echo()
@@ -221,6 +226,32 @@ class EchoClient:
         if state in (ConnectionState.FAILED, ConnectionState.CLOSED):
             raise Failure("connection-failed", f"peer connection {state.value_nick}")
         return state == ConnectionState.CONNECTED
+
+    def _check_fingerprint(self, answer_sdp):
+        """webrtcbin 1.22 completes DTLS with any certificate (an answer with a
+        forged a=fingerprint connected in our tests), so we compare the one
+        the server presented with the one its answer declared."""
+        declared = re.findall(r"^a=fingerprint:(\S+) (\S+)", answer_sdp, re.M)
+        if not declared:
+            raise Failure("bad-answer", "no a=fingerprint in the answer")
+        pem = self._dtls_transport().get_property("remote-certificate")
+        if not pem:
+            raise Failure("connection-failed", "DTLS up but no remote certificate")
+        der = ssl.PEM_cert_to_DER_cert(pem)
+        for algorithm, value in declared:
+            try:
+                digest = hashlib.new(algorithm.replace("-", "").lower(), der).hexdigest()
+            except ValueError:
+                continue
+            if ":".join(digest[i:i + 2] for i in range(0, len(digest), 2)).upper() == value.upper():
+                return
+        raise Failure("connection-failed", "the server's DTLS certificate does not match its a=fingerprint")
+
+    def _dtls_transport(self):
+        if self.opts.test == 1:
+            return webrtcbin_object(self.webrtc, "sctp-transport").get_property("transport")
+        transceiver = self.webrtc.emit("get-transceiver", 0)
+        return transceiver.get_property("sender").get_property("transport")
 
     def _check_media_echo(self):
         if self.opts.echo_ms > 0:

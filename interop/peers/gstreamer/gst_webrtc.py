@@ -59,7 +59,7 @@ def make_webrtcbin(name="webrtc"):
     # The jitter buffer holds packets this long (default 200 ms); an echo over
     # one machine needs little reordering room and should come back quickly.
     webrtc.set_property("latency", JITTER_MS)
-    agent = _ice_object(webrtc).get_property("agent")
+    agent = webrtcbin_object(webrtc, "ice-agent").get_property("agent")
     # UPnP discovery would only add delay on a machine without a router to ask.
     agent.set_property("upnp", False)
     # TCP candidates are ignored by most peers and only lengthen the SDP.
@@ -71,22 +71,24 @@ def make_webrtcbin(name="webrtc"):
     return webrtc
 
 
-def _ice_object(webrtc):
-    """webrtcbin's GstWebRTCICE, safe to hold from Python.
+def webrtcbin_object(webrtc, prop):
+    """An object property of webrtcbin ("ice-agent", "sctp-transport"), safe to
+    hold from Python.
 
-    webrtcbin 1.22 keeps its ICE object as a floating reference; PyGObject sinks
-    it on first access and then treats webrtcbin's only reference as its own, so
-    dropping the Python wrapper would free the object under webrtcbin (a crash).
-    When we see that single reference we add the one webrtcbin is missing."""
-    ice = webrtc.get_property("ice-agent")
-    if ice.ref_count == 1:
+    webrtcbin 1.22 keeps these as floating references; PyGObject sinks one on
+    first access and then treats webrtcbin's only reference as its own, so
+    dropping the Python wrapper frees the object under webrtcbin (a crash, or a
+    data channel that never opens). When we see that single reference we add
+    the one webrtcbin is missing; later reads see two and add nothing."""
+    value = webrtc.get_property(prop)
+    if value is not None and value.ref_count == 1:
         ctypes.pythonapi.PyCapsule_GetPointer.restype = ctypes.c_void_p
         ctypes.pythonapi.PyCapsule_GetPointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
-        pointer = ctypes.pythonapi.PyCapsule_GetPointer(ice.__gpointer__, None)
+        pointer = ctypes.pythonapi.PyCapsule_GetPointer(value.__gpointer__, None)
         _gobject.g_object_ref.argtypes = [ctypes.c_void_p]
         _gobject.g_object_ref.restype = ctypes.c_void_p
         _gobject.g_object_ref(pointer)
-    return ice
+    return value
 
 
 def run_promise(webrtc, signal, *args, field=None, timeout=5.0):
