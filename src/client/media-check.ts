@@ -1,4 +1,4 @@
-import type { MediaKind, MediaLeg } from '../engines/engine.js';
+import type { ClientPeer, LegMediaStats, MediaKind, MediaLeg } from '../engines/engine.js';
 import { loadClip, type MediaClip } from '../media/clips.js';
 import { MediaPlayer } from '../media/media-player.js';
 import { rtpSequenceNumber, rtpTimestamp } from '../rtp/packet.js';
@@ -19,11 +19,14 @@ export type MediaEchoReport = Partial<Record<MediaKind, LegEchoReport>>;
  * number and timestamp match one we sent: a re-encoding server's packets never do.
  * The players stop on every path (the caller closes the peer; we stop the timers).
  */
-export async function checkMediaEcho(legs: readonly MediaLeg[], required: number, onFirstEcho: () => void): Promise<MediaEchoReport> {
+export async function checkMediaEcho(peer: ClientPeer, required: number, onFirstEcho: () => void, signal: AbortSignal): Promise<MediaEchoReport> {
+  const legs = peer.media;
   if (legs.length === 0) throw new ClientError('engine-error', 'no media section was negotiated');
+  if (peer.mediaStats) return checkMediaEchoFromStats(peer.mediaStats.bind(peer), required, onFirstEcho, signal);
   const streams = await Promise.all(legs.map(async (leg) => new LegStream(leg, await loadClip(leg.kind))));
   try {
-    await new Promise<void>((resolve) => {
+    await new Promise<void>((resolve, reject) => {
+      signal.addEventListener('abort', () => reject(new ClientError('no-echo', 'stopped waiting for echoed media')), { once: true });
       const check = () => {
         if (streams.every((s) => s.echoed >= required)) resolve();
       };
@@ -35,6 +38,26 @@ export async function checkMediaEcho(legs: readonly MediaLeg[], required: number
   }
   return Object.fromEntries(streams.map((s) => [s.leg.kind, s.report()]));
 }
+
+/** For engines that send their own encoding: poll their stats until every leg has `required` packets back. */
+async function checkMediaEchoFromStats(
+  mediaStats: () => Promise<LegMediaStats[]>,
+  required: number,
+  onFirstEcho: () => void,
+  signal: AbortSignal,
+): Promise<MediaEchoReport> {
+  while (!signal.aborted) {
+    const stats = await mediaStats();
+    if (stats.some((leg) => leg.packetsReceived > 0)) onFirstEcho();
+    if (stats.length > 0 && stats.every((leg) => leg.packetsReceived >= required)) {
+      return Object.fromEntries(stats.map((leg) => [leg.kind, { sent: leg.packetsSent, echoed: leg.packetsReceived }]));
+    }
+    await new Promise((resolve) => setTimeout(resolve, STATS_POLL_MS));
+  }
+  throw new ClientError('no-echo', 'stopped waiting for echoed media');
+}
+
+const STATS_POLL_MS = 100;
 
 class LegStream {
   /** Sequence number → RTP timestamp of what we sent, to recognise our own packets coming back. */

@@ -44,6 +44,7 @@ export async function runClient(options: ClientRunOptions): Promise<ClientResult
   const deadline = new Deadline(options.timeoutMs);
   const result: ClientResult = { ok: false, url: options.url, test: options.test, engine: options.engine, timings: clock.timings };
   let peer: ClientPeer | undefined;
+  let peerClosed: Promise<void> | undefined;
   try {
     const engine = await loadEngine(options.engine);
     peer = engine.createClientPeer({
@@ -53,6 +54,8 @@ export async function runClient(options: ClientRunOptions): Promise<ClientResult
       gatherTimeoutMs: Math.min(2_000, options.timeoutMs),
       log: options.log,
     });
+    const p = peer;
+    peerClosed = new Promise((resolve) => p.onStateChange((state) => state === 'closed' && resolve()));
     const connection = watchConnection(peer, clock);
     const offer = await deadline.race('the offer', peer.createOffer());
     clock.mark('offerReady');
@@ -69,7 +72,7 @@ export async function runClient(options: ClientRunOptions): Promise<ClientResult
     if (options.test === 1) {
       result.dataChannel = await dataChannelEcho(peer, deadline, clock);
     } else if (options.media) {
-      result.media = await deadline.race('echoed media', checkMediaEcho(peer.media, options.mediaPackets, () => clock.mark('firstEcho')));
+      result.media = await deadline.race('echoed media', checkMediaEcho(peer, options.mediaPackets, () => clock.mark('firstEcho'), deadline.signal));
     }
     result.ok = true;
   } catch (err) {
@@ -78,10 +81,23 @@ export async function runClient(options: ClientRunOptions): Promise<ClientResult
     result.message = error.message;
   } finally {
     deadline.dispose();
-    peer?.close();
+    if (peer) {
+      peer.close();
+      // Closing is asynchronous in native stacks: give the close (DTLS close_notify, SCTP abort)
+      // a moment to leave, so the server releases the session now rather than on a timeout.
+      await settleWithin(peerClosed!, CLOSE_WAIT_MS);
+    }
     clock.mark('closed');
   }
   return result;
+}
+
+const CLOSE_WAIT_MS = 1_000;
+
+async function settleWithin(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 /** Resolves once connected; rejects on ICE failure, DTLS failure, or an early close. */

@@ -94,8 +94,20 @@ export interface ClientPeer {
   readonly dataChannel: ClientDataChannel | undefined;
   onStateChange(listener: (state: PeerState) => void): void;
   onIceStateChange(listener: (state: IceState) => void): void;
+  /**
+   * Only on engines whose legs cannot carry our raw RTP (libwebrtc): they send their own
+   * encoding of a generated source, and report what went out and came back from their stats.
+   */
+  mediaStats?(): Promise<LegMediaStats[]>;
   /** Idempotent, never throws. */
   close(): void;
+}
+
+export interface LegMediaStats {
+  kind: MediaKind;
+  packetsSent: number;
+  /** The echo, as the stack received it. */
+  packetsReceived: number;
 }
 
 export interface Engine {
