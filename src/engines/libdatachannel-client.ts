@@ -2,6 +2,7 @@
  * The libdatachannel client peer: offers one sendrecv section per kind (audio, then video) and
  * optionally a data channel, and moves RTP at packet level (our packetizers write the packets).
  */
+import { splitCandidates } from '../sdp/candidates.js';
 import { randomUUID } from 'node:crypto';
 import { PeerConnection, type DataChannel, type Track } from 'node-datachannel';
 import {
@@ -105,7 +106,12 @@ class LibdatachannelClient implements LibdatachannelClientPeer {
 
   async acceptAnswer(answer: SessionDescription): Promise<void> {
     if (answer.type !== 'answer') throw new Error(`expected an answer, got a description of type "${answer.type}"`);
-    this.#pc.setRemoteDescription(answer.sdp, 'answer');
+    // Candidates go in only after the description: applied together, libdatachannel can start
+    // ICE before it has stored the remote DTLS fingerprint, and a fast server then fails the
+    // handshake ("Got a remote candidate without ICE transport"; libdatachannel PR #1612).
+    const { sdp, candidates } = splitCandidates(answer.sdp);
+    this.#pc.setRemoteDescription(sdp, 'answer');
+    for (const { candidate, mid } of candidates) this.#pc.addRemoteCandidate(candidate, mid);
   }
 
   openDataChannel(label: string): ClientDataChannel {
