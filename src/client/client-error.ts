@@ -13,6 +13,9 @@ export type ClientFailureReason =
   | 'engine-error';
 
 export class ClientError extends Error {
+  /** Failed within moments of applying the answer: a start-up race rather than a refusal. */
+  early = false;
+
   constructor(
     readonly reason: ClientFailureReason,
     message: string,

@@ -33,6 +33,8 @@ export interface ClientResult {
   engine: EngineName;
   reason?: ClientFailureReason;
   message?: string;
+  /** More than 1 when a start-up failure was retried with a fresh connection. */
+  attempts?: number;
   timings: Timings;
   media?: MediaEchoReport;
   dataChannel?: { sent: string; received?: string; rttMs?: number };
@@ -44,30 +46,30 @@ export async function runClient(options: ClientRunOptions): Promise<ClientResult
   const deadline = new Deadline(options.timeoutMs);
   const result: ClientResult = { ok: false, url: options.url, test: options.test, engine: options.engine, timings: clock.timings };
   let peer: ClientPeer | undefined;
-  let peerClosed: Promise<void> | undefined;
   try {
     const engine = await loadEngine(options.engine);
-    peer = engine.createClientPeer({
-      audio: options.test === 0 && options.audio,
-      video: options.test === 0 && options.video,
-      dataChannel: options.test === 1 ? 'echo' : undefined,
-      gatherTimeoutMs: Math.min(2_000, options.timeoutMs),
-      log: options.log,
-    });
-    const p = peer;
-    peerClosed = new Promise((resolve) => p.onStateChange((state) => state === 'closed' && resolve()));
-    const connection = watchConnection(peer, clock);
-    const offer = await deadline.race('the offer', peer.createOffer());
-    clock.mark('offerReady');
-    const answer = await deadline.race('the answer', postOffer(options.url, offer, deadline.signal));
-    clock.mark('answerReceived');
-    try {
-      await deadline.race('the answer to apply', peer.acceptAnswer(answer));
-    } catch (err) {
-      if (err instanceof ClientError) throw err;
-      throw new ClientError('answer-rejected', `the answer was refused: ${(err as Error).message}`);
+    for (let attempt = 1; ; attempt++) {
+      peer = engine.createClientPeer({
+        audio: options.test === 0 && options.audio,
+        video: options.test === 0 && options.video,
+        dataChannel: options.test === 1 ? 'echo' : undefined,
+        gatherTimeoutMs: Math.min(2_000, options.timeoutMs),
+        log: options.log,
+      });
+      try {
+        await connect(peer, options.url, deadline, clock);
+        break;
+      } catch (err) {
+        if (attempt >= MAX_ATTEMPTS || !isStartupRace(err)) throw err;
+        // libdatachannel can start DTLS before it has stored the answer's fingerprint and then
+        // fail the handshake within milliseconds (libdatachannel PR #1612). A fresh connection
+        // succeeds; the result says it took more than one attempt.
+        options.log.warn({ err }, 'connection failed at start-up, retrying once');
+        await closePeer(peer);
+        result.attempts = attempt + 1;
+        clock.clear();
+      }
     }
-    await deadline.race('the connection', connection);
 
     if (options.test === 1) {
       result.dataChannel = await dataChannelEcho(peer, deadline, clock);
@@ -81,18 +83,47 @@ export async function runClient(options: ClientRunOptions): Promise<ClientResult
     result.message = error.message;
   } finally {
     deadline.dispose();
-    if (peer) {
-      peer.close();
-      // Closing is asynchronous in native stacks: give the close (DTLS close_notify, SCTP abort)
-      // a moment to leave, so the server releases the session now rather than on a timeout.
-      await settleWithin(peerClosed!, CLOSE_WAIT_MS);
-    }
+    if (peer) await closePeer(peer);
     clock.mark('closed');
   }
   return result;
 }
 
 const CLOSE_WAIT_MS = 1_000;
+const MAX_ATTEMPTS = 2;
+
+/** Offer, POST, apply the answer, and wait until connected (or fail with a reason). */
+async function connect(peer: ClientPeer, url: string, deadline: Deadline, clock: Stopwatch): Promise<void> {
+  const connection = watchConnection(peer, clock);
+  const offer = await deadline.race('the offer', peer.createOffer());
+  clock.mark('offerReady');
+  const answer = await deadline.race('the answer', postOffer(url, offer, deadline.signal));
+  clock.mark('answerReceived');
+  const appliedAt = clock.elapsed();
+  try {
+    await deadline.race('the answer to apply', peer.acceptAnswer(answer));
+    await deadline.race('the connection', connection);
+  } catch (err) {
+    const error = err instanceof ClientError ? err : new ClientError('answer-rejected', `the answer was refused: ${(err as Error).message}`);
+    if (error.reason !== 'timeout' && clock.elapsed() - appliedAt < STARTUP_RACE_MS) error.early = true;
+    throw error;
+  }
+}
+
+/** Failures within this long of applying the answer, other than timeouts, are start-up races worth one retry. */
+const STARTUP_RACE_MS = 1_000;
+
+function isStartupRace(err: unknown): boolean {
+  return err instanceof ClientError && err.early && (err.reason === 'answer-rejected' || err.reason === 'connection-failed');
+}
+
+/** Closes the peer and gives the close (DTLS close_notify, SCTP abort, RTCP BYE) a moment to leave,
+ * so the server releases the session now rather than on a timeout. */
+async function closePeer(peer: ClientPeer): Promise<void> {
+  const closed = new Promise<void>((resolve) => peer.onStateChange((state) => state === 'closed' && resolve()));
+  peer.close();
+  await settleWithin(closed, CLOSE_WAIT_MS);
+}
 
 async function settleWithin(promise: Promise<void>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;

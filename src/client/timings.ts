@@ -22,6 +22,11 @@ export class Stopwatch {
     if (this.timings[step] === undefined) this.timings[step] = round(performance.now() - this.start);
   }
 
+  /** Forgets every step (a retried connection starts its steps again; times stay from the start). */
+  clear(): void {
+    for (const step of STEPS) delete this.timings[step];
+  }
+
   elapsed(): number {
     return performance.now() - this.start;
   }

@@ -3,6 +3,7 @@
  * optionally a data channel, and moves RTP at packet level (our packetizers write the packets).
  */
 import { splitCandidates } from '../sdp/candidates.js';
+import { buildBye } from '../rtp/rtcp.js';
 import { randomUUID } from 'node:crypto';
 import { PeerConnection, type DataChannel, type Track } from 'node-datachannel';
 import {
@@ -130,6 +131,9 @@ class LibdatachannelClient implements LibdatachannelClientPeer {
 
   close(): void {
     if (this.#closed) return;
+    // libdatachannel sends no DTLS close_notify for media-only connections: a BYE per source
+    // tells the server we are gone (RFC 3550 §6.6).
+    for (const leg of this.media) leg.sendRtcp(buildBye(leg.ssrc));
     this.#closed = true;
     closeQuietly(
       [

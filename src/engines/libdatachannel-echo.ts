@@ -10,7 +10,7 @@ import {
   RtcpRepeatFilter, StateReporter, closeQuietly, peerClosed, peerOpened, deferred, toIceState, toMessage, toPeerState, waitForGathering,
 } from './libdatachannel-shared.js';
 import { isRtcp, isRtp, randomSsrc, rtpPayloadType, rtpSsrc, setRtpSsrc } from '../rtp/packet.js';
-import { buildPli, keyframeRequestTargets } from '../rtp/rtcp.js';
+import { buildPli, byeSources, keyframeRequestTargets } from '../rtp/rtcp.js';
 
 export async function createLibdatachannelEchoPeer(
   offer: SessionDescription,
@@ -34,6 +34,8 @@ class LibdatachannelEchoPeer implements EchoPeer {
   readonly #pc: PeerConnection;
   readonly #tracks: Track[] = [];
   readonly #channels = new Set<DataChannel>();
+  /** Media sections whose client source sent an RTCP BYE. */
+  readonly #leftMids = new Set<string>();
   readonly #states: StateReporter<PeerState>;
   readonly #iceStates: StateReporter<IceState>;
   readonly #gathered = deferred();
@@ -130,6 +132,8 @@ class LibdatachannelEchoPeer implements EchoPeer {
       if (isRtcp(packet)) {
         if (repeats.isRepeat(packet)) return;
         this.#relayKeyframeRequests(track, packet, echoSsrc, clientSsrc);
+        // Any BYE on this section but for our own echo source is the client's source leaving.
+        if (byeSources(packet).some((source) => source !== echoSsrc)) this.#sourceLeft(plan.mid);
         return;
       }
       repeats.reset();
@@ -149,6 +153,19 @@ class LibdatachannelEchoPeer implements EchoPeer {
     track.onError((err) => this.#log.debug({ err, mid: plan.mid }, 'track error'));
     // node-datachannel frees a track's native callbacks only when its closed event reaches JS.
     track.onClosed(() => {});
+  }
+
+  /**
+   * A client's RTCP BYE on every media section, with no data channel left, means it has gone
+   * (some stacks send no DTLS close_notify for media-only connections): release the peer now
+   * instead of waiting ~30 s for ICE to fail.
+   */
+  #sourceLeft(mid: string): void {
+    this.#leftMids.add(mid);
+    if (this.#leftMids.size === this.#tracks.length && this.#channels.size === 0) {
+      this.#log.debug('every client source said BYE, closing');
+      this.close();
+    }
   }
 
   #relayKeyframeRequests(track: Track, rtcp: Buffer, echoSsrc: number, clientSsrc: number | undefined): void {

@@ -74,6 +74,7 @@ class WeriftEchoPeer implements EchoPeer {
   private readonly streamId = randomUUID();
   /** Per echoing transceiver, the SSRC the client last sent on it (the PLI target). */
   private readonly clientSsrcs = new Map<RTCRtpTransceiver, number>();
+  private readonly openChannels = new Set<RTCDataChannel>();
   private closed = false;
   private answerSdp = '';
 
@@ -113,6 +114,10 @@ class WeriftEchoPeer implements EchoPeer {
     for (const transceiver of this.mediaTransceivers()) transports.add(transceiver.dtlsTransport);
     for (const transport of transports) {
       this.unsubscribers.push(transport.onRtcp.subscribe((packet) => this.relayKeyframeRequest(packet)).unSubscribe);
+    }
+    // The data channel's transport too: a data-channel-only client says goodbye there.
+    if (this.pc.sctpTransport) transports.add(this.pc.sctpTransport.dtlsTransport);
+    for (const transport of transports) {
       // A close_notify from the client ends the session now rather than after ICE consent expiry.
       this.unsubscribers.push(
         transport.onStateChange.subscribe((state) => {
@@ -176,6 +181,16 @@ class WeriftEchoPeer implements EchoPeer {
   }
 
   private echoChannel(channel: RTCDataChannel): void {
+    this.openChannels.add(channel);
+    this.unsubscribers.push(
+      channel.stateChanged.subscribe((state) => {
+        if (state !== 'closed') return;
+        this.openChannels.delete(channel);
+        // A data-channel-only client that closed every channel it opened is done with us
+        // (libdatachannel resets the streams but sends no DTLS close_notify).
+        if (this.openChannels.size === 0 && this.mediaTransceivers().length === 0) this.close();
+      }).unSubscribe,
+    );
     this.unsubscribers.push(
       channel.onMessage.subscribe((data) => {
         if (this.closed) return;

@@ -42,3 +42,31 @@ export function buildPli(senderSsrc: number, mediaSsrc: number): Buffer {
 function readUint32(bytes: Uint8Array, offset: number): number {
   return ((bytes[offset]! << 24) | (bytes[offset + 1]! << 16) | (bytes[offset + 2]! << 8) | bytes[offset + 3]!) >>> 0;
 }
+
+const BYE = 203;
+
+/** The SSRCs that BYE packets (RFC 3550 §6.6) inside a (compound) RTCP packet say goodbye for. */
+export function byeSources(rtcp: Uint8Array): number[] {
+  const sources: number[] = [];
+  let offset = 0;
+  while (offset + 4 <= rtcp.length) {
+    const count = rtcp[offset]! & 0x1f;
+    const length = (((rtcp[offset + 2]! << 8) | rtcp[offset + 3]!) + 1) * 4;
+    if (offset + length > rtcp.length) break;
+    if (rtcp[offset + 1] === BYE) {
+      for (let i = 0; i < count && offset + 8 + i * 4 <= offset + length; i++) sources.push(readUint32(rtcp, offset + 4 + i * 4));
+    }
+    offset += length;
+  }
+  return sources;
+}
+
+/** A BYE for one source: what a sender says when it stops for good, so the other side can let go. */
+export function buildBye(ssrc: number): Buffer {
+  const packet = Buffer.alloc(8);
+  packet[0] = 0x81;
+  packet[1] = BYE;
+  packet.writeUInt16BE(1, 2);
+  packet.writeUInt32BE(ssrc >>> 0, 4);
+  return packet;
+}

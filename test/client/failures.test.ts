@@ -34,6 +34,16 @@ async function misbehavingServer(handler: 'status-500' | 'not-json' | 'offer-bac
   };
 }
 
+/** A port that was free a moment ago: nothing listens there. */
+async function closedPort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
 const TIMEOUT_S = 4;
 const CASES = [
   { name: 'a server answering 500', server: 'status-500', reason: 'signaling-http-error' },
@@ -57,7 +67,8 @@ for (const engine of ['libdatachannel', 'werift'] as const) {
   }
 
   test(`the ${engine} client exits 1 quickly when no server listens`, async () => {
-    const run = await runCli(['client', 'http://127.0.0.1:9/offer', '--engine', engine, '--timeout', String(TIMEOUT_S)], 30_000);
+    const port = await closedPort();
+    const run = await runCli(['client', `http://127.0.0.1:${port}/offer`, '--engine', engine, '--timeout', String(TIMEOUT_S)], 30_000);
     assert.equal(run.code, 1);
     assert.match(run.stderr, /FAIL signaling-unreachable:.*ECONNREFUSED/);
   });
