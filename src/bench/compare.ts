@@ -62,7 +62,7 @@ function benchOptions(quick: boolean, workers: number): Omit<BenchOptions, 'url'
     connect: { sequential: quick ? 15 : 30, concurrent: quick ? 30 : 100, concurrency: 10, channel: false },
     echo: { ...BENCH_DEFAULTS.echo, sessions: 10, packetsPerSecond: 250, durationMs: quick ? 1_500 : 3_000, drainMs: 700, ramp: true, rampFactor: 1.6, maxSteps: 9 },
     datachannel: { sessions: 2, messageBytes: 1_024, window: 16, durationMs: quick ? 1_500 : 3_000 },
-    idle: { levels: quick ? [0, 50] : [0, 100], settleMs: 1_500 },
+    idle: { levels: quick ? [0, 50] : [0, 300], settleMs: 1_500 },
   };
 }
 

@@ -1,6 +1,6 @@
 import { readProc } from '../proc-stat.js';
 import { countFailures } from '../failures.js';
-import { round } from '../stats.js';
+import { median, round } from '../stats.js';
 import { mib } from '../usage-sampler.js';
 import type { BenchOptions, IdleLevel, IdleResult } from '../types.js';
 import type { OpenJobResult, SessionRecord } from '../worker/protocol.js';
@@ -33,7 +33,7 @@ export async function runIdle(pool: WorkerPool, options: BenchOptions): Promise<
       }
       options.onProgress?.(`idle: ${held} sessions held, letting the server settle`);
       await new Promise((r) => setTimeout(r, options.idle.settleMs));
-      const rss = options.serverPid ? readProc(options.serverPid)?.rssBytes : undefined;
+      const rss = options.serverPid ? await medianRss(options.serverPid) : undefined;
       const level: IdleLevel = { sessions: target, held, failed: Math.max(0, target - held) };
       if (rss !== undefined) {
         level.serverRssMiB = mib(rss);
@@ -47,4 +47,15 @@ export async function runIdle(pool: WorkerPool, options: BenchOptions): Promise<
   }
   result.failures = countFailures(failures);
   return result;
+}
+
+/** The median of a few readings a quarter second apart: a garbage-collected server's RSS breathes. */
+async function medianRss(pid: number): Promise<number | undefined> {
+  const readings: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const rss = readProc(pid)?.rssBytes;
+    if (rss !== undefined) readings.push(rss);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return median(readings);
 }
