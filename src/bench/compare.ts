@@ -142,6 +142,14 @@ async function main(): Promise<void> {
         const scenarios = base.scenarios.filter((s) => (s !== 'datachannel' || target.dataChannel) && (s !== 'echo' || target.packetEcho));
         const connect = { ...base.connect, channel: !target.packetEcho };
         const result = await run({ ...base, scenarios, connect, url: server.url, serverPid: server.pid, onProgress: progress.update });
+        if (!target.dataChannel && base.scenarios.includes('datachannel')) {
+          // The werift client's SCTP is accepted where libdatachannel's is not (old pion): its data channel numbers.
+          const werift = await run({ ...base, engine: 'werift', scenarios: ['datachannel'], url: server.url, serverPid: server.pid, onProgress: progress.update });
+          result.datachannel = werift.datachannel;
+          result.errors.push(...werift.errors);
+          result.generatorWarnings.push(...werift.generatorWarnings.map((w) => `werift client: ${w}`));
+          entry.dataChannelClient = 'werift';
+        }
         progress.done();
         result.serverCommand = server.command;
         entry.runs.push(result);
@@ -167,6 +175,8 @@ function write(results: Record<string, CompareEntry>, repeats: number, base: Ret
 
 interface CompareEntry {
   command: string;
+  /** The client engine of the data channel scenario when it is not the bench's default. */
+  dataChannelClient?: EngineName;
   firstEchoVia: 'rtp' | 'datachannel';
   runs: BenchResult[];
   median: Headline;
@@ -190,7 +200,7 @@ function markdown(machine: ReturnType<typeof machineInfo>, repeats: number, base
   const cell = (v: number | undefined) => (v === undefined ? 'n/a' : String(v));
   const rows = Object.entries(results).map(([name, r]) => {
     const m = r.median;
-    return `| ${name} | ${r.runs.length} | ${r.firstEchoVia === 'rtp' ? 'video, RTP' : 'data channel'} | ${cell(m.connectP50Ms)} | ${cell(m.connectP95Ms)} | ${cell(m.firstEchoP50Ms)} | ${cell(m.concurrentConnectP50Ms)} | ${cell(m.sessionsPerSecond)} | ${cell(m.echoCapacityPps)} | ${cell(m.echoRttP50Ms)} | ${cell(m.dcMessagesPerSecond)} | ${cell(m.rssPerSessionKiB)} | ${cell(m.idleRssMiB)} |`;
+    return `| ${name} | ${r.runs.length} | ${r.firstEchoVia === 'rtp' ? 'video, RTP' : 'data channel'} | ${cell(m.connectP50Ms)} | ${cell(m.connectP95Ms)} | ${cell(m.firstEchoP50Ms)} | ${cell(m.concurrentConnectP50Ms)} | ${cell(m.sessionsPerSecond)} | ${cell(m.echoCapacityPps)} | ${cell(m.echoRttP50Ms)} | ${cell(m.dcMessagesPerSecond)}${r.dataChannelClient ? ` (${r.dataChannelClient} client)` : ''} | ${cell(m.rssPerSessionKiB)} | ${cell(m.idleRssMiB)} |`;
   });
   const ratios = Object.entries(results).map(([name, r]) => {
     const m = r.median;
@@ -227,7 +237,7 @@ packet back: pion v3.1.56 rejects libdatachannel's SCTP INIT with a zero checksu
 complete against it; aiortc and GStreamer decode and re-encode media, so the bench's synthetic RTP never comes back from
 them: they get a data-channel-only offer, first echo = a data channel message, and no media echo scenario); media echo ramp from ${base.echo.sessions} sessions × ${base.echo.packetsPerSecond} packets/s of ${base.echo.payloadBytes}-byte RTP payloads, ×${base.echo.rampFactor} per
 ${base.echo.durationMs / 1000} s step until loss passes 1%; data channel echo (${base.datachannel.sessions} sessions, ${base.datachannel.messageBytes}-byte messages,
-${base.datachannel.window} in flight, not against pion); server RSS at ${base.idle.levels.join(' and ')} idle connected sessions.
+${base.datachannel.window} in flight; against pion with the werift client, whose own CPU then limits the rate); server RSS at ${base.idle.levels.join(' and ')} idle connected sessions.
 The same can be run against one server by hand, e.g.
 \`webrtc-echo bench --spawn-server "interop/peers/pion/bin/pion-server --host 127.0.0.1 --port {port}" --no-channel --ramp\`.
 
