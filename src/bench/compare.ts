@@ -120,7 +120,15 @@ function medians(runs: Headline[]): Headline {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { repeats: { type: 'string', default: '3' }, quick: { type: 'boolean', default: false }, only: { type: 'string' }, workers: { type: 'string', default: '1' } } });
+  const { values } = parseArgs({
+    options: { repeats: { type: 'string', default: '3' }, quick: { type: 'boolean', default: false }, only: { type: 'string' }, workers: { type: 'string', default: '1' }, render: { type: 'boolean', default: false } },
+  });
+  if (values.render) {
+    // Re-renders docs/benchmarks.md from docs/benchmarks.json, without measuring anything.
+    const saved = JSON.parse(readFileSync(`${root}docs/benchmarks.json`, 'utf8')) as { machine: ReturnType<typeof machineInfo>; repeats: number; options: ReturnType<typeof benchOptions>; results: Record<string, CompareEntry>; argv?: string[] };
+    writeFileSync(`${root}docs/benchmarks.md`, markdown(saved.machine, saved.repeats, saved.options, saved.results, saved.argv ?? []));
+    return;
+  }
   const repeats = Number(values.repeats);
   const only = values.only?.split(',');
   const chosen = targets().filter((t) => !only || only.some((o) => t.name.includes(o)));
@@ -169,7 +177,7 @@ function write(results: Record<string, CompareEntry>, repeats: number, base: Ret
   for (const entry of Object.values(results)) entry.median = medians(entry.runs.map(headline));
   const machine = machineInfo();
   mkdirSync(`${root}docs`, { recursive: true });
-  writeFileSync(`${root}docs/benchmarks.json`, `${JSON.stringify({ machine, repeats, options: base, results }, null, 2)}\n`);
+  writeFileSync(`${root}docs/benchmarks.json`, `${JSON.stringify({ machine, repeats, argv: process.argv.slice(2), options: base, results }, null, 2)}\n`);
   writeFileSync(`${root}docs/benchmarks.md`, markdown(machine, repeats, base, results, process.argv.slice(2)));
 }
 
@@ -206,7 +214,7 @@ function markdown(machine: ReturnType<typeof machineInfo>, repeats: number, base
     const m = r.median;
     return `| ${name} | ${ratio(m.connectP50Ms, pion?.connectP50Ms)} | ${ratio(m.echoCapacityPps, pion?.echoCapacityPps)} | ${ratio(m.rssPerSessionKiB, pion?.rssPerSessionKiB)} |`;
   });
-  const commands = Object.entries(results).map(([name, r]) => `- ${name}: \`${r.command}\``);
+  const commands = Object.entries(results).map(([name, r]) => `- ${name}: \`${r.command.replaceAll(root, '')}\``);
   const notes = Object.entries(results).flatMap(([name, r]) => [
     ...r.notes.map((n) => `- ${name}: ${n}`),
     ...r.runs.flatMap((run, i) => [...run.generatorWarnings, ...run.errors].map((w) => `- ${name}, run ${i + 1}: ${w}`)),
@@ -260,6 +268,18 @@ ${ratios.join('\n')}
 ## Notes and warnings
 
 ${notes.length ? notes.join('\n') : '- none'}
+
+## Reading these numbers
+
+- The load generator is one Node process of libdatachannel client peers; every echo step reports
+  its CPU (whole process and event-loop thread) and event-loop stalls, and a step where it could
+  not keep its send rate is named above. A ramp "stopped by generator" means the server's limit
+  is above the figure quoted.
+- Our server runs from source under tsx: its idle RSS includes the TypeScript loader. RSS per
+  session is (RSS with the sessions held − RSS before) / sessions, each a median of five
+  readings; for a garbage-collected server it moves by tens of MiB between runs.
+- The machine is shared with other work: ramps in particular vary between runs (see each run in
+  the JSON), which is why medians are quoted.
 
 Full per-run results, including p99s, CPU of the server and of the generator, are in docs/benchmarks.json.
 `;
