@@ -15,21 +15,10 @@ import { planEchoSections } from '../../src/engines/libdatachannel-echo-plan.js'
 import { silentLogger as log } from '../../src/log.js';
 import { rtpPayloadType, rtpSequenceNumber, rtpSsrc } from '../../src/rtp/packet.js';
 import { buildPli, keyframeRequestTargets } from '../../src/rtp/rtcp.js';
+import { withTimeout } from '../helpers/timeout.js';
 
 const GATHER_TIMEOUT_MS = 3000;
 const STEP_TIMEOUT_MS = 5000;
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, label: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${label}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 function waitForState(onStateChange: (listener: (state: PeerState) => void) => void, wanted: PeerState): Promise<void> {
   return new Promise((resolve) => onStateChange((state) => state === wanted && resolve()));

@@ -5,6 +5,7 @@
  * ECHO_PAGE_SERVER_URL=http://127.0.0.1:8080 runs the tests against a server that is already
  * running instead (any echo server that serves the built page), for example while developing.
  */
+import { ENGINE_NAMES } from '../../src/engines/registry.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -40,7 +41,8 @@ export interface RunningEchoServer {
 export function enginesUnderTest(): string[] {
   const external = process.env.ECHO_PAGE_SERVER_URL;
   if (external) return [process.env.ECHO_PAGE_SERVER_LABEL ?? 'external'];
-  return (process.env.ECHO_PAGE_ENGINES ?? 'libdatachannel,werift').split(',').map((name) => name.trim());
+  const chosen = process.env.ECHO_PAGE_ENGINES;
+  return chosen ? chosen.split(',').map((name) => name.trim()) : [...ENGINE_NAMES];
 }
 
 export async function startEchoServer(engine: string): Promise<RunningEchoServer> {
