@@ -75,7 +75,7 @@ class LibdatachannelEchoPeer implements EchoPeer {
   async negotiate(offerSdp: string, plans: EchoSectionPlan[], gatherTimeoutMs: number): Promise<EchoPeer> {
     for (const plan of plans) this.#addEchoTrack(plan);
     // With auto-negotiation on (the default), applying the offer also creates the answer.
-    this.#pc.setRemoteDescription(offerSdp, 'offer');
+    this.#pc.setRemoteDescription(preferPassiveDtls(offerSdp), 'offer');
     const gathering = await waitForGathering(this.#pc, this.#gathered.promise, gatherTimeoutMs);
     if (this.#closed) throw new Error('the echo peer was closed while gathering candidates');
     if (gathering === 'timeout') this.#log.warn({ gatherTimeoutMs }, 'ICE gathering timed out, answering with the candidates so far');
@@ -204,4 +204,15 @@ class LibdatachannelEchoPeer implements EchoPeer {
     channel.onClosed(() => this.#channels.delete(channel));
     channel.onError((err) => this.#log.debug({ err, label: channel.getLabel() }, 'data channel error'));
   }
+}
+
+/**
+ * Offered `actpass`, libdatachannel answers `active` and sends the first DTLS ClientHello the
+ * moment its ICE connects, often before the client's ICE has, so the hello is lost and resent
+ * after a 1 s timer: a bench measured 13-15 of 25 sessions taking ~1 s. Read as `active`, the
+ * offer makes it answer `passive` (the answerer's choice, RFC 5763 §5), so the client's hello
+ * starts the handshake when the client is ready: those sessions connect in ~5 ms.
+ */
+function preferPassiveDtls(offerSdp: string): string {
+  return offerSdp.replace(/^a=setup:actpass(?=\r?$)/gm, 'a=setup:active');
 }
