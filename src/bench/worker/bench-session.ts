@@ -3,10 +3,10 @@
  * runClient, but the peer stays open afterwards so a scenario can load it, and the data
  * channel and media legs are handed back.
  */
-import type { ClientPeer, Engine, IceState, PeerState } from '../../engines/engine.js';
+import type { ClientPeer, Engine } from '../../engines/engine.js';
 import { ClientError, type ClientFailureReason } from '../../client/client-error.js';
 import { Deadline } from '../../client/deadline.js';
-import { postOffer } from '../../client/signal.js';
+import { connectPeer } from '../../client/connect.js';
 import { Stopwatch, type Timings } from '../../client/timings.js';
 import { silentLogger } from '../../log.js';
 import { benchIndexOf, writeBenchRtp } from './bench-rtp.js';
@@ -28,6 +28,8 @@ export interface OpenedSession {
   timings: Timings;
   reason?: ClientFailureReason;
   message?: string;
+  /** More than 1 when libdatachannel's start-up race was retried (see client/connect.ts). */
+  attempts: number;
   /** Index of the next bench RTP packet on the video leg: SRTP drops a sequence number seen before (replay protection). */
   nextRtpIndex: number;
 }
@@ -37,26 +39,24 @@ export async function openSession(engine: Engine, plan: SessionPlan): Promise<Op
   const deadline = new Deadline(plan.timeoutMs);
   let peer: ClientPeer | undefined;
   let nextRtpIndex = 0;
+  let attempts = 1;
   try {
-    peer = engine.createClientPeer({
-      audio: false,
-      video: plan.video || !plan.channel,
-      dataChannel: plan.channel ? 'bench' : undefined,
-      gatherTimeoutMs: Math.min(2_000, plan.timeoutMs),
-      log: silentLogger,
-    });
-    const connection = watchConnection(peer, clock);
-    const offer = await deadline.race('the offer', peer.createOffer());
-    clock.mark('offerReady');
-    const answer = await deadline.race('the answer', postOffer(plan.url, offer, deadline.signal));
-    clock.mark('answerReceived');
-    try {
-      await deadline.race('the answer to apply', peer.acceptAnswer(answer));
-    } catch (err) {
-      if (err instanceof ClientError) throw err;
-      throw new ClientError('answer-rejected', `the answer was refused: ${(err as Error).message}`);
-    }
-    await deadline.race('the connection', connection);
+    const connected = await connectPeer(
+      engine,
+      {
+        audio: false,
+        video: plan.video || !plan.channel,
+        dataChannel: plan.channel ? 'bench' : undefined,
+        gatherTimeoutMs: Math.min(2_000, plan.timeoutMs),
+        log: silentLogger,
+      },
+      plan.url,
+      deadline,
+      clock,
+      silentLogger,
+    );
+    peer = connected.peer;
+    attempts = connected.attempts;
     if (plan.channel) {
       const channel = peer.dataChannel!;
       if (!channel.isOpen) await deadline.race('the data channel to open', new Promise<void>((resolve) => channel.onOpen(resolve)));
@@ -71,11 +71,11 @@ export async function openSession(engine: Engine, plan: SessionPlan): Promise<Op
       nextRtpIndex = await deadline.race('echoed RTP', firstRtpEcho(peer));
       clock.mark('firstEcho');
     }
-    return { ok: true, peer, timings: clock.timings, nextRtpIndex };
+    return { ok: true, peer, timings: clock.timings, nextRtpIndex, attempts };
   } catch (err) {
     peer?.close();
     const error = err instanceof ClientError ? err : new ClientError('engine-error', (err as Error)?.message ?? String(err));
-    return { ok: false, timings: clock.timings, reason: error.reason, message: error.message, nextRtpIndex };
+    return { ok: false, timings: clock.timings, reason: error.reason, message: error.message, nextRtpIndex, attempts };
   } finally {
     deadline.dispose();
   }
@@ -105,25 +105,6 @@ function firstRtpEcho(peer: ClientPeer): Promise<number> {
     leg.send(packet);
     setTimeout(() => clearInterval(timer), 60_000).unref();
   });
-}
-
-function watchConnection(peer: ClientPeer, clock: Stopwatch): Promise<void> {
-  const connected = new Promise<void>((resolve, reject) => {
-    peer.onIceStateChange((state: IceState) => {
-      if (state === 'connected' || state === 'completed') clock.mark('iceConnected');
-      if (state === 'failed') reject(new ClientError('ice-failed', 'ICE failed: no candidate pair worked'));
-    });
-    peer.onStateChange((state: PeerState) => {
-      if (state === 'connected') {
-        clock.mark('iceConnected');
-        clock.mark('connected');
-        resolve();
-      } else if (state === 'failed') reject(new ClientError('connection-failed', 'the connection failed (ICE or DTLS)'));
-      else if (state === 'closed') reject(new ClientError('connection-failed', 'the connection closed before it was established'));
-    });
-  });
-  connected.catch(() => {});
-  return connected;
 }
 
 /** Closes the peer and records how long close() took, as the `closed` step. */

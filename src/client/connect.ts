@@ -1,0 +1,106 @@
+/**
+ * Offer, POST, apply the answer, wait until connected: the steps every client run shares (the
+ * Echo Test client, the bench). One place also owns the retry of libdatachannel's start-up race.
+ */
+import type { Logger } from 'pino';
+import type { ClientPeer, ClientPeerOptions, Engine, IceState, PeerState } from '../engines/engine.js';
+import { ClientError } from './client-error.js';
+import type { Deadline } from './deadline.js';
+import { postOffer } from './signal.js';
+import type { Stopwatch } from './timings.js';
+
+const MAX_ATTEMPTS = 2;
+/** Failures within this long of applying the answer, other than timeouts, are start-up races worth one retry. */
+const STARTUP_RACE_MS = 1_000;
+const CLOSE_WAIT_MS = 1_000;
+
+export interface Connected {
+  peer: ClientPeer;
+  /** More than 1 when a start-up failure was retried with a fresh connection. */
+  attempts: number;
+}
+
+/**
+ * Creates a client peer and connects it to the server at `url`. On failure the peer is closed
+ * and a ClientError thrown; `onPeer` sees each peer as it is created, so the caller can close it.
+ */
+export async function connectPeer(
+  engine: Engine,
+  peerOptions: ClientPeerOptions,
+  url: string,
+  deadline: Deadline,
+  clock: Stopwatch,
+  log: Logger,
+): Promise<Connected> {
+  for (let attempt = 1; ; attempt++) {
+    const peer = engine.createClientPeer(peerOptions);
+    try {
+      await connect(peer, url, deadline, clock);
+      return { peer, attempts: attempt };
+    } catch (err) {
+      await closePeer(peer);
+      if (attempt >= MAX_ATTEMPTS || !isStartupRace(err)) throw err;
+      // libdatachannel can start DTLS before it has stored the answer's fingerprint and then
+      // fail the handshake within milliseconds (libdatachannel PR #1612). A fresh connection
+      // succeeds; callers report that it took more than one attempt.
+      log.warn({ err }, 'connection failed at start-up, retrying once');
+      clock.clear();
+    }
+  }
+}
+
+async function connect(peer: ClientPeer, url: string, deadline: Deadline, clock: Stopwatch): Promise<void> {
+  const connection = watchConnection(peer, clock);
+  const offer = await deadline.race('the offer', peer.createOffer());
+  clock.mark('offerReady');
+  const answer = await deadline.race('the answer', postOffer(url, offer, deadline.signal));
+  clock.mark('answerReceived');
+  const appliedAt = clock.elapsed();
+  try {
+    await deadline.race('the answer to apply', peer.acceptAnswer(answer));
+    await deadline.race('the connection', connection);
+  } catch (err) {
+    const error = err instanceof ClientError ? err : new ClientError('answer-rejected', `the answer was refused: ${(err as Error).message}`);
+    if (error.reason !== 'timeout' && clock.elapsed() - appliedAt < STARTUP_RACE_MS) error.early = true;
+    throw error;
+  }
+}
+
+function isStartupRace(err: unknown): boolean {
+  return err instanceof ClientError && err.early && (err.reason === 'answer-rejected' || err.reason === 'connection-failed');
+}
+
+/** Resolves once connected; rejects on ICE failure, DTLS failure, or an early close. */
+function watchConnection(peer: ClientPeer, clock: Stopwatch): Promise<void> {
+  const connected = new Promise<void>((resolve, reject) => {
+    peer.onIceStateChange((state: IceState) => {
+      if (state === 'connected' || state === 'completed') clock.mark('iceConnected');
+      if (state === 'failed') reject(new ClientError('ice-failed', 'ICE failed: no candidate pair worked'));
+    });
+    peer.onStateChange((state: PeerState) => {
+      if (state === 'connected') {
+        clock.mark('iceConnected');
+        clock.mark('connected');
+        resolve();
+      } else if (state === 'failed') {
+        reject(new ClientError('connection-failed', 'the connection failed (ICE or DTLS)'));
+      } else if (state === 'closed') {
+        reject(new ClientError('connection-failed', 'the connection closed before it was established'));
+      }
+    });
+  });
+  connected.catch(() => {}); // raced later; a failure before anyone waits must not crash the process
+  return connected;
+}
+
+/**
+ * Closes the peer and gives the close (DTLS close_notify, SCTP abort, RTCP BYE) a moment to
+ * leave, so the server releases the session now rather than on a timeout. Idempotent.
+ */
+export async function closePeer(peer: ClientPeer): Promise<void> {
+  const closed = new Promise<void>((resolve) => peer.onStateChange((state) => state === 'closed' && resolve()));
+  peer.close();
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))]);
+  clearTimeout(timer);
+}
