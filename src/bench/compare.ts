@@ -275,7 +275,7 @@ ${notes.length ? notes.join('\n') : '- none'}
   its CPU (whole process and event-loop thread) and event-loop stalls, and a step where it could
   not keep its send rate is named above. A ramp "stopped by generator" means the server's limit
   is above the figure quoted.
-- Our server runs compiled (`dist/cli.js`, as `npm start` runs it) when compare runs from `dist`. RSS per
+- Our server runs compiled (dist/cli.js, as npm start runs it) when compare runs from dist. RSS per
   session is (RSS with the sessions held − RSS before) / sessions, each a median of five
   readings; for a garbage-collected server it moves by tens of MiB between runs.
 - The machine is shared with other work: ramps in particular vary between runs (see each run in
