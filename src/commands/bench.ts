@@ -8,7 +8,7 @@ import { printJson, printTable } from '../bench/print.js';
 import { progressLine } from '../bench/progress.js';
 import { ownServerCommand, spawnServer, type ServerProcess } from '../bench/server-process.js';
 import { SCENARIOS, type BenchOptions, type Scenario } from '../bench/types.js';
-import { parsePositiveInt, parseSeconds } from './parse.js';
+import { parsePositiveInt, parseSeconds, secondsOption } from './parse.js';
 
 const D = BENCH_DEFAULTS;
 
@@ -23,7 +23,7 @@ export const benchCommand = new Command('bench')
   .addOption(new Option('--client-engine <engine>', "engine of the bench's own client peers").choices(ENGINE_NAMES).default(DEFAULT_ENGINE))
   .option('-w, --workers <n>', 'load generator processes', parsePositiveInt, D.workers)
   .option('--scenarios <list>', `comma-separated: ${SCENARIOS.join(',')}`, parseScenarios, D.scenarios)
-  .option('--timeout <seconds>', 'per session: longest wait from offer to first echo', parseSeconds, D.timeoutMs)
+  .addOption(secondsOption('--timeout <seconds>', 'per session: longest wait from offer to first echo', D.timeoutMs))
   .option('-n, --sessions <n>', 'connect: sessions one after another, and again concurrently (0 skips a phase: see --sequential/--concurrent)', parsePositiveInt)
   .option('--sequential <n>', 'connect: sessions one after another', parseCount, D.connect.sequential)
   .option('--concurrent <n>', 'connect: sessions run concurrently', parseCount, D.connect.concurrent)
@@ -31,14 +31,14 @@ export const benchCommand = new Command('bench')
   .option('--no-channel', 'connect and idle: offer video only (no data channel); the first echo is then an RTP packet')
   .option('--echo-sessions <n>', 'echo: concurrent sessions', parsePositiveInt, D.echo.sessions)
   .option('--echo-rate <pps>', 'echo: RTP packets per second per session', parsePositiveInt, D.echo.packetsPerSecond)
-  .option('--echo-duration <seconds>', 'echo: length of each step', parseSeconds, D.echo.durationMs)
+  .addOption(secondsOption('--echo-duration <seconds>', 'echo: length of each step', D.echo.durationMs))
   .option('--payload-bytes <n>', 'echo: RTP payload size', parsePositiveInt, D.echo.payloadBytes)
   .option('--ramp', 'echo: raise the rate step by step until loss passes 1%; reports the capacity', false)
   .option('--ramp-factor <x>', 'echo: rate multiplier per ramp step', parseFactor, D.echo.rampFactor)
   .option('--dc-sessions <n>', 'datachannel: concurrent sessions', parsePositiveInt, D.datachannel.sessions)
   .option('--dc-size <bytes>', 'datachannel: message size', parsePositiveInt, D.datachannel.messageBytes)
   .option('--dc-window <n>', 'datachannel: messages in flight per channel', parsePositiveInt, D.datachannel.window)
-  .option('--dc-duration <seconds>', 'datachannel: how long to send', parseSeconds, D.datachannel.durationMs)
+  .addOption(secondsOption('--dc-duration <seconds>', 'datachannel: how long to send', D.datachannel.durationMs))
   .option('--dc-messages <n>', 'datachannel: stop each channel after this many messages', parsePositiveInt)
   .option('--sessions-levels <list>', 'idle: numbers of idle connected sessions at which to read server RSS', parseLevels, D.idle.levels)
   .option('--json', 'print the result as one JSON document on stdout', false)

@@ -4,7 +4,7 @@ import { DEFAULT_ENGINE, ENGINE_NAMES } from '../engines/registry.js';
 import type { EngineName } from '../engines/engine.js';
 import { runClient, type ClientResult, type TestType } from '../client/run-client.js';
 import { STEPS, STEP_LABELS } from '../client/timings.js';
-import { parsePositiveInt, parseSeconds } from './parse.js';
+import { parsePositiveInt, parseSeconds, secondsOption } from './parse.js';
 
 export const DEFAULT_OFFER_URL = 'http://localhost:8080/offer';
 
@@ -18,7 +18,7 @@ export const clientCommand = new Command('client')
   .option('--no-audio', 'test 0: offer no audio section')
   .option('--no-video', 'test 0: offer no video section')
   .option('--media-packets <n>', 'with --media: echoed packets required on each track', parsePositiveInt, 10)
-  .option('--timeout <seconds>', 'give up (exit 1) after this long', parseSeconds, 15_000)
+  .addOption(secondsOption('--timeout <seconds>', 'give up (exit 1) after this long', 15_000))
   .option('--json', 'print the result as one JSON object on stdout', false)
   .addOption(new Option('--log-level <level>', 'log level (stderr)').choices(LOG_LEVELS).default('warn'))
   .action(async (positional: string | undefined, opts: ClientOptions) => {

@@ -3,7 +3,7 @@ import { createLogger, LOG_LEVELS } from '../log.js';
 import { DEFAULT_ENGINE, ENGINE_NAMES } from '../engines/registry.js';
 import type { EngineName } from '../engines/engine.js';
 import { SERVER_DEFAULTS, startEchoServer } from '../signaling/server.js';
-import { parsePositiveInt, parseSeconds } from './parse.js';
+import { parsePositiveInt, parseSeconds, secondsOption } from './parse.js';
 
 export const serveCommand = new Command('serve')
   .description('run the echo server peer: POST /offer answers, echoes RTP and data channel messages')
@@ -11,9 +11,9 @@ export const serveCommand = new Command('serve')
   .option('-p, --port <port>', 'TCP port of the HTTP signaling server', parsePort, SERVER_DEFAULTS.port)
   .addOption(new Option('-e, --engine <engine>', 'WebRTC stack').choices(ENGINE_NAMES).default(DEFAULT_ENGINE))
   .option('--max-sessions <n>', 'live sessions at most; more offers get 503', parsePositiveInt, SERVER_DEFAULTS.maxSessions)
-  .option('--session-timeout <seconds>', 'release a session that has not connected after this long', parseSeconds, SERVER_DEFAULTS.connectTimeoutMs)
-  .option('--max-lifetime <seconds>', 'release any session after this long', parseSeconds, SERVER_DEFAULTS.maxLifetimeMs)
-  .option('--gather-timeout <seconds>', 'longest wait for ICE gathering before answering', parseSeconds, SERVER_DEFAULTS.gatherTimeoutMs)
+  .addOption(secondsOption('--session-timeout <seconds>', 'release a session that has not connected after this long', SERVER_DEFAULTS.connectTimeoutMs))
+  .addOption(secondsOption('--max-lifetime <seconds>', 'release any session after this long', SERVER_DEFAULTS.maxLifetimeMs))
+  .addOption(secondsOption('--gather-timeout <seconds>', 'longest wait for ICE gathering before answering', SERVER_DEFAULTS.gatherTimeoutMs))
   .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
   .action(async (opts: ServeOptions) => {
     const log = createLogger(opts.logLevel);
