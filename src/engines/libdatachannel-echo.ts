@@ -212,7 +212,12 @@ class LibdatachannelEchoPeer implements EchoPeer {
  * after a 1 s timer: a bench measured 13-15 of 25 sessions taking ~1 s. Read as `active`, the
  * offer makes it answer `passive` (the answerer's choice, RFC 5763 §5), so the client's hello
  * starts the handshake when the client is ready: those sessions connect in ~5 ms.
+ *
+ * Only for offers without a data channel: aiortc (and werift, which copied it) choose their
+ * SCTP stream ids by ICE role instead of DTLS role (RFC 8832 §6), which is right only while the
+ * offerer is the DTLS server; answering `passive` to them breaks their data channels.
  */
 function preferPassiveDtls(offerSdp: string): string {
+  if (/^m=application /m.test(offerSdp)) return offerSdp;
   return offerSdp.replace(/^a=setup:actpass(?=\r?$)/gm, 'a=setup:active');
 }
