@@ -19,3 +19,13 @@ export async function eventually(check: () => boolean | Promise<boolean>, ms: nu
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/**
+ * A reason to skip a test whose tool is missing, outside CI only: CI installs every tool
+ * (.ci/run), so there a missing one is a failure, not a skip.
+ */
+export function skipUnlessCi(reason: string | undefined): string | false {
+  if (!reason) return false;
+  if (process.env.CI) throw new Error(`CI must not skip: ${reason}`);
+  return reason;
+}

@@ -11,12 +11,13 @@ import { ENGINE_NAMES } from '../../src/engines/registry.js';
 import { CHROMIUM_PATH } from '../../src/interop/chromium/run-chromium.js';
 import { startProcess } from '../../src/interop/process.js';
 import { CLI, ROOT } from '../helpers/cli.js';
+import { skipUnlessCi } from '../helpers/timeout.js';
 import { createNamespacePair, namespacesUnavailable, SERVER_ADDRESS, type NamespacePair } from './netns.js';
 
 const CHROMIUM_CLIENT = `${ROOT}dist/interop/chromium/main.js`;
 const unavailable = (await namespacesUnavailable()) ?? (existsSync(CHROMIUM_PATH) ? undefined : `${CHROMIUM_PATH} is missing`);
 
-describe('Chromium mDNS host candidates (in network namespaces)', { skip: unavailable ?? false, timeout: 180_000 }, () => {
+describe('Chromium mDNS host candidates (in network namespaces)', { skip: skipUnlessCi(unavailable), timeout: 180_000 }, () => {
   let namespaces: NamespacePair;
   before(async () => {
     namespaces = await createNamespacePair();

@@ -4,6 +4,7 @@
  * the random string comes back on the data channel. The server is the built CLI in a child
  * process: loading several native engines into the test process crashed it on exit (SIGSEGV).
  */
+import { skipUnlessCi } from '../helpers/timeout.js';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { describe, test } from 'node:test';
@@ -21,7 +22,7 @@ async function startServer(t: TestContext, engine: string): Promise<{ url: strin
   return { url: running.url.replace(/\/offer$/, '') };
 }
 
-const skip = existsSync(CHROMIUM_PATH) ? false : `${CHROMIUM_PATH} is missing (apt-get install chromium)`;
+const skip = skipUnlessCi(existsSync(CHROMIUM_PATH) ? undefined : `${CHROMIUM_PATH} is missing (apt-get install chromium)`);
 
 for (const engine of ENGINE_NAMES) {
   describe(`Chromium client against the ${engine} echo server`, { skip, timeout: 90_000 }, () => {

@@ -5,6 +5,7 @@
  * decoders make of the clip files. A wrong S bit, descriptor, marker or timestamp shows up
  * as a dropped or corrupted frame. Skipped where gst-launch-1.0 is not installed.
  */
+import { skipUnlessCi } from '../helpers/timeout.js';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -50,7 +51,8 @@ function capture(kind: 'audio' | 'video', packets: CapturedPacket[]): RtpTarget 
 }
 
 test('GStreamer decodes the players’ RTP to exactly the clips’ pictures and samples', async (t) => {
-  if (!(await gstAvailable())) return t.skip('gst-launch-1.0 not installed');
+  const missing = skipUnlessCi((await gstAvailable()) ? undefined : 'gst-launch-1.0 not installed');
+  if (missing) return t.skip(missing);
   const dir = await mkdtemp(join(tmpdir(), 'webrtc-echo-media-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
 
