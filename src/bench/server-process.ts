@@ -3,8 +3,9 @@
  * by a free port), or our own `serve` with a given engine. The bench waits for the port to
  * accept connections and kills the process (and its group) when done.
  */
+import { freePort } from '../interop/process.js';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EngineName } from '../engines/engine.js';
@@ -52,17 +53,6 @@ export async function spawnServer(command: string, timeoutMs = 20_000): Promise<
   return { pid: child.pid!, url: `http://127.0.0.1:${port}/offer`, command: line, stop };
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
   const until = Date.now() + timeoutMs;

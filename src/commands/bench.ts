@@ -8,7 +8,7 @@ import { printJson, printTable } from '../bench/print.js';
 import { progressLine } from '../bench/progress.js';
 import { ownServerCommand, spawnServer, type ServerProcess } from '../bench/server-process.js';
 import { SCENARIOS, type BenchOptions, type Scenario } from '../bench/types.js';
-import { parsePositiveInt, parseSeconds, secondsOption } from './parse.js';
+import { parsePositiveInt, secondsOption } from './parse.js';
 
 const D = BENCH_DEFAULTS;
 

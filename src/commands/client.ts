@@ -4,7 +4,7 @@ import { DEFAULT_ENGINE, ENGINE_NAMES } from '../engines/registry.js';
 import type { EngineName } from '../engines/engine.js';
 import { runClient, type ClientResult, type TestType } from '../client/run-client.js';
 import { STEPS, STEP_LABELS } from '../client/timings.js';
-import { parsePositiveInt, parseSeconds, secondsOption } from './parse.js';
+import { parsePositiveInt, secondsOption } from './parse.js';
 
 export const DEFAULT_OFFER_URL = 'http://localhost:8080/offer';
 

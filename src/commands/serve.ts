@@ -3,7 +3,7 @@ import { createLogger, LOG_LEVELS } from '../log.js';
 import { DEFAULT_ENGINE, ENGINE_NAMES } from '../engines/registry.js';
 import type { EngineName } from '../engines/engine.js';
 import { SERVER_DEFAULTS, startEchoServer } from '../signaling/server.js';
-import { parsePositiveInt, parseSeconds, secondsOption } from './parse.js';
+import { parsePositiveInt, secondsOption } from './parse.js';
 
 export const serveCommand = new Command('serve')
   .description('run the echo server peer: POST /offer answers, echoes RTP and data channel messages')

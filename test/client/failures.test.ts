@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { freePort } from '../../src/interop/process.js';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
@@ -34,15 +35,6 @@ async function misbehavingServer(handler: 'status-500' | 'not-json' | 'offer-bac
   };
 }
 
-/** A port that was free a moment ago: nothing listens there. */
-async function closedPort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 const TIMEOUT_S = 4;
 const CASES = [
@@ -67,7 +59,7 @@ for (const engine of ['libdatachannel', 'werift'] as const) {
   }
 
   test(`the ${engine} client exits 1 quickly when no server listens`, async () => {
-    const port = await closedPort();
+    const port = await freePort(); // free a moment ago: nothing listens there
     const run = await runCli(['client', `http://127.0.0.1:${port}/offer`, '--engine', engine, '--timeout', String(TIMEOUT_S)], 30_000);
     assert.equal(run.code, 1);
     assert.match(run.stderr, /FAIL signaling-unreachable:.*ECONNREFUSED/);

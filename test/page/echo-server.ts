@@ -6,9 +6,11 @@
  * running instead (any echo server that serves the built page), for example while developing.
  */
 import { ENGINE_NAMES } from '../../src/engines/registry.js';
+import { freePort } from '../../src/interop/process.js';
+
+export { freePort };
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -102,15 +104,3 @@ async function stop(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-/** A port that was free a moment ago: the CLI takes `--port N`, and we must know N to reach it. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
