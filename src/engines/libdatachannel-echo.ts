@@ -213,11 +213,14 @@ class LibdatachannelEchoPeer implements EchoPeer {
  * offer makes it answer `passive` (the answerer's choice, RFC 5763 §5), so the client's hello
  * starts the handshake when the client is ready: those sessions connect in ~5 ms.
  *
- * Only for offers without a data channel: aiortc (and werift, which copied it) choose their
- * SCTP stream ids by ICE role instead of DTLS role (RFC 8832 §6), which is right only while the
- * offerer is the DTLS server; answering `passive` to them breaks their data channels.
+ * With a data channel, only for libdatachannel offerers (origin `o=rtc`, measured: 8 of 20 data
+ * channel sessions took ~1 s before): aiortc (and werift, which copied it) choose SCTP stream
+ * ids by ICE role instead of DTLS role (RFC 8832 §6), which is right only while the offerer is
+ * the DTLS server, so answering `passive` to them breaks their data channels; libdatachannel
+ * follows the RFC. Browsers buffer an early hello and do not stall either way.
  */
 function preferPassiveDtls(offerSdp: string): string {
-  if (/^m=application /m.test(offerSdp)) return offerSdp;
+  const fromLibdatachannel = /^o=rtc /m.test(offerSdp);
+  if (/^m=application /m.test(offerSdp) && !fromLibdatachannel) return offerSdp;
   return offerSdp.replace(/^a=setup:actpass(?=\r?$)/gm, 'a=setup:active');
 }
