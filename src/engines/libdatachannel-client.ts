@@ -11,7 +11,7 @@ import {
   type MediaKind, type MediaLeg, type PeerState, type SessionDescription,
 } from './engine.js';
 import {
-  RtcpRepeatFilter, StateReporter, closeQuietly, peerClosed, peerOpened, deferred, toIceState, toMessage, toPeerState, waitForGathering,
+  RtcpRepeatFilter, StateReporter, peerClosed, teardown, peerOpened, deferred, toIceState, toMessage, toPeerState, waitForGathering,
 } from './libdatachannel-shared.js';
 import { buildMedia } from './libdatachannel-media.js';
 import { isRtcp, isRtp, randomSsrc } from '../rtp/packet.js';
@@ -135,19 +135,15 @@ class LibdatachannelClient implements LibdatachannelClientPeer {
     // tells the server we are gone (RFC 3550 §6.6).
     for (const leg of this.media) leg.sendRtcp(buildBye(leg.ssrc));
     this.#closed = true;
-    closeQuietly(
-      [
-        ...this.#channels.map((channel) => () => channel.close()),
-        ...this.#tracks.map((track) => () => track.close()),
-        () => this.#pc.close(),
-      ],
-      (err) => this.#log.debug({ err }, 'error while closing'),
-    );
-    this.#channels.length = 0;
-    this.#tracks.length = 0;
-    this.#gathered.resolve();
-    this.#iceStates.report('closed');
-    this.#states.report('closed');
+    teardown({
+      pc: this.#pc,
+      channels: this.#channels.splice(0),
+      tracks: this.#tracks.splice(0),
+      gathered: this.#gathered,
+      states: this.#states,
+      iceStates: this.#iceStates,
+      log: (err: unknown) => this.#log.debug({ err }, 'error while closing'),
+    });
     peerClosed((err) => this.#log.warn({ err }, 'node-datachannel cleanup failed'));
   }
 

@@ -7,7 +7,7 @@ import type { EchoCounters, EchoPeer, EchoPeerOptions, IceState, PeerState, Sess
 import { buildMedia } from './libdatachannel-media.js';
 import { planEchoSections, type EchoSectionPlan } from './libdatachannel-echo-plan.js';
 import {
-  RtcpRepeatFilter, StateReporter, closeQuietly, peerClosed, peerOpened, deferred, toIceState, toMessage, toPeerState, waitForGathering,
+  RtcpRepeatFilter, StateReporter, peerClosed, teardown, peerOpened, deferred, toIceState, toMessage, toPeerState, waitForGathering,
 } from './libdatachannel-shared.js';
 import { isRtcp, isRtp, randomSsrc, rtpPayloadType, rtpSsrc, setRtpSsrc } from '../rtp/packet.js';
 import { buildPli, byeSources, keyframeRequestTargets } from '../rtp/rtcp.js';
@@ -96,20 +96,17 @@ class LibdatachannelEchoPeer implements EchoPeer {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    const logError = (err: unknown) => this.#log.debug({ err }, 'error while closing');
-    closeQuietly(
-      [
-        ...[...this.#channels].map((channel) => () => channel.close()),
-        ...this.#tracks.map((track) => () => track.close()),
-        () => this.#pc.close(),
-      ],
-      logError,
-    );
+    const channels = [...this.#channels];
     this.#channels.clear();
-    this.#tracks.length = 0;
-    this.#gathered.resolve();
-    this.#iceStates.report('closed');
-    this.#states.report('closed');
+    teardown({
+      pc: this.#pc,
+      channels,
+      tracks: this.#tracks.splice(0),
+      gathered: this.#gathered,
+      states: this.#states,
+      iceStates: this.#iceStates,
+      log: (err: unknown) => this.#log.debug({ err }, 'error while closing'),
+    });
     peerClosed((err) => this.#log.warn({ err }, 'node-datachannel cleanup failed'));
   }
 

@@ -90,6 +90,32 @@ export function toMessage(message: string | Buffer | ArrayBuffer): string | Buff
   return typeof message === 'string' || Buffer.isBuffer(message) ? message : Buffer.from(message);
 }
 
+/** What one of our node-datachannel peers owns; `teardown` releases all of it. */
+export interface OwnedPeer {
+  pc: PeerConnection;
+  channels: { close(): void }[];
+  tracks: { close(): void }[];
+  gathered: { resolve: () => void };
+  states: StateReporter<PeerState>;
+  iceStates: StateReporter<IceState>;
+  log: (err: unknown) => void;
+}
+
+/**
+ * Closes channels, tracks and the connection (every step, even when one throws), wakes a
+ * pending gathering wait, and reports `closed` last. Shared by the client and the echo peer:
+ * they own the same kinds of native objects. Callers then call peerClosed().
+ */
+export function teardown(peer: OwnedPeer): void {
+  closeQuietly(
+    [...peer.channels.map((channel) => () => channel.close()), ...peer.tracks.map((track) => () => track.close()), () => peer.pc.close()],
+    peer.log,
+  );
+  peer.gathered.resolve();
+  peer.iceStates.report('closed');
+  peer.states.report('closed');
+}
+
 /** Runs every cleanup step even when one throws: close() must never stop partway. */
 export function closeQuietly(steps: Iterable<() => void>, log: (err: unknown) => void): void {
   for (const step of steps) {
