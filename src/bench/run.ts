@@ -7,7 +7,7 @@ import { runEcho } from './scenarios/echo.js';
 import { runDataChannel } from './scenarios/datachannel.js';
 import { runIdle } from './scenarios/idle.js';
 import type { BenchOptions, BenchResult, Cost } from './types.js';
-import { SATURATED_PERCENT, WorkerPool } from './workers.js';
+import { SATURATED_PERCENT, WorkerPool } from './worker-processes.js';
 
 export async function run(options: BenchOptions): Promise<BenchResult> {
   const started = performance.now();

@@ -3,7 +3,7 @@
  * by a free port), or our own `serve` with a given engine. The bench waits for the port to
  * accept connections and kills the process (and its group) when done.
  */
-import { freePort } from '../interop/process.js';
+import { freePort } from '../net/free-port.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { extname } from 'node:path';

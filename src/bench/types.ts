@@ -4,7 +4,7 @@ import type { ClientFailureReason } from '../client/client-error.js';
 import type { Step } from '../client/timings.js';
 import type { Summary } from './stats.js';
 import type { ProcessUsage } from './usage-sampler.js';
-import type { WorkerUsage } from './workers.js';
+import type { WorkerUsage } from './worker-processes.js';
 
 export const SCENARIOS = ['connect', 'echo', 'datachannel', 'idle'] as const;
 export type Scenario = (typeof SCENARIOS)[number];

@@ -21,8 +21,8 @@ export interface Connected {
 }
 
 /**
- * Creates a client peer and connects it to the server at `url`. On failure the peer is closed
- * and a ClientError thrown; `onPeer` sees each peer as it is created, so the caller can close it.
+ * Creates a client peer and connects it to the server at `url`. On success the caller owns the
+ * peer and closes it; on failure the peer is already closed and a ClientError is thrown.
  */
 export async function connectPeer(
   engine: Engine,

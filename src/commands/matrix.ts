@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decisiveFailures, detectPeers, runMatrix } from '../interop/matrix.js';
 import type { TestType } from '../interop/peer.js';
-import { allPeers } from '../interop/peers/index.js';
+import { allPeers } from '../interop/adapters/index.js';
 import { stderrProgress } from '../interop/progress.js';
 import { writeReports } from '../interop/report/write.js';
 import { parsePositiveInt, parseSeconds } from './parse.js';

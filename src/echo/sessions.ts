@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Engine, SessionDescription } from '../engines/engine.js';
-import { EchoError } from '../signaling/errors.js';
+import { EchoError } from '../errors/echo-error.js';
 import { EchoSession, type CloseReason, type SessionTimeouts } from './session.js';
 import type { EchoMetrics } from './metrics.js';
 
@@ -41,7 +41,6 @@ export class SessionRegistry {
   async create(offer: SessionDescription): Promise<EchoSession> {
     if (this.shuttingDown) throw EchoError.shuttingDown();
     if (this.sessions.size + this.pending >= this.options.maxSessions) {
-      this.metrics?.rejected.inc({ reason: 'too-many-sessions' });
       throw EchoError.tooManySessions(this.options.maxSessions);
     }
     this.pending++;

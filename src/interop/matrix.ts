@@ -10,8 +10,8 @@
 import { cpus } from 'node:os';
 import { knownFailureFor, type KnownFailure } from './known-failures.js';
 import { TEST_TYPES, type Availability, type ClientOutcome, type InteropPeer, type RunningServer, type TestType } from './peer.js';
-import { freePort } from './process.js';
-import { ServerStartError } from './peers/spawn-peer.js';
+import { freePort } from '../net/free-port.js';
+import { ServerStartError } from './adapters/spawn-peer.js';
 
 export type CellStatus = 'pass' | 'fail' | 'known-failure';
 

@@ -3,7 +3,6 @@
  * browser or a Python interpreter it starts dies with it), its output kept as the cell's log.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 
 /** Logs are kept for the reports; a chatty peer is cut to its first and last bytes. */
 const MAX_LOG_CHARS = 48 * 1024;
@@ -112,17 +111,4 @@ function truncate(text: string): string {
   if (text.length <= MAX_LOG_CHARS) return text;
   const half = MAX_LOG_CHARS / 2;
   return `${text.slice(0, half)}\n… ${text.length - MAX_LOG_CHARS} characters left out …\n${text.slice(-half)}`;
-}
-
-/** A TCP port free right now on 127.0.0.1 (the OS picks it). */
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }

@@ -40,10 +40,6 @@ export function setRtpSsrc(packet: Uint8Array, ssrc: number): void {
   packet[11] = ssrc & 0xff;
 }
 
-export function setRtpPayloadType(packet: Uint8Array, payloadType: number): void {
-  packet[1] = (packet[1]! & 0x80) | (payloadType & 0x7f);
-}
-
 /** A random non-zero 32-bit SSRC. */
 export function randomSsrc(): number {
   return (Math.floor(Math.random() * 0xfffffffe) + 1) >>> 0;

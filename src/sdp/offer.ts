@@ -1,5 +1,5 @@
 import { parse } from 'sdp-transform';
-import { EchoError } from '../signaling/errors.js';
+import { EchoError } from '../errors/echo-error.js';
 import type { SessionDescription } from '../engines/engine.js';
 
 /**

@@ -6,7 +6,7 @@ import fastifyStatic from '@fastify/static';
 import type { Logger } from 'pino';
 import type { SessionRegistry } from '../echo/sessions.js';
 import type { EchoMetrics } from '../echo/metrics.js';
-import { EchoError } from './errors.js';
+import { EchoError } from '../errors/echo-error.js';
 import { registerOfferRoute } from './offer-route.js';
 
 /** The Echo Test caps an offer at 64 KiB: real offers are a few KiB, anything larger is abuse. */

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { SessionRegistry } from '../echo/sessions.js';
 import { parseOfferBody } from '../sdp/offer.js';
 import { resolveMdnsCandidates } from '../sdp/mdns.js';
-import { EchoError } from './errors.js';
+import { EchoError } from '../errors/echo-error.js';
 
 /**
  * `POST /offer`: the one signaling operation of the Echo Test. A JSON offer in, a JSON

@@ -1,5 +1,5 @@
 import { test } from 'node:test';
-import { freePort } from '../../src/interop/process.js';
+import { freePort } from '../../src/net/free-port.js';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';

@@ -11,8 +11,8 @@ import { describe, test } from 'node:test';
 import { ENGINE_NAMES } from '../../src/engines/registry.js';
 import { CHROMIUM_PATH, runChromiumClient } from '../../src/interop/chromium/run-chromium.js';
 import type { TestContext } from 'node:test';
-import { ourPeers } from '../../src/interop/peers/ours.js';
-import { freePort } from '../../src/interop/process.js';
+import { ourPeers } from '../../src/interop/adapters/ours.js';
+import { freePort } from '../../src/net/free-port.js';
 import { ROOT } from '../helpers/cli.js';
 
 async function startServer(t: TestContext, engine: string): Promise<{ url: string }> {

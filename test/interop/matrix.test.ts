@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { decisiveFailures, runMatrix } from '../../src/interop/matrix.js';
-import { allPeers } from '../../src/interop/peers/index.js';
+import { allPeers } from '../../src/interop/adapters/index.js';
 import { stderrProgress } from '../../src/interop/progress.js';
 import { writeReports } from '../../src/interop/report/write.js';
 import { ROOT } from '../helpers/cli.js';

@@ -6,7 +6,7 @@
  * running instead (any echo server that serves the built page), for example while developing.
  */
 import { ENGINE_NAMES } from '../../src/engines/registry.js';
-import { freePort } from '../../src/interop/process.js';
+import { freePort } from '../../src/net/free-port.js';
 
 export { freePort };
 import { spawn, type ChildProcess } from 'node:child_process';

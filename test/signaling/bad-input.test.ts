@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { ERROR_STATUS } from '../../src/errors/echo-error.js';
+import { ROOT } from '../helpers/cli.js';
 import { makeOffer } from '../helpers/offer.js';
 import { postJson, startTestServer } from '../helpers/server.js';
 
@@ -71,9 +74,19 @@ test('more offers than --max-sessions get 503 while the first sessions live on',
       }
     }
     assert.equal(server.sessions.size, 2);
+    // One refusal, one count, under its error code.
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const rejected = metrics.split('\n').filter((line) => line.startsWith('echo_offers_rejected_total{'));
+    assert.deepEqual(rejected, ['echo_offers_rejected_total{reason="ECHO_ERR_TOO_MANY_SESSIONS"} 1']);
   } finally {
     for (const peer of peers) peer.close();
   }
+});
+
+test('docs/errors.md lists every error code with its status, and no code that does not exist', () => {
+  const doc = readFileSync(`${ROOT}docs/errors.md`, 'utf8');
+  const documented = new Map([...doc.matchAll(/^\| `(ECHO_ERR_\w+)` \| (\d{3}) \|/gm)].map((m) => [m[1]!, Number(m[2])]));
+  assert.deepEqual(Object.fromEntries(documented), { ...ERROR_STATUS });
 });
 
 test('the offer route allows any origin (CORS preflight and response)', async (t) => {

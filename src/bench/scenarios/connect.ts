@@ -3,7 +3,7 @@ import { countFailures } from '../failures.js';
 import { summarize } from '../stats.js';
 import type { BenchOptions, ConnectPhaseResult, ConnectResult } from '../types.js';
 import type { ConnectJobResult, SessionRecord } from '../worker/protocol.js';
-import { split, type WorkerPool } from '../workers.js';
+import { split, type WorkerPool } from '../worker-processes.js';
 import { measured } from './measure.js';
 
 /** N sessions one after another (one worker), then N at a concurrency spread over every worker. */

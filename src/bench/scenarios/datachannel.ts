@@ -2,7 +2,7 @@ import { countFailures } from '../failures.js';
 import { round, summarize } from '../stats.js';
 import type { BenchOptions, DataChannelResult } from '../types.js';
 import type { DataChannelJobResult } from '../worker/protocol.js';
-import { split, type WorkerPool } from '../workers.js';
+import { split, type WorkerPool } from '../worker-processes.js';
 import { measured } from './measure.js';
 
 /** Message echo rate and round trip at one message size, `window` messages in flight per channel. */

@@ -2,7 +2,7 @@ import { countFailures } from '../failures.js';
 import { round, summarize } from '../stats.js';
 import type { BenchOptions, EchoResult, EchoStepReport } from '../types.js';
 import type { EchoStepResult, OpenJobResult } from '../worker/protocol.js';
-import { split, type WorkerPool } from '../workers.js';
+import { split, type WorkerPool } from '../worker-processes.js';
 import { measured } from './measure.js';
 
 /**

@@ -4,7 +4,7 @@ import { median, round } from '../stats.js';
 import { mib } from '../usage-sampler.js';
 import type { BenchOptions, IdleLevel, IdleResult } from '../types.js';
 import type { OpenJobResult, SessionRecord } from '../worker/protocol.js';
-import { split, type WorkerPool } from '../workers.js';
+import { split, type WorkerPool } from '../worker-processes.js';
 
 /**
  * Server RSS with 0, 100, 500… idle connected sessions held open, and the RSS each live session
@@ -23,7 +23,7 @@ export async function runIdle(pool: WorkerPool, options: BenchOptions): Promise<
       if (add > 0) {
         const shares = split(add, pool.size);
         const outcomes = await pool.each<OpenJobResult>(
-          (i) => (shares[i]! > 0 ? { kind: 'hold', plan, add: shares[i]!, concurrency: Math.min(shares[i]!, 10) } : undefined),
+          (i) => (shares[i]! > 0 ? { kind: 'idle-open', plan, add: shares[i]!, concurrency: Math.min(shares[i]!, 10) } : undefined),
           (done, failed) => options.onProgress?.(`idle: opening sessions ${held + done}/${target}, ${failed} failed`),
         );
         for (const o of outcomes) {
@@ -43,7 +43,7 @@ export async function runIdle(pool: WorkerPool, options: BenchOptions): Promise<
       result.levels.push(level);
     }
   } finally {
-    await pool.each(() => ({ kind: 'release' }));
+    await pool.each(() => ({ kind: 'idle-close' }));
   }
   result.failures = countFailures(failures);
   return result;

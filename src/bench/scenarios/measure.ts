@@ -1,5 +1,5 @@
 import { UsageSampler } from '../usage-sampler.js';
-import type { JobOutcome, WorkerPool } from '../workers.js';
+import type { JobOutcome, WorkerPool } from '../worker-processes.js';
 import type { Cost } from '../types.js';
 
 /** Runs one phase on the pool while sampling the server and every worker. */

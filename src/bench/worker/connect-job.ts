@@ -1,6 +1,6 @@
 import type { Engine } from '../../engines/engine.js';
 import { closeSession, openSession } from './bench-session.js';
-import { inPool, throttled } from './pool.js';
+import { runWithConcurrency, throttled } from './concurrency.js';
 import type { ConnectJobResult, Job, SessionRecord } from './protocol.js';
 
 /** Opens `count` sessions (`concurrency` at a time), each closed as soon as its first echo is back. */
@@ -13,7 +13,7 @@ export async function runConnectJob(
   let failed = 0;
   const report = throttled(200, () => progress(sessions.length, failed));
   const started = performance.now();
-  await inPool(job.count, job.concurrency, async () => {
+  await runWithConcurrency(job.count, job.concurrency, async () => {
     const sessionStart = performance.now();
     const session = await openSession(engine, job.plan);
     if (session.ok) closeSession(session.peer, session.timings, sessionStart);

@@ -4,7 +4,7 @@
  */
 import type { ClientDataChannel, ClientPeer, Engine } from '../../engines/engine.js';
 import { openSession } from './bench-session.js';
-import { inPool, throttled } from './pool.js';
+import { runWithConcurrency, throttled } from './concurrency.js';
 import type { DataChannelJobResult, Job, SessionRecord } from './protocol.js';
 
 /** Waiting for the last echoes after the duration is over. */
@@ -18,7 +18,7 @@ export async function runDataChannelJob(
   const peers: ClientPeer[] = [];
   const failures: SessionRecord[] = [];
   const report = throttled(200, () => progress(peers.length + failures.length, failures.length));
-  await inPool(job.sessions, Math.min(job.sessions, 10), async () => {
+  await runWithConcurrency(job.sessions, Math.min(job.sessions, 10), async () => {
     const session = await openSession(engine, { ...job.plan, channel: true });
     if (session.ok && session.peer?.dataChannel) peers.push(session.peer);
     else {

@@ -6,7 +6,7 @@
 import type { ClientPeer, Engine, MediaLeg } from '../../engines/engine.js';
 import { openSession } from './bench-session.js';
 import { BENCH_HEADER, benchIndexOf, writeBenchRtp } from './bench-rtp.js';
-import { inPool, throttled } from './pool.js';
+import { runWithConcurrency, throttled } from './concurrency.js';
 import type { EchoStepResult, Job, OpenJobResult, SessionRecord } from './protocol.js';
 
 /** The generator's clock: small enough to spread packets evenly, large enough to stay cheap. */
@@ -75,7 +75,7 @@ export class EchoSessions {
   async open(engine: Engine, job: Extract<Job, { kind: 'echo-open' }>, progress: (done: number, failed: number) => void): Promise<OpenJobResult> {
     const failures: SessionRecord[] = [];
     const report = throttled(200, () => progress(this.streams.length + failures.length, failures.length));
-    await inPool(job.sessions, job.concurrency, async () => {
+    await runWithConcurrency(job.sessions, job.concurrency, async () => {
       const session = await openSession(engine, { ...job.plan, video: true, channel: false });
       const leg = session.peer?.media.find((m) => m.kind === 'video');
       if (session.ok && session.peer && leg) this.streams.push(new EchoStream(session.peer, leg, session.nextRtpIndex));

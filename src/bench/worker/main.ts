@@ -9,11 +9,11 @@ import type { Engine } from '../../engines/engine.js';
 import { runConnectJob } from './connect-job.js';
 import { EchoSessions } from './echo-job.js';
 import { runDataChannelJob } from './datachannel-job.js';
-import { HeldSessions } from './hold-job.js';
+import { IdleSessions } from './idle-job.js';
 import type { JobRequest, WorkerMessage } from './protocol.js';
 
 const echo = new EchoSessions();
-const held = new HeldSessions();
+const idle = new IdleSessions();
 const loop = monitorEventLoopDelay({ resolution: 10 });
 loop.enable();
 
@@ -35,10 +35,10 @@ async function run(engine: Engine, request: JobRequest): Promise<unknown> {
       return echo.close();
     case 'datachannel':
       return runDataChannelJob(engine, job, progress);
-    case 'hold':
-      return held.add(engine, job, progress);
-    case 'release':
-      return held.release();
+    case 'idle-open':
+      return idle.add(engine, job, progress);
+    case 'idle-close':
+      return idle.release();
     case 'warmup':
       return { engine: engine.name };
   }
@@ -57,7 +57,7 @@ process.on('message', (request: JobRequest) => {
 // The coordinator went away: close every peer and leave (native threads would keep us alive).
 process.on('disconnect', () => {
   echo.close();
-  held.release();
+  idle.release();
   process.exit(0);
 });
 

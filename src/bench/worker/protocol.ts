@@ -10,8 +10,8 @@ export type Job =
   | { kind: 'echo-step'; packetsPerSecond: number; durationMs: number; drainMs: number; payloadBytes: number }
   | { kind: 'echo-close' }
   | { kind: 'datachannel'; plan: SessionPlan; sessions: number; messageBytes: number; window: number; durationMs: number; maxMessages?: number }
-  | { kind: 'hold'; plan: SessionPlan; add: number; concurrency: number }
-  | { kind: 'release' }
+  | { kind: 'idle-open'; plan: SessionPlan; add: number; concurrency: number }
+  | { kind: 'idle-close' }
   /** Loads the engine, so start-up (and tsx compiling) is not counted in the first phase. */
   | { kind: 'warmup' };
 

@@ -1,6 +1,7 @@
 /**
- * Every error the signaling server answers with, declared once: code → HTTP status.
- * docs/errors.md lists them for users; keep the two in step.
+ * Every error the server answers with, declared once: code → HTTP status. It sits below the
+ * HTTP layer so that offer checks (sdp/) and the session registry (echo/) can throw these too;
+ * signaling/app.ts turns them into replies. docs/errors.md lists them (test/signaling checks it).
  */
 
 export const ERROR_STATUS = {
@@ -14,7 +15,6 @@ export const ERROR_STATUS = {
   ECHO_ERR_UNSUPPORTED_MEDIA_TYPE: 415,
   ECHO_ERR_UNPARSABLE_SDP: 422,
   ECHO_ERR_OFFER_REJECTED: 422,
-  ECHO_ERR_TOO_MANY_REQUESTS: 429,
   ECHO_ERR_INTERNAL: 500,
   ECHO_ERR_TOO_MANY_SESSIONS: 503,
   ECHO_ERR_SHUTTING_DOWN: 503,
@@ -73,9 +73,6 @@ export class EchoError extends Error {
   }
   static unsupportedMediaType(contentType: string | undefined) {
     return new EchoError('ECHO_ERR_UNSUPPORTED_MEDIA_TYPE', `Content-Type must be application/json, got ${contentType ?? 'none'}`);
-  }
-  static tooManyRequests() {
-    return new EchoError('ECHO_ERR_TOO_MANY_REQUESTS', 'Too many offers from this address; slow down');
   }
   static internal() {
     return new EchoError('ECHO_ERR_INTERNAL', 'Internal server error');

@@ -1,5 +1,5 @@
 /** Runs `count` tasks with at most `concurrency` in flight. */
-export async function inPool(count: number, concurrency: number, task: (index: number) => Promise<void>): Promise<void> {
+export async function runWithConcurrency(count: number, concurrency: number, task: (index: number) => Promise<void>): Promise<void> {
   let next = 0;
   const lanes = Array.from({ length: Math.max(1, Math.min(concurrency, count)) }, async () => {
     while (next < count) await task(next++);

@@ -1,17 +1,17 @@
 import type { ClientPeer, Engine } from '../../engines/engine.js';
 import { openSession } from './bench-session.js';
-import { inPool, throttled } from './pool.js';
+import { runWithConcurrency, throttled } from './concurrency.js';
 import type { Job, OpenJobResult, SessionRecord } from './protocol.js';
 
 /** Idle connected sessions, held open so the server's memory per live session can be read. */
-export class HeldSessions {
+export class IdleSessions {
   private readonly peers: ClientPeer[] = [];
 
-  async add(engine: Engine, job: Extract<Job, { kind: 'hold' }>, progress: (done: number, failed: number) => void): Promise<OpenJobResult> {
+  async add(engine: Engine, job: Extract<Job, { kind: 'idle-open' }>, progress: (done: number, failed: number) => void): Promise<OpenJobResult> {
     const failures: SessionRecord[] = [];
     let opened = 0;
     const report = throttled(200, () => progress(opened + failures.length, failures.length));
-    await inPool(job.add, job.concurrency, async () => {
+    await runWithConcurrency(job.add, job.concurrency, async () => {
       const session = await openSession(engine, job.plan);
       if (session.ok && session.peer) {
         this.peers.push(session.peer);
