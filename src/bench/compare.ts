@@ -11,6 +11,7 @@ import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { EngineName } from '../engines/engine.js';
+import { ENGINE_NAMES, loadEngine } from '../engines/registry.js';
 import { BENCH_DEFAULTS } from './defaults.js';
 import { progressLine } from './progress.js';
 import { run } from './run.js';
@@ -33,10 +34,12 @@ interface Target {
   packetEcho: boolean;
 }
 
-function targets(): Target[] {
+/** Every engine of the registry, then every foreign server that is built. */
+async function targets(): Promise<Target[]> {
   const list: Target[] = [];
-  for (const engine of ['libdatachannel', 'werift'] as EngineName[]) {
-    if (existsSync(`${root}src/engines/${engine}.ts`)) list.push({ name: `ours (${engine})`, command: ownServerCommand(engine), dataChannel: true, packetEcho: true });
+  for (const name of ENGINE_NAMES) {
+    const { capabilities } = await loadEngine(name);
+    list.push({ name: `ours (${name})`, command: ownServerCommand(name), dataChannel: true, packetEcho: capabilities.packetEcho });
   }
   const foreign: Array<[string, string, boolean, boolean]> = [
     ['pion', 'interop/peers/pion/bin/pion-server', false, true],
@@ -131,7 +134,7 @@ async function main(): Promise<void> {
   }
   const repeats = Number(values.repeats);
   const only = values.only?.split(',');
-  const chosen = targets().filter((t) => !only || only.some((o) => t.name.includes(o)));
+  const chosen = (await targets()).filter((t) => !only || only.some((o) => t.name.includes(o)));
   const base = benchOptions(values.quick!, Number(values.workers));
   const results: Record<string, CompareEntry> = {};
   const progress = progressLine();

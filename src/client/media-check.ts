@@ -1,4 +1,4 @@
-import type { ClientPeer, LegMediaStats, MediaKind, MediaLeg } from '../engines/engine.js';
+import type { ClientPeer, LegMediaStats, MediaKind, RtpLeg } from '../engines/engine.js';
 import { loadClip, type MediaClip } from '../media/clips.js';
 import { MediaPlayer } from '../media/media-player.js';
 import { rtpSequenceNumber, rtpTimestamp } from '../rtp/packet.js';
@@ -14,16 +14,17 @@ export interface LegEchoReport {
 export type MediaEchoReport = Partial<Record<MediaKind, LegEchoReport>>;
 
 /**
- * Test 0 `--media`: plays real VP8 and Opus on every leg and resolves once each leg has had
- * `required` packets echoed back. A packet counts toward a round trip only if its sequence
- * number and timestamp match one we sent: a re-encoding server's packets never do.
+ * Test 0 `--media`: sends media on every leg and resolves once each leg has had `required`
+ * packets echoed back. Raw RTP legs play real VP8 and Opus; a packet counts toward a round trip
+ * only if its sequence number and timestamp match one we sent (a re-encoding server's never
+ * do). Legs the stack feeds itself are counted from its stats.
  * The players stop on every path (the caller closes the peer; we stop the timers).
  */
 export async function checkMediaEcho(peer: ClientPeer, required: number, onFirstEcho: () => void, signal: AbortSignal): Promise<MediaEchoReport> {
-  const legs = peer.media;
-  if (legs.length === 0) throw new ClientError('engine-error', 'no media section was negotiated');
-  if (peer.mediaStats) return checkMediaEchoFromStats(peer.mediaStats.bind(peer), required, onFirstEcho, signal);
-  const streams = await Promise.all(legs.map(async (leg) => new LegStream(leg, await loadClip(leg.kind))));
+  const media = peer.media;
+  if (media.legs.length === 0) throw new ClientError('engine-error', 'no media section was negotiated');
+  if (media.mode === 'generated') return checkMediaEchoFromStats(media.stats, required, onFirstEcho, signal);
+  const streams = await Promise.all(media.legs.map(async (leg) => new LegStream(leg, await loadClip(leg.kind))));
   try {
     await new Promise<void>((resolve, reject) => {
       signal.addEventListener('abort', () => reject(new ClientError('no-echo', 'stopped waiting for echoed media')), { once: true });
@@ -67,7 +68,7 @@ class LegStream {
   echoed = 0;
 
   constructor(
-    readonly leg: MediaLeg,
+    readonly leg: RtpLeg,
     clip: MediaClip,
   ) {
     this.player = new MediaPlayer(leg, clip, { onSent: (p) => this.sentTimestamps.set(p.sequence, p.timestamp) });

@@ -1,8 +1,11 @@
 /**
  * The one boundary between webrtc-echo and a WebRTC stack.
  *
- * Everything outside `src/engines/` talks to a stack only through these types, so a new
- * stack is one file here plus one line in `registry.ts`, and the tests pick it up.
+ * Everything outside `src/engines/` talks to a stack only through these types. A stack lives
+ * in its own folder, `src/engines/<stack>/`, whose `index.ts` exports one `Engine`; one line
+ * in `registry.ts` names it, and from there the CLI, the matrix, the bench and the conformance
+ * suite (test/engines/conformance.test.ts) pick it up. What every stack needs (state
+ * reporting, bounded gathering, quiet close, message conversion) is in `kit/`.
  */
 import type { Logger } from 'pino';
 
@@ -63,18 +66,42 @@ export interface ClientPeerOptions {
 /** Payload types the client offers; our packetizers write them into the RTP they send. */
 export const CLIENT_PAYLOAD_TYPES = { video: 96, audio: 111 } as const;
 
-/** One sendrecv media section of a client peer, at the RTP packet level. */
+/** One sendrecv media section of a client peer. */
 export interface MediaLeg {
   readonly kind: MediaKind;
-  /** Payload type of the codec we send: VP8 for video, Opus for audio (CLIENT_PAYLOAD_TYPES). */
+  /** Payload type of the codec sent: VP8 for video, Opus for audio. */
   readonly payloadType: number;
-  /** The SSRC this leg sends with; packets passed to send() must carry it. */
+  /** The SSRC this leg sends with (read from the offer where the stack picks it). */
   readonly ssrc: number;
-  /** Send one complete RTP packet (header + payload); the stack encrypts it. */
+}
+
+/** A media section at the RTP packet level: our packetizers write what it sends. */
+export interface RtpLeg extends MediaLeg {
+  /** Send one complete RTP packet (header + payload, with this leg's SSRC); the stack encrypts it. */
   send(packet: Buffer): void;
   /** Every RTP packet received on this section (the echo). */
   onRtp(listener: (packet: Buffer) => void): void;
+  /** Send one RTCP packet (a PLI, a BYE…) on this section. */
+  sendRtcp(packet: Buffer): void;
+  /** RTCP received on this section: feedback about this leg's SSRC, and reports and BYEs. */
+  onRtcp(listener: (packet: Buffer) => void): void;
 }
+
+/** What went out and came back on one leg, as the stack counts it. */
+export interface LegMediaStats {
+  kind: MediaKind;
+  packetsSent: number;
+  /** The echo, as the stack received it. */
+  packetsReceived: number;
+}
+
+/**
+ * A client's media, in the form its engine can give (`EngineCapabilities.rawRtp`): raw RTP legs,
+ * or legs the stack feeds from its own encoder, seen only through its stats.
+ */
+export type ClientMedia =
+  | { readonly mode: 'rtp'; readonly legs: readonly RtpLeg[] }
+  | { readonly mode: 'generated'; readonly legs: readonly MediaLeg[]; stats(): Promise<LegMediaStats[]> };
 
 export interface ClientDataChannel {
   readonly label: string;
@@ -90,29 +117,38 @@ export interface ClientPeer {
   createOffer(): Promise<SessionDescription>;
   acceptAnswer(answer: SessionDescription): Promise<void>;
   /** One leg per requested kind, in offer order; usable once connected. */
-  readonly media: readonly MediaLeg[];
+  readonly media: ClientMedia;
+  /** The channel created before the offer (ClientPeerOptions.dataChannel), if any. */
   readonly dataChannel: ClientDataChannel | undefined;
+  /** Opens another data channel, also once connected (in-band, RFC 8832: no renegotiation). */
+  openDataChannel(label: string): ClientDataChannel;
   onStateChange(listener: (state: PeerState) => void): void;
   onIceStateChange(listener: (state: IceState) => void): void;
-  /**
-   * Only on engines whose legs cannot carry our raw RTP (libwebrtc): they send their own
-   * encoding of a generated source, and report what went out and came back from their stats.
-   */
-  mediaStats?(): Promise<LegMediaStats[]>;
   /** Idempotent, never throws. */
   close(): void;
 }
 
-export interface LegMediaStats {
-  kind: MediaKind;
-  packetsSent: number;
-  /** The echo, as the stack received it. */
-  packetsReceived: number;
+/** What a stack can do, declared once; callers and the conformance suite read it, never guess. */
+export interface EngineCapabilities {
+  /**
+   * The echo peer sends back the client's own RTP packets, only the SSRC rewritten (so payloads
+   * are byte-exact and round trips can be timed), and relays keyframe requests to the client's
+   * sender. Without it the stack decodes and re-encodes, and answers keyframe requests itself.
+   */
+  readonly packetEcho: boolean;
+  /** The client's media is `mode: 'rtp'`: it sends our packets and hands us the echo's. */
+  readonly rawRtp: boolean;
 }
 
 export interface Engine {
   readonly name: EngineName;
+  readonly capabilities: EngineCapabilities;
   /** Applies the offer and returns once the answer is complete. Rejects on an offer the stack refuses. */
   createEchoPeer(offer: SessionDescription, options: EchoPeerOptions): Promise<EchoPeer>;
   createClientPeer(options: ClientPeerOptions): ClientPeer;
+}
+
+/** The raw RTP legs of a client peer, or none where its engine sends its own encoding (rawRtp false). */
+export function rtpLegs(peer: ClientPeer): readonly RtpLeg[] {
+  return peer.media.mode === 'rtp' ? peer.media.legs : [];
 }

@@ -2,9 +2,9 @@ import type { Engine, EngineName } from './engine.js';
 
 /** Engines load lazily: a stack's native addon is only loaded when someone uses it. */
 const loaders: Record<EngineName, () => Promise<Engine>> = {
-  libdatachannel: async () => (await import('./libdatachannel.js')).libdatachannelEngine,
-  werift: async () => (await import('./werift.js')).weriftEngine,
-  libwebrtc: async () => (await import('./libwebrtc.js')).libwebrtcEngine,
+  libdatachannel: async () => (await import('./libdatachannel/index.js')).libdatachannelEngine,
+  werift: async () => (await import('./werift/index.js')).weriftEngine,
+  libwebrtc: async () => (await import('./libwebrtc/index.js')).libwebrtcEngine,
 };
 
 export const ENGINE_NAMES = Object.keys(loaders) as EngineName[];

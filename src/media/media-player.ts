@@ -8,14 +8,14 @@
  * their send time and compute round trips.
  */
 import { performance } from 'node:perf_hooks';
-import type { MediaLeg } from '../engines/engine.js';
+import type { RtpLeg } from '../engines/engine.js';
 import { type MediaClip, loadClip } from './clips.js';
 import { packetizeOpus } from './opus-packetizer.js';
 import { RtpStreamWriter } from './rtp-writer.js';
 import { Vp8Packetizer } from './vp8-packetizer.js';
 
-/** The part of a MediaLeg the player needs. */
-export type RtpTarget = Pick<MediaLeg, 'kind' | 'payloadType' | 'ssrc' | 'send'>;
+/** The part of an RtpLeg the player needs. */
+export type RtpTarget = Pick<RtpLeg, 'kind' | 'payloadType' | 'ssrc' | 'send'>;
 
 export interface SentPacket {
   sequence: number;

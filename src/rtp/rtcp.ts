@@ -70,3 +70,16 @@ export function buildBye(ssrc: number): Buffer {
   packet.writeUInt32BE(ssrc >>> 0, 4);
   return packet;
 }
+
+const RTPFB = 205;
+
+/**
+ * For one feedback packet (RTPFB 205 or PSFB 206, RFC 4585 §6.1): the media SSRC it is about
+ * (FIR names it in its first FCI entry, RFC 5104 §4.3.1). Undefined for any other RTCP.
+ */
+export function rtcpFeedbackMediaSsrc(rtcp: Uint8Array): number | undefined {
+  if (rtcp.length < 12) return undefined;
+  const pt = rtcp[1];
+  if (pt === PSFB && (rtcp[0]! & 0x1f) === FMT_FIR) return rtcp.length >= 16 ? readUint32(rtcp, 12) : undefined;
+  return pt === RTPFB || pt === PSFB ? readUint32(rtcp, 8) : undefined;
+}

@@ -18,8 +18,11 @@ export function parseOfferBody(body: unknown): SessionDescription {
   return { type: 'offer', sdp };
 }
 
-/** What an offer needs for a non-trickle ICE + DTLS session (RFC 8829 §5.2, RFC 8839 §5). */
-function checkOfferSdp(sdp: string): void {
+/**
+ * What an offer needs for a non-trickle ICE + DTLS session (RFC 8829 §5.2, RFC 8839 §5).
+ * Engines whose stack applies any SDP without complaint (werift) call it too.
+ */
+export function checkOfferSdp(sdp: string): void {
   if (!/^v=0\r?\n/.test(sdp)) throw EchoError.unparsableSdp('it does not start with "v=0"');
   const session = parse(sdp);
   const media = session.media ?? [];

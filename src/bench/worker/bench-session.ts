@@ -3,7 +3,7 @@
  * runClient, but the peer stays open afterwards so a scenario can load it, and the data
  * channel and media legs are handed back.
  */
-import type { ClientPeer, Engine } from '../../engines/engine.js';
+import { rtpLegs, type ClientPeer, type Engine } from '../../engines/engine.js';
 import { ClientError, type ClientFailureReason } from '../../client/client-error.js';
 import { Deadline } from '../../client/deadline.js';
 import { connectPeer } from '../../client/connect.js';
@@ -83,8 +83,8 @@ export async function openSession(engine: Engine, plan: SessionPlan): Promise<Op
 
 /** Sends a bench RTP packet every 10 ms until one comes back (the server may need a moment to bind its track). */
 function firstRtpEcho(peer: ClientPeer): Promise<number> {
-  const leg = peer.media[0];
-  if (!leg) return Promise.reject(new ClientError('engine-error', 'no media section was negotiated'));
+  const leg = rtpLegs(peer)[0];
+  if (!leg) return Promise.reject(new ClientError('engine-error', 'no raw RTP media section (the bench needs an engine with rawRtp)'));
   const packet = Buffer.alloc(12 + 64);
   let index = 0;
   let echoed = false;

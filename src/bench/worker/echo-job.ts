@@ -3,7 +3,7 @@
  * every packet that comes back is matched to its send time by the index in its payload.
  * One packet buffer per session, rewritten in place: the generator allocates nothing per packet.
  */
-import type { ClientPeer, Engine, MediaLeg } from '../../engines/engine.js';
+import { rtpLegs, type ClientPeer, type Engine, type RtpLeg } from '../../engines/engine.js';
 import { openSession } from './bench-session.js';
 import { BENCH_HEADER, benchIndexOf, writeBenchRtp } from './bench-rtp.js';
 import { runWithConcurrency, throttled } from './concurrency.js';
@@ -29,7 +29,7 @@ class EchoStream {
 
   constructor(
     readonly peer: ClientPeer,
-    readonly leg: MediaLeg,
+    readonly leg: RtpLeg,
     firstIndex: number,
   ) {
     this.nextIndex = firstIndex;
@@ -77,7 +77,7 @@ export class EchoSessions {
     const report = throttled(200, () => progress(this.streams.length + failures.length, failures.length));
     await runWithConcurrency(job.sessions, job.concurrency, async () => {
       const session = await openSession(engine, { ...job.plan, video: true, channel: false });
-      const leg = session.peer?.media.find((m) => m.kind === 'video');
+      const leg = session.peer && rtpLegs(session.peer).find((m) => m.kind === 'video');
       if (session.ok && session.peer && leg) this.streams.push(new EchoStream(session.peer, leg, session.nextRtpIndex));
       else {
         session.peer?.close();

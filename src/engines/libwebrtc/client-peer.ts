@@ -2,49 +2,38 @@
  * The libwebrtc client side: offers sendrecv audio and video with generated sources (so the offer
  * carries real tracks and libwebrtc really sends) and an optional data channel.
  *
- * Limitation: libwebrtc has no raw RTP API. The media legs cannot send our packets (send()
- * throws) and never report received packets (onRtp listeners are never called); what was sent
- * and echoed is visible through mediaStats() instead, from getStats().
+ * libwebrtc has no raw RTP API (capabilities.rawRtp is false): its media is `mode: 'generated'`,
+ * and what was sent and echoed is read from getStats().
  */
 import sdpTransform from 'sdp-transform';
 import {
-  CLIENT_PAYLOAD_TYPES, type ClientDataChannel, type ClientPeer, type ClientPeerOptions, type IceState,
-  type MediaKind, type MediaLeg, type PeerState, type SessionDescription,
-} from './engine.js';
-import { PEER_CONFIG, StateReporter, WrtcPeerConnection, safely, sumRtpStats, toMessage, waitForGathering } from './libwebrtc-common.js';
-import { guardProcessExit } from './libwebrtc-exit-guard.js';
-import { createSource, type GeneratedSource } from './libwebrtc-sources.js';
+  CLIENT_PAYLOAD_TYPES, type ClientDataChannel, type ClientMedia, type ClientPeer, type ClientPeerOptions, type IceState,
+  type LegMediaStats, type MediaKind, type MediaLeg, type PeerState, type SessionDescription,
+} from '../engine.js';
+import { closeQuietly } from '../kit/close.js';
+import { waitForGathering } from '../kit/gathering.js';
+import { toMessage } from '../kit/messages.js';
+import { PeerStates } from '../kit/state-reporter.js';
+import { PEER_CONFIG, WrtcPeerConnection, followStates, gatheringComplete } from './addon.js';
+import { guardProcessExit } from './exit-guard.js';
+import { createSource, type GeneratedSource } from './sources.js';
+import { sumRtpStats } from './stats.js';
 
-export interface LibwebrtcMediaStats {
-  kind: MediaKind;
-  packetsSent: number;
-  bytesSent: number;
-  /** The echo, as libwebrtc received it. */
-  packetsReceived: number;
-  bytesReceived: number;
-}
-
-export interface LibwebrtcClientPeer extends ClientPeer {
-  /** Opens another data channel, also after connection (in-band, no renegotiation needed). */
-  openDataChannel(label: string): ClientDataChannel;
-  /** RTP sent and received per leg, from getStats(): the only view of media this engine has. */
-  mediaStats(): Promise<LibwebrtcMediaStats[]>;
-}
-
-export function createLibwebrtcClientPeer(options: ClientPeerOptions): LibwebrtcClientPeer {
+export function createLibwebrtcClientPeer(options: ClientPeerOptions): ClientPeer {
   return new LibwebrtcClient(options);
 }
 
 /** What the libwebrtc offer uses for each kind; the payload type is read back from the offer. */
 const CODEC_NAMES: Record<MediaKind, string> = { audio: 'opus', video: 'VP8' };
 
-class LibwebrtcClient implements LibwebrtcClientPeer {
-  readonly media: UnsupportedRtpLeg[] = [];
+class LibwebrtcClient implements ClientPeer {
+  readonly #legs: GeneratedLeg[] = [];
+  readonly media: ClientMedia = { mode: 'generated', legs: this.#legs, stats: () => this.#mediaStats() };
   readonly dataChannel: ClientDataChannel | undefined;
   readonly #options: ClientPeerOptions;
   readonly #log: ClientPeerOptions['log'];
   readonly #pc: RTCPeerConnection;
-  readonly #reporter: StateReporter;
+  readonly #states: PeerStates;
   readonly #sources: GeneratedSource[] = [];
   readonly #channels: RTCDataChannel[] = [];
   #closed = false;
@@ -52,29 +41,28 @@ class LibwebrtcClient implements LibwebrtcClientPeer {
   constructor(options: ClientPeerOptions) {
     this.#options = options;
     this.#log = options.log.child({ engine: 'libwebrtc', role: 'client' });
-    this.#reporter = new StateReporter((err) => this.#log.error({ err }, 'state listener threw'));
+    this.#states = new PeerStates((err) => this.#log.error({ err }, 'state listener threw'));
     guardProcessExit();
     this.#pc = new WrtcPeerConnection(PEER_CONFIG);
-    this.#reporter.follow(this.#pc, () => this.close());
+    followStates(this.#pc, this.#states, () => this.close());
 
     const kinds: MediaKind[] = [...(options.audio ? ['audio' as const] : []), ...(options.video ? ['video' as const] : [])];
     for (const kind of kinds) {
       const source = createSource(kind);
       this.#sources.push(source);
       const transceiver = this.#pc.addTransceiver(source.track, { direction: 'sendrecv' });
-      this.media.push(new UnsupportedRtpLeg(kind, transceiver));
+      this.#legs.push(new GeneratedLeg(kind, transceiver));
     }
     if (options.dataChannel !== undefined) this.dataChannel = this.openDataChannel(options.dataChannel);
   }
 
   async createOffer(): Promise<SessionDescription> {
     await this.#pc.setLocalDescription(await this.#pc.createOffer());
-    const gathering = await waitForGathering(this.#pc, this.#options.gatherTimeoutMs);
+    await waitForGathering(gatheringComplete(this.#pc), this.#options.gatherTimeoutMs, this.#log, 'offer');
     if (this.#closed) throw new Error('the client peer was closed while gathering candidates');
-    if (gathering === 'timeout') this.#log.warn('ICE gathering timed out, offering the candidates so far');
     const sdp = this.#pc.localDescription?.sdp;
     if (!sdp) throw new Error('libwebrtc produced no offer');
-    for (const leg of this.media) leg.readOffer(sdp);
+    for (const leg of this.#legs) leg.readOffer(sdp);
     return { type: 'offer', sdp };
   }
 
@@ -91,44 +79,46 @@ class LibwebrtcClient implements LibwebrtcClientPeer {
     return wrapChannel(channel);
   }
 
-  async mediaStats(): Promise<LibwebrtcMediaStats[]> {
-    if (this.#closed) return this.media.map((leg) => ({ kind: leg.kind, packetsSent: 0, bytesSent: 0, packetsReceived: 0, bytesReceived: 0 }));
-    const report = await this.#pc.getStats();
-    return this.media.map((leg) => {
-      const { packetsSent, bytesSent, packetsReceived, bytesReceived } = sumRtpStats(report, leg.kind);
-      return { kind: leg.kind, packetsSent, bytesSent, packetsReceived, bytesReceived };
-    });
-  }
-
   onStateChange(listener: (state: PeerState) => void): void {
-    this.#reporter.onState(listener);
+    this.#states.connection.listen(listener);
   }
 
   onIceStateChange(listener: (state: IceState) => void): void {
-    this.#reporter.onIce(listener);
+    this.#states.ice.listen(listener);
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     const logError = (err: unknown) => this.#log.debug({ err }, 'error while closing');
-    for (const source of this.#sources) safely(() => source.stop(), logError);
-    for (const channel of this.#channels) {
-      channel.onopen = null;
-      channel.onmessage = null;
-      safely(() => channel.close(), logError);
-    }
-    this.#channels.length = 0;
-    safely(() => this.#pc.close(), logError);
-    this.#reporter.close();
+    closeQuietly(
+      [
+        ...this.#sources.map((source) => () => source.stop()),
+        ...this.#channels.splice(0).map((channel) => () => {
+          channel.onopen = null;
+          channel.onmessage = null;
+          channel.close();
+        }),
+        () => this.#pc.close(),
+      ],
+      logError,
+    );
+    this.#states.close();
+  }
+
+  /** RTP sent and received per leg, from getStats(); zeros once closed (the stats are gone). */
+  async #mediaStats(): Promise<LegMediaStats[]> {
+    if (this.#closed) return this.#legs.map((leg) => ({ kind: leg.kind, packetsSent: 0, packetsReceived: 0 }));
+    const report = await this.#pc.getStats();
+    return this.#legs.map((leg) => {
+      const { packetsSent, packetsReceived } = sumRtpStats(report, leg.kind);
+      return { kind: leg.kind, packetsSent, packetsReceived };
+    });
   }
 }
 
-/**
- * A media section libwebrtc feeds from its own encoder. It is a MediaLeg so that offers with
- * media work (test 0), but it cannot carry our RTP: see the file comment.
- */
-class UnsupportedRtpLeg implements MediaLeg {
+/** A media section libwebrtc feeds from its own encoder (see the file comment). */
+class GeneratedLeg implements MediaLeg {
   payloadType: number;
   /** The primary SSRC libwebrtc declared for this section in the offer; 0 before the offer. */
   ssrc = 0;
@@ -139,16 +129,6 @@ class UnsupportedRtpLeg implements MediaLeg {
   ) {
     this.payloadType = CLIENT_PAYLOAD_TYPES[kind];
   }
-
-  send(_packet: Buffer): void {
-    throw new Error(
-      `libwebrtc engine: raw RTP media legs are not supported (${this.kind}); ` +
-        'libwebrtc sends its own encoding of a generated source, see mediaStats()',
-    );
-  }
-
-  /** Never called: libwebrtc does not hand out received RTP. */
-  onRtp(_listener: (packet: Buffer) => void): void {}
 
   /** Takes the payload type and SSRC libwebrtc chose for this section from its offer. */
   readOffer(sdp: string): void {

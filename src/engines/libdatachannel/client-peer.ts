@@ -2,34 +2,21 @@
  * The libdatachannel client peer: offers one sendrecv section per kind (audio, then video) and
  * optionally a data channel, and moves RTP at packet level (our packetizers write the packets).
  */
-import { splitCandidates } from '../sdp/candidates.js';
-import { buildBye } from '../rtp/rtcp.js';
 import { randomUUID } from 'node:crypto';
 import { PeerConnection, type DataChannel, type Track } from 'node-datachannel';
 import {
-  CLIENT_PAYLOAD_TYPES, type ClientDataChannel, type ClientPeer, type ClientPeerOptions, type IceState,
-  type MediaKind, type MediaLeg, type PeerState, type SessionDescription,
-} from './engine.js';
-import {
-  RtcpRepeatFilter, StateReporter, peerClosed, teardown, peerOpened, deferred, toIceState, toMessage, toPeerState, waitForGathering,
-} from './libdatachannel-shared.js';
-import { buildMedia } from './libdatachannel-media.js';
-import { isRtcp, isRtp, randomSsrc } from '../rtp/packet.js';
-
-/** A leg with the RTCP side exposed too; tests use it to watch keyframe requests. */
-export interface LibdatachannelMediaLeg extends MediaLeg {
-  readonly mid: string;
-  /** Sends one RTCP packet on this section. */
-  sendRtcp(packet: Buffer): void;
-  /** Every RTCP packet received on this section. */
-  onRtcp(listener: (packet: Buffer) => void): void;
-}
-
-export interface LibdatachannelClientPeer extends ClientPeer {
-  readonly media: readonly LibdatachannelMediaLeg[];
-  /** Opens another data channel, also after connection (in-band, no renegotiation needed). */
-  openDataChannel(label: string): ClientDataChannel;
-}
+  CLIENT_PAYLOAD_TYPES, type ClientDataChannel, type ClientMedia, type ClientPeer, type ClientPeerOptions, type IceState,
+  type MediaKind, type PeerState, type RtpLeg, type SessionDescription,
+} from '../engine.js';
+import { deferred, waitForGathering } from '../kit/gathering.js';
+import { toMessage } from '../kit/messages.js';
+import { PeerStates, toIceState, toPeerState } from '../kit/state-reporter.js';
+import { splitCandidates } from '../../sdp/candidates.js';
+import { isRtcp, isRtp, randomSsrc } from '../../rtp/packet.js';
+import { buildBye } from '../../rtp/rtcp.js';
+import { peerOpened, teardown } from './lifecycle.js';
+import { buildMedia } from './media-description.js';
+import { RtcpRepeatFilter } from './rtcp-repeat-filter.js';
 
 /** What a browser offers for each kind, minus what needs header extensions (transport-cc). */
 const CODECS: Record<MediaKind, string> = { audio: 'opus/48000/2', video: 'VP8/90000' };
@@ -46,20 +33,20 @@ const CODEC_LINES: Record<MediaKind, string[]> = {
   ],
 };
 
-export function createLibdatachannelClientPeer(options: ClientPeerOptions): LibdatachannelClientPeer {
+export function createLibdatachannelClientPeer(options: ClientPeerOptions): ClientPeer {
   return new LibdatachannelClient(options);
 }
 
-class LibdatachannelClient implements LibdatachannelClientPeer {
-  readonly media: LibdatachannelMediaLeg[] = [];
+class LibdatachannelClient implements ClientPeer {
+  readonly #legs: RtpLeg[] = [];
+  readonly media: ClientMedia = { mode: 'rtp', legs: this.#legs };
   readonly dataChannel: ClientDataChannel | undefined;
   readonly #log: ClientPeerOptions['log'];
   readonly #options: ClientPeerOptions;
   readonly #pc: PeerConnection;
   readonly #tracks: Track[] = [];
   readonly #channels: DataChannel[] = [];
-  readonly #states: StateReporter<PeerState>;
-  readonly #iceStates: StateReporter<IceState>;
+  readonly #states: PeerStates;
   readonly #gathered = deferred();
   #nativeState: PeerState = 'new';
   #openTracks = 0;
@@ -68,9 +55,7 @@ class LibdatachannelClient implements LibdatachannelClientPeer {
   constructor(options: ClientPeerOptions) {
     this.#options = options;
     this.#log = options.log.child({ engine: 'libdatachannel', role: 'client' });
-    const logListenerError = (err: unknown) => this.#log.error({ err }, 'state listener threw');
-    this.#states = new StateReporter<PeerState>(logListenerError);
-    this.#iceStates = new StateReporter<IceState>(logListenerError);
+    this.#states = new PeerStates((err) => this.#log.error({ err }, 'state listener threw'));
     // Auto-negotiation off: createDataChannel() would otherwise make the offer on the spot.
     this.#pc = new PeerConnection('client', { iceServers: [], disableAutoNegotiation: true });
     peerOpened();
@@ -86,20 +71,19 @@ class LibdatachannelClient implements LibdatachannelClientPeer {
     });
     this.#pc.onIceStateChange((native) => {
       const state = toIceState(native);
-      if (state !== undefined) this.#iceStates.report(state);
+      if (state !== undefined) this.#states.ice.report(state);
     });
 
     const streamId = randomUUID();
     const kinds: MediaKind[] = [...(options.audio ? ['audio' as const] : []), ...(options.video ? ['video' as const] : [])];
-    kinds.forEach((kind, index) => this.media.push(this.#addLeg(kind, String(index), streamId)));
+    kinds.forEach((kind, index) => this.#legs.push(this.#addLeg(kind, String(index), streamId)));
     if (options.dataChannel !== undefined) this.dataChannel = this.openDataChannel(options.dataChannel);
   }
 
   async createOffer(): Promise<SessionDescription> {
     this.#pc.setLocalDescription('offer');
-    const gathering = await waitForGathering(this.#pc, this.#gathered.promise, this.#options.gatherTimeoutMs);
+    if (this.#pc.gatheringState() !== 'complete') await waitForGathering(this.#gathered.promise, this.#options.gatherTimeoutMs, this.#log, 'offer');
     if (this.#closed) throw new Error('the client peer was closed while gathering candidates');
-    if (gathering === 'timeout') this.#log.warn('ICE gathering timed out, offering the candidates so far');
     const local = this.#pc.localDescription();
     if (!local || local.type !== 'offer') throw new Error('libdatachannel produced no offer');
     return { type: 'offer', sdp: local.sdp };
@@ -122,18 +106,18 @@ class LibdatachannelClient implements LibdatachannelClientPeer {
   }
 
   onStateChange(listener: (state: PeerState) => void): void {
-    this.#states.listen(listener);
+    this.#states.connection.listen(listener);
   }
 
   onIceStateChange(listener: (state: IceState) => void): void {
-    this.#iceStates.listen(listener);
+    this.#states.ice.listen(listener);
   }
 
   close(): void {
     if (this.#closed) return;
     // libdatachannel sends no DTLS close_notify for media-only connections: a BYE per source
     // tells the server we are gone (RFC 3550 §6.6).
-    for (const leg of this.media) leg.sendRtcp(buildBye(leg.ssrc));
+    for (const leg of this.#legs) leg.sendRtcp(buildBye(leg.ssrc));
     this.#closed = true;
     teardown({
       pc: this.#pc,
@@ -141,10 +125,8 @@ class LibdatachannelClient implements LibdatachannelClientPeer {
       tracks: this.#tracks.splice(0),
       gathered: this.#gathered,
       states: this.#states,
-      iceStates: this.#iceStates,
       log: (err: unknown) => this.#log.debug({ err }, 'error while closing'),
     });
-    peerClosed((err) => this.#log.warn({ err }, 'node-datachannel cleanup failed'));
   }
 
   /**
@@ -154,10 +136,10 @@ class LibdatachannelClient implements LibdatachannelClientPeer {
   #reportState(): void {
     const state = this.#nativeState;
     if (state === 'connected' && this.#openTracks < this.#tracks.length) return;
-    this.#states.report(state);
+    this.#states.connection.report(state);
   }
 
-  #addLeg(kind: MediaKind, mid: string, streamId: string): LibdatachannelMediaLeg {
+  #addLeg(kind: MediaKind, mid: string, streamId: string): RtpLeg {
     const ssrc = randomSsrc();
     const track = this.#pc.addTrack(buildMedia({
       kind,
@@ -198,7 +180,6 @@ class LibdatachannelClient implements LibdatachannelClientPeer {
     };
     return {
       kind,
-      mid,
       payloadType: CLIENT_PAYLOAD_TYPES[kind],
       ssrc,
       send,

@@ -15,9 +15,16 @@ import {
   type RtcpPacket,
   type RtpPacket,
 } from 'werift';
-import { keyframeRequestTargets } from '../rtp/rtcp.js';
-import type { EchoCounters, EchoPeer, EchoPeerOptions, IceState, PeerState, SessionDescription } from './engine.js';
-import { BASE_PEER_CONFIG, StateReporter, safely, waitForGatheringComplete } from './werift-common.js';
+import type { EchoCounters, EchoPeer, EchoPeerOptions, IceState, PeerState, SessionDescription } from '../engine.js';
+import { closeQuietly, safely } from '../kit/close.js';
+import { waitForGathering } from '../kit/gathering.js';
+import { messageBytes } from '../kit/messages.js';
+import { PeerStates } from '../kit/state-reporter.js';
+import { keyframeRequestTargets } from '../../rtp/rtcp.js';
+import { checkOfferSdp } from '../../sdp/offer.js';
+import { BASE_PEER_CONFIG, gatheringComplete } from './config.js';
+import { sendMessage } from './messages.js';
+import { followStates } from './states.js';
 
 /**
  * Codecs the echo accepts. werift answers with the offer's own payload types for every offered
@@ -45,6 +52,10 @@ function codec(mimeType: string, clockRate: number, channels?: number): RTCRtpCo
 }
 
 export async function createWeriftEchoPeer(offer: SessionDescription, options: EchoPeerOptions): Promise<EchoPeer> {
+  // werift applies any SDP, even one without ICE credentials or a fingerprint, and would then
+  // wait for a connection that cannot come; the other stacks refuse such an offer, so we do.
+  if (offer.type !== 'offer') throw new Error(`expected an offer, got a description of type "${offer.type}"`);
+  checkOfferSdp(offer.sdp);
   const pc = new RTCPeerConnection({
     ...BASE_PEER_CONFIG,
     codecs: ECHO_CODECS,
@@ -57,7 +68,7 @@ export async function createWeriftEchoPeer(offer: SessionDescription, options: E
     peer.prepareEcho();
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
-    await waitForGatheringComplete(pc, options.gatherTimeoutMs);
+    await waitForGathering(gatheringComplete(pc), options.gatherTimeoutMs, peer.log, 'answer');
     peer.start();
     return peer;
   } catch (error) {
@@ -68,7 +79,8 @@ export async function createWeriftEchoPeer(offer: SessionDescription, options: E
 
 class WeriftEchoPeer implements EchoPeer {
   readonly counters: EchoCounters = { rtpPackets: 0, rtpBytes: 0, keyframeRequests: 0, messages: 0, messageBytes: 0 };
-  private readonly reporter = new StateReporter();
+  readonly log: EchoPeerOptions['log'];
+  private readonly states: PeerStates;
   private readonly unsubscribers: Array<() => void> = [];
   /** The stream id our echo tracks announce in `a=msid`. */
   private readonly streamId = randomUUID();
@@ -80,9 +92,11 @@ class WeriftEchoPeer implements EchoPeer {
 
   constructor(
     private readonly pc: RTCPeerConnection,
-    private readonly options: EchoPeerOptions,
+    options: EchoPeerOptions,
   ) {
-    this.unsubscribers.push(...this.reporter.follow(pc, () => this.close()));
+    this.log = options.log.child({ engine: 'werift', role: 'echo' });
+    this.states = new PeerStates((err) => this.log.error({ err }, 'state listener threw'));
+    this.unsubscribers.push(...followStates(pc, this.states, () => this.close()));
     this.unsubscribers.push(pc.onDataChannel.subscribe((channel) => this.echoChannel(channel)).unSubscribe);
   }
 
@@ -91,11 +105,11 @@ class WeriftEchoPeer implements EchoPeer {
   }
 
   onStateChange(listener: (state: PeerState) => void): void {
-    this.reporter.onState(listener);
+    this.states.connection.listen(listener);
   }
 
   onIceStateChange(listener: (state: IceState) => void): void {
-    this.reporter.onIce(listener);
+    this.states.ice.listen(listener);
   }
 
   /** After the offer is applied: turn every media section sendrecv and hook the echo up. */
@@ -131,9 +145,9 @@ class WeriftEchoPeer implements EchoPeer {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const unsubscribe of this.unsubscribers.splice(0)) safely(unsubscribe);
-    safely(() => this.pc.close());
-    this.reporter.close();
+    const log = (err: unknown) => this.log.debug({ err }, 'error while closing');
+    closeQuietly([...this.unsubscribers.splice(0), () => this.pc.close()], log);
+    this.states.close();
   }
 
   private mediaTransceivers(): RTCRtpTransceiver[] {
@@ -176,7 +190,7 @@ class WeriftEchoPeer implements EchoPeer {
       const pli = new RtcpPayloadSpecificFeedback({
         feedback: new PictureLossIndication({ senderSsrc: transceiver.sender.ssrc, mediaSsrc: clientSsrc }),
       });
-      transceiver.dtlsTransport.sendRtcp([pli]).catch((error: unknown) => this.options.log.debug({ error }, 'PLI relay failed'));
+      transceiver.dtlsTransport.sendRtcp([pli]).catch((err: unknown) => this.log.debug({ err }, 'PLI relay failed'));
     }
   }
 
@@ -195,8 +209,8 @@ class WeriftEchoPeer implements EchoPeer {
       channel.onMessage.subscribe((data) => {
         if (this.closed) return;
         this.counters.messages++;
-        this.counters.messageBytes += typeof data === 'string' ? Buffer.byteLength(data) : data.length;
-        safely(() => channel.send(data));
+        this.counters.messageBytes += messageBytes(data);
+        safely(() => sendMessage(channel, data), (err) => this.log.debug({ err, label: channel.label }, 'echo message dropped'));
       }).unSubscribe,
     );
   }

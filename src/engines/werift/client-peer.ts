@@ -1,10 +1,11 @@
 /**
  * The werift client side: offers Opus and VP8 on fixed payload types plus an optional data
- * channel, and moves RTP as whole packets.
+ * channel, and moves RTP and RTCP as whole packets.
  */
 import {
   RTCPeerConnection,
   RTCRtpCodecParameters,
+  RtcpPacketConverter,
   useFIR,
   useNACK,
   usePLI,
@@ -12,20 +13,22 @@ import {
   type RTCDataChannel,
   type RTCDtlsTransport,
   type RTCRtpTransceiver,
+  type RtcpPacket,
   type RtpPacket,
 } from 'werift';
-import { CLIENT_PAYLOAD_TYPES } from './engine.js';
-import type {
-  ClientDataChannel,
-  ClientPeer,
-  ClientPeerOptions,
-  IceState,
-  MediaKind,
-  MediaLeg,
-  PeerState,
-  SessionDescription,
-} from './engine.js';
-import { BASE_PEER_CONFIG, StateReporter, safely, sendDtlsCloseNotify, waitForGatheringComplete } from './werift-common.js';
+import {
+  CLIENT_PAYLOAD_TYPES, type ClientDataChannel, type ClientMedia, type ClientPeer, type ClientPeerOptions, type IceState,
+  type MediaKind, type PeerState, type RtpLeg, type SessionDescription,
+} from '../engine.js';
+import { closeQuietly } from '../kit/close.js';
+import { waitForGathering } from '../kit/gathering.js';
+import { PeerStates } from '../kit/state-reporter.js';
+import { rtcpFeedbackMediaSsrc } from '../../rtp/rtcp.js';
+import { sendDtlsCloseNotify } from './close-notify.js';
+import { BASE_PEER_CONFIG, gatheringComplete } from './config.js';
+import { sendMessage } from './messages.js';
+import { followStates } from './states.js';
+import { followDtlsRoleForStreamIds } from './stream-ids.js';
 
 const CLIENT_CODECS = {
   audio: [
@@ -46,15 +49,18 @@ export function createWeriftClientPeer(options: ClientPeerOptions): ClientPeer {
 }
 
 class WeriftClientPeer implements ClientPeer {
-  readonly media: readonly MediaLeg[];
+  readonly media: ClientMedia;
   readonly dataChannel: ClientDataChannel | undefined;
   private readonly pc: RTCPeerConnection;
-  private readonly legs: WeriftMediaLeg[] = [];
-  private readonly reporter = new StateReporter();
+  private readonly legs: WeriftRtpLeg[] = [];
+  private readonly log: ClientPeerOptions['log'];
+  private readonly states: PeerStates;
   private readonly unsubscribers: Array<() => void> = [];
   private closed = false;
 
   constructor(private readonly options: ClientPeerOptions) {
+    this.log = options.log.child({ engine: 'werift', role: 'client' });
+    this.states = new PeerStates((err) => this.log.error({ err }, 'state listener threw'));
     this.pc = new RTCPeerConnection({
       ...BASE_PEER_CONFIG,
       codecs: CLIENT_CODECS,
@@ -63,17 +69,17 @@ class WeriftClientPeer implements ClientPeer {
       // per m-section and never closes the ones bundling leaves unused.
       bundlePolicy: 'max-bundle',
     });
-    this.unsubscribers.push(...this.reporter.follow(this.pc, () => this.close()));
+    this.unsubscribers.push(...followStates(this.pc, this.states, () => this.close()));
     const kinds: MediaKind[] = [...(options.audio ? ['audio' as const] : []), ...(options.video ? ['video' as const] : [])];
-    for (const kind of kinds) this.legs.push(new WeriftMediaLeg(kind, this.pc.addTransceiver(kind, { direction: 'sendrecv' })));
-    this.media = this.legs;
-    this.dataChannel =
-      options.dataChannel === undefined ? undefined : new WeriftClientDataChannel(this.pc.createDataChannel(options.dataChannel));
+    for (const kind of kinds) this.legs.push(new WeriftRtpLeg(kind, this.pc.addTransceiver(kind, { direction: 'sendrecv' })));
+    this.media = { mode: 'rtp', legs: this.legs };
+    this.dataChannel = options.dataChannel === undefined ? undefined : this.openDataChannel(options.dataChannel);
   }
 
   async createOffer(): Promise<SessionDescription> {
     await this.pc.setLocalDescription(await this.pc.createOffer());
-    await waitForGatheringComplete(this.pc, this.options.gatherTimeoutMs);
+    await waitForGathering(gatheringComplete(this.pc), this.options.gatherTimeoutMs, this.log, 'offer');
+    if (this.closed) throw new Error('the client peer was closed while gathering candidates');
     return { type: 'offer', sdp: this.pc.localDescription?.sdp ?? '' };
   }
 
@@ -82,41 +88,54 @@ class WeriftClientPeer implements ClientPeer {
     await this.pc.setRemoteDescription(answer);
     const transports = new Set<RTCDtlsTransport>(this.pc.getTransceivers().map((t) => t.dtlsTransport));
     for (const transport of transports) {
-      this.unsubscribers.push(transport.onRtp.subscribe((rtp) => this.deliver(rtp)).unSubscribe);
+      this.unsubscribers.push(transport.onRtp.subscribe((rtp) => this.deliverRtp(rtp)).unSubscribe);
+      this.unsubscribers.push(transport.onRtcp.subscribe((rtcp) => this.deliverRtcp(rtcp)).unSubscribe);
     }
   }
 
+  openDataChannel(label: string): ClientDataChannel {
+    return new WeriftClientDataChannel(this.pc.createDataChannel(label));
+  }
+
   onStateChange(listener: (state: PeerState) => void): void {
-    this.reporter.onState(listener);
+    this.states.connection.listen(listener);
   }
 
   onIceStateChange(listener: (state: IceState) => void): void {
-    this.reporter.onIce(listener);
+    this.states.ice.listen(listener);
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const unsubscribe of this.unsubscribers.splice(0)) safely(unsubscribe);
+    const log = (err: unknown) => this.log.debug({ err }, 'error while closing');
+    closeQuietly(this.unsubscribers.splice(0), log);
     const transport = this.pc.dtlsTransports[0];
     // Tell the server first (see sendDtlsCloseNotify); the sockets close right after.
-    void sendDtlsCloseNotify(transport).finally(() => safely(() => this.pc.close()));
-    this.reporter.close();
+    void sendDtlsCloseNotify(transport).finally(() => closeQuietly([() => this.pc.close()], log));
+    this.states.close();
   }
 
   /**
    * Echoed packets are matched to a leg by payload type: we offer exactly one codec per kind
    * on distinct payload types, so this works whether or not the answer declares its SSRCs.
    */
-  private deliver(rtp: RtpPacket): void {
-    const leg = this.legs.find((l) => l.payloadType === rtp.header.payloadType);
-    leg?.deliver(rtp);
+  private deliverRtp(rtp: RtpPacket): void {
+    this.legs.find((leg) => leg.payloadType === rtp.header.payloadType)?.deliverRtp(rtp);
+  }
+
+  /** Feedback goes to the leg whose SSRC it is about; reports and BYEs go to every leg. */
+  private deliverRtcp(rtcp: RtcpPacket): void {
+    const bytes = rtcp.serialize();
+    const about = rtcpFeedbackMediaSsrc(bytes);
+    for (const leg of this.legs) if (about === undefined || about === leg.ssrc) leg.deliverRtcp(bytes);
   }
 }
 
-class WeriftMediaLeg implements MediaLeg {
+class WeriftRtpLeg implements RtpLeg {
   readonly payloadType: number;
-  private readonly listeners: Array<(packet: Buffer) => void> = [];
+  private readonly rtpListeners: Array<(packet: Buffer) => void> = [];
+  private readonly rtcpListeners: Array<(packet: Buffer) => void> = [];
 
   constructor(
     readonly kind: MediaKind,
@@ -134,15 +153,29 @@ class WeriftMediaLeg implements MediaLeg {
     this.transceiver.sender.sendRtp(packet).catch(() => undefined);
   }
 
+  sendRtcp(packet: Buffer): void {
+    const transport = this.transceiver.dtlsTransport;
+    if (transport?.state !== 'connected') return;
+    transport.sendRtcp(RtcpPacketConverter.deSerialize(packet)).catch(() => undefined);
+  }
+
   onRtp(listener: (packet: Buffer) => void): void {
-    this.listeners.push(listener);
+    this.rtpListeners.push(listener);
+  }
+
+  onRtcp(listener: (packet: Buffer) => void): void {
+    this.rtcpListeners.push(listener);
   }
 
   /** werift hands out parsed packets only, so the bytes are serialized again. */
-  deliver(rtp: RtpPacket): void {
-    if (this.listeners.length === 0) return;
+  deliverRtp(rtp: RtpPacket): void {
+    if (this.rtpListeners.length === 0) return;
     const bytes = rtp.serialize();
-    for (const listener of this.listeners) listener(bytes);
+    for (const listener of this.rtpListeners) listener(bytes);
+  }
+
+  deliverRtcp(bytes: Buffer): void {
+    for (const listener of this.rtcpListeners) listener(bytes);
   }
 }
 
@@ -158,7 +191,7 @@ class WeriftClientDataChannel implements ClientDataChannel {
   }
 
   send(data: string | Buffer): void {
-    this.channel.send(data);
+    sendMessage(this.channel, data);
   }
 
   onOpen(listener: () => void): void {
@@ -176,22 +209,4 @@ class WeriftClientDataChannel implements ClientDataChannel {
   onMessage(listener: (data: string | Buffer) => void): void {
     this.channel.onMessage.subscribe((data) => listener(data));
   }
-}
-
-/**
- * werift picks data channel stream ids by ICE role (controlling: odd), but RFC 8832 §6 ties them
- * to the DTLS role (client: even, server: odd). When a server answers `a=setup:passive` our
- * offerer is the DTLS client, its odd ids clash with the server's, and the channel never opens
- * (seen against libdatachannel). Re-pick the parity from the DTLS role once SCTP starts.
- */
-function followDtlsRoleForStreamIds(pc: RTCPeerConnection): void {
-  type SctpInternals = { dtlsTransport: RTCDtlsTransport; dataChannelId: number; start(port: number): Promise<void> };
-  const sctp = pc.sctpTransport as unknown as SctpInternals | undefined;
-  if (!sctp) return;
-  const start = sctp.start.bind(sctp);
-  sctp.start = (port: number) => {
-    const started = start(port); // sets the id parity from the ICE role, synchronously
-    sctp.dataChannelId = sctp.dtlsTransport.role === 'client' ? 0 : 1;
-    return started;
-  };
 }

@@ -3,7 +3,7 @@
  * track, so the client's sendrecv sections get a moving I420 pattern and a tone through wrtc's
  * nonstandard RTCVideoSource / RTCAudioSource, fed in real time.
  */
-import { nonstandard } from './libwebrtc-common.js';
+import { nonstandard } from './addon.js';
 
 export interface GeneratedSource {
   readonly track: MediaStreamTrack;
@@ -22,18 +22,18 @@ export function createSource(kind: 'audio' | 'video'): GeneratedSource {
   return kind === 'video' ? new MovingPattern() : new Tone();
 }
 
-/** A diagonal luma ramp that moves every frame, so each frame differs from the last. */
-class MovingPattern implements GeneratedSource {
-  readonly #source = new nonstandard.RTCVideoSource();
-  readonly track = this.#source.createTrack();
-  readonly #frame = new Uint8Array(VIDEO.width * VIDEO.height * 1.5).fill(128); // grey chroma
+/** A source fed by a timer from start() until stop(), which also ends its track. */
+abstract class TimedSource implements GeneratedSource {
+  abstract readonly track: MediaStreamTrack;
   #timer: NodeJS.Timeout | undefined;
-  #count = 0;
   #stopped = false;
+
+  constructor(private readonly intervalMs: number) {}
 
   start(): void {
     if (this.#timer !== undefined || this.#stopped) return;
-    this.#timer = setInterval(() => this.#feed(), 1000 / VIDEO.fps);
+    this.started();
+    this.#timer = setInterval(() => this.feed(), this.intervalMs);
   }
 
   stop(): void {
@@ -47,7 +47,22 @@ class MovingPattern implements GeneratedSource {
     }
   }
 
-  #feed(): void {
+  protected started(): void {}
+  protected abstract feed(): void;
+}
+
+/** A diagonal luma ramp that moves every frame, so each frame differs from the last. */
+class MovingPattern extends TimedSource {
+  readonly #source = new nonstandard.RTCVideoSource();
+  readonly track = this.#source.createTrack();
+  readonly #frame = new Uint8Array(VIDEO.width * VIDEO.height * 1.5).fill(128); // grey chroma
+  #count = 0;
+
+  constructor() {
+    super(1000 / VIDEO.fps);
+  }
+
+  protected feed(): void {
     const { width, height } = VIDEO;
     const shift = (this.#count++ * 4) & 0xff;
     for (let y = 0; y < height; y++) {
@@ -59,33 +74,22 @@ class MovingPattern implements GeneratedSource {
 }
 
 /** A sine tone, mono 16-bit, in the 10 ms chunks RTCAudioSource expects. */
-class Tone implements GeneratedSource {
+class Tone extends TimedSource {
   readonly #source = new nonstandard.RTCAudioSource();
   readonly track = this.#source.createTrack();
   readonly #samplesPerChunk = (AUDIO.sampleRate * AUDIO.chunkMs) / 1000;
-  #timer: NodeJS.Timeout | undefined;
   #startedAt = 0;
   #chunks = 0;
-  #stopped = false;
 
-  start(): void {
-    if (this.#timer !== undefined || this.#stopped) return;
+  constructor() {
+    super(2 * AUDIO.chunkMs);
+  }
+
+  protected override started(): void {
     this.#startedAt = performance.now();
-    this.#timer = setInterval(() => this.#feed(), 2 * AUDIO.chunkMs);
   }
 
-  stop(): void {
-    if (this.#stopped) return;
-    this.#stopped = true;
-    clearInterval(this.#timer);
-    try {
-      this.track.stop();
-    } catch {
-      // already ended
-    }
-  }
-
-  #feed(): void {
+  protected feed(): void {
     const due = Math.floor((performance.now() - this.#startedAt) / AUDIO.chunkMs);
     if (due - this.#chunks > MAX_AUDIO_CATCH_UP) this.#chunks = due - MAX_AUDIO_CATCH_UP; // starved: skip ahead
     while (this.#chunks < due) {

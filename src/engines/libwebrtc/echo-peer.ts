@@ -8,11 +8,14 @@
  * settings, a little later, and libwebrtc answers the client's keyframe requests from its own
  * encoder. Counters therefore come from getStats(), not from a packet path.
  */
-import type { EchoCounters, EchoPeer, EchoPeerOptions, IceState, PeerState, SessionDescription } from './engine.js';
-import {
-  PEER_CONFIG, StateReporter, WrtcPeerConnection, messageBytes, safely, sumRtpStats, waitForGathering,
-} from './libwebrtc-common.js';
-import { guardProcessExit } from './libwebrtc-exit-guard.js';
+import type { EchoCounters, EchoPeer, EchoPeerOptions, IceState, PeerState, SessionDescription } from '../engine.js';
+import { closeQuietly, safely } from '../kit/close.js';
+import { waitForGathering } from '../kit/gathering.js';
+import { messageBytes, toMessage } from '../kit/messages.js';
+import { PeerStates } from '../kit/state-reporter.js';
+import { PEER_CONFIG, WrtcPeerConnection, followStates, gatheringComplete } from './addon.js';
+import { guardProcessExit } from './exit-guard.js';
+import { sumRtpStats } from './stats.js';
 
 /**
  * How often media counters are refreshed from getStats(), in ms. The interface reads counters
@@ -32,8 +35,7 @@ export async function createLibwebrtcEchoPeer(offer: SessionDescription, options
     await pc.setRemoteDescription(offer);
     await peer.echoTracks();
     await pc.setLocalDescription(await pc.createAnswer());
-    const gathering = await waitForGathering(pc, options.gatherTimeoutMs);
-    if (gathering === 'timeout') options.log.warn({ engine: 'libwebrtc' }, 'ICE gathering timed out, answering with the candidates so far');
+    await waitForGathering(gatheringComplete(pc), options.gatherTimeoutMs, peer.log, 'answer');
     peer.start();
     return peer;
   } catch (err) {
@@ -45,8 +47,8 @@ export async function createLibwebrtcEchoPeer(offer: SessionDescription, options
 class LibwebrtcEchoPeer implements EchoPeer {
   readonly counters: EchoCounters = { rtpPackets: 0, rtpBytes: 0, keyframeRequests: 0, messages: 0, messageBytes: 0 };
   readonly #pc: RTCPeerConnection;
-  readonly #log: EchoPeerOptions['log'];
-  readonly #reporter: StateReporter;
+  readonly log: EchoPeerOptions['log'];
+  readonly #states: PeerStates;
   readonly #channels = new Set<RTCDataChannel>();
   #statsTimer: NodeJS.Timeout | undefined;
   #statsInFlight = false;
@@ -55,9 +57,9 @@ class LibwebrtcEchoPeer implements EchoPeer {
 
   constructor(pc: RTCPeerConnection, options: EchoPeerOptions) {
     this.#pc = pc;
-    this.#log = options.log.child({ engine: 'libwebrtc', role: 'echo' });
-    this.#reporter = new StateReporter((err) => this.#log.error({ err }, 'state listener threw'));
-    this.#reporter.follow(pc, () => this.close());
+    this.log = options.log.child({ engine: 'libwebrtc', role: 'echo' });
+    this.#states = new PeerStates((err) => this.log.error({ err }, 'state listener threw'));
+    followStates(pc, this.#states, () => this.close());
     pc.ondatachannel = (event) => this.#echoChannel(event.channel);
   }
 
@@ -66,11 +68,11 @@ class LibwebrtcEchoPeer implements EchoPeer {
   }
 
   onStateChange(listener: (state: PeerState) => void): void {
-    this.#reporter.onState(listener);
+    this.#states.connection.listen(listener);
   }
 
   onIceStateChange(listener: (state: IceState) => void): void {
-    this.#reporter.onIce(listener);
+    this.#states.ice.listen(listener);
   }
 
   /**
@@ -101,34 +103,40 @@ class LibwebrtcEchoPeer implements EchoPeer {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    const logError = (err: unknown) => this.#log.debug({ err }, 'error while closing');
+    const logError = (err: unknown) => this.log.debug({ err }, 'error while closing');
     clearInterval(this.#statsTimer);
     this.#pc.ondatachannel = null;
-    for (const channel of this.#channels) {
-      channel.onmessage = null;
-      channel.onclose = null;
-      safely(() => channel.close(), logError);
-    }
+    const channels = [...this.#channels];
     this.#channels.clear();
-    safely(() => this.#pc.close(), logError);
-    this.#reporter.close();
+    closeQuietly(
+      [
+        ...channels.map((channel) => () => {
+          channel.onmessage = null;
+          channel.onclose = null;
+          channel.close();
+        }),
+        () => this.#pc.close(),
+      ],
+      logError,
+    );
+    this.#states.close();
   }
 
   #echoChannel(channel: RTCDataChannel): void {
     if (this.#closed) {
-      safely(() => channel.close(), () => undefined);
+      safely(() => channel.close(), (err) => this.log.debug({ err }, 'late channel not closed'));
       return;
     }
     channel.binaryType = 'arraybuffer';
     this.#channels.add(channel);
     channel.onmessage = (event: MessageEvent<string | ArrayBuffer>) => {
       this.counters.messages++;
-      this.counters.messageBytes += messageBytes(event.data);
+      this.counters.messageBytes += messageBytes(toMessage(event.data));
       try {
         if (typeof event.data === 'string') channel.send(event.data);
         else channel.send(event.data);
       } catch (err) {
-        this.#log.debug({ err, label: channel.label }, 'echo message not sent');
+        this.log.debug({ err, label: channel.label }, 'echo message not sent');
       }
     };
     channel.onclose = () => this.#channels.delete(channel);
@@ -162,11 +170,11 @@ class LibwebrtcEchoPeer implements EchoPeer {
         this.counters.rtpBytes = totals.bytesSent;
         this.counters.keyframeRequests = totals.keyframeRequestsSent;
         if (totals.dtlsClosed || this.#transportClosed()) {
-          this.#log.debug('the client closed the connection');
+          this.log.debug('the client closed the connection');
           this.close();
         }
       })
-      .catch((err: unknown) => this.#log.debug({ err }, 'getStats failed'))
+      .catch((err: unknown) => this.log.debug({ err }, 'getStats failed'))
       .finally(() => {
         this.#statsInFlight = false;
       });

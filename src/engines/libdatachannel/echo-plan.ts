@@ -9,7 +9,7 @@
  */
 import sdpTransform from 'sdp-transform';
 import type { Direction } from 'node-datachannel';
-import type { MediaKind } from './engine.js';
+import type { MediaKind } from '../engine.js';
 
 export interface EchoSectionPlan {
   kind: MediaKind;

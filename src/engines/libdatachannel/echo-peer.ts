@@ -3,14 +3,16 @@
  * data channel message straight back, at packet level, without decoding anything.
  */
 import { PeerConnection, type DataChannel, type Track } from 'node-datachannel';
-import type { EchoCounters, EchoPeer, EchoPeerOptions, IceState, PeerState, SessionDescription } from './engine.js';
-import { buildMedia } from './libdatachannel-media.js';
-import { planEchoSections, type EchoSectionPlan } from './libdatachannel-echo-plan.js';
-import {
-  RtcpRepeatFilter, StateReporter, peerClosed, teardown, peerOpened, deferred, toIceState, toMessage, toPeerState, waitForGathering,
-} from './libdatachannel-shared.js';
-import { isRtcp, isRtp, randomSsrc, rtpPayloadType, rtpSsrc, setRtpSsrc } from '../rtp/packet.js';
-import { buildPli, byeSources, keyframeRequestTargets } from '../rtp/rtcp.js';
+import type { EchoCounters, EchoPeer, EchoPeerOptions, IceState, PeerState, SessionDescription } from '../engine.js';
+import { deferred, waitForGathering } from '../kit/gathering.js';
+import { messageBytes, toMessage } from '../kit/messages.js';
+import { PeerStates, toIceState, toPeerState } from '../kit/state-reporter.js';
+import { isRtcp, isRtp, randomSsrc, rtpPayloadType, rtpSsrc, setRtpSsrc } from '../../rtp/packet.js';
+import { buildPli, byeSources, keyframeRequestTargets } from '../../rtp/rtcp.js';
+import { planEchoSections, type EchoSectionPlan } from './echo-plan.js';
+import { peerOpened, teardown } from './lifecycle.js';
+import { buildMedia } from './media-description.js';
+import { RtcpRepeatFilter } from './rtcp-repeat-filter.js';
 
 export async function createLibdatachannelEchoPeer(
   offer: SessionDescription,
@@ -36,16 +38,13 @@ class LibdatachannelEchoPeer implements EchoPeer {
   readonly #channels = new Set<DataChannel>();
   /** Media sections whose client source sent an RTCP BYE. */
   readonly #leftMids = new Set<string>();
-  readonly #states: StateReporter<PeerState>;
-  readonly #iceStates: StateReporter<IceState>;
+  readonly #states: PeerStates;
   readonly #gathered = deferred();
   #closed = false;
 
   constructor(options: EchoPeerOptions) {
     this.#log = options.log.child({ engine: 'libdatachannel', role: 'echo' });
-    const logListenerError = (err: unknown) => this.#log.error({ err }, 'state listener threw');
-    this.#states = new StateReporter<PeerState>(logListenerError);
-    this.#iceStates = new StateReporter<IceState>(logListenerError);
+    this.#states = new PeerStates((err) => this.#log.error({ err }, 'state listener threw'));
     // No ICE servers: host candidates only, as the echo test runs without STUN.
     this.#pc = new PeerConnection('echo', { iceServers: [] });
     peerOpened();
@@ -58,11 +57,11 @@ class LibdatachannelEchoPeer implements EchoPeer {
       // libdatachannel closes its transports itself after disconnected/failed, then says closed;
       // our close() frees the JS side and reports `closed` exactly once.
       if (state === 'closed') this.close();
-      else this.#states.report(state);
+      else this.#states.connection.report(state);
     });
     this.#pc.onIceStateChange((native) => {
       const state = toIceState(native);
-      if (state !== undefined) this.#iceStates.report(state);
+      if (state !== undefined) this.#states.ice.report(state);
     });
     this.#pc.onDataChannel((channel) => this.#echoChannel(channel));
   }
@@ -76,9 +75,8 @@ class LibdatachannelEchoPeer implements EchoPeer {
     for (const plan of plans) this.#addEchoTrack(plan);
     // With auto-negotiation on (the default), applying the offer also creates the answer.
     this.#pc.setRemoteDescription(preferPassiveDtls(offerSdp), 'offer');
-    const gathering = await waitForGathering(this.#pc, this.#gathered.promise, gatherTimeoutMs);
+    if (this.#pc.gatheringState() !== 'complete') await waitForGathering(this.#gathered.promise, gatherTimeoutMs, this.#log, 'answer');
     if (this.#closed) throw new Error('the echo peer was closed while gathering candidates');
-    if (gathering === 'timeout') this.#log.warn({ gatherTimeoutMs }, 'ICE gathering timed out, answering with the candidates so far');
     const local = this.#pc.localDescription();
     if (!local || local.type !== 'answer') throw new Error('libdatachannel produced no answer');
     this.#answer = { type: 'answer', sdp: local.sdp };
@@ -86,11 +84,11 @@ class LibdatachannelEchoPeer implements EchoPeer {
   }
 
   onStateChange(listener: (state: PeerState) => void): void {
-    this.#states.listen(listener);
+    this.#states.connection.listen(listener);
   }
 
   onIceStateChange(listener: (state: IceState) => void): void {
-    this.#iceStates.listen(listener);
+    this.#states.ice.listen(listener);
   }
 
   close(): void {
@@ -104,10 +102,8 @@ class LibdatachannelEchoPeer implements EchoPeer {
       tracks: this.#tracks.splice(0),
       gathered: this.#gathered,
       states: this.#states,
-      iceStates: this.#iceStates,
       log: (err: unknown) => this.#log.debug({ err }, 'error while closing'),
     });
-    peerClosed((err) => this.#log.warn({ err }, 'node-datachannel cleanup failed'));
   }
 
   /**
@@ -195,7 +191,7 @@ class LibdatachannelEchoPeer implements EchoPeer {
         return;
       }
       this.counters.messages++;
-      this.counters.messageBytes += typeof message === 'string' ? Buffer.byteLength(message) : message.length;
+      this.counters.messageBytes += messageBytes(message);
     });
     // node-datachannel frees a channel's native callbacks only when its closed event reaches JS.
     channel.onClosed(() => this.#channels.delete(channel));

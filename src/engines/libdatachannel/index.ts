@@ -1,0 +1,14 @@
+/**
+ * The libdatachannel engine (npm node-datachannel, libdatachannel 0.24): a C++ stack, the
+ * default. It echoes at packet level and its client moves raw RTP.
+ */
+import type { Engine } from '../engine.js';
+import { createLibdatachannelClientPeer } from './client-peer.js';
+import { createLibdatachannelEchoPeer } from './echo-peer.js';
+
+export const libdatachannelEngine: Engine = {
+  name: 'libdatachannel',
+  capabilities: { packetEcho: true, rawRtp: true },
+  createEchoPeer: createLibdatachannelEchoPeer,
+  createClientPeer: createLibdatachannelClientPeer,
+};

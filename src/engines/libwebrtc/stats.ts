@@ -1,0 +1,49 @@
+/** Sums of libwebrtc's W3C stats (getStats), the only view of media this engine has. */
+
+/** The W3C RTCStats fields we read; libwebrtc fills them, others may not. */
+interface RtpStreamStats {
+  type: string;
+  kind?: string;
+  packetsSent?: number;
+  bytesSent?: number;
+  headerBytesSent?: number;
+  packetsReceived?: number;
+  bytesReceived?: number;
+  headerBytesReceived?: number;
+  pliCount?: number;
+  firCount?: number;
+  dtlsState?: string;
+}
+
+export interface RtpTotals {
+  /** outbound-rtp: packets and whole-packet bytes (header + payload) sent. */
+  packetsSent: number;
+  bytesSent: number;
+  /** inbound-rtp: packets and whole-packet bytes received. */
+  packetsReceived: number;
+  bytesReceived: number;
+  /** inbound-rtp pliCount + firCount: keyframe requests this peer sent to the remote sender. */
+  keyframeRequestsSent: number;
+  /** Whether a DTLS transport reads `closed`: the remote sent close_notify (RFC 5246 §7.2.1). */
+  dtlsClosed: boolean;
+}
+
+/** Sums RTP stream stats, over every kind or only `kind`. */
+export function sumRtpStats(report: RTCStatsReport, kind?: string): RtpTotals {
+  const totals: RtpTotals = {
+    packetsSent: 0, bytesSent: 0, packetsReceived: 0, bytesReceived: 0, keyframeRequestsSent: 0, dtlsClosed: false,
+  };
+  report.forEach((value: RtpStreamStats) => {
+    if (value.type === 'transport' && value.dtlsState === 'closed') totals.dtlsClosed = true;
+    if (kind !== undefined && value.kind !== kind) return;
+    if (value.type === 'outbound-rtp') {
+      totals.packetsSent += value.packetsSent ?? 0;
+      totals.bytesSent += (value.bytesSent ?? 0) + (value.headerBytesSent ?? 0);
+    } else if (value.type === 'inbound-rtp') {
+      totals.packetsReceived += value.packetsReceived ?? 0;
+      totals.bytesReceived += (value.bytesReceived ?? 0) + (value.headerBytesReceived ?? 0);
+      totals.keyframeRequestsSent += (value.pliCount ?? 0) + (value.firCount ?? 0);
+    }
+  });
+  return totals;
+}

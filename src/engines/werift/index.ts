@@ -1,0 +1,14 @@
+/**
+ * webrtc-echo on werift (npm `werift` 0.24), a WebRTC stack in plain TypeScript: no native
+ * addon, so it runs wherever Node does. It echoes at packet level and its client moves raw RTP.
+ */
+import type { Engine } from '../engine.js';
+import { createWeriftClientPeer } from './client-peer.js';
+import { createWeriftEchoPeer } from './echo-peer.js';
+
+export const weriftEngine: Engine = {
+  name: 'werift',
+  capabilities: { packetEcho: true, rawRtp: true },
+  createEchoPeer: createWeriftEchoPeer,
+  createClientPeer: createWeriftClientPeer,
+};

@@ -1,0 +1,208 @@
+/**
+ * The engine conformance suite: every engine in the registry, over real loopback, against the
+ * promises of src/engines/engine.ts. An engine is paired with itself; where a test needs raw RTP
+ * and the engine's client has none (capabilities.rawRtp), an engine whose client has it drives.
+ * What only one stack does stays in test/engines/<stack>.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { after, before, describe, test } from 'node:test';
+import sdpTransform from 'sdp-transform';
+import { rtpLegs, type ClientDataChannel, type Engine } from '../../src/engines/engine.js';
+import { ENGINE_NAMES, loadEngine } from '../../src/engines/registry.js';
+import { checkMediaEcho } from '../../src/client/media-check.js';
+import { silentLogger as log } from '../../src/log.js';
+import { rtpPayloadType, rtpSequenceNumber, rtpSsrc } from '../../src/rtp/packet.js';
+import { buildPli, keyframeRequestTargets } from '../../src/rtp/rtcp.js';
+import {
+  GATHER_TIMEOUT_MS, STEP_TIMEOUT_MS, activeResources, answeredSsrc, connectPair, resourcesBackTo, rtpPayload, syntheticRtp, waitForState,
+} from '../helpers/engine-pair.js';
+import { withTimeout } from '../helpers/timeout.js';
+
+const engines: Engine[] = await Promise.all(ENGINE_NAMES.map((name) => loadEngine(name)));
+const rawRtpEngine = engines.find((engine) => engine.capabilities.rawRtp);
+assert.ok(rawRtpEngine, 'some engine has a raw RTP client');
+
+let baseline: string[] = [];
+before(() => {
+  baseline = activeResources();
+});
+after(async () => {
+  await resourcesBackTo(baseline);
+});
+
+/** Sends each message and resolves with what came back, in order. */
+async function echoOf(channel: ClientDataChannel, messages: Array<string | Buffer>): Promise<Array<string | Buffer>> {
+  const received: Array<string | Buffer> = [];
+  const allBack = new Promise<void>((resolve) => channel.onMessage((m) => received.push(m) === messages.length && resolve()));
+  for (const message of messages) channel.send(message);
+  await withTimeout(allBack, STEP_TIMEOUT_MS, `${messages.length} messages echoed on ${channel.label}`);
+  return received;
+}
+
+function opened(channel: ClientDataChannel): Promise<void> {
+  return channel.isOpen ? Promise.resolve() : withTimeout(new Promise<void>((r) => channel.onOpen(r)), STEP_TIMEOUT_MS, `${channel.label} open`);
+}
+
+for (const engine of engines) {
+  const { packetEcho, rawRtp } = engine.capabilities;
+  const rtpClientEngine = rawRtp ? engine : rawRtpEngine!;
+
+  describe(`the ${engine.name} engine`, () => {
+    test('answers with every candidate inside and a sendrecv section with its own SSRC per offered kind', async (t) => {
+      const { client, server } = await connectPair(t, engine, engine, { audio: true, video: true, dataChannel: 'echo' });
+      const answer = sdpTransform.parse(server.answer.sdp);
+      assert.deepEqual(answer.media.map((m) => m.type), ['audio', 'video', 'application']);
+      assert.ok(answer.media.some((m) => (m.candidates ?? []).length > 0), 'non-trickle: the answer carries candidates');
+      for (const media of answer.media.filter((m) => m.type !== 'application')) {
+        assert.equal(media.direction, 'sendrecv', `${media.type} direction`);
+        // Clients such as pion drop RTP on SSRCs the answer did not declare (RFC 5576), and tie
+        // the stream to a track by msid (per SSRC, or for the section: RFC 8830).
+        const attributes = (media.ssrcs ?? []).map((s) => s.attribute);
+        assert.ok(attributes.includes('cname'), `${media.type} declares its SSRC with a cname: ${attributes}`);
+        assert.ok(attributes.includes('msid') || media.msid !== undefined, `${media.type} names its stream and track (msid)`);
+      }
+      assert.equal(client.media.mode, rawRtp ? 'rtp' : 'generated', 'the client media is what capabilities.rawRtp declares');
+      assert.deepEqual(client.media.legs.map((leg) => leg.kind), ['audio', 'video']);
+    });
+
+    test('echoes the media its own client sends, on every leg', async (t) => {
+      const { client, server } = await connectPair(t, engine, engine, { audio: true, video: true });
+      const report = await withTimeout(checkMediaEcho(client, 20, () => {}, AbortSignal.timeout(STEP_TIMEOUT_MS)), STEP_TIMEOUT_MS + 1000, 'media echoed');
+      for (const kind of ['audio', 'video'] as const) assert.ok((report[kind]?.echoed ?? 0) >= 20, `${kind}: ${JSON.stringify(report[kind])}`);
+      assert.ok(server.counters.rtpPackets > 0, 'the echo peer counts what it sent back');
+    });
+
+    if (packetEcho) {
+      test(`echoes RTP byte for byte (a ${rtpClientEngine.name} client): same payload, payload type and sequence number, on the answered SSRC`, async (t) => {
+        const { client, server } = await connectPair(t, engine, rtpClientEngine, { audio: true, video: true });
+        const count = 50;
+        for (const leg of rtpLegs(client)) {
+          const echoSsrc = answeredSsrc(server.answer.sdp, leg.kind);
+          const back: Buffer[] = [];
+          const allBack = new Promise<void>((resolve) => leg.onRtp((p) => back.push(p) === count && resolve()));
+          const sent = Array.from({ length: count }, (_, i) => syntheticRtp(leg.payloadType, leg.ssrc, 1000 + i));
+          for (const packet of sent) leg.send(Buffer.from(packet));
+          await withTimeout(allBack, STEP_TIMEOUT_MS, `${count} ${leg.kind} packets back`);
+          back.sort((a, b) => rtpSequenceNumber(a) - rtpSequenceNumber(b));
+          back.forEach((packet, i) => {
+            assert.equal(rtpSsrc(packet), echoSsrc, 'on the SSRC the answer declares');
+            assert.equal(rtpPayloadType(packet), leg.payloadType, 'payload type unchanged');
+            assert.equal(rtpSequenceNumber(packet), 1000 + i, 'sequence number unchanged');
+            assert.deepEqual(rtpPayload(packet), rtpPayload(sent[i]!), 'payload unchanged');
+          });
+        }
+        assert.equal(server.counters.rtpPackets, 2 * count);
+      });
+
+      test(`relays a PLI about the echo SSRC to the client's own SSRC (a ${rtpClientEngine.name} client)`, async (t) => {
+        const { client, server } = await connectPair(t, engine, rtpClientEngine, { video: true });
+        const video = rtpLegs(client)[0]!;
+        const echoSsrc = answeredSsrc(server.answer.sdp, 'video');
+        // The echo peer learns the client's SSRC from its RTP, so one packet goes first.
+        const echoed = new Promise<void>((resolve) => video.onRtp(() => resolve()));
+        video.send(syntheticRtp(video.payloadType, video.ssrc, 1));
+        await withTimeout(echoed, STEP_TIMEOUT_MS, 'first packet echoed');
+        const relayed = new Promise<number[]>((resolve) =>
+          video.onRtcp((rtcp) => {
+            const targets = keyframeRequestTargets(rtcp);
+            if (targets.length > 0) resolve(targets);
+          }),
+        );
+        video.sendRtcp(buildPli(video.ssrc, echoSsrc));
+        assert.deepEqual(await withTimeout(relayed, STEP_TIMEOUT_MS, 'relayed PLI'), [video.ssrc]);
+        assert.equal(server.counters.keyframeRequests, 1);
+      });
+    }
+
+    test('echoes text as text, binary as binary and empty messages, on the first channel and on one opened once connected', async (t) => {
+      const { client, server } = await connectPair(t, engine, engine, { dataChannel: 'echo' });
+      const first = client.dataChannel!;
+      await opened(first);
+      const later = client.openDataChannel('opened-later');
+      await opened(later);
+      for (const channel of [first, later]) {
+        const messages = [`hello on ${channel.label}`, Buffer.from([0, 1, 2, 254, 255]), '', Buffer.alloc(0), 'after the empty ones'];
+        const back = await echoOf(channel, messages);
+        assert.deepEqual(back, messages, `echo on ${channel.label}`);
+        assert.equal(typeof back[2], 'string', 'an empty text message stays text');
+        assert.ok(Buffer.isBuffer(back[3]), 'an empty binary message stays binary');
+      }
+      assert.equal(server.counters.messages, 10);
+    });
+
+    test('releases the echo peer when the client closes: closed once and last, nothing left behind', async (t) => {
+      const start = activeResources();
+      const { client, server, serverStates } = await connectPair(t, engine, engine, { audio: true, dataChannel: 'echo' });
+      await opened(client.dataChannel!);
+      const serverClosed = waitForState((l) => server.onStateChange(l), 'closed');
+      client.close();
+      client.close();
+      await withTimeout(serverClosed, STEP_TIMEOUT_MS, 'echo peer closed after the client left');
+      server.close();
+      await new Promise((r) => setTimeout(r, 200)); // native events still queued must not follow `closed`
+      assert.equal(serverStates.filter((s) => s === 'closed').length, 1);
+      assert.equal(serverStates.at(-1), 'closed');
+      await resourcesBackTo(start);
+    });
+
+    test('closing the echo peer reports closed at once, once and last, and leaves nothing behind', async (t) => {
+      const start = activeResources();
+      const { client, server, serverStates } = await connectPair(t, engine, engine, { video: true, dataChannel: 'echo' });
+      const iceStates: string[] = [];
+      server.onIceStateChange((s) => iceStates.push(s));
+      server.close();
+      assert.equal(serverStates.at(-1), 'closed', 'closed is reported before close() returns');
+      assert.equal(iceStates.at(-1), 'closed');
+      server.close();
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(serverStates.filter((s) => s === 'closed').length, 1);
+      assert.equal(serverStates.at(-1), 'closed');
+      client.close();
+      await resourcesBackTo(start);
+    });
+
+    test('refuses an offer without ICE credentials and leaves nothing behind', async () => {
+      const start = activeResources();
+      const sdp = 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=rtpmap:111 opus/48000/2\r\n';
+      await assert.rejects(engine.createEchoPeer({ type: 'offer', sdp }, { gatherTimeoutMs: GATHER_TIMEOUT_MS, log }), Error);
+      await resourcesBackTo(start);
+    });
+
+    test('lets a process that connected a pair and closed it exit on its own', async () => {
+      // Native stacks can hold the event loop through handles getActiveResourcesInfo() does not
+      // list, so the real check is whether node exits.
+      const registry = new URL('../../src/engines/registry.ts', import.meta.url).href;
+      const logger = new URL('../../src/log.ts', import.meta.url).href;
+      const script = `
+        const { loadEngine } = await import(${JSON.stringify(registry)});
+        const { silentLogger: log } = await import(${JSON.stringify(logger)});
+        const engine = await loadEngine(${JSON.stringify(engine.name)});
+        const client = engine.createClientPeer({ audio: true, video: true, dataChannel: 'echo', gatherTimeoutMs: 3000, log });
+        const server = await engine.createEchoPeer(await client.createOffer(), { gatherTimeoutMs: 3000, log });
+        const connected = new Promise((resolve) => client.onStateChange((s) => s === 'connected' && resolve()));
+        await client.acceptAnswer(server.answer);
+        await connected;
+        const channel = client.dataChannel;
+        if (!channel.isOpen) await new Promise((resolve) => channel.onOpen(resolve));
+        const echoed = new Promise((resolve) => channel.onMessage(resolve));
+        channel.send('ping');
+        await echoed;
+        const serverClosed = new Promise((resolve) => server.onStateChange((s) => s === 'closed' && resolve()));
+        client.close();
+        await serverClosed;
+        console.log('closed');
+      `;
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      try {
+        assert.equal(await withTimeout(exited, 20_000, 'child process exit'), 0);
+      } finally {
+        child.kill();
+      }
+      assert.match(stdout, /closed/);
+    });
+  });
+}
