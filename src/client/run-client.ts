@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { ClientPeer, EngineName } from '../engines/engine.js';
+import type { CandidatePair, ClientPeer, EngineName, NetworkOptions } from '../engines/engine.js';
 import { loadEngine } from '../engines/registry.js';
 import { ClientError, type ClientFailureReason } from './client-error.js';
 import { closePeer, connectPeer } from './connect.js';
@@ -23,6 +23,8 @@ export interface ClientRunOptions {
   video: boolean;
   /** Echoed packets required on each leg for the media check. */
   mediaPackets: number;
+  /** ICE servers, relay-only. Default: host candidates only. */
+  network?: NetworkOptions;
   log: Logger;
 }
 
@@ -37,6 +39,8 @@ export interface ClientResult {
   attempts?: number;
   timings: Timings;
   media?: MediaEchoReport;
+  /** The candidate pair ICE selected, as the client's stack reports it. */
+  selectedPair?: CandidatePair;
   dataChannel?: { sent: string; received?: string; rttMs?: number };
 }
 
@@ -53,11 +57,13 @@ export async function runClient(options: ClientRunOptions): Promise<ClientResult
       video: options.test === 0 && options.video,
       dataChannel: options.test === 1 ? 'echo' : undefined,
       gatherTimeoutMs: Math.min(2_000, options.timeoutMs),
+      network: options.network,
       log: options.log,
     };
     const connected = await connectPeer(engine, peerOptions, options.url, deadline, clock, options.log);
     peer = connected.peer;
     if (connected.attempts > 1) result.attempts = connected.attempts;
+    result.selectedPair = await peer.selectedPair();
 
     if (options.test === 1) {
       result.dataChannel = await dataChannelEcho(peer, deadline, clock);

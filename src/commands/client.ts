@@ -1,10 +1,10 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createLogger, LOG_LEVELS } from '../log.js';
 import { DEFAULT_ENGINE, ENGINE_NAMES } from '../engines/registry.js';
-import type { EngineName } from '../engines/engine.js';
+import { describePair, type EngineName, type IceServer } from '../engines/engine.js';
 import { runClient, type ClientResult, type TestType } from '../client/run-client.js';
 import { STEPS, STEP_LABELS } from '../client/timings.js';
-import { parsePositiveInt, secondsOption } from './parse.js';
+import { collect, parseIceServer, parsePositiveInt, secondsOption } from './parse.js';
 
 export const DEFAULT_OFFER_URL = 'http://localhost:8080/offer';
 
@@ -19,11 +19,14 @@ export const clientCommand = new Command('client')
   .option('--no-video', 'test 0: offer no video section')
   .option('--media-packets <n>', 'with --media: echoed packets required on each track', parsePositiveInt, 10)
   .addOption(secondsOption('--timeout <seconds>', 'give up (exit 1) after this long', 15_000))
+  .option('--ice-server <url>', 'STUN/TURN server: stun:HOST:PORT or turn://USER:PASS@HOST:PORT?transport=udp|tcp (repeatable)', collect(parseIceServer))
+  .option('--relay-only', 'use relay (TURN) candidates only', false)
   .option('--json', 'print the result as one JSON object on stdout', false)
   .addOption(new Option('--log-level <level>', 'log level (stderr)').choices(LOG_LEVELS).default('warn'))
   .action(async (positional: string | undefined, opts: ClientOptions) => {
     const url = normalizeUrl(opts.server ?? positional ?? DEFAULT_OFFER_URL);
     if (!opts.audio && !opts.video && opts.test === '0') throw new InvalidArgumentError('test 0 needs audio or video');
+    if (opts.relayOnly && !opts.iceServer?.some((s) => /^turns?:/i.test(s.urls))) throw new InvalidArgumentError('--relay-only needs a TURN server (--ice-server turn://...)');
     const result = await runClient({
       url,
       test: Number(opts.test) as TestType,
@@ -33,6 +36,7 @@ export const clientCommand = new Command('client')
       audio: opts.audio,
       video: opts.video,
       mediaPackets: opts.mediaPackets,
+      network: { iceServers: opts.iceServer, relayOnly: opts.relayOnly },
       log: createLogger(opts.logLevel),
     });
     if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -49,6 +53,8 @@ interface ClientOptions {
   audio: boolean;
   video: boolean;
   mediaPackets: number;
+  iceServer?: IceServer[];
+  relayOnly: boolean;
   timeout: number;
   json: boolean;
   logLevel: (typeof LOG_LEVELS)[number];
@@ -71,6 +77,7 @@ function formatResult(result: ClientResult): string {
     const rtt = leg.rttMs ? `, round trip p50 ${leg.rttMs.p50} ms (max ${leg.rttMs.max})` : ', re-encoded by the server (no round trip)';
     lines.push(`  ${kind} echo: ${leg.echoed} packets back of ${leg.sent} sent${rtt}`);
   }
+  if (result.selectedPair) lines.push(`  selected pair: ${describePair(result.selectedPair)}`);
   if (result.dataChannel?.rttMs !== undefined) lines.push(`  data channel: "${result.dataChannel.sent}" echoed in ${result.dataChannel.rttMs} ms`);
   return `${lines.join('\n')}\n`;
 }

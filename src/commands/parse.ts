@@ -1,4 +1,7 @@
 import { InvalidArgumentError, Option } from 'commander';
+import { isIP } from 'node:net';
+import type { IceServer } from '../engines/engine.js';
+import { parseIceUrl } from '../engines/kit/ice.js';
 
 /** Commander option parsers: options are validated before any work starts. */
 export function parsePositiveInt(value: string): number {
@@ -17,4 +20,60 @@ export function parseSeconds(value: string): number {
 /** An option given in seconds and held in milliseconds, whose help shows its default in seconds. */
 export function secondsOption(flags: string, description: string, defaultMs: number): Option {
   return new Option(flags, description).argParser(parseSeconds).default(defaultMs, `${defaultMs / 1000}`);
+}
+
+/** Repeatable options collect into a list. */
+export function collect<T>(parse: (value: string) => T): (value: string, previous: T[] | undefined) => T[] {
+  return (value, previous) => [...(previous ?? []), parse(value)];
+}
+
+/**
+ * `stun:HOST:PORT`, or `turn://USER:PASS@HOST:PORT?transport=udp|tcp` (credentials in the URL, as
+ * one option can carry them), or `turn:HOST:PORT` without credentials. `turns:` for TLS.
+ */
+export function parseIceServer(value: string): IceServer {
+  const withCredentials = /^(turns?):\/\//i.exec(value);
+  let server: IceServer;
+  if (withCredentials) {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      throw new InvalidArgumentError(`not a URL: ${value}`);
+    }
+    const transport = url.searchParams.get('transport');
+    const hostPort = `${url.hostname}${url.port ? `:${url.port}` : ''}`;
+    server = {
+      urls: `${withCredentials[1]!.toLowerCase()}:${hostPort}${transport ? `?transport=${transport}` : ''}`,
+      username: decodeURIComponent(url.username) || undefined,
+      credential: decodeURIComponent(url.password) || undefined,
+    };
+  } else {
+    server = { urls: value };
+  }
+  try {
+    parseIceUrl(server.urls);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+  return server;
+}
+
+/** `MIN-MAX`, inclusive, within 1..65535. */
+export function parsePortRange(value: string): { min: number; max: number } {
+  const match = /^(\d{1,5})-(\d{1,5})$/.exec(value);
+  const [min, max] = match ? [Number(match[1]), Number(match[2])] : [NaN, NaN];
+  if (!(min >= 1 && max <= 65535 && min <= max)) throw new InvalidArgumentError('expected MIN-MAX, ports 1..65535 with MIN ≤ MAX');
+  return { min, max };
+}
+
+export function parseIpAddress(value: string): string {
+  if (isIP(value) === 0) throw new InvalidArgumentError(`not an IPv4 or IPv6 address: ${value}`);
+  return value;
+}
+
+export function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('a port is 0..65535');
+  return port;
 }

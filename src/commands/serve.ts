@@ -1,19 +1,23 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { createLogger, LOG_LEVELS } from '../log.js';
 import { DEFAULT_ENGINE, ENGINE_NAMES } from '../engines/registry.js';
-import type { EngineName } from '../engines/engine.js';
+import type { EngineName, IceServer } from '../engines/engine.js';
 import { SERVER_DEFAULTS, startEchoServer } from '../signaling/server.js';
-import { parsePositiveInt, secondsOption } from './parse.js';
+import { collect, parseIceServer, parseIpAddress, parsePort, parsePortRange, parsePositiveInt, secondsOption } from './parse.js';
 
 export const serveCommand = new Command('serve')
   .description('run the echo server peer: POST /offer answers, echoes RTP and data channel messages')
-  .option('--host <host>', 'address to listen on', SERVER_DEFAULTS.host)
+  .option('--host <host>', 'address to listen on (:: is IPv6 and IPv4)', SERVER_DEFAULTS.host)
   .option('-p, --port <port>', 'TCP port of the HTTP signaling server', parsePort, SERVER_DEFAULTS.port)
   .addOption(new Option('-e, --engine <engine>', 'WebRTC stack').choices(ENGINE_NAMES).default(DEFAULT_ENGINE))
   .option('--max-sessions <n>', 'live sessions at most; more offers get 503', parsePositiveInt, SERVER_DEFAULTS.maxSessions)
   .addOption(secondsOption('--session-timeout <seconds>', 'release a session that has not connected after this long', SERVER_DEFAULTS.connectTimeoutMs))
   .addOption(secondsOption('--max-lifetime <seconds>', 'release any session after this long', SERVER_DEFAULTS.maxLifetimeMs))
   .addOption(secondsOption('--gather-timeout <seconds>', 'longest wait for ICE gathering before answering', SERVER_DEFAULTS.gatherTimeoutMs))
+  .option('--public-ip <address>', 'announce this address in the answers\' host candidates (1:1 NAT); once for IPv4, once for IPv6', collect(parseIpAddress))
+  .option('--udp-port-range <min-max>', 'UDP ports the echo peers may use', parsePortRange)
+  .option('--udp-mux <port>', 'one UDP port for every session (libdatachannel engine only)', parsePort)
+  .option('--ice-server <url>', 'STUN/TURN server for the echo peers\' gathering: stun:HOST:PORT or turn://USER:PASS@HOST:PORT?transport=udp|tcp (repeatable)', collect(parseIceServer))
   .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
   .action(async (opts: ServeOptions) => {
     const log = createLogger(opts.logLevel);
@@ -26,6 +30,8 @@ export const serveCommand = new Command('serve')
       maxLifetimeMs: opts.maxLifetime,
       gatherTimeoutMs: opts.gatherTimeout,
       disconnectGraceMs: SERVER_DEFAULTS.disconnectGraceMs,
+      network: { iceServers: opts.iceServer, portRange: opts.udpPortRange, udpMux: opts.udpMux },
+      publicIps: opts.publicIp ?? [],
       log,
     });
     const shutdown = async (signal: string) => {
@@ -47,11 +53,9 @@ interface ServeOptions {
   sessionTimeout: number;
   maxLifetime: number;
   gatherTimeout: number;
+  publicIp?: string[];
+  udpPortRange?: { min: number; max: number };
+  udpMux?: number;
+  iceServer?: IceServer[];
   logLevel: (typeof LOG_LEVELS)[number];
-}
-
-function parsePort(value: string): number {
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('a port is 0..65535');
-  return port;
 }

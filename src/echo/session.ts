@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { EchoCounters, EchoPeer, PeerState } from '../engines/engine.js';
+import { describePair, type EchoCounters, type EchoPeer, type PeerState, type SessionDescription } from '../engines/engine.js';
 
 /** Why a session ended; one value per path a session can leave by. */
 export type CloseReason =
@@ -47,6 +47,8 @@ export class EchoSession {
 
   constructor(
     private readonly peer: EchoPeer,
+    /** What the client gets: the peer's answer, as the server announces it (public addresses). */
+    readonly answer: SessionDescription,
     private readonly timeouts: SessionTimeouts,
     log: Logger,
     private readonly onConnected: (connectMs: number) => void = () => {},
@@ -61,10 +63,6 @@ export class EchoSession {
       if (state === 'failed') this.close('ice-failed');
     });
     this.log.info({ event: 'session-created' }, 'session created');
-  }
-
-  get answer() {
-    return this.peer.answer;
   }
 
   get isClosed(): boolean {
@@ -118,8 +116,10 @@ export class EchoSession {
         if (this.connectedAt !== undefined) return;
         this.connectedAt = performance.now();
         const connectMs = this.connectedAt - this.createdAt;
-        this.log.info({ event: 'session-connected', connectMs: Math.round(connectMs * 10) / 10 }, 'session connected');
         this.onConnected(connectMs);
+        void this.peer.selectedPair().then((pair) => {
+          this.log.info({ event: 'session-connected', connectMs: Math.round(connectMs * 10) / 10, selectedPair: describePair(pair) }, 'session connected');
+        });
         this.schedule(this.timeouts.maxLifetimeMs, () => this.close('max-lifetime'));
         return;
       }
@@ -152,3 +152,4 @@ export class EchoSession {
     this.timers.add(timer);
   }
 }
+

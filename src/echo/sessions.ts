@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import type { Engine, SessionDescription } from '../engines/engine.js';
+import type { Engine, NetworkOptions, SessionDescription } from '../engines/engine.js';
+import { announcePublicAddresses } from '../sdp/public-address.js';
 import { EchoError } from '../errors/echo-error.js';
 import { EchoSession, type CloseReason, type SessionTimeouts } from './session.js';
 import type { EchoMetrics } from './metrics.js';
@@ -7,6 +8,10 @@ import type { EchoMetrics } from './metrics.js';
 export interface SessionRegistryOptions extends SessionTimeouts {
   maxSessions: number;
   gatherTimeoutMs: number;
+  /** How the echo peers gather and connect (ICE servers, ports). */
+  network: NetworkOptions;
+  /** Addresses announced in the answers' host candidates (1:1 NAT); empty: the local ones. */
+  publicIps: readonly string[];
 }
 
 /**
@@ -46,13 +51,14 @@ export class SessionRegistry {
     this.pending++;
     let peer;
     try {
-      peer = await this.engine.createEchoPeer(offer, { gatherTimeoutMs: this.options.gatherTimeoutMs, log: this.log });
+      peer = await this.engine.createEchoPeer(offer, { gatherTimeoutMs: this.options.gatherTimeoutMs, network: this.options.network, log: this.log });
     } catch (err) {
       throw EchoError.offerRejected(err instanceof Error ? err.message : String(err));
     } finally {
       this.pending--;
     }
-    const session = new EchoSession(peer, this.options, this.log, (ms) => this.metrics?.connectSeconds.observe(ms / 1000));
+    const answer = { type: peer.answer.type, sdp: announcePublicAddresses(peer.answer.sdp, this.options.publicIps) };
+    const session = new EchoSession(peer, answer, this.options, this.log, (ms) => this.metrics?.connectSeconds.observe(ms / 1000));
     if (this.shuttingDown) {
       session.close('shutdown');
       throw EchoError.shuttingDown();

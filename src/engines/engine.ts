@@ -33,9 +33,45 @@ export interface EchoCounters {
   messageBytes: number;
 }
 
+/** A STUN or TURN server, as RTCIceServer describes it (`stun:host:port`, `turn:host:port?transport=tcp`). */
+export interface IceServer {
+  urls: string;
+  username?: string;
+  credential?: string;
+}
+
+/** Where and how a peer gathers and connects. Every field is optional: the default is host candidates only. */
+export interface NetworkOptions {
+  /** STUN and TURN servers for gathering. Default none (the Echo Test runs on one host or LAN). */
+  iceServers?: readonly IceServer[];
+  /** Gather and use relay candidates only (RTCIceTransportPolicy `relay`). Default false. */
+  relayOnly?: boolean;
+  /** The local UDP ports ICE may use, inclusive. Default: any the OS gives. */
+  portRange?: { min: number; max: number };
+  /** One local UDP port shared by every peer of the process (ICE UDP mux); only where `capabilities.udpMux`. */
+  udpMux?: number;
+}
+
+export type CandidateType = 'host' | 'srflx' | 'prflx' | 'relay';
+
+/** One end of a candidate pair, as the stack reports it. */
+export interface CandidateInfo {
+  type: CandidateType;
+  protocol: 'udp' | 'tcp';
+  address: string;
+  port: number;
+}
+
+/** The pair ICE selected: what actually carries the media. */
+export interface CandidatePair {
+  local: CandidateInfo;
+  remote: CandidateInfo;
+}
+
 export interface EchoPeerOptions {
   /** Bound on waiting for ICE gathering before the answer is returned (non-trickle). */
   gatherTimeoutMs: number;
+  network?: NetworkOptions;
   log: Logger;
 }
 
@@ -50,6 +86,8 @@ export interface EchoPeer {
   /** Called on every connection state change; `closed` comes last, exactly once. */
   onStateChange(listener: (state: PeerState) => void): void;
   onIceStateChange(listener: (state: IceState) => void): void;
+  /** The pair ICE selected, once there is one; undefined before and after. Never throws. */
+  selectedPair(): Promise<CandidatePair | undefined>;
   /** Idempotent, never throws: closes the peer connection and frees tracks and channels. */
   close(): void;
 }
@@ -60,6 +98,7 @@ export interface ClientPeerOptions {
   /** Label of the data channel created before the offer, or undefined for none. */
   dataChannel?: string;
   gatherTimeoutMs: number;
+  network?: NetworkOptions;
   log: Logger;
 }
 
@@ -124,6 +163,8 @@ export interface ClientPeer {
   openDataChannel(label: string): ClientDataChannel;
   onStateChange(listener: (state: PeerState) => void): void;
   onIceStateChange(listener: (state: IceState) => void): void;
+  /** The pair ICE selected, once there is one; undefined before and after. Never throws. */
+  selectedPair(): Promise<CandidatePair | undefined>;
   /** Idempotent, never throws. */
   close(): void;
 }
@@ -138,6 +179,8 @@ export interface EngineCapabilities {
   readonly packetEcho: boolean;
   /** The client's media is `mode: 'rtp'`: it sends our packets and hands us the echo's. */
   readonly rawRtp: boolean;
+  /** `NetworkOptions.udpMux` works: every peer of the process on one UDP port. */
+  readonly udpMux: boolean;
 }
 
 export interface Engine {
@@ -151,4 +194,11 @@ export interface Engine {
 /** The raw RTP legs of a client peer, or none where its engine sends its own encoding (rawRtp false). */
 export function rtpLegs(peer: ClientPeer): readonly RtpLeg[] {
   return peer.media.mode === 'rtp' ? peer.media.legs : [];
+}
+
+/** `host udp 192.0.2.2:50000 -> prflx udp 203.0.113.7:61000`, for the log. */
+export function describePair(pair: CandidatePair | undefined): string | undefined {
+  if (!pair) return undefined;
+  const end = (c: CandidatePair['local']) => `${c.type} ${c.protocol} ${c.address.includes(':') ? `[${c.address}]` : c.address}:${c.port}`;
+  return `${end(pair.local)} -> ${end(pair.remote)}`;
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { EngineName } from '../engines/engine.js';
+import type { EngineName, NetworkOptions } from '../engines/engine.js';
 import { loadEngine } from '../engines/registry.js';
 import { SessionRegistry } from '../echo/sessions.js';
 import { createEchoMetrics } from '../echo/metrics.js';
@@ -21,17 +21,24 @@ export interface EchoServerOptions {
   gatherTimeoutMs: number;
   /** How long ICE `disconnected` may last before the session is released. Default 5 s. */
   disconnectGraceMs: number;
+  /** ICE servers and UDP ports of the echo peers. Default: host candidates, any port. */
+  network: NetworkOptions;
+  /** Addresses the answers announce instead of the local ones (1:1 NAT). Default none. */
+  publicIps: readonly string[];
   log: Logger;
 }
 
 export const SERVER_DEFAULTS = {
-  host: '0.0.0.0',
+  /** Dual stack: IPv6 and IPv4 (mapped) on one socket; 0.0.0.0 where the host has no IPv6. */
+  host: '::',
   port: 8080,
   maxSessions: 1000,
   connectTimeoutMs: 30_000,
   maxLifetimeMs: 10 * 60_000,
   gatherTimeoutMs: 2_000,
   disconnectGraceMs: 5_000,
+  network: {},
+  publicIps: [],
 } as const;
 
 export interface EchoServer {
@@ -45,17 +52,20 @@ export interface EchoServer {
 
 export async function startEchoServer(options: EchoServerOptions): Promise<EchoServer> {
   const engine = await loadEngine(options.engine);
+  if (options.network.udpMux !== undefined && !engine.capabilities.udpMux) {
+    throw new Error(`the ${engine.name} engine cannot share one UDP port between sessions (--udp-mux); libdatachannel can`);
+  }
   const log = options.log;
   let sessions: SessionRegistry | undefined;
   const metrics = createEchoMetrics(() => sessions?.size ?? 0);
   sessions = new SessionRegistry(engine, options, log.child({ module: 'echo', engine: engine.name }), metrics);
   const app = await buildApp({ sessions, metrics, log });
-  await app.listen({ host: options.host, port: options.port });
+  const host = await listen(app, options.host, options.port, log);
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
-  const urlHost = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
+  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   const url = `http://${urlHost.includes(':') ? `[${urlHost}]` : urlHost}:${port}`;
-  log.info({ event: 'listening', url, engine: engine.name, maxSessions: options.maxSessions }, `echo server listening on ${options.host}:${port} (engine ${engine.name})`);
+  log.info({ event: 'listening', url, host, engine: engine.name, maxSessions: options.maxSessions }, `echo server listening on ${host}:${port} (engine ${engine.name})`);
   let closing: Promise<void> | undefined;
   return {
     app,
@@ -63,4 +73,18 @@ export async function startEchoServer(options: EchoServerOptions): Promise<EchoS
     url,
     close: () => (closing ??= app.close()),
   };
+}
+
+/** Listens on `host`; the dual-stack `::` falls back to 0.0.0.0 on a host without IPv6. Returns the host it listens on. */
+async function listen(app: FastifyInstance, host: string, port: number, log: Logger): Promise<string> {
+  try {
+    await app.listen({ host, port });
+    return host;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (host !== '::' || (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL')) throw err;
+    log.warn({ err }, 'no IPv6 here: listening on 0.0.0.0 only');
+    await app.listen({ host: '0.0.0.0', port });
+    return '0.0.0.0';
+  }
 }

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import sdpTransform from 'sdp-transform';
-import { rtpLegs, type ClientDataChannel, type Engine } from '../../src/engines/engine.js';
+import { rtpLegs, type CandidatePair, type ClientDataChannel, type Engine } from '../../src/engines/engine.js';
 import { ENGINE_NAMES, loadEngine } from '../../src/engines/registry.js';
 import { checkMediaEcho } from '../../src/client/media-check.js';
 import { silentLogger as log } from '../../src/log.js';
@@ -17,7 +17,7 @@ import { buildPli, keyframeRequestTargets } from '../../src/rtp/rtcp.js';
 import {
   GATHER_TIMEOUT_MS, STEP_TIMEOUT_MS, activeResources, answeredSsrc, connectPair, resourcesBackTo, rtpPayload, syntheticRtp, waitForState,
 } from '../helpers/engine-pair.js';
-import { withTimeout } from '../helpers/timeout.js';
+import { eventually, withTimeout } from '../helpers/timeout.js';
 
 const engines: Engine[] = await Promise.all(ENGINE_NAMES.map((name) => loadEngine(name)));
 const rawRtpEngine = engines.find((engine) => engine.capabilities.rawRtp);
@@ -63,6 +63,13 @@ for (const engine of engines) {
         assert.ok(attributes.includes('msid') || media.msid !== undefined, `${media.type} names its stream and track (msid)`);
       }
       assert.equal(client.media.mode, rawRtp ? 'rtp' : 'generated', 'the client media is what capabilities.rawRtp declares');
+      // Both ends name the pair ICE selected, and it is the same pair seen from each side.
+      let pairs: Array<CandidatePair | undefined> = [];
+      await eventually(async () => (pairs = await Promise.all([client.selectedPair(), server.selectedPair()])).every(Boolean), STEP_TIMEOUT_MS, 'selected pairs');
+      const [fromClient, fromServer] = pairs as CandidatePair[];
+      assert.equal(fromClient!.local.protocol, 'udp');
+      assert.deepEqual([fromServer!.remote.address, fromServer!.remote.port], [fromClient!.local.address, fromClient!.local.port]);
+      assert.deepEqual([fromClient!.remote.address, fromClient!.remote.port], [fromServer!.local.address, fromServer!.local.port]);
       assert.deepEqual(client.media.legs.map((leg) => leg.kind), ['audio', 'video']);
     });
 

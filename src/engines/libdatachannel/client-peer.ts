@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { PeerConnection, type DataChannel, type Track } from 'node-datachannel';
 import {
-  CLIENT_PAYLOAD_TYPES, type ClientDataChannel, type ClientMedia, type ClientPeer, type ClientPeerOptions, type IceState,
+  CLIENT_PAYLOAD_TYPES, type CandidatePair, type ClientDataChannel, type ClientMedia, type ClientPeer, type ClientPeerOptions, type IceState,
   type MediaKind, type PeerState, type RtpLeg, type SessionDescription,
 } from '../engine.js';
 import { deferred, waitForGathering } from '../kit/gathering.js';
@@ -14,6 +14,7 @@ import { PeerStates, toIceState, toPeerState } from '../kit/state-reporter.js';
 import { splitCandidates } from '../../sdp/candidates.js';
 import { isRtcp, isRtp, randomSsrc } from '../../rtp/packet.js';
 import { buildBye } from '../../rtp/rtcp.js';
+import { rtcConfig, selectedPairOf } from './config.js';
 import { peerOpened, teardown } from './lifecycle.js';
 import { buildMedia } from './media-description.js';
 import { RtcpRepeatFilter } from './rtcp-repeat-filter.js';
@@ -57,7 +58,7 @@ class LibdatachannelClient implements ClientPeer {
     this.#log = options.log.child({ engine: 'libdatachannel', role: 'client' });
     this.#states = new PeerStates((err) => this.#log.error({ err }, 'state listener threw'));
     // Auto-negotiation off: createDataChannel() would otherwise make the offer on the spot.
-    this.#pc = new PeerConnection('client', { iceServers: [], disableAutoNegotiation: true });
+    this.#pc = new PeerConnection('client', rtcConfig(options.network, { disableAutoNegotiation: true }));
     peerOpened();
     this.#pc.onGatheringStateChange((state) => {
       if (state === 'complete') this.#gathered.resolve();
@@ -111,6 +112,15 @@ class LibdatachannelClient implements ClientPeer {
 
   onIceStateChange(listener: (state: IceState) => void): void {
     this.#states.ice.listen(listener);
+  }
+
+  async selectedPair(): Promise<CandidatePair | undefined> {
+    if (this.#closed) return undefined;
+    try {
+      return selectedPairOf(this.#pc);
+    } catch {
+      return undefined;
+    }
   }
 
   close(): void {

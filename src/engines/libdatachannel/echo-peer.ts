@@ -3,13 +3,14 @@
  * data channel message straight back, at packet level, without decoding anything.
  */
 import { PeerConnection, type DataChannel, type Track } from 'node-datachannel';
-import type { EchoCounters, EchoPeer, EchoPeerOptions, IceState, PeerState, SessionDescription } from '../engine.js';
+import type { CandidatePair, EchoCounters, EchoPeer, EchoPeerOptions, IceState, PeerState, SessionDescription } from '../engine.js';
 import { deferred, waitForGathering } from '../kit/gathering.js';
 import { messageBytes, toMessage } from '../kit/messages.js';
 import { PeerStates, toIceState, toPeerState } from '../kit/state-reporter.js';
 import { isRtcp, isRtp, randomSsrc, rtpPayloadType, rtpSsrc, setRtpSsrc } from '../../rtp/packet.js';
 import { buildPli, byeSources, keyframeRequestTargets } from '../../rtp/rtcp.js';
 import { planEchoSections, type EchoSectionPlan } from './echo-plan.js';
+import { rtcConfig, selectedPairOf } from './config.js';
 import { peerOpened, teardown } from './lifecycle.js';
 import { buildMedia } from './media-description.js';
 import { RtcpRepeatFilter } from './rtcp-repeat-filter.js';
@@ -45,8 +46,7 @@ class LibdatachannelEchoPeer implements EchoPeer {
   constructor(options: EchoPeerOptions) {
     this.#log = options.log.child({ engine: 'libdatachannel', role: 'echo' });
     this.#states = new PeerStates((err) => this.#log.error({ err }, 'state listener threw'));
-    // No ICE servers: host candidates only, as the echo test runs without STUN.
-    this.#pc = new PeerConnection('echo', { iceServers: [] });
+    this.#pc = new PeerConnection('echo', rtcConfig(options.network));
     peerOpened();
     this.#pc.onGatheringStateChange((state) => {
       if (state === 'complete') this.#gathered.resolve();
@@ -89,6 +89,15 @@ class LibdatachannelEchoPeer implements EchoPeer {
 
   onIceStateChange(listener: (state: IceState) => void): void {
     this.#states.ice.listen(listener);
+  }
+
+  async selectedPair(): Promise<CandidatePair | undefined> {
+    if (this.#closed) return undefined;
+    try {
+      return selectedPairOf(this.#pc);
+    } catch {
+      return undefined;
+    }
   }
 
   close(): void {

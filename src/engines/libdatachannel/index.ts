@@ -8,7 +8,7 @@ import { createLibdatachannelEchoPeer } from './echo-peer.js';
 
 export const libdatachannelEngine: Engine = {
   name: 'libdatachannel',
-  capabilities: { packetEcho: true, rawRtp: true },
+  capabilities: { packetEcho: true, rawRtp: true, udpMux: true },
   createEchoPeer: createLibdatachannelEchoPeer,
   createClientPeer: createLibdatachannelClientPeer,
 };

@@ -6,13 +6,21 @@
  * (RTCPeerConnection, MediaStreamTrack…), which TypeScript's default lib provides.
  */
 import wrtc from '@roamhq/wrtc';
+import type { NetworkOptions } from '../engine.js';
 import type { PeerStates } from '../kit/state-reporter.js';
 import { toIceState, toPeerState } from '../kit/state-reporter.js';
 
 export const { RTCPeerConnection: WrtcPeerConnection, nonstandard } = wrtc;
 
-/** No ICE servers: the Echo Test runs on one host or LAN (host candidates only). */
-export const PEER_CONFIG: RTCConfiguration = { iceServers: [] };
+/** NetworkOptions as an RTCConfiguration; `portRange` is wrtc's own, non-standard field. */
+export function peerConfig(network: NetworkOptions = {}): RTCConfiguration & { portRange?: { min: number; max: number } } {
+  if (network.udpMux !== undefined) throw new Error('libwebrtc (wrtc) cannot share one UDP port between peers (no ICE UDP mux)');
+  return {
+    iceServers: (network.iceServers ?? []).map((server) => ({ ...server })),
+    iceTransportPolicy: network.relayOnly ? 'relay' : 'all',
+    ...(network.portRange ? { portRange: { ...network.portRange } } : {}),
+  };
+}
 
 /** Resolves when libwebrtc says gathering is complete; the listener goes with it. */
 export function gatheringComplete(pc: RTCPeerConnection): Promise<void> {

@@ -7,17 +7,17 @@
  */
 import sdpTransform from 'sdp-transform';
 import {
-  CLIENT_PAYLOAD_TYPES, type ClientDataChannel, type ClientMedia, type ClientPeer, type ClientPeerOptions, type IceState,
+  CLIENT_PAYLOAD_TYPES, type CandidatePair, type ClientDataChannel, type ClientMedia, type ClientPeer, type ClientPeerOptions, type IceState,
   type LegMediaStats, type MediaKind, type MediaLeg, type PeerState, type SessionDescription,
 } from '../engine.js';
 import { closeQuietly } from '../kit/close.js';
 import { waitForGathering } from '../kit/gathering.js';
 import { toMessage } from '../kit/messages.js';
 import { PeerStates } from '../kit/state-reporter.js';
-import { PEER_CONFIG, WrtcPeerConnection, followStates, gatheringComplete } from './addon.js';
+import { WrtcPeerConnection, peerConfig, followStates, gatheringComplete } from './addon.js';
 import { guardProcessExit } from './exit-guard.js';
 import { createSource, type GeneratedSource } from './sources.js';
-import { sumRtpStats } from './stats.js';
+import { selectedPairFromStats, sumRtpStats } from './stats.js';
 
 export function createLibwebrtcClientPeer(options: ClientPeerOptions): ClientPeer {
   return new LibwebrtcClient(options);
@@ -43,7 +43,7 @@ class LibwebrtcClient implements ClientPeer {
     this.#log = options.log.child({ engine: 'libwebrtc', role: 'client' });
     this.#states = new PeerStates((err) => this.#log.error({ err }, 'state listener threw'));
     guardProcessExit();
-    this.#pc = new WrtcPeerConnection(PEER_CONFIG);
+    this.#pc = new WrtcPeerConnection(peerConfig(options.network));
     followStates(this.#pc, this.#states, () => this.close());
 
     const kinds: MediaKind[] = [...(options.audio ? ['audio' as const] : []), ...(options.video ? ['video' as const] : [])];
@@ -85,6 +85,15 @@ class LibwebrtcClient implements ClientPeer {
 
   onIceStateChange(listener: (state: IceState) => void): void {
     this.#states.ice.listen(listener);
+  }
+
+  async selectedPair(): Promise<CandidatePair | undefined> {
+    if (this.#closed) return undefined;
+    try {
+      return selectedPairFromStats(await this.#pc.getStats());
+    } catch {
+      return undefined; // closed meanwhile
+    }
   }
 
   close(): void {

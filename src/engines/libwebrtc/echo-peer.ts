@@ -8,14 +8,14 @@
  * settings, a little later, and libwebrtc answers the client's keyframe requests from its own
  * encoder. Counters therefore come from getStats(), not from a packet path.
  */
-import type { EchoCounters, EchoPeer, EchoPeerOptions, IceState, PeerState, SessionDescription } from '../engine.js';
+import type { CandidatePair, EchoCounters, EchoPeer, EchoPeerOptions, IceState, PeerState, SessionDescription } from '../engine.js';
 import { closeQuietly, safely } from '../kit/close.js';
 import { waitForGathering } from '../kit/gathering.js';
 import { messageBytes, toMessage } from '../kit/messages.js';
 import { PeerStates } from '../kit/state-reporter.js';
-import { PEER_CONFIG, WrtcPeerConnection, followStates, gatheringComplete } from './addon.js';
+import { WrtcPeerConnection, peerConfig, followStates, gatheringComplete } from './addon.js';
 import { guardProcessExit } from './exit-guard.js';
-import { sumRtpStats } from './stats.js';
+import { selectedPairFromStats, sumRtpStats } from './stats.js';
 
 /**
  * How often media counters are refreshed from getStats(), in ms. The interface reads counters
@@ -27,7 +27,7 @@ const STATS_INTERVAL_MS = 500;
 export async function createLibwebrtcEchoPeer(offer: SessionDescription, options: EchoPeerOptions): Promise<EchoPeer> {
   if (offer.type !== 'offer') throw new Error(`expected an offer, got a description of type "${offer.type}"`);
   guardProcessExit();
-  const pc = new WrtcPeerConnection(PEER_CONFIG);
+  const pc = new WrtcPeerConnection(peerConfig(options.network));
   const peer = new LibwebrtcEchoPeer(pc, options);
   try {
     // libwebrtc fires `track` inside setRemoteDescription, before it resolves; every transceiver
@@ -98,6 +98,15 @@ class LibwebrtcEchoPeer implements EchoPeer {
     this.#statsTimer = setInterval(() => this.#refreshCounters(), STATS_INTERVAL_MS);
     // Bookkeeping only: an open echo peer must not keep the process alive by this timer.
     this.#statsTimer.unref();
+  }
+
+  async selectedPair(): Promise<CandidatePair | undefined> {
+    if (this.#closed) return undefined;
+    try {
+      return selectedPairFromStats(await this.#pc.getStats());
+    } catch {
+      return undefined; // closed meanwhile
+    }
   }
 
   close(): void {

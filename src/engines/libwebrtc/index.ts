@@ -9,7 +9,7 @@ import { createLibwebrtcEchoPeer } from './echo-peer.js';
 
 export const libwebrtcEngine: Engine = {
   name: 'libwebrtc',
-  capabilities: { packetEcho: false, rawRtp: false },
+  capabilities: { packetEcho: false, rawRtp: false, udpMux: false },
   createEchoPeer: createLibwebrtcEchoPeer,
   createClientPeer: createLibwebrtcClientPeer,
 };

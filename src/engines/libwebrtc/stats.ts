@@ -1,4 +1,6 @@
-/** Sums of libwebrtc's W3C stats (getStats), the only view of media this engine has. */
+/** libwebrtc's W3C stats (getStats): sums of RTP streams, the only view of media this engine has, and the selected pair. */
+import type { CandidatePair } from '../engine.js';
+import { candidateInfo } from '../kit/ice.js';
 
 /** The W3C RTCStats fields we read; libwebrtc fills them, others may not. */
 interface RtpStreamStats {
@@ -46,4 +48,36 @@ export function sumRtpStats(report: RTCStatsReport, kind?: string): RtpTotals {
     }
   });
   return totals;
+}
+
+interface CandidateStats {
+  type: string;
+  id: string;
+  selectedCandidatePairId?: string;
+  localCandidateId?: string;
+  remoteCandidateId?: string;
+  nominated?: boolean;
+  state?: string;
+  candidateType?: string;
+  protocol?: string;
+  address?: string;
+  ip?: string;
+  port?: number;
+}
+
+/** The transport's selected pair (RTCTransportStats.selectedCandidatePairId), or a nominated, succeeded one. */
+export function selectedPairFromStats(report: RTCStatsReport): CandidatePair | undefined {
+  const all = new Map<string, CandidateStats>();
+  report.forEach((value: CandidateStats) => all.set(value.id, value));
+  const pairs = [...all.values()].filter((v) => v.type === 'candidate-pair');
+  const selectedId = [...all.values()].find((v) => v.type === 'transport' && v.selectedCandidatePairId)?.selectedCandidatePairId;
+  const pair = (selectedId && all.get(selectedId)) || pairs.find((p) => p.nominated && p.state === 'succeeded');
+  if (!pair) return undefined;
+  const info = (id: string | undefined) => {
+    const c = id === undefined ? undefined : all.get(id);
+    return c && candidateInfo(c.candidateType ?? '', c.protocol ?? 'udp', c.address ?? c.ip ?? '', c.port ?? 0);
+  };
+  const local = info(pair.localCandidateId);
+  const remote = info(pair.remoteCandidateId);
+  return local && remote ? { local, remote } : undefined;
 }

@@ -17,7 +17,7 @@ import {
   type RtpPacket,
 } from 'werift';
 import {
-  CLIENT_PAYLOAD_TYPES, type ClientDataChannel, type ClientMedia, type ClientPeer, type ClientPeerOptions, type IceState,
+  CLIENT_PAYLOAD_TYPES, type CandidatePair, type ClientDataChannel, type ClientMedia, type ClientPeer, type ClientPeerOptions, type IceState,
   type MediaKind, type PeerState, type RtpLeg, type SessionDescription,
 } from '../engine.js';
 import { closeQuietly } from '../kit/close.js';
@@ -25,7 +25,7 @@ import { waitForGathering } from '../kit/gathering.js';
 import { PeerStates } from '../kit/state-reporter.js';
 import { rtcpFeedbackMediaSsrc } from '../../rtp/rtcp.js';
 import { sendDtlsCloseNotify } from './close-notify.js';
-import { BASE_PEER_CONFIG, gatheringComplete } from './config.js';
+import { gatheringComplete, peerConfig, selectedPairOf } from './config.js';
 import { sendMessage } from './messages.js';
 import { followStates } from './states.js';
 import { followDtlsRoleForStreamIds } from './stream-ids.js';
@@ -62,7 +62,7 @@ class WeriftClientPeer implements ClientPeer {
     this.log = options.log.child({ engine: 'werift', role: 'client' });
     this.states = new PeerStates((err) => this.log.error({ err }, 'state listener threw'));
     this.pc = new RTCPeerConnection({
-      ...BASE_PEER_CONFIG,
+      ...peerConfig(options.network, { ipv6: false }),
       codecs: CLIENT_CODECS,
       headerExtensions: { audio: [useSdesMid()], video: [useSdesMid()] },
       // One transport for everything: with werift's default max-compat it gathers a socket pair
@@ -103,6 +103,10 @@ class WeriftClientPeer implements ClientPeer {
 
   onIceStateChange(listener: (state: IceState) => void): void {
     this.states.ice.listen(listener);
+  }
+
+  async selectedPair(): Promise<CandidatePair | undefined> {
+    return this.closed ? undefined : selectedPairOf(this.pc);
   }
 
   close(): void {

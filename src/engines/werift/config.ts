@@ -1,16 +1,34 @@
-/** What the werift echo peer and client peer share: peer configuration and gathering. */
+/** What the werift echo peer and client peer share: peer configuration, gathering, the selected pair. */
 import type { RTCPeerConnection, RTCPeerConnectionConfig } from 'werift';
+import type { CandidatePair, NetworkOptions } from '../engine.js';
+import { candidateInfo } from '../kit/ice.js';
 
 /**
- * Options both sides use. No ICE servers (the Echo Test runs on one host or LAN). IPv4 only:
- * werift paces its connectivity checks 20 ms apart and keeps checking every pair before it
- * reports `connected`, so each IPv6 pair adds 20 ms on both sides (measured, see the report).
+ * NetworkOptions as werift's configuration. `ipv6`: the echo peer gathers IPv6 host candidates
+ * (a server must reach IPv6 clients); our client does not by default: werift paces its checks
+ * 20 ms apart and checks every pair before it reports `connected`, so each IPv6 pair adds
+ * 20 ms to its set-up.
  */
-export const BASE_PEER_CONFIG: RTCPeerConnectionConfig = {
-  iceServers: [],
-  iceUseIpv6: false,
-  iceUseLinkLocalAddress: false,
-};
+export function peerConfig(network: NetworkOptions = {}, { ipv6 }: { ipv6: boolean }): Partial<RTCPeerConnectionConfig> {
+  if (network.udpMux !== undefined) throw new Error('werift cannot share one UDP port between peers (no ICE UDP mux)');
+  return {
+    iceServers: (network.iceServers ?? []).map((server) => ({ ...server })),
+    iceTransportPolicy: network.relayOnly ? 'relay' : 'all',
+    icePortRange: network.portRange ? [network.portRange.min, network.portRange.max] : undefined,
+    iceUseIpv6: ipv6,
+    iceUseLinkLocalAddress: false,
+  };
+}
+
+/** The pair werift's ICE nominated, on the (bundled) first transport. */
+export function selectedPairOf(pc: RTCPeerConnection): CandidatePair | undefined {
+  const pair = pc.iceTransports[0]?.connection.nominated;
+  if (!pair) return undefined;
+  const { localCandidate: l, remoteCandidate: r } = pair;
+  const local = candidateInfo(l.type, l.transport, l.host, l.port);
+  const remote = candidateInfo(r.type, r.transport, r.host, r.port);
+  return local && remote ? { local, remote } : undefined;
+}
 
 /** Resolves when werift says gathering is complete; the subscription ends with it. */
 export function gatheringComplete(pc: RTCPeerConnection): Promise<void> {

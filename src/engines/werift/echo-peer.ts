@@ -15,14 +15,14 @@ import {
   type RtcpPacket,
   type RtpPacket,
 } from 'werift';
-import type { EchoCounters, EchoPeer, EchoPeerOptions, IceState, PeerState, SessionDescription } from '../engine.js';
+import type { CandidatePair, EchoCounters, EchoPeer, EchoPeerOptions, IceState, PeerState, SessionDescription } from '../engine.js';
 import { closeQuietly, safely } from '../kit/close.js';
 import { waitForGathering } from '../kit/gathering.js';
 import { messageBytes } from '../kit/messages.js';
 import { PeerStates } from '../kit/state-reporter.js';
 import { keyframeRequestTargets } from '../../rtp/rtcp.js';
 import { checkOfferSdp } from '../../sdp/offer.js';
-import { BASE_PEER_CONFIG, gatheringComplete } from './config.js';
+import { gatheringComplete, peerConfig, selectedPairOf } from './config.js';
 import { sendMessage } from './messages.js';
 import { followStates } from './states.js';
 
@@ -57,7 +57,7 @@ export async function createWeriftEchoPeer(offer: SessionDescription, options: E
   if (offer.type !== 'offer') throw new Error(`expected an offer, got a description of type "${offer.type}"`);
   checkOfferSdp(offer.sdp);
   const pc = new RTCPeerConnection({
-    ...BASE_PEER_CONFIG,
+    ...peerConfig(options.network, { ipv6: true }),
     codecs: ECHO_CODECS,
     // The mid extension lets the client tell echoed streams apart without our SSRCs.
     headerExtensions: { audio: [useSdesMid()], video: [useSdesMid()] },
@@ -140,6 +140,10 @@ class WeriftEchoPeer implements EchoPeer {
       );
     }
     this.answerSdp = announceEchoStreams(this.pc.localDescription?.sdp ?? '', this.mediaTransceivers(), this.streamId);
+  }
+
+  async selectedPair(): Promise<CandidatePair | undefined> {
+    return this.closed ? undefined : selectedPairOf(this.pc);
   }
 
   close(): void {

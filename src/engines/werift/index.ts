@@ -8,7 +8,7 @@ import { createWeriftEchoPeer } from './echo-peer.js';
 
 export const weriftEngine: Engine = {
   name: 'werift',
-  capabilities: { packetEcho: true, rawRtp: true },
+  capabilities: { packetEcho: true, rawRtp: true, udpMux: false },
   createEchoPeer: createWeriftEchoPeer,
   createClientPeer: createWeriftClientPeer,
 };

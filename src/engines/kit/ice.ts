@@ -1,0 +1,31 @@
+/** ICE server URLs (RFC 7064, RFC 7065) and candidate descriptions, in the forms stacks need. */
+import type { CandidateInfo, CandidateType } from '../engine.js';
+
+export interface IceUrl {
+  scheme: 'stun' | 'stuns' | 'turn' | 'turns';
+  host: string;
+  port: number;
+  transport: 'udp' | 'tcp';
+}
+
+const DEFAULT_PORTS = { stun: 3478, stuns: 5349, turn: 3478, turns: 5349 } as const;
+
+/** `stun:host[:port]`, `turn:host[:port][?transport=udp|tcp]`; an IPv6 host in brackets. */
+export function parseIceUrl(url: string): IceUrl {
+  const match = /^(stuns?|turns?):(\[[0-9a-f:.]+\]|[^:?\s[\]]+)(?::(\d{1,5}))?(?:\?transport=(udp|tcp))?$/i.exec(url.trim());
+  if (!match) throw new Error(`not a STUN or TURN URL (stun:host:port, turn:host:port?transport=udp|tcp): ${url}`);
+  const scheme = match[1]!.toLowerCase() as IceUrl['scheme'];
+  const port = match[3] === undefined ? DEFAULT_PORTS[scheme] : Number(match[3]);
+  if (port < 1 || port > 65535) throw new Error(`port out of range in ${url}`);
+  const transport = (match[4]?.toLowerCase() as 'udp' | 'tcp' | undefined) ?? (scheme === 'turns' || scheme === 'stuns' ? 'tcp' : 'udp');
+  return { scheme, host: match[2]!.replace(/^\[|\]$/g, ''), port, transport };
+}
+
+const TYPES: ReadonlySet<string> = new Set<CandidateType>(['host', 'srflx', 'prflx', 'relay']);
+
+/** A candidate as the stack described it, or undefined when the stack said something we do not know. */
+export function candidateInfo(type: string, protocol: string, address: string, port: number): CandidateInfo | undefined {
+  const kind = type.toLowerCase();
+  if (!TYPES.has(kind)) return undefined;
+  return { type: kind as CandidateType, protocol: /tcp/i.test(protocol) ? 'tcp' : 'udp', address, port };
+}

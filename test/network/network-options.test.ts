@@ -1,0 +1,87 @@
+/**
+ * The server's and the client's network options, over loopback: ICE server URLs, a UDP port
+ * range, one UDP port for every session, announced public addresses, and the selected pair.
+ * What needs a NAT or a TURN server runs in network namespaces (namespaces.test.ts).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import sdpTransform from 'sdp-transform';
+import { InvalidArgumentError } from 'commander';
+import { parseIceServer, parsePortRange } from '../../src/commands/parse.js';
+import { ENGINE_NAMES, loadEngine } from '../../src/engines/registry.js';
+import { announcePublicAddresses } from '../../src/sdp/public-address.js';
+import { runCli } from '../helpers/cli.js';
+import { postJson, startTestServer } from '../helpers/server.js';
+import { makeOffer } from '../helpers/offer.js';
+
+test('ICE server options: stun URLs, TURN with credentials in the URL, and refusals', () => {
+  assert.deepEqual(parseIceServer('stun:127.0.0.1:3478'), { urls: 'stun:127.0.0.1:3478' });
+  assert.deepEqual(parseIceServer('turn://alice:s%40cret@turn.example:3479?transport=tcp'), {
+    urls: 'turn:turn.example:3479?transport=tcp',
+    username: 'alice',
+    credential: 's@cret',
+  });
+  assert.deepEqual(parseIceServer('turn:[::1]:3478'), { urls: 'turn:[::1]:3478' });
+  for (const bad of ['http://x', 'stun:', 'turn://a:b@h:99999', 'stun:h:1?transport=sctp']) {
+    assert.throws(() => parseIceServer(bad), InvalidArgumentError, bad);
+  }
+  assert.deepEqual(parsePortRange('40000-40100'), { min: 40000, max: 40100 });
+  assert.throws(() => parsePortRange('5-4'), InvalidArgumentError);
+});
+
+test('announced public addresses replace host candidates of their family, once per port', () => {
+  const sdp = [
+    'v=0', 'm=audio 9 UDP/TLS/RTP/SAVPF 111',
+    'a=candidate:1 1 UDP 2122317823 10.0.0.5 50000 typ host',
+    'a=candidate:2 1 UDP 2122317567 172.17.0.1 50000 typ host',
+    'a=candidate:3 1 UDP 2122317311 fd00::5 50002 typ host',
+    'a=candidate:4 1 UDP 1686052607 198.51.100.9 61000 typ srflx raddr 10.0.0.5 rport 50000',
+    '',
+  ].join('\r\n');
+  const out = announcePublicAddresses(sdp, ['203.0.113.10']).split('\r\n').filter((l) => l.startsWith('a=candidate'));
+  assert.deepEqual(out, [
+    'a=candidate:1 1 UDP 2122317823 203.0.113.10 50000 typ host',
+    'a=candidate:3 1 UDP 2122317311 fd00::5 50002 typ host',
+    'a=candidate:4 1 UDP 1686052607 198.51.100.9 61000 typ srflx raddr 10.0.0.5 rport 50000',
+  ]);
+});
+
+for (const engine of ENGINE_NAMES) {
+  test(`a ${engine} server keeps its echo peers inside --udp-port-range and announces --public-ip; the client names the selected pair`, async (t) => {
+    // 127.0.0.2 stands for a public address: the echo peer's sockets listen on every address, so
+    // a client reaches them there, and only through the announcement (stacks leave loopback out).
+    const server = await startTestServer(t, engine, { network: { portRange: { min: 41000, max: 41020 } }, publicIps: ['127.0.0.2'] });
+    const { offer, peer } = await makeOffer();
+    t.after(() => peer.close());
+    const answer = (await (await postJson(`${server.url}/offer`, offer)).json()) as { sdp: string };
+    const candidates = sdpTransform.parse(answer.sdp).media.flatMap((m) => m.candidates ?? []);
+    const v4 = candidates.filter((c) => c.type === 'host' && !c.ip.includes(':'));
+    assert.ok(v4.length > 0, 'IPv4 host candidates');
+    for (const c of v4) assert.equal(c.ip, '127.0.0.2', 'announced at the public address');
+    for (const c of candidates) assert.ok(c.port >= 41000 && c.port <= 41020, `port ${c.port} in range`);
+
+    const run = await runCli(['client', '-s', `${server.url}/offer`, '-t', '1', '--json', '--timeout', '15'], 30_000);
+    assert.equal(run.code, 0, run.stderr);
+    const result = JSON.parse(run.stdout) as { selectedPair?: { local: { type: string }; remote: { address: string; port: number; type: string } } };
+    assert.ok(result.selectedPair, 'the result names the selected pair');
+    assert.ok(result.selectedPair.remote.port >= 41000 && result.selectedPair.remote.port <= 41020, JSON.stringify(result.selectedPair));
+  });
+}
+
+test('--udp-mux puts every libdatachannel session on one UDP port, and each echoes', async (t) => {
+  const server = await startTestServer(t, 'libdatachannel', { network: { udpMux: 41077 } });
+  const runs = await Promise.all([0, 1, 2].map(() => runCli(['client', '-s', `${server.url}/offer`, '-t', '1', '--json', '--timeout', '15'], 30_000)));
+  for (const run of runs) {
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal((JSON.parse(run.stdout) as { selectedPair: { remote: { port: number } } }).selectedPair.remote.port, 41077);
+  }
+});
+
+test('--udp-mux is refused at start for an engine that cannot share a port', async () => {
+  for (const name of ENGINE_NAMES) {
+    if ((await loadEngine(name)).capabilities.udpMux) continue;
+    const run = await runCli(['serve', '--host', '127.0.0.1', '--port', '0', '--engine', name, '--udp-mux', '41078'], 20_000);
+    assert.equal(run.code, 1, `${name}: exit code`);
+    assert.match(run.stderr, /cannot share one UDP port/);
+  }
+});
