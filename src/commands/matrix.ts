@@ -6,6 +6,7 @@ import type { TestType } from '../interop/peer.js';
 import { allPeers } from '../interop/adapters/index.js';
 import { stderrProgress } from '../interop/progress.js';
 import { writeReports } from '../interop/report/write.js';
+import { NETWORKS, type NetworkName } from '../net/namespaces.js';
 import { parsePositiveInt, parseSeconds } from './parse.js';
 
 /** The package root: peers live in interop/ and dist/ beside this file's dist/commands/. */
@@ -16,6 +17,7 @@ export const matrixCommand = new Command('matrix')
   .option('--servers <names>', 'comma-separated server peers (default: every available one)', parseList)
   .option('--clients <names>', 'comma-separated client peers (default: every available one)', parseList)
   .option('--tests <types>', 'comma-separated test types, 0 and/or 1', parseTests, [0, 1] as TestType[])
+  .option('--network <names>', `comma-separated networks: ${NETWORKS.join(', ')} (all but direct run in network namespaces: root, iproute2, nftables, coturn)`, parseNetworks, ['direct'] as NetworkName[])
   .option('--out <dir>', 'directory for the reports', 'report')
   .option('--concurrency <n>', 'cells at once (default: min(2, CPUs))', parsePositiveInt)
   .option('--timeout <seconds>', "each client's timeout (default: the client's own, 15 s; Chromium 20 s)", parseSeconds)
@@ -36,6 +38,7 @@ export const matrixCommand = new Command('matrix')
       servers: opts.servers,
       clients: opts.clients,
       tests: opts.tests,
+      networks: opts.network,
       oursOnly: opts.oursOnly,
       concurrency: opts.concurrency,
       timeoutMs: opts.timeout,
@@ -45,7 +48,7 @@ export const matrixCommand = new Command('matrix')
     const failures = decisiveFailures(result);
     process.stderr.write(`matrix: wrote ${files.join(', ')}\n`);
     for (const name of result.ourMissing) process.stderr.write(`matrix: FAIL our peer ${name} could not run\n`);
-    for (const cell of failures) process.stderr.write(`matrix: FAIL test ${cell.test} ${cell.server} → ${cell.client}: ${cell.reason ?? ''} ${cell.message ?? ''}\n`);
+    for (const cell of failures) process.stderr.write(`matrix: FAIL ${cell.network} test ${cell.test} ${cell.server} → ${cell.client}: ${cell.reason ?? ''} ${cell.message ?? ''}\n`);
     process.exitCode = failures.length || result.ourMissing.length ? 1 : 0;
   });
 
@@ -53,6 +56,7 @@ interface MatrixOptions {
   servers?: string[];
   clients?: string[];
   tests: TestType[];
+  network: NetworkName[];
   out: string;
   concurrency?: number;
   timeout?: number;
@@ -67,4 +71,11 @@ function parseTests(value: string): TestType[] {
   const tests = parseList(value).map(Number);
   if (!tests.length || tests.some((t) => t !== 0 && t !== 1)) throw new InvalidArgumentError('tests are 0 and/or 1');
   return [...new Set(tests)] as TestType[];
+}
+
+function parseNetworks(value: string): NetworkName[] {
+  const names = parseList(value);
+  const unknown = names.filter((n) => !(NETWORKS as readonly string[]).includes(n));
+  if (!names.length || unknown.length) throw new InvalidArgumentError(`networks are ${NETWORKS.join(', ')}; got ${unknown.join(', ') || 'none'}`);
+  return [...new Set(names)] as NetworkName[];
 }

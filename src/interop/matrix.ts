@@ -6,19 +6,29 @@
  * cell's session only (the reports show both peers' logs per cell), a server that a client
  * crashed or wedged cannot spoil the rest of its row, and every cell starts from the same
  * state. It costs one server start per cell: ~0.3 s for ours and pion, ~1 s for the Python peers.
+ *
+ * Networks are a dimension too: a cell on `nat`, `relay` or `server-nat` builds its own small
+ * network of namespaces (src/net/namespaces.ts) and a TURN server where it needs one, and
+ * removes them after. A pair that cannot run on a network (a client without TURN options on
+ * `relay`) is `unsupported`, shown as n/a: not a failure.
  */
 import { cpus } from 'node:os';
 import { knownFailureFor, type KnownFailure } from './known-failures.js';
-import { TEST_TYPES, type Availability, type ClientOutcome, type InteropPeer, type RunningServer, type TestType } from './peer.js';
+import {
+  DEFAULT_CLIENT_NETWORKS, DEFAULT_SERVER_NETWORKS, TEST_TYPES, type Availability, type ClientOutcome, type InteropPeer, type RunningServer, type Site, type TestType,
+} from './peer.js';
 import { freePort } from '../net/free-port.js';
+import { NETWORK_LABELS, createTopology, namespacesUnavailable, type NetworkName } from '../net/namespaces.js';
+import { startTurnServer, type TurnServer } from '../net/turn-server.js';
 import { ServerStartError } from './adapters/spawn-peer.js';
 
-export type CellStatus = 'pass' | 'fail' | 'known-failure';
+export type CellStatus = 'pass' | 'fail' | 'known-failure' | 'unsupported';
 
 export interface CellResult {
   server: string;
   client: string;
   test: TestType;
+  network: NetworkName;
   status: CellStatus;
   /** True when one of our peers is in the cell: its failure fails the run. */
   decisive: boolean;
@@ -60,18 +70,21 @@ export interface MatrixOptions {
   concurrency?: number;
   /** Overrides each client's own timeout. */
   timeoutMs?: number;
+  /** Networks to run every pair on. Default: direct (loopback) only. */
+  networks?: NetworkName[];
   onProgress?: (event: ProgressEvent) => void;
 }
 
 export type ProgressEvent =
   | { type: 'start'; total: number }
-  | { type: 'cell-start'; index: number; total: number; server: string; client: string; test: TestType }
+  | { type: 'cell-start'; index: number; total: number; server: string; client: string; test: TestType; network: NetworkName }
   | { type: 'cell-done'; index: number; done: number; total: number; cell: CellResult };
 
 export interface MatrixResult {
   startedAt: string;
   durationMs: number;
   tests: TestType[];
+  networks: NetworkName[];
   servers: string[];
   clients: string[];
   peers: PeerAvailability[];
@@ -97,6 +110,11 @@ export async function detectPeers(peers: InteropPeer[], root: string): Promise<P
 export async function runMatrix(options: MatrixOptions): Promise<MatrixResult> {
   const started = Date.now();
   const tests = options.tests ?? [...TEST_TYPES];
+  const networks = options.networks ?? ['direct'];
+  if (networks.some((n) => n !== 'direct')) {
+    const why = await namespacesUnavailable();
+    if (why) throw new Error(`networks other than direct need network namespaces: ${why}`);
+  }
   const availability = await detectPeers(options.peers, options.root);
   const usable = new Set(availability.filter((p) => p.availability.available).map((p) => p.name));
   const wanted = (names: string[] | undefined, name: string) => !names || names.includes(name);
@@ -106,10 +124,11 @@ export async function runMatrix(options: MatrixOptions): Promise<MatrixResult> {
     .filter((p) => p.ours && !p.availability.available && (wanted(options.servers, p.name) || wanted(options.clients, p.name)))
     .map((p) => p.name);
 
-  const plan: { server: InteropPeer; client: InteropPeer; test: TestType }[] = [];
-  for (const test of tests)
-    for (const server of servers)
-      for (const client of clients) if (!options.oursOnly || server.ours || client.ours) plan.push({ server, client, test });
+  const plan: { server: InteropPeer; client: InteropPeer; test: TestType; network: NetworkName }[] = [];
+  for (const network of networks)
+    for (const test of tests)
+      for (const server of servers)
+        for (const client of clients) if (!options.oursOnly || server.ours || client.ours) plan.push({ server, client, test, network });
 
   options.onProgress?.({ type: 'start', total: plan.length });
   const cells: CellResult[] = new Array(plan.length);
@@ -119,9 +138,9 @@ export async function runMatrix(options: MatrixOptions): Promise<MatrixResult> {
   const worker = async () => {
     while (next < plan.length) {
       const index = next++;
-      const { server, client, test } = plan[index]!;
-      options.onProgress?.({ type: 'cell-start', index, total: plan.length, server: server.name, client: client.name, test });
-      const cell = await runCell(server, client, test, options);
+      const { server, client, test, network } = plan[index]!;
+      options.onProgress?.({ type: 'cell-start', index, total: plan.length, server: server.name, client: client.name, test, network });
+      const cell = await runCell(server, client, test, network, options, `${process.pid % 1000}x${index}`);
       cells[index] = cell;
       options.onProgress?.({ type: 'cell-done', index, done: ++done, total: plan.length, cell });
     }
@@ -132,6 +151,7 @@ export async function runMatrix(options: MatrixOptions): Promise<MatrixResult> {
     startedAt: new Date(started).toISOString(),
     durationMs: Date.now() - started,
     tests,
+    networks,
     servers: servers.map((p) => p.name),
     clients: clients.map((p) => p.name),
     peers: availability,
@@ -140,23 +160,46 @@ export async function runMatrix(options: MatrixOptions): Promise<MatrixResult> {
   };
 }
 
-/** One cell: a fresh server on a fresh port, one client run against it, both stopped. Never throws. */
-export async function runCell(server: InteropPeer, client: InteropPeer, test: TestType, options: Pick<MatrixOptions, 'root' | 'timeoutMs'>): Promise<CellResult> {
+/**
+ * One cell: a fresh network where it needs one, a fresh server on a fresh port, one client run
+ * against it, all stopped and removed. `tag` names the cell's namespaces. Never throws.
+ */
+export async function runCell(
+  server: InteropPeer,
+  client: InteropPeer,
+  test: TestType,
+  network: NetworkName,
+  options: Pick<MatrixOptions, 'root' | 'timeoutMs'>,
+  tag: string,
+): Promise<CellResult> {
   const started = performance.now();
   const port = await freePort();
-  const base = { server: server.name, client: client.name, test, decisive: server.ours || client.ours, port };
+  const base = { server: server.name, client: client.name, test, network, decisive: server.ours || client.ours, port };
+  const unsupportedBy = [
+    !(server.server!.networks ?? DEFAULT_SERVER_NETWORKS).includes(network) && `the ${server.name} server`,
+    !(client.client!.networks ?? DEFAULT_CLIENT_NETWORKS).includes(network) && `the ${client.name} client`,
+  ].filter(Boolean);
+  if (unsupportedBy.length > 0) {
+    const message = `${unsupportedBy.join(' and ')} cannot run on the ${network} network (${NETWORK_LABELS[network]})`;
+    return { ...base, decisive: false, status: 'unsupported', reason: 'unsupported', message, timings: { client: {}, cellMs: 0 }, logs: { server: '', client: '' } };
+  }
+  let site: Site | undefined;
+  let turn: TurnServer | undefined;
   let running: RunningServer | undefined;
   let outcome: ClientOutcome | undefined;
   let failure: { reason: string; message: string } | undefined;
   let serverLog = '';
   try {
-    running = await server.server!.start(port, options.root);
+    site = await createTopology(network, tag);
+    if (network === 'relay') turn = await startTurnServer(site);
+    running = await server.server!.start(port, options.root, site);
     outcome = await client.client!.run({
       url: running.url,
       test,
       timeoutMs: options.timeoutMs ?? client.client!.timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS,
       server: { name: server.name, quirks: server.server!.quirks ?? {} },
       root: options.root,
+      site,
     });
   } catch (err) {
     if (err instanceof ServerStartError) {
@@ -167,12 +210,17 @@ export async function runCell(server: InteropPeer, client: InteropPeer, test: Te
     }
   } finally {
     await running?.process.stop();
+    await turn?.stop();
+    await site?.remove();
   }
   if (running) serverLog = running.process.log();
+  // Exit 127: the client says it cannot run this test at all (as the QUIC interop runner has it).
+  const unsupported = outcome?.exitCode === 127;
   const cell: CellResult = {
     ...base,
-    status: outcome?.ok ? 'pass' : 'fail',
-    reason: outcome && !outcome.ok ? outcome.reason : failure?.reason,
+    ...(unsupported ? { decisive: false } : {}),
+    status: outcome?.ok ? 'pass' : unsupported ? 'unsupported' : 'fail',
+    reason: unsupported ? 'unsupported' : outcome && !outcome.ok ? outcome.reason : failure?.reason,
     message: outcome && !outcome.ok ? outcome.message : failure?.message,
     timings: { serverStartMs: running?.startMs, client: outcome?.timings ?? {}, cellMs: Math.round(performance.now() - started) },
     details: outcome?.details,

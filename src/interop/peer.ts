@@ -3,6 +3,7 @@
  * Ours (one per engine in the registry) and foreign ones (pion, aiortc, GStreamer, Chromium)
  * look the same to the matrix: detect, start a server on a port, run a client against a URL.
  */
+import type { NetworkName, Topology } from '../net/namespaces.js';
 import type { PeerProcess } from './process.js';
 
 export type TestType = 0 | 1;
@@ -28,10 +29,18 @@ export interface RunningServer {
   readonly startMs: number;
 }
 
+/** Where a cell runs: loopback, or the hosts of a small network of namespaces (src/net/namespaces.ts). */
+export type Site = Topology;
+
 export interface ServerRole {
-  /** Starts a server on 127.0.0.1:`port` and resolves once it listens. The caller stops `process`. */
-  start(port: number, root: string): Promise<RunningServer>;
+  /**
+   * Starts a server on `site.serverListen`:`port` (run through `site.serverExec`) and resolves
+   * once it listens; its URL uses `site.serverHost`. The caller stops `process`.
+   */
+  start(port: number, root: string, site: Site): Promise<RunningServer>;
   quirks?: ServerQuirks;
+  /** Networks it can serve on. Default: direct, nat and relay (server-nat needs it to announce a public address). */
+  networks?: readonly NetworkName[];
 }
 
 export interface ClientRun {
@@ -41,6 +50,8 @@ export interface ClientRun {
   timeoutMs: number;
   server: { name: string; quirks: ServerQuirks };
   root: string;
+  /** Run through `site.clientExec`; use `site.client.iceServers` (and relay only, when it says so). */
+  site: Site;
 }
 
 export interface ClientOutcome {
@@ -60,7 +71,12 @@ export interface ClientRole {
   run(options: ClientRun): Promise<ClientOutcome>;
   /** How long this client needs at most for one test (browsers start slower). Default 15 s. */
   timeoutMs?: number;
+  /** Networks it can run on. Default: direct, nat and server-nat (relay needs TURN servers and relay-only). */
+  networks?: readonly NetworkName[];
 }
+
+export const DEFAULT_SERVER_NETWORKS: readonly NetworkName[] = ['direct', 'nat', 'relay'];
+export const DEFAULT_CLIENT_NETWORKS: readonly NetworkName[] = ['direct', 'nat', 'server-nat'];
 
 export interface InteropPeer {
   /** Short, unique: the engine name for ours (`libdatachannel`), the project for others (`pion`). */

@@ -13,7 +13,10 @@ import { decisiveFailures, runMatrix } from '../../src/interop/matrix.js';
 import { allPeers } from '../../src/interop/adapters/index.js';
 import { stderrProgress } from '../../src/interop/progress.js';
 import { writeReports } from '../../src/interop/report/write.js';
+import { ENGINE_NAMES } from '../../src/engines/registry.js';
+import { namespacesUnavailable } from '../../src/net/namespaces.js';
 import { ROOT } from '../helpers/cli.js';
+import { skipUnlessCi } from '../helpers/timeout.js';
 
 test('every matrix cell with one of our peers passes or is a recorded known failure', { timeout: 420_000 }, async (t) => {
   const result = await runMatrix({ root: ROOT, peers: allPeers(), oursOnly: true, onProgress: stderrProgress() });
@@ -34,4 +37,28 @@ test('every matrix cell with one of our peers passes or is a recorded known fail
 
   const json = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as { cells: unknown[]; summary: { cells: number } };
   assert.equal(json.cells.length, result.cells.length, 'report.json holds every cell');
+});
+
+test('on a NAT, through a TURN relay and behind a server NAT, every cell with our peers passes against pion and Chromium', { timeout: 900_000 }, async (t) => {
+  const unavailable = await namespacesUnavailable();
+  if (skipUnlessCi(unavailable)) return t.skip(unavailable);
+  const ours = ENGINE_NAMES as string[];
+  const result = await runMatrix({
+    root: ROOT,
+    peers: allPeers(),
+    networks: ['nat', 'relay', 'server-nat'],
+    servers: [...ours, 'pion'],
+    clients: [...ours, 'pion', 'chromium'],
+    oursOnly: true,
+    concurrency: 3,
+    onProgress: stderrProgress(),
+  });
+  assert.deepEqual(result.ourMissing, [], 'every engine of the registry runs');
+  const ran = (network: string) => result.cells.filter((c) => c.network === network && c.status !== 'unsupported');
+  for (const network of ['nat', 'relay', 'server-nat']) assert.ok(ran(network).length > 0, `cells ran on ${network}`);
+  // Our servers and clients declare every network: only foreign pairs may be n/a.
+  const unsupportedOurs = result.cells.filter((c) => c.status === 'unsupported' && ours.includes(c.server) && ours.includes(c.client));
+  assert.deepEqual(unsupportedOurs, []);
+  const failures = decisiveFailures(result).map((c) => `${c.network} test ${c.test} ${c.server} → ${c.client}: ${c.reason ?? ''} ${c.message ?? ''}\n${c.logs.client.slice(-1500)}`);
+  assert.deepEqual(failures, [], `failing cells:\n${failures.join('\n\n')}`);
 });

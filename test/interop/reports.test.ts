@@ -11,6 +11,7 @@ function cell(server: string, client: string, test: 0 | 1, status: CellResult['s
     server,
     client,
     test,
+    network: 'direct',
     status,
     decisive: server === 'ours' || client === 'ours',
     timings: { serverStartMs: 300, client: { connected: 42, exited: 900 }, cellMs: 1200 },
@@ -24,6 +25,7 @@ const result: MatrixResult = {
   startedAt: '2026-01-01T00:00:00.000Z',
   durationMs: 5000,
   tests: [0, 1],
+  networks: ['direct'],
   servers: ['ours', 'pion'],
   clients: ['ours', 'pion', 'chromium'],
   peers: [

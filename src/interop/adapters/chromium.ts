@@ -3,7 +3,7 @@ import { access, constants } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CHROMIUM_PATH } from '../chromium/run-chromium.js';
 import type { Availability, ClientOutcome, InteropPeer } from '../peer.js';
-import { lastJsonLine, runClientProcess } from './spawn-peer.js';
+import { iceServerArgs, lastJsonLine, runClientProcess } from './spawn-peer.js';
 
 export const chromiumPeer: InteropPeer = {
   name: 'chromium',
@@ -25,10 +25,11 @@ export const chromiumPeer: InteropPeer = {
   client: {
     // A browser launch takes a few hundred ms, more on a busy machine.
     timeoutMs: 20_000,
-    run: ({ url, test, timeoutMs, server, root }) => {
-      const args = [join(root, 'dist', 'interop', 'chromium', 'main.js'), '-s', url, '-t', String(test), '--timeout', String(timeoutMs / 1000), '--json'];
+    networks: ['direct', 'nat', 'relay', 'server-nat'],
+    run: ({ url, test, timeoutMs, server, root, site }) => {
+      const args = [join(root, 'dist', 'interop', 'chromium', 'main.js'), '-s', url, '-t', String(test), '--timeout', String(timeoutMs / 1000), '--json', ...iceServerArgs(site)];
       if (server.quirks.videoOnly) args.push('--no-audio');
-      return runClientProcess(process.execPath, args, { root, timeoutMs }, (child): Partial<ClientOutcome> => {
+      return runClientProcess(process.execPath, args, { root, timeoutMs, site }, (child): Partial<ClientOutcome> => {
         const result = lastJsonLine(child.stdout());
         if (!result) return {};
         const { ok, reason, message, timings, ...details } = result;

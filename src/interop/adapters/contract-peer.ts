@@ -8,7 +8,8 @@ import { access, constants } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Availability, InteropPeer, ServerQuirks } from '../peer.js';
-import { runClientProcess, startServerProcess } from './spawn-peer.js';
+import type { NetworkName } from '../../net/namespaces.js';
+import { iceServerArgs, runClientProcess, startServerProcess } from './spawn-peer.js';
 
 export interface ContractPeerSpec {
   name: string;
@@ -19,6 +20,8 @@ export interface ContractPeerSpec {
   /** Extra client flags for test 0, e.g. `--require-echo` so the cell checks the media echo. */
   test0ClientArgs?: string[];
   quirks?: ServerQuirks;
+  /** Networks its client can run on (relay needs `--ice-server` and `--relay-only`). Default: see ClientRole. */
+  clientNetworks?: readonly NetworkName[];
   /** A command that exits 0 when the stack is installed (its imports work). */
   probe?: string[];
   /** Debian packages, for the install hint when there is no setup script. */
@@ -54,17 +57,18 @@ export function contractPeer(spec: ContractPeerSpec): InteropPeer {
     },
     server: {
       quirks: spec.quirks,
-      start: (port, root) => {
+      start: (port, root, site) => {
         const [command, ...args] = resolve(root, spec.serverCommand);
-        return startServerProcess(command!, [...args, '--host', '127.0.0.1', '--port', String(port)], { root, port });
+        return startServerProcess(command!, [...args, '--host', site.serverListen, '--port', String(port)], { root, port, site });
       },
     },
     client: {
-      run: ({ url, test, timeoutMs, root }) => {
+      networks: spec.clientNetworks,
+      run: ({ url, test, timeoutMs, root, site }) => {
         const [command, ...args] = resolve(root, spec.clientCommand);
-        args.push('-s', url, '-t', String(test), '--timeout', String(timeoutMs / 1000));
+        args.push('-s', url, '-t', String(test), '--timeout', String(timeoutMs / 1000), ...iceServerArgs(site));
         if (test === 0) args.push(...(spec.test0ClientArgs ?? []));
-        return runClientProcess(command!, args, { root, timeoutMs });
+        return runClientProcess(command!, args, { root, timeoutMs, site });
       },
     },
   };

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { ENGINE_NAMES, loadEngine } from '../../engines/registry.js';
 import type { EngineName } from '../../engines/engine.js';
 import type { Availability, ClientOutcome, InteropPeer } from '../peer.js';
-import { lastJsonLine, runClientProcess, startServerProcess } from './spawn-peer.js';
+import { NETWORKS } from '../../net/namespaces.js';
+import { iceServerArgs, lastJsonLine, runClientProcess, startServerProcess } from './spawn-peer.js';
 
 export function ourPeers(): InteropPeer[] {
   return ENGINE_NAMES.map(ourPeer);
@@ -26,20 +27,22 @@ function ourPeer(engine: EngineName): InteropPeer {
       }
     },
     server: {
-      start: (port, root) =>
+      networks: NETWORKS,
+      start: (port, root, site) =>
         startServerProcess(
           process.execPath,
-          [cli(root), 'serve', '--host', '127.0.0.1', '--port', String(port), '--engine', engine, '--log-level', 'debug'],
-          { root, port, ready: /"event":"listening"/ },
+          [cli(root), 'serve', '--host', site.serverListen, '--port', String(port), '--engine', engine, '--log-level', 'debug', ...site.serveArgs],
+          { root, port, site, ready: /"event":"listening"/ },
         ),
     },
     client: {
-      run: async ({ url, test, timeoutMs, server, root }) => {
-        const args = [cli(root), 'client', '-s', url, '-t', String(test), '--engine', engine, '--json', '--timeout', String(timeoutMs / 1000), '--log-level', 'debug'];
+      networks: NETWORKS,
+      run: async ({ url, test, timeoutMs, server, root, site }) => {
+        const args = [cli(root), 'client', '-s', url, '-t', String(test), '--engine', engine, '--json', '--timeout', String(timeoutMs / 1000), '--log-level', 'debug', ...iceServerArgs(site)];
         // Test 0 sends real VP8 and Opus and requires both echoed back.
         if (test === 0) args.push('--media');
         if (test === 0 && server.quirks.videoOnly) args.push('--no-audio');
-        return runClientProcess(process.execPath, args, { root, timeoutMs }, (child): Partial<ClientOutcome> => {
+        return runClientProcess(process.execPath, args, { root, timeoutMs, site }, (child): Partial<ClientOutcome> => {
           const result = lastJsonLine(child.stdout());
           if (!result) return {};
           return {
@@ -47,7 +50,7 @@ function ourPeer(engine: EngineName): InteropPeer {
             reason: typeof result.reason === 'string' ? result.reason : undefined,
             message: typeof result.message === 'string' ? result.message : undefined,
             timings: (result.timings ?? {}) as Record<string, number>,
-            details: { media: result.media, dataChannel: result.dataChannel },
+            details: { media: result.media, dataChannel: result.dataChannel, selectedPair: result.selectedPair },
           };
         });
       },

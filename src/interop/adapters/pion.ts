@@ -8,5 +8,6 @@ export const pionPeer = contractPeer({
   clientCommand: ['interop/peers/pion/bin/pion-client'],
   // Test 0: fail unless RTP comes back, so the cell checks the media echo.
   test0ClientArgs: ['--require-echo'],
+  clientNetworks: ['direct', 'nat', 'relay', 'server-nat'],
   debianPackages: ['golang-go', 'golang-github-pion-webrtc.v3-dev'],
 });

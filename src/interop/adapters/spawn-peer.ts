@@ -1,5 +1,6 @@
 /** Servers and clients that are processes following the Echo Test container contract. */
-import type { ClientOutcome, RunningServer } from '../peer.js';
+import type { IceServer } from '../../engines/engine.js';
+import type { ClientOutcome, RunningServer, Site } from '../peer.js';
 import { startProcess, type PeerProcess } from '../process.js';
 
 /** How long a server may take to say it listens (Python peers import GStreamer or aiortc first). */
@@ -14,17 +15,17 @@ const CLIENT_KILL_GRACE_MS = 10_000;
 export async function startServerProcess(
   command: string,
   args: string[],
-  options: { root: string; port: number; host?: string; env?: NodeJS.ProcessEnv; ready?: RegExp },
+  options: { root: string; port: number; site: Site; env?: NodeJS.ProcessEnv; ready?: RegExp },
 ): Promise<RunningServer> {
   const started = performance.now();
-  const server = startProcess(command, args, { cwd: options.root, env: options.env });
+  const server = startIn(options.site.serverExec, command, args, { cwd: options.root, env: options.env });
   try {
     await server.waitFor(options.ready ?? /^listening (\d+)/m, SERVER_READY_MS);
   } catch (err) {
     await server.stop();
     throw new ServerStartError(`did not start: ${(err as Error).message}`, server);
   }
-  return { url: `http://${options.host ?? '127.0.0.1'}:${options.port}/offer`, process: server, startMs: Math.round(performance.now() - started) };
+  return { url: `http://${options.site.serverHost}:${options.port}/offer`, process: server, startMs: Math.round(performance.now() - started) };
 }
 
 export class ServerStartError extends Error {
@@ -41,11 +42,11 @@ export class ServerStartError extends Error {
 export async function runClientProcess(
   command: string,
   args: string[],
-  options: { root: string; timeoutMs: number; env?: NodeJS.ProcessEnv },
+  options: { root: string; timeoutMs: number; site: Site; env?: NodeJS.ProcessEnv },
   read: (process: PeerProcess, exitCode: number | null) => Partial<ClientOutcome> = readFailureLine,
 ): Promise<ClientOutcome> {
   const started = performance.now();
-  const client = startProcess(command, args, { cwd: options.root, env: options.env });
+  const client = startIn(options.site.clientExec, command, args, { cwd: options.root, env: options.env });
   let killed = false;
   const killer = setTimeout(() => {
     killed = true;
@@ -91,4 +92,26 @@ export function lastJsonLine(text: string): Record<string, unknown> | undefined 
     }
   }
   return undefined;
+}
+
+/** Runs `command` on a site's host: through its exec prefix (`ip netns exec NS`), or directly. */
+function startIn(exec: readonly string[], command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): PeerProcess {
+  const [first, ...rest] = [...exec, command, ...args];
+  return startProcess(first!, rest, options);
+}
+
+/**
+ * The client flags for a site's ICE servers, in the form every peer of ours parses:
+ * `--ice-server stun:H:P` or `--ice-server turn://USER:PASS@H:P?transport=…`, and `--relay-only`.
+ */
+export function iceServerArgs(site: Site): string[] {
+  const args = site.client.iceServers.flatMap((server: IceServer) => ['--ice-server', iceServerUrl(server)]);
+  if (site.client.relayOnly) args.push('--relay-only');
+  return args;
+}
+
+function iceServerUrl({ urls, username, credential }: IceServer): string {
+  if (username === undefined) return urls;
+  const [, scheme, rest] = /^(turns?):(.*)$/.exec(urls) ?? [];
+  return `${scheme}://${encodeURIComponent(username)}:${encodeURIComponent(credential ?? '')}@${rest}`;
 }

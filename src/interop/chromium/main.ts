@@ -7,7 +7,8 @@
  * Exit 0 when the test passes, 1 otherwise (with `error: <reason>: <detail>` on stderr).
  */
 import { Command, Option } from 'commander';
-import { parseSeconds } from '../../commands/parse.js';
+import { collect, parseIceServer, parseSeconds } from '../../commands/parse.js';
+import type { IceServer } from '../../engines/engine.js';
 import { runChromiumClient } from './run-chromium.js';
 
 // The containers pass every flag in one argument.
@@ -22,8 +23,10 @@ const program = new Command('chromium-client')
   .option('--timeout <seconds>', 'give up after this long', parseSeconds, 20_000)
   .option('--no-audio', 'test 0: send video only')
   .option('--mdns', 'let Chromium hide host candidates behind mDNS .local names (multicast: only in a network namespace of your own)', false)
+  .option('--ice-server <url>', 'STUN/TURN server: stun:HOST:PORT or turn://USER:PASS@HOST:PORT?transport=udp|tcp (repeatable)', collect(parseIceServer))
+  .option('--relay-only', 'relay candidates only (iceTransportPolicy relay)', false)
   .option('--json', 'print the result as one JSON object on stdout', false)
-  .action(async (positional: string | undefined, opts: { server?: string; test: '0' | '1'; timeout: number; audio: boolean; mdns: boolean; json: boolean }) => {
+  .action(async (positional: string | undefined, opts: { server?: string; test: '0' | '1'; timeout: number; audio: boolean; mdns: boolean; iceServer?: IceServer[]; relayOnly: boolean; json: boolean }) => {
     let url = opts.server ?? positional;
     if (!url) throw new Error('need the server URL (URL or -s URL)');
     const parsed = new URL(/^[a-z]+:\/\//i.test(url) ? url : `http://${url}`);
@@ -35,6 +38,8 @@ const program = new Command('chromium-client')
       timeoutMs: opts.timeout,
       audio: opts.audio,
       mdns: opts.mdns,
+      iceServers: opts.iceServer,
+      relayOnly: opts.relayOnly,
       log: (line) => process.stderr.write(`${line}\n`),
     });
     process.stdout.write(opts.json ? `${JSON.stringify(result)}\n` : `${result.ok ? 'PASS' : 'FAIL'} test ${result.test} against ${url} (chromium ${result.version ?? '?'})\n`);

@@ -9,7 +9,7 @@
  * once ICE gathering completes, as the Echo Test protocol wants.
  */
 export const PAGE_SCRIPT = String.raw`
-window.echoTest = async function echoTest({ url, test, audio, timeoutMs }) {
+window.echoTest = async function echoTest({ url, test, audio, timeoutMs, iceServers = [], relayOnly = false }) {
   const started = performance.now();
   const timings = {};
   const mark = (step) => { if (timings[step] === undefined) timings[step] = Math.round((performance.now() - started) * 10) / 10; };
@@ -19,7 +19,7 @@ window.echoTest = async function echoTest({ url, test, audio, timeoutMs }) {
   const deadline = new Promise((_, reject) => { timer = setTimeout(() => reject(fail('timeout', 'timed out after ' + timeoutMs + ' ms waiting for ' + waitingFor)), timeoutMs); });
   let waitingFor = 'the offer';
   const step = (what, promise) => { waitingFor = what; return Promise.race([promise, deadline]); };
-  const pc = new RTCPeerConnection({ iceServers: [] });
+  const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy: relayOnly ? 'relay' : 'all' });
   let stream;
   try {
     let channel;

@@ -5,6 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { chromium, type Browser } from 'playwright-core';
+import type { IceServer } from '../../engines/engine.js';
 import { PAGE_SCRIPT } from './page-script.js';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -22,6 +23,9 @@ export interface ChromiumRunOptions {
    * without one it gathers no candidate at all.
    */
   mdns: boolean;
+  /** STUN/TURN servers for the page's peer connection; `relayOnly` sets iceTransportPolicy 'relay'. */
+  iceServers?: IceServer[];
+  relayOnly?: boolean;
   executablePath?: string;
   /** Progress lines (the browser's console, launch steps), for the cell's log. */
   log: (line: string) => void;
@@ -86,7 +90,9 @@ export async function runChromiumClient(options: ChromiumRunOptions): Promise<Ch
     page.on('console', (message) => options.log(`console.${message.type()}: ${message.text()}`));
     page.on('pageerror', (error) => options.log(`page error: ${error.message}`));
     await page.goto(`${origin}/`, { timeout: 10_000 });
-    const args = JSON.stringify({ url: options.url, test: options.test, audio: options.audio, timeoutMs: options.timeoutMs });
+    const args = JSON.stringify({
+      url: options.url, test: options.test, audio: options.audio, timeoutMs: options.timeoutMs, iceServers: options.iceServers ?? [], relayOnly: options.relayOnly ?? false,
+    });
     // The page keeps its own deadline; ours is a backstop in case the page itself hangs.
     const result = (await withTimeout(page.evaluate(`window.echoTest(${args})`), options.timeoutMs + 5_000)) as Omit<ChromiumResult, 'url' | 'engine'>;
     return { ...base, ...result, timings: { browserLaunched: launchedMs, ...result.timings } };

@@ -3,8 +3,7 @@
  * test; each cell is a <details> that opens its reason, timings, and the logs of both peers.
  */
 import type { CellResult, MatrixResult } from '../matrix.js';
-import { TEST_NAMES } from '../peer.js';
-import { cellAt, connectMs, failureText, summarize } from './summary.js';
+import { cellAt, connectMs, failureText, summarize, tablesOf } from './summary.js';
 
 const STYLE = `
 body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; color: #1d1d1f; }
@@ -13,7 +12,7 @@ table.grid { border-collapse: collapse; }
 table.grid th, table.grid td { border: 1px solid #ccc; padding: 0; vertical-align: top; }
 table.grid th { background: #f3f3f5; padding: .35rem .6rem; text-align: left; }
 td.pass { background: #d9f5dd; } td.fail { background: #fbd5d5; } td.known-failure { background: #fff1c2; }
-td.none { background: #f7f7f7; }
+td.none { background: #f7f7f7; } td.unsupported { background: #ececec; color: #555; }
 td.fail.foreign { background: #f3e3e3; }
 details > summary { cursor: pointer; padding: .35rem .6rem; list-style: none; white-space: nowrap; }
 details[open] { position: relative; }
@@ -30,18 +29,18 @@ export function renderHtml(result: MatrixResult): string {
   parts.push(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>WebRTC Echo Test interop matrix</title><style>${STYLE}</style></head><body>`);
   parts.push('<h1>WebRTC Echo Test interop matrix</h1>');
   parts.push(
-    `<p>${esc(result.startedAt)}, ${(result.durationMs / 1000).toFixed(1)} s. ${summary.cells} cells: ${summary.pass} pass, ${summary.fail} fail, ${summary.knownFailure} known failures; ` +
+    `<p>${esc(result.startedAt)}, ${(result.durationMs / 1000).toFixed(1)} s. ${summary.cells} cells: ${summary.pass} pass, ${summary.fail} fail, ${summary.knownFailure} known failures, ${summary.unsupported} n/a; ` +
       `<strong>${summary.decisiveFailures}</strong> failures involve our peers.${summary.ourMissing.length ? ` Our peers missing: <strong>${esc(summary.ourMissing.join(', '))}</strong>.` : ''}</p>`,
   );
-  parts.push('<p class="muted">Servers are rows, clients columns. Green: pass (ms until connected); red: fail (pale red: between two foreign peers); yellow: known failure of the other stack. Click a cell for its timings and logs.</p>');
-  for (const test of result.tests) {
-    parts.push(`<h2>Test ${test}: ${esc(TEST_NAMES[test])}</h2><table class="grid"><tr><th>server ＼ client</th>`);
+  parts.push('<p class="muted">Servers are rows, clients columns. Green: pass (ms until connected); red: fail (pale red: between two foreign peers); yellow: known failure of the other stack; grey n/a: the pair cannot run this test or network. Click a cell for its timings and logs.</p>');
+  for (const { network, test, heading } of tablesOf(result)) {
+    parts.push(`<h2>${esc(heading)}</h2><table class="grid"><tr><th>server ＼ client</th>`);
     for (const client of result.clients) parts.push(`<th>${esc(client)}</th>`);
     parts.push('</tr>');
     for (const server of result.servers) {
       parts.push(`<tr><th>${esc(server)}</th>`);
       for (const client of result.clients) {
-        const cell = cellAt(result, server, client, test);
+        const cell = cellAt(result, server, client, test, network);
         parts.push(cell ? renderCell(cell) : '<td class="none"></td>');
       }
       parts.push('</tr>');
@@ -62,10 +61,10 @@ export function renderHtml(result: MatrixResult): string {
 function renderCell(cell: CellResult): string {
   const ms = connectMs(cell);
   // Words, not emoji: a machine without an emoji font still shows what each cell is.
-  const label = { pass: 'pass', fail: 'FAIL', 'known-failure': 'known failure' }[cell.status] + (cell.status === 'pass' && ms !== undefined ? ` ${Math.round(ms)} ms` : '');
+  const label = { pass: 'pass', fail: 'FAIL', 'known-failure': 'known failure', unsupported: 'n/a' }[cell.status] + (cell.status === 'pass' && ms !== undefined ? ` ${Math.round(ms)} ms` : '');
   const classes = [cell.status, cell.status === 'fail' && !cell.decisive ? 'foreign' : ''].filter(Boolean).join(' ');
   const body: string[] = [];
-  body.push(`<p><strong>${esc(cell.server)}</strong> server → <strong>${esc(cell.client)}</strong> client, test ${cell.test}, port ${cell.port}: <strong>${esc(cell.status)}</strong></p>`);
+  body.push(`<p><strong>${esc(cell.server)}</strong> server → <strong>${esc(cell.client)}</strong> client, test ${cell.test}, network ${esc(cell.network ?? 'direct')}, port ${cell.port}: <strong>${esc(cell.status)}</strong></p>`);
   if (cell.status !== 'pass') body.push(`<p>${esc(failureText(cell))}</p>`);
   if (cell.knownFailure) {
     const link = cell.knownFailure.link ? ` <a href="${esc(cell.knownFailure.link)}">${esc(cell.knownFailure.link)}</a>` : '';

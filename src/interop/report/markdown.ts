@@ -1,28 +1,27 @@
 /** report.md: servers as rows, clients as columns, one table per test, as the Echo Test suite publishes it. */
 import type { MatrixResult } from '../matrix.js';
-import { TEST_NAMES } from '../peer.js';
-import { cellAt, connectMs, failureText, STATUS_MARK, summarize } from './summary.js';
+import { cellAt, connectMs, failureText, STATUS_MARK, summarize, tablesOf } from './summary.js';
 
 export function renderMarkdown(result: MatrixResult): string {
   const summary = summarize(result);
   const out: string[] = [];
   out.push('# WebRTC Echo Test interop matrix', '');
   out.push(
-    `${result.startedAt}, ${(result.durationMs / 1000).toFixed(1)} s. ${summary.cells} cells: ${summary.pass} pass, ${summary.fail} fail, ${summary.knownFailure} known failures. ` +
+    `${result.startedAt}, ${(result.durationMs / 1000).toFixed(1)} s. ${summary.cells} cells: ${summary.pass} pass, ${summary.fail} fail, ${summary.knownFailure} known failures, ${summary.unsupported} n/a. ` +
       (summary.decisiveFailures || summary.ourMissing.length
         ? `**${summary.decisiveFailures} failures involve our peers${summary.ourMissing.length ? `; our peers missing: ${summary.ourMissing.join(', ')}` : ''}.**`
         : 'Every cell with one of our peers passed or is a known failure.'),
     '',
   );
-  out.push('✅ pass (ms until connected) · ❌ fail · ⚠️ known failure of the other stack (see below) · blank: not run', '');
+  out.push('✅ pass (ms until connected) · ❌ fail · ⚠️ known failure of the other stack (see below) · n/a: the pair cannot run this (see below) · blank: not run', '');
 
-  for (const test of result.tests) {
-    out.push(`## Test ${test}: ${TEST_NAMES[test]}`, '');
+  for (const { network, test, heading } of tablesOf(result)) {
+    out.push(`## ${heading}`, '');
     out.push(`| server ＼ client | ${result.clients.join(' | ')} |`);
     out.push(`|---|${result.clients.map(() => ':---:').join('|')}|`);
     for (const server of result.servers) {
       const row = result.clients.map((client) => {
-        const cell = cellAt(result, server, client, test);
+        const cell = cellAt(result, server, client, test, network);
         if (!cell) return '';
         const ms = connectMs(cell);
         return cell.status === 'pass' && ms !== undefined ? `${STATUS_MARK.pass} ${Math.round(ms)}` : STATUS_MARK[cell.status];
@@ -30,12 +29,13 @@ export function renderMarkdown(result: MatrixResult): string {
       out.push(`| **${server}** | ${row.join(' | ')} |`);
     }
     out.push('');
-    const notPassed = result.cells.filter((c) => c.test === test && c.status !== 'pass');
+    const notPassed = result.cells.filter((c) => c.test === test && (c.network ?? 'direct') === network && c.status !== 'pass');
     if (notPassed.length) {
       out.push('| server → client | result | why |', '|---|---|---|');
       for (const cell of notPassed) {
         const why = cell.knownFailure ? `${cell.knownFailure.why}${cell.knownFailure.link ? ` (${cell.knownFailure.link})` : ''}` : failureText(cell);
-        out.push(`| ${cell.server} → ${cell.client} | ${cell.status === 'fail' ? (cell.decisive ? '❌ fail' : '❌ fail (foreign pair)') : '⚠️ known failure'} | ${escapeCell(why)} |`);
+        const status = { fail: cell.decisive ? '❌ fail' : '❌ fail (foreign pair)', 'known-failure': '⚠️ known failure', unsupported: 'n/a', pass: '' }[cell.status];
+        out.push(`| ${cell.server} → ${cell.client} | ${status} | ${escapeCell(why)} |`);
       }
       out.push('');
     }

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pion/webrtc/v3"
 )
 
 // Options are the client's command line, validated.
@@ -18,11 +20,15 @@ type Options struct {
 	EchoWait time.Duration // test 0: how long to wait for echoed RTP once connected; default 0
 	NeedEcho bool          // test 0: fail when nothing was echoed within EchoWait
 	IVF      string        // VP8 clip to send; empty: found in testdata/, else synthetic
+	// ICE servers (--ice-server, repeatable): stun:HOST:PORT or turn://USER:PASS@HOST:PORT?transport=udp|tcp
+	ICEServers []webrtc.ICEServer
+	RelayOnly  bool // --relay-only: relay candidates only (ICETransportPolicyRelay)
 }
 
 // Usage is printed with any argument error.
 const Usage = `usage: pion-client URL
        pion-client -s URL [-t 0|1] [--timeout SECONDS] [--echo-ms MS] [--require-echo] [--ivf FILE]
+                  [--ice-server URL]... [--relay-only]
        pion-client "-s URL -t 1"   (all flags in one argument, as the Echo Test containers pass them)`
 
 // ParseArgs reads both forms of the container contract: "URL" and "-s URL -t N",
@@ -83,6 +89,16 @@ func ParseArgs(args []string) (Options, error) {
 			opts.NeedEcho = true
 		case "--ivf":
 			opts.IVF, err = takeValue()
+		case "--ice-server":
+			var v string
+			if v, err = takeValue(); err == nil {
+				var server webrtc.ICEServer
+				if server, err = parseICEServer(v); err == nil {
+					opts.ICEServers = append(opts.ICEServers, server)
+				}
+			}
+		case "--relay-only":
+			opts.RelayOnly = true
 		case "-h", "--help":
 			return opts, fmt.Errorf("help requested")
 		default:
@@ -104,6 +120,9 @@ func ParseArgs(args []string) (Options, error) {
 		u.Path = "/offer"
 		opts.URL = u.String()
 	}
+	if opts.RelayOnly && len(opts.ICEServers) == 0 {
+		return opts, fmt.Errorf("--relay-only needs a TURN server (--ice-server)")
+	}
 	if opts.NeedEcho && opts.EchoWait == 0 {
 		opts.EchoWait = 3 * time.Second
 	}
@@ -116,4 +135,25 @@ func seconds(v string) (time.Duration, error) {
 		return 0, fmt.Errorf("timeout must be a positive number of seconds, got %q", v)
 	}
 	return time.Duration(f * float64(time.Second)), nil
+}
+
+// parseICEServer reads our command line's two forms: a plain stun:/turn: URL (RFC 7064/7065),
+// or turn://USER:PASS@HOST:PORT?transport=udp|tcp with the credentials inside.
+func parseICEServer(v string) (webrtc.ICEServer, error) {
+	if !strings.Contains(v, "://") {
+		if !strings.HasPrefix(v, "stun:") && !strings.HasPrefix(v, "turn:") && !strings.HasPrefix(v, "turns:") {
+			return webrtc.ICEServer{}, fmt.Errorf("not a STUN or TURN URL: %q", v)
+		}
+		return webrtc.ICEServer{URLs: []string{v}}, nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "turn" && u.Scheme != "turns") || u.Host == "" {
+		return webrtc.ICEServer{}, fmt.Errorf("not a turn:// URL: %q", v)
+	}
+	plain := u.Scheme + ":" + u.Host
+	if t := u.Query().Get("transport"); t != "" {
+		plain += "?transport=" + t
+	}
+	password, _ := u.User.Password()
+	return webrtc.ICEServer{URLs: []string{plain}, Username: u.User.Username(), Credential: password}, nil
 }

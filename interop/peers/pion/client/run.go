@@ -24,7 +24,11 @@ func Run(opts Options) error {
 	if err != nil {
 		return fail(ReasonInternal, "pion API: %v", err)
 	}
-	pc, err := api.NewPeerConnection(webrtc.Configuration{}) // no ICE servers: loopback only
+	config := webrtc.Configuration{ICEServers: opts.ICEServers}
+	if opts.RelayOnly {
+		config.ICETransportPolicy = webrtc.ICETransportPolicyRelay
+	}
+	pc, err := api.NewPeerConnection(config)
 	if err != nil {
 		return fail(ReasonInternal, "peer connection: %v", err)
 	}
@@ -77,6 +81,7 @@ func Run(opts Options) error {
 		return err
 	}
 	watch.Mark("connected")
+	reportSelectedPair(pc)
 
 	if opts.Test == 1 {
 		select {
@@ -183,4 +188,29 @@ func closeBounded(pc *webrtc.PeerConnection) {
 	case <-time.After(closeTimeout):
 		fmt.Fprintln(os.Stderr, "warning: peer connection close timed out")
 	}
+}
+
+// reportSelectedPair prints the pair ICE selected on stderr, for the matrix and the tests:
+// "selected-pair host udp 10.0.0.2:5000 -> prflx udp 203.0.113.1:6000".
+func reportSelectedPair(pc *webrtc.PeerConnection) {
+	var transport *webrtc.DTLSTransport
+	if sctp := pc.SCTP(); sctp != nil {
+		transport = sctp.Transport()
+	}
+	for _, sender := range pc.GetSenders() {
+		if transport == nil {
+			transport = sender.Transport()
+		}
+	}
+	if transport == nil {
+		return
+	}
+	pair, err := transport.ICETransport().GetSelectedCandidatePair()
+	if err != nil || pair == nil {
+		return
+	}
+	end := func(c *webrtc.ICECandidate) string {
+		return fmt.Sprintf("%s %s %s:%d", c.Typ, c.Protocol, c.Address, c.Port)
+	}
+	fmt.Fprintf(os.Stderr, "selected-pair %s -> %s\n", end(pair.Local), end(pair.Remote))
 }
