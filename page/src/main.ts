@@ -1,9 +1,10 @@
 /**
  * Wires the form to EchoSession runs. Query parameters pre-fill the form so a run can be
- * shared as a link: ?server=URL&mode=all|video|audio|data&codec=VP8&autostart=1
+ * shared as a link: ?server=URL&mode=all|video|audio|data&codec=VP8&ice=URL&ice=URL&relay=1&autostart=1
  */
 import { AudioMeter } from './audio-meter.js';
 import { availableVideoCodecs, isVideoCodec } from './codecs.js';
+import { iceServerFromUrl } from '../../src/engines/kit/ice.js';
 import { EchoSession, type Mode, type SessionSnapshot } from './session.js';
 import { render, resetHistory } from './view.js';
 
@@ -19,6 +20,9 @@ declare global {
 const form = document.getElementById('controls') as HTMLFormElement;
 const urlInput = document.getElementById('server-url') as HTMLInputElement;
 const codecSelect = document.getElementById('codec') as HTMLSelectElement;
+const iceInput = document.getElementById('ice-servers') as HTMLTextAreaElement;
+const relayOnly = document.getElementById('relay-only') as HTMLInputElement;
+const networkDetails = document.getElementById('network') as HTMLDetailsElement;
 const startButton = document.getElementById('start') as HTMLButtonElement;
 const stopButton = document.getElementById('stop') as HTMLButtonElement;
 const retryButton = document.getElementById('retry') as HTMLButtonElement;
@@ -45,6 +49,10 @@ function setup(): void {
   const radio = document.querySelector<HTMLInputElement>(`input[name="mode"][value="${CSS.escape(mode ?? '')}"]`);
   if (radio) radio.checked = true;
   updateCodecEnabled();
+  iceInput.value = params.getAll('ice').join('\n');
+  relayOnly.checked = params.get('relay') === '1';
+  networkDetails.open = iceInput.value !== '' || relayOnly.checked;
+  for (const input of [iceInput, relayOnly]) input.addEventListener('input', () => iceServersOrRefuse());
 
   form.addEventListener('submit', (event) => {
     event.preventDefault();
@@ -71,8 +79,30 @@ function updateCodecEnabled(): void {
   codecSelect.disabled = mode === 'audio' || mode === 'data';
 }
 
+/** The ICE servers of the form, or null after marking the field invalid with the reason. */
+function iceServersOrRefuse(): RTCIceServer[] | null {
+  iceInput.setCustomValidity('');
+  relayOnly.setCustomValidity('');
+  const servers: RTCIceServer[] = [];
+  for (const line of iceInput.value.split('\n').map((l) => l.trim()).filter(Boolean)) {
+    try {
+      servers.push(iceServerFromUrl(line));
+    } catch (err) {
+      iceInput.setCustomValidity((err as Error).message);
+      return null;
+    }
+  }
+  if (relayOnly.checked && !servers.some((s) => /^turns?:/.test(String(s.urls)))) {
+    relayOnly.setCustomValidity('Relay only needs a TURN server above.');
+    return null;
+  }
+  return servers;
+}
+
 async function start(): Promise<void> {
-  if (!form.reportValidity()) return;
+  const iceServers = iceServersOrRefuse();
+  if (!iceServers) networkDetails.open = true;
+  if (!iceServers || !form.reportValidity()) return;
   session?.stop();
   resetHistory();
   const mode = selectedMode();
@@ -84,6 +114,8 @@ async function start(): Promise<void> {
       url: urlInput.value.trim(),
       mode,
       codec: mode === 'all' || mode === 'video' ? (isVideoCodec(codec) ? codec : null) : null,
+      iceServers,
+      relayOnly: relayOnly.checked,
     },
     onChange,
   );

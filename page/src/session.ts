@@ -37,6 +37,10 @@ export interface SessionOptions {
   mode: Mode;
   /** null: let the browser and server pick. */
   codec: VideoCodec | null;
+  /** STUN/TURN servers the user gave. Default none. */
+  iceServers?: RTCIceServer[];
+  /** Relay candidates only (iceTransportPolicy 'relay'). Default false. */
+  relayOnly?: boolean;
   /** Bound on ICE gathering before the offer is sent anyway. Default 3000. */
   gatherTimeoutMs?: number;
   /** Bound on ICE connecting, and then on every expected echo arriving. Default 10000. */
@@ -150,9 +154,13 @@ export class EchoSession {
       this.set({ source: { origin: this.source.origin, ...(this.source.fallbackReason ? { fallbackReason: this.source.fallbackReason } : {}) } });
     }
 
-    // No ICE servers at all: the Echo Test runs between reachable peers, and we must not
-    // send test traffic to third parties.
-    const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle' });
+    // Only the ICE servers the user gave (none by default): the Echo Test runs between reachable
+    // peers, and the page must not send test traffic to third parties of its own accord.
+    const pc = new RTCPeerConnection({
+      iceServers: this.options.iceServers ?? [],
+      iceTransportPolicy: this.options.relayOnly ? 'relay' : 'all',
+      bundlePolicy: 'max-bundle',
+    });
     this.pc = pc;
     this.watch(pc);
 

@@ -1,7 +1,7 @@
 import { InvalidArgumentError, Option } from 'commander';
 import { isIP } from 'node:net';
 import type { IceServer } from '../engines/engine.js';
-import { parseIceUrl } from '../engines/kit/ice.js';
+import { iceServerFromUrl } from '../engines/kit/ice.js';
 
 /** Commander option parsers: options are validated before any work starts. */
 export function parsePositiveInt(value: string): number {
@@ -27,36 +27,13 @@ export function collect<T>(parse: (value: string) => T): (value: string, previou
   return (value, previous) => [...(previous ?? []), parse(value)];
 }
 
-/**
- * `stun:HOST:PORT`, or `turn://USER:PASS@HOST:PORT?transport=udp|tcp` (credentials in the URL, as
- * one option can carry them), or `turn:HOST:PORT` without credentials. `turns:` for TLS.
- */
+/** An ICE server option (see iceServerFromUrl), refused with the parser's own words. */
 export function parseIceServer(value: string): IceServer {
-  const withCredentials = /^(turns?):\/\//i.exec(value);
-  let server: IceServer;
-  if (withCredentials) {
-    let url: URL;
-    try {
-      url = new URL(value);
-    } catch {
-      throw new InvalidArgumentError(`not a URL: ${value}`);
-    }
-    const transport = url.searchParams.get('transport');
-    const hostPort = `${url.hostname}${url.port ? `:${url.port}` : ''}`;
-    server = {
-      urls: `${withCredentials[1]!.toLowerCase()}:${hostPort}${transport ? `?transport=${transport}` : ''}`,
-      username: decodeURIComponent(url.username) || undefined,
-      credential: decodeURIComponent(url.password) || undefined,
-    };
-  } else {
-    server = { urls: value };
-  }
   try {
-    parseIceUrl(server.urls);
+    return iceServerFromUrl(value);
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message);
   }
-  return server;
 }
 
 /** `MIN-MAX`, inclusive, within 1..65535. */

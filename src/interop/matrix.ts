@@ -191,7 +191,7 @@ export async function runCell(
   let serverLog = '';
   try {
     site = await createTopology(network, tag);
-    if (network === 'relay') turn = await startTurnServer(site);
+    if (network === 'relay') turn = await startTurnServer({ exec: site.serverExec });
     running = await server.server!.start(port, options.root, site);
     outcome = await client.client!.run({
       url: running.url,

@@ -1,9 +1,9 @@
-/** coturn (Debian `coturn`) as the TURN server of the relay network, in the server's namespace. */
+/** coturn (Debian `coturn`) as a TURN server: the relay network's, in the server's namespace, or one on loopback. */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TURN, type Topology } from './namespaces.js';
+import { TURN } from './namespaces.js';
 
 export const TURNSERVER_PATH = '/usr/bin/turnserver';
 
@@ -13,14 +13,23 @@ export interface TurnServer {
   stop(): Promise<void>;
 }
 
-/** Starts coturn on the relay network's TURN address and resolves once it serves. */
-export async function startTurnServer(topology: Topology, readyMs = 10_000): Promise<TurnServer> {
+export interface TurnServerOptions {
+  /** Prefix that runs it on a namespace's host (the relay network's `serverExec`). Default: here. */
+  exec?: readonly string[];
+  /** Where it listens and relays from. Default: the relay network's TURN address. */
+  address?: string;
+  port?: number;
+}
+
+/** Starts coturn with TURN's credentials (namespaces.ts) and resolves once it serves. */
+export async function startTurnServer(options: TurnServerOptions = {}, readyMs = 10_000): Promise<TurnServer> {
+  const { exec = [], address = TURN.address, port = TURN.port } = options;
   const dir = mkdtempSync(join(tmpdir(), 'webrtc-echo-turn-'));
-  const [command, ...prefix] = [...topology.serverExec, TURNSERVER_PATH];
+  const [command, ...prefix] = [...exec, TURNSERVER_PATH];
   const child = spawn(command!, [
     ...prefix,
     '-n', // no config file: everything is here
-    `--listening-ip=${TURN.address}`, `--relay-ip=${TURN.address}`, `--listening-port=${TURN.port}`,
+    `--listening-ip=${address}`, `--relay-ip=${address}`, `--listening-port=${port}`,
     '--lt-cred-mech', `--user=${TURN.username}:${TURN.credential}`, `--realm=${TURN.realm}`,
     '--no-tls', '--no-dtls', '--no-cli', '--fingerprint',
     `--userdb=${join(dir, 'turndb')}`, `--pidfile=${join(dir, 'turn.pid')}`,

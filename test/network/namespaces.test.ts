@@ -59,7 +59,7 @@ describe('our peers across NATs and a TURN relay (in network namespaces)', { ski
 
   test('with UDP blocked but to TURN, a relay-only client connects through the relay', async () => {
     const relay = await topology('relay');
-    const turn = await startTurnServer(relay);
+    const turn = await startTurnServer({ exec: relay.serverExec });
     try {
       const outcome = await runAcross(relay);
       assert.equal(outcome.code, 0, `${outcome.logs}\nturn:\n${turn.log()}`);
