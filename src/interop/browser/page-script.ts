@@ -1,5 +1,5 @@
 /**
- * The script of the Chromium client's page, as plain browser JavaScript (a string, so no
+ * The script of the browser client's page (Chromium and Firefox alike), as plain browser JavaScript (a string, so no
  * compiler helper ever leaks into it). `window.echoTest(options)` runs one Echo Test and
  * resolves with a plain result; it never rejects.
  *
