@@ -100,7 +100,7 @@ async function run(options: Options): Promise<void> {
 
   try {
     const info = await api.waitUntilUp(JANUS_START_MS, janusAlive);
-    log(`janus ${info.version_string ?? '?'} (built with libnice ${info.dependencies?.libnice ?? '?'}), data channels: ${info.data_channels ? 'yes' : 'no'}, plugins: ${Object.keys(info.plugins ?? {}).join(', ')}`);
+    log(`janus ${info.version_string ?? '?'} (pid ${janus.pid}, built with libnice ${info.dependencies?.libnice ?? '?'}), data channels: ${info.data_channels ? 'yes' : 'no'}, plugins: ${Object.keys(info.plugins ?? {}).join(', ')}`);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(options.port, options.host, resolve);
