@@ -47,8 +47,9 @@ export class StatsSampler {
     this.previous = stats;
 
     const pair = selectedPair(stats);
-    // Bytes of the whole transport (Chromium, Safari); Firefox only counts them on the pair.
-    const transport = [...stats.values()].find((stat) => stat.type === 'transport') ?? pair;
+    // Bytes of the whole transport (Chromium, Safari). Firefox counts them on the pair only:
+    // Firefox 153 has transport stats, but without byte counters.
+    const transport = [...stats.values()].find((stat) => stat.type === 'transport' && typeof stat.bytesSent === 'number') ?? pair;
     return {
       at,
       rttMs: pair && typeof pair.currentRoundTripTime === 'number' ? pair.currentRoundTripTime * 1000 : null,

@@ -65,7 +65,8 @@ export async function namespacesUnavailable(): Promise<string | undefined> {
   return undefined;
 }
 
-const directTopology: Topology = {
+/** Loopback: no namespaces, server and client on 127.0.0.1. */
+export const DIRECT: Topology = {
   name: 'direct',
   clientExec: [],
   serverExec: [],
@@ -78,7 +79,7 @@ const directTopology: Topology = {
 
 /** Builds `name` under names tagged with `tag` (unique per concurrent use: a pid, a cell number). */
 export async function createTopology(name: NetworkName, tag: string): Promise<Topology> {
-  if (name === 'direct') return directTopology;
+  if (name === 'direct') return DIRECT;
   const ns = { client: `we-${tag}-c`, router: `we-${tag}-r`, server: `we-${tag}-s` };
   const exec = (namespace: string) => ['ip', 'netns', 'exec', namespace];
   const remove = async () => {

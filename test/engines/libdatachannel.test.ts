@@ -34,6 +34,17 @@ test("the echo plan keeps the offer's own codecs and drops retransmission and re
   ]);
 });
 
+test('the echo plan echoes a bundle-only section (port 0 with a=bundle-only, as Firefox writes under max-bundle)', () => {
+  const offer = [
+    'v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 't=0 0', 'a=group:BUNDLE 0 1',
+    'm=audio 9 UDP/TLS/RTP/SAVPF 109', 'c=IN IP4 0.0.0.0', 'a=mid:0', 'a=sendrecv', 'a=rtpmap:109 opus/48000/2',
+    'm=video 0 UDP/TLS/RTP/SAVPF 120', 'c=IN IP4 0.0.0.0', 'a=bundle-only', 'a=mid:1', 'a=sendrecv', 'a=rtpmap:120 VP8/90000',
+    'm=video 0 UDP/TLS/RTP/SAVPF 120', 'c=IN IP4 0.0.0.0', 'a=mid:2', 'a=rtpmap:120 VP8/90000',
+    '',
+  ].join('\r\n');
+  assert.deepEqual(planEchoSections(offer).map((p) => `${p.kind} ${p.mid}`), ['audio 0', 'video 1'], 'the rejected mid 2 stays out');
+});
+
 test('the answer offers back exactly the payload types of the offer', async (t) => {
   const { server } = await connectPair(t, engine, engine, { audio: true, video: true });
   const answer = sdpTransform.parse(server.answer.sdp);

@@ -1,8 +1,9 @@
-/** Debian's Chromium driven by playwright-core, with fake camera and microphone. */
+/** Debian's Chromium driven by playwright-core, with fake camera and microphone; the browsers of the page's main case. */
 import { chromium, type Browser } from 'playwright-core';
-import { chromiumArgs } from '../../src/interop/chromium/run-chromium.js';
+import { chromiumArgs, CHROMIUM_PATH } from '../../src/interop/browser/chromium.js';
+import { BROWSER_NAMES, type BrowserName } from '../../src/interop/browser/driver.js';
 
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export { CHROMIUM_PATH };
 
 /** Each launch gets a fresh temporary profile (playwright's default for launch()). */
 export function launchChromium(): Promise<Browser> {
@@ -12,4 +13,11 @@ export function launchChromium(): Promise<Browser> {
     // The same flags as the interop driver's Chromium (mDNS off: no multicast on this machine's interfaces).
     args: chromiumArgs(false),
   });
+}
+
+/** The browsers the page's main case runs in: ECHO_PAGE_BROWSERS=firefox narrows them. */
+export function pageBrowsers(): BrowserName[] {
+  const chosen = process.env.ECHO_PAGE_BROWSERS;
+  if (!chosen) return [...BROWSER_NAMES];
+  return chosen.split(',').map((name) => name.trim() as BrowserName).filter((name) => BROWSER_NAMES.includes(name));
 }

@@ -1,13 +1,19 @@
 /**
- * The browser page against a real echo server, in Debian's Chromium with a fake camera.
- * Run: node --import tsx --test test/page/page.test.ts  (after building the CLI and the page)
- * Screenshots land in test-results/page-<engine>.png and page-<engine>-phone.png.
+ * The browser page against a real echo server, with a fake camera: the main case (Start
+ * connects, video decodes, the data check passes, the figures show) in Debian's Chromium and
+ * Firefox through one driver (src/interop/browser/driver.ts); the rest in Chromium through
+ * playwright-core. Run: node --import tsx --test test/page/page.test.ts  (after building the
+ * CLI and the page). ECHO_PAGE_BROWSERS=firefox narrows the browsers of the main case.
+ * Screenshots land in test-results/page-<engine>-<browser>.png and page-<engine>-phone.png.
  */
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from './browser.js';
+import { launchBrowser, type BrowserPage, type LaunchedBrowser } from '../../src/interop/browser/driver.js';
+import { browserMissing } from '../interop/browser-suites.js';
+import { skipUnlessCi } from '../helpers/timeout.js';
+import { launchChromium, pageBrowsers } from './browser.js';
 import { enginesUnderTest, freePort, repoRoot, startEchoServer, type RunningEchoServer } from './echo-server.js';
 
 const RESULTS = new URL('test-results/', `file://${repoRoot}`);
@@ -29,8 +35,69 @@ interface EchoSnapshot {
 const snapshot = (page: Page): Promise<EchoSnapshot | null> =>
   page.evaluate(() => (window as unknown as { __echo: EchoSnapshot | null }).__echo);
 
+/** The page's main case, written once for every browser: the driver's page runs JavaScript expressions. */
+async function startConnectsAndEchoes(page: BrowserPage, origin: string, screenshot: string): Promise<void> {
+  const text = (selector: string) => page.evaluate<string>(`document.querySelector(${JSON.stringify(selector)})?.textContent ?? ''`);
+  await page.goto(`${origin}/`);
+  assert.equal(await page.evaluate(`document.querySelector('#server-url').value`), `${origin}/offer`, 'the URL defaults to this origin');
+  await page.click('#start');
+  await page.waitFor(
+    `(() => { const s = window.__echo; return s?.state === 'failed' ||
+      (s?.state === 'echoing' && (s.stats?.video?.framesDecoded ?? 0) > 0 && s.dataChannel?.status === 'pass' && s.stats?.recvKbps != null); })()`,
+    30_000,
+  );
+  let s = await page.evaluate<EchoSnapshot | null>('window.__echo');
+  assert.equal(s?.error, null, `the run failed: ${JSON.stringify(s?.error)}`);
+  assert.equal(await page.evaluate('document.body.dataset.state'), 'echoing');
+
+  // Let a few more one-second samples land so the bitrates and frame rate settle.
+  await new Promise((resolve) => setTimeout(resolve, 2500));
+  s = await page.evaluate<EchoSnapshot | null>('window.__echo');
+  assert.ok(s?.stats, 'stats are sampled');
+  for (const step of ['answer', 'iceConnected', 'dtlsConnected', 'channelOpen', 'firstFrame', 'firstData'] as const) {
+    assert.equal(typeof s.timeline[step], 'number', `timeline has ${step}`);
+  }
+  assert.ok((s.stats.video?.framesDecoded ?? 0) > 0, 'echoed video decodes frames');
+  assert.ok(s.dataChannel && s.dataChannel.echoed > 0 && s.dataChannel.status === 'pass', 'data channel echo passes');
+  for (const figure of ['rtt', 'send', 'recv', 'video-frames', 'video-fps', 'video-bitrate', 'audio-packets', 'data-rtt']) {
+    const shown = await text(`[data-figure="${figure}"]`);
+    assert.match(shown, /\d/, `figure ${figure} shows a number (got ${JSON.stringify(shown)})`);
+  }
+  assert.match(await text('[data-figure="video-codec"]'), /VP8|VP9|H264|AV1/);
+  assert.equal(await page.evaluate(`document.querySelector('[data-figure="data-status"]').dataset.status`), 'pass');
+  await page.screenshot(screenshot);
+
+  await page.click('#stop');
+  await page.waitFor(`document.body.dataset.state === 'stopped'`, 5000);
+}
+
 for (const engine of enginesUnderTest()) {
-  describe(`page against the ${engine} echo server`, { timeout: 120_000 }, () => {
+  for (const browserName of pageBrowsers()) {
+    describe(`page in ${browserName} against the ${engine} echo server`, { skip: skipUnlessCi(browserMissing(browserName)), timeout: 120_000 }, () => {
+      let server: RunningEchoServer;
+      let browser: LaunchedBrowser;
+      before(async () => {
+        server = await startEchoServer(engine);
+        browser = await launchBrowser(browserName);
+        await mkdir(RESULTS, { recursive: true });
+      });
+      after(async () => {
+        await browser?.close();
+        await server?.close();
+      });
+
+      test('Start connects, echoes video frames and data channel messages, and shows the figures', { timeout: 60_000 }, async () => {
+        const page = await browser.newPage({ width: 1280, height: 900 });
+        try {
+          await startConnectsAndEchoes(page, server.origin, new URL(`page-${server.label}-${browserName}.png`, RESULTS).pathname);
+        } finally {
+          await page.close();
+        }
+      });
+    });
+  }
+
+  describe(`page in chromium against the ${engine} echo server: layout, keyboard, codecs, errors`, { timeout: 120_000 }, () => {
     let server: RunningEchoServer;
     let browser: Browser;
 
@@ -45,57 +112,16 @@ for (const engine of enginesUnderTest()) {
       await server?.close();
     });
 
-    test('Start connects, echoes video frames and data channel messages, and shows the figures', { timeout: 60_000 }, async () => {
-      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    test('at phone width in the dark theme the two videos stack', { timeout: 40_000 }, async () => {
+      const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
       try {
-        await page.goto(`${server.origin}/`);
-        assert.equal(await page.inputValue('#server-url'), `${server.origin}/offer`, 'the URL defaults to this origin');
-        await page.getByRole('button', { name: 'Start' }).click();
-
-        await page.waitForFunction(
-          () => {
-            const s = (window as unknown as { __echo: EchoSnapshot | null }).__echo;
-            return (
-              s?.state === 'failed' ||
-              (s?.state === 'echoing' && (s.stats?.video?.framesDecoded ?? 0) > 0 && s.dataChannel?.status === 'pass' && s.stats?.recvKbps != null)
-            );
-          },
-          undefined,
-          { timeout: 30_000, polling: 200 },
-        );
-        let s = await snapshot(page);
-        assert.equal(s?.error, null, `the run failed: ${JSON.stringify(s?.error)}`);
-        assert.equal(await page.getAttribute('body', 'data-state'), 'echoing');
-
-        // Let a few more one-second samples land so the bitrates and frame rate settle.
-        await page.waitForTimeout(2500);
-        s = await snapshot(page);
-        assert.ok(s?.stats, 'stats are sampled');
-        for (const step of ['answer', 'iceConnected', 'dtlsConnected', 'channelOpen', 'firstFrame', 'firstData'] as const) {
-          assert.equal(typeof s.timeline[step], 'number', `timeline has ${step}`);
-        }
-        assert.ok((s.stats.video?.framesDecoded ?? 0) > 0, 'echoed video decodes frames');
-        assert.ok(s.dataChannel && s.dataChannel.echoed > 0 && s.dataChannel.status === 'pass', 'data channel echo passes');
-
-        for (const figure of ['rtt', 'send', 'recv', 'video-frames', 'video-fps', 'video-bitrate', 'audio-packets', 'data-rtt']) {
-          const text = (await page.textContent(`[data-figure="${figure}"]`)) ?? '';
-          assert.match(text, /\d/, `figure ${figure} shows a number (got ${JSON.stringify(text)})`);
-        }
-        assert.match((await page.textContent('[data-figure="video-codec"]')) ?? '', /VP8|VP9|H264|AV1/);
-        assert.equal(await page.getAttribute('[data-figure="data-status"]', 'data-status'), 'pass');
-
-        await page.screenshot({ path: new URL(`page-${server.label}.png`, RESULTS).pathname, fullPage: true });
-
-        // Phone width, dark theme: the two videos stack instead of sitting side by side.
-        await page.setViewportSize({ width: 390, height: 844 });
         await page.emulateMedia({ colorScheme: 'dark' });
+        await page.goto(`${server.origin}/?mode=video&autostart=1`);
+        await page.waitForFunction(() => ['echoing', 'failed'].includes(document.body.dataset.state ?? ''), undefined, { timeout: 25_000, polling: 200 });
         const sent = await page.locator('#source-video').boundingBox();
         const echoed = await page.locator('#echo-video').boundingBox();
         assert.ok(sent && echoed && echoed.y > sent.y + sent.height - 1, 'videos are stacked on a phone');
         await page.screenshot({ path: new URL(`page-${server.label}-phone.png`, RESULTS).pathname, fullPage: true });
-
-        await page.getByRole('button', { name: 'Stop' }).click();
-        await page.waitForFunction(() => document.body.dataset.state === 'stopped', undefined, { timeout: 5000 });
       } finally {
         await page.close();
       }

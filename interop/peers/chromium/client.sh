@@ -4,4 +4,4 @@
 #   client.sh "-s URL -t 1"  (test 1: data channel echo)
 # Needs Debian's chromium and the built package (npm run build).
 here="$(cd "$(dirname "$0")" && pwd)"
-exec node "$here/../../../dist/interop/chromium/main.js" "$@"
+exec node "$here/../../../dist/interop/browser/main.js" --browser chromium "$@"

@@ -219,10 +219,12 @@ class LibdatachannelEchoPeer implements EchoPeer {
  * channel sessions took ~1 s before): aiortc (and werift, which copied it) choose SCTP stream
  * ids by ICE role instead of DTLS role (RFC 8832 §6), which is right only while the offerer is
  * the DTLS server, so answering `passive` to them breaks their data channels; libdatachannel
- * follows the RFC. Browsers buffer an early hello and do not stall either way.
+ * follows the RFC, and so does Firefox (its origin `o=mozilla...THIS_IS_SDPARTA`), which drops
+ * an early hello: 9 of 10 Firefox 153 data channel sessions took ~1 s before. Chromium buffers
+ * an early hello and does not stall either way.
  */
 function preferPassiveDtls(offerSdp: string): string {
-  const fromLibdatachannel = /^o=rtc /m.test(offerSdp);
-  if (/^m=application /m.test(offerSdp) && !fromLibdatachannel) return offerSdp;
+  const followsRfc8832 = /^o=(rtc |mozilla\.\.\.THIS_IS_SDPARTA)/m.test(offerSdp);
+  if (/^m=application /m.test(offerSdp) && !followsRfc8832) return offerSdp;
   return offerSdp.replace(/^a=setup:actpass(?=\r?$)/gm, 'a=setup:active');
 }

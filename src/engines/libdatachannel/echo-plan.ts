@@ -58,7 +58,10 @@ export function planEchoSections(offerSdp: string): EchoSectionPlan[] {
   for (const media of offer.media) {
     if (media.type !== 'audio' && media.type !== 'video') continue;
     // A rejected section (port 0) or one without a mid is left to libdatachannel to answer.
-    if (media.port === 0 || media.mid === undefined) continue;
+    // Port 0 with a=bundle-only is not a rejection but a section that exists only inside the
+    // BUNDLE group (RFC 8843 §7.2): Firefox writes every section after the first this way
+    // under bundlePolicy 'max-bundle', and skipping them left its video without an echo.
+    if ((media.port === 0 && media.bundleOnly === undefined) || media.mid === undefined) continue;
 
     const echoed = media.rtp.filter((rtp) => !NOT_ECHOED.has(rtp.codec.toLowerCase()));
     const chosen = echoed.length > 0 ? echoed : media.rtp;

@@ -1,7 +1,7 @@
 /**
- * The script of the Chromium client's page, as plain browser JavaScript (a string, so no
- * compiler helper ever leaks into it). `window.echoTest(options)` runs one Echo Test and
- * resolves with a plain result; it never rejects.
+ * The script of the browser client's page, Chromium and Firefox alike, as plain browser
+ * JavaScript (a string, so no compiler helper ever leaks into it). `window.echoTest(options)`
+ * runs one Echo Test and resolves with a plain result; it never rejects.
  *
  * Test 0: fake camera (and microphone) from getUserMedia, passes once the echoed video
  * decodes (`framesDecoded > 0` on the inbound video). Test 1: a data channel, a short

@@ -1,0 +1,54 @@
+/**
+ * A browser as an Echo Test client (a client only: a browser answers no POSTs), run through
+ * dist/interop/browser/main.js in a process of its own, as the other clients are.
+ */
+import { access, constants } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BROWSER_PACKAGES, BROWSER_PATHS, type BrowserName } from '../browser/driver.js';
+import type { Availability, ClientOutcome, InteropPeer } from '../peer.js';
+import { iceServerArgs, lastJsonLine, runClientProcess } from './spawn-peer.js';
+
+export function browserPeer(browser: BrowserName, label: string): InteropPeer {
+  const main = (root: string) => join(root, 'dist', 'interop', 'browser', 'main.js');
+  return {
+    name: browser,
+    ours: false,
+    label,
+    async detect(root): Promise<Availability> {
+      try {
+        await access(BROWSER_PATHS[browser], constants.X_OK);
+      } catch {
+        const setup = browser === 'firefox' ? 'bash interop/setup/firefox.sh (apt-get install -y firefox-esr)' : `apt-get install -y ${BROWSER_PACKAGES[browser]}`;
+        return { available: false, reason: `${BROWSER_PATHS[browser]} is missing`, install: setup };
+      }
+      try {
+        await access(main(root));
+      } catch {
+        return { available: false, reason: 'dist/interop/browser/main.js is missing', install: 'npm run build' };
+      }
+      return { available: true };
+    },
+    client: {
+      // A browser launch takes a few hundred ms (Chromium) to a few seconds (Firefox), more on a busy machine.
+      timeoutMs: 20_000,
+      // Both take ICE servers and relay only (iceTransportPolicy) in the page.
+      networks: ['direct', 'nat', 'relay', 'server-nat'],
+      run: ({ url, test, timeoutMs, server, root, site }) => {
+        const args = [main(root), '--browser', browser, '-s', url, '-t', String(test), '--timeout', String(timeoutMs / 1000), '--json', ...iceServerArgs(site)];
+        if (server.quirks.videoOnly) args.push('--no-audio');
+        return runClientProcess(process.execPath, args, { root, timeoutMs, site }, (child): Partial<ClientOutcome> => {
+          const result = lastJsonLine(child.stdout());
+          if (!result) return {};
+          const { ok, reason, message, timings, ...details } = result;
+          return {
+            ok: ok === true,
+            reason: typeof reason === 'string' ? reason : undefined,
+            message: typeof message === 'string' ? message : undefined,
+            timings: (timings ?? {}) as Record<string, number>,
+            details,
+          };
+        });
+      },
+    },
+  };
+}

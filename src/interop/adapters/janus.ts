@@ -1,0 +1,33 @@
+/** Janus 1.1 (Debian) with its EchoTest plugin, as a server only: src/interop/janus/ wraps it in POST /offer. */
+import { access, constants } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ECHOTEST_PLUGIN, HTTP_TRANSPORT, JANUS_PATH } from '../janus/config.js';
+import type { Availability, InteropPeer } from '../peer.js';
+import { startServerProcess } from './spawn-peer.js';
+
+const INSTALL = 'bash interop/setup/janus.sh (apt-get install -y janus)';
+
+export const janusPeer: InteropPeer = {
+  name: 'janus',
+  ours: false,
+  label: 'Janus 1.1 EchoTest (Debian)',
+  async detect(root): Promise<Availability> {
+    for (const [path, mode] of [[JANUS_PATH, constants.X_OK], [ECHOTEST_PLUGIN, constants.R_OK], [HTTP_TRANSPORT, constants.R_OK]] as const) {
+      try {
+        await access(path, mode);
+      } catch {
+        return { available: false, reason: `${path} is missing`, install: INSTALL };
+      }
+    }
+    try {
+      await access(join(root, 'dist', 'interop', 'janus', 'main.js'));
+    } catch {
+      return { available: false, reason: 'dist/interop/janus/main.js is missing', install: 'npm run build' };
+    }
+    return { available: true };
+  },
+  server: {
+    start: (port, root, site) =>
+      startServerProcess(process.execPath, [join(root, 'dist', 'interop', 'janus', 'main.js'), '--host', site.serverListen, '--port', String(port)], { root, port, site }),
+  },
+};
