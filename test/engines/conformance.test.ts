@@ -169,6 +169,21 @@ for (const engine of engines) {
       await resourcesBackTo(start);
     });
 
+    test('connects to a client whose offer carries no candidate, from its checks alone (peer-reflexive)', async (t) => {
+      // What a server sees of a browser whose .local names nobody answered, or of candidates its policy refused.
+      const client = engine.createClientPeer({ audio: false, video: false, dataChannel: 'echo', gatherTimeoutMs: GATHER_TIMEOUT_MS, log });
+      t.after(() => client.close());
+      const offer = await withTimeout(client.createOffer(), STEP_TIMEOUT_MS, 'client offer');
+      const bare = { type: 'offer' as const, sdp: offer.sdp.split(/\r?\n/).filter((l) => !/^a=(candidate|end-of-candidates)/.test(l)).join('\r\n') };
+      const server = await withTimeout(engine.createEchoPeer(bare, { gatherTimeoutMs: GATHER_TIMEOUT_MS, log }), STEP_TIMEOUT_MS, 'echo answer');
+      t.after(() => server.close());
+      const connected = waitForState((l) => server.onStateChange(l), 'connected');
+      await client.acceptAnswer(server.answer);
+      await withTimeout(connected, STEP_TIMEOUT_MS, 'echo peer connected');
+      await opened(client.dataChannel!);
+      assert.deepEqual(await echoOf(client.dataChannel!, ['found you']), ['found you']);
+    });
+
     test('refuses an offer without ICE credentials and leaves nothing behind', async () => {
       const start = activeResources();
       const sdp = 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=rtpmap:111 opus/48000/2\r\n';

@@ -60,18 +60,11 @@ export function describeBrowserClient(browser: BrowserName): void {
 }
 
 /**
- * Pairs that fail in the mDNS case for a reason outside our code, run as `todo` (reported,
- * not failing the run). Firefox 153 ESR opens no mDNS responder at all (no socket on UDP 5353,
- * no 224.0.0.251 membership, seen with ss and /proc/net/igmp), so its .local names never
- * resolve and the server's offer holds no remote candidate. libdatachannel and libwebrtc then
- * connect through the peer-reflexive candidate Firefox's checks reveal; werift 0.24 does not:
- * Connection.connect() (werift ice.js, "wait for completion") skips its wait when the check
- * list is empty and throws "ICE negotiation failed" before the first check arrives.
+ * Firefox 153 ESR opens no mDNS responder at all (no socket on UDP 5353, no 224.0.0.251
+ * membership, seen with ss and /proc/net/igmp), so its .local names never resolve and the
+ * server's offer holds no remote candidate: every engine must then connect through the
+ * peer-reflexive candidate Firefox's checks reveal (werift does since engines/werift/peer-reflexive.ts).
  */
-const KNOWN_MDNS_FAILURES: Record<string, string> = {
-  'firefox/werift': "werift's ICE gives up at once with no remote candidate (Firefox's .local names never resolve)",
-};
-
 /**
  * A browser without camera permission hides its host candidates behind mDNS `.local` names;
  * our server must still connect (test 1, data channel only). mDNS is multicast, so this runs
@@ -90,8 +83,7 @@ export async function describeBrowserMdns(browser: BrowserName, tag: string): Pr
     });
 
     for (const [index, engine] of ENGINE_NAMES.entries()) {
-      const todo = KNOWN_MDNS_FAILURES[`${browser}/${engine}`];
-      test(`the ${engine} server connects to ${browser}'s .local candidates and echoes on the data channel`, { timeout: 60_000, todo }, async (t) => {
+      test(`the ${engine} server connects to ${browser}'s .local candidates and echoes on the data channel`, { timeout: 60_000 }, async (t) => {
         const ns = namespaces;
         const port = 8080 + index;
         const server = startProcess(

@@ -25,7 +25,7 @@ import { waitForGathering } from '../kit/gathering.js';
 import { PeerStates } from '../kit/state-reporter.js';
 import { rtcpFeedbackMediaSsrc } from '../../rtp/rtcp.js';
 import { sendDtlsCloseNotify } from './close-notify.js';
-import { gatheringComplete, peerConfig, selectedPairOf } from './config.js';
+import { gatheringComplete, peerConfig, selectedPairOf, withoutDefaultStun } from './config.js';
 import { sendMessage } from './messages.js';
 import { followStates } from './states.js';
 import { followDtlsRoleForStreamIds } from './stream-ids.js';
@@ -77,7 +77,9 @@ class WeriftClientPeer implements ClientPeer {
   }
 
   async createOffer(): Promise<SessionDescription> {
-    await this.pc.setLocalDescription(await this.pc.createOffer());
+    const offer = await this.pc.createOffer();
+    withoutDefaultStun(this.pc, this.options.network);
+    await this.pc.setLocalDescription(offer);
     await waitForGathering(gatheringComplete(this.pc), this.options.gatherTimeoutMs, this.log, 'offer');
     if (this.closed) throw new Error('the client peer was closed while gathering candidates');
     return { type: 'offer', sdp: this.pc.localDescription?.sdp ?? '' };

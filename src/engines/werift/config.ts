@@ -41,3 +41,15 @@ export function gatheringComplete(pc: RTCPeerConnection): Promise<void> {
     });
   });
 }
+
+/**
+ * werift's ICE asks stun.l.google.com:19302 for a server-reflexive candidate whenever it was
+ * given no STUN server (werift 0.24 lib/ice/src/ice.js, `new Connection`), even with
+ * `iceServers: []`: every session would send test traffic to Google, and where that name does
+ * not resolve (a closed network, a namespace) each answer waits 5 s for the lookup. Without a
+ * STUN server of our own, gathering asks none. Call before setLocalDescription(), which gathers.
+ */
+export function withoutDefaultStun(pc: RTCPeerConnection, network: NetworkOptions = {}): void {
+  if ((network.iceServers ?? []).some((server) => /^stuns?:/i.test(server.urls))) return;
+  for (const transport of pc.iceTransports) (transport.connection as { stunServer?: unknown }).stunServer = undefined;
+}

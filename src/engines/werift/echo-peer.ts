@@ -22,8 +22,9 @@ import { messageBytes } from '../kit/messages.js';
 import { PeerStates } from '../kit/state-reporter.js';
 import { keyframeRequestTargets } from '../../rtp/rtcp.js';
 import { checkOfferSdp } from '../../sdp/offer.js';
-import { gatheringComplete, peerConfig, selectedPairOf } from './config.js';
+import { gatheringComplete, peerConfig, selectedPairOf, withoutDefaultStun } from './config.js';
 import { sendMessage } from './messages.js';
+import { withPeerReflexiveWait } from './peer-reflexive.js';
 import { followStates } from './states.js';
 
 /**
@@ -64,9 +65,10 @@ export async function createWeriftEchoPeer(offer: SessionDescription, options: E
   });
   const peer = new WeriftEchoPeer(pc, options);
   try {
-    await pc.setRemoteDescription(offer);
+    await pc.setRemoteDescription({ type: 'offer', sdp: withPeerReflexiveWait(offer.sdp) });
     peer.prepareEcho();
     const answer = await pc.createAnswer();
+    withoutDefaultStun(pc, options.network);
     await pc.setLocalDescription(answer);
     await waitForGathering(gatheringComplete(pc), options.gatherTimeoutMs, peer.log, 'answer');
     peer.start();
