@@ -31,39 +31,11 @@ export interface KnownFailure {
 }
 
 /**
- * The data channel never opens although ICE and DTLS are up: the client waited (timeout)
- * after ICE connected, and nothing failed before that.
+ * None today. libdatachannel ↔ pion 3.1.56 data channels (pion/webrtc#2618) were listed here
+ * until the libdatachannel engine turned SCTP zero checksum off
+ * (src/engines/libdatachannel/zero-checksum.ts): those cells must pass now.
  */
-function dataChannelNeverOpened(cell: FailedCell): boolean {
-  if (cell.reason !== 'timeout') return false;
-  if (cell.client === 'pion') return /data channel/i.test(cell.message ?? '');
-  // Our libdatachannel client reports `connected` only once SCTP is up too.
-  return cell.timings.iceConnected !== undefined && cell.timings.channelOpen === undefined;
-}
-
-const PION_ZERO_CHECKSUM =
-  "libdatachannel announces SCTP Zero Checksum Acceptable (0x8001, RFC 9653) in its INIT; Debian's pion v3.1.56 (pion/sctp before 2024) rejects that INIT, so the data channel never opens while ICE and DTLS work";
-
-export const KNOWN_FAILURES: KnownFailure[] = [
-  {
-    id: 'pion-sctp-zero-checksum/server',
-    server: 'pion',
-    client: 'libdatachannel',
-    tests: [1],
-    why: PION_ZERO_CHECKSUM,
-    link: 'https://github.com/pion/webrtc/issues/2618',
-    matches: dataChannelNeverOpened,
-  },
-  {
-    id: 'pion-sctp-zero-checksum/client',
-    server: 'libdatachannel',
-    client: 'pion',
-    tests: [1],
-    why: PION_ZERO_CHECKSUM,
-    link: 'https://github.com/pion/webrtc/issues/2618',
-    matches: dataChannelNeverOpened,
-  },
-];
+export const KNOWN_FAILURES: KnownFailure[] = [];
 
 export function knownFailureFor(cell: FailedCell): KnownFailure | undefined {
   return KNOWN_FAILURES.find((k) => k.server === cell.server && k.client === cell.client && k.tests.includes(cell.test) && k.matches(cell));
