@@ -2,7 +2,11 @@ import type { Engine, EngineName } from './engine.js';
 
 /** Engines load lazily: a stack's native addon is only loaded when someone uses it. */
 const loaders: Record<EngineName, () => Promise<Engine>> = {
-  libdatachannel: async () => (await import('./libdatachannel/index.js')).libdatachannelEngine,
+  libdatachannel: async () => {
+    // First, before node-datachannel loads its addon: SCTP zero checksum off, for old pion.
+    (await import('./libdatachannel/zero-checksum.js')).ensureZeroChecksumOff();
+    return (await import('./libdatachannel/index.js')).libdatachannelEngine;
+  },
   werift: async () => (await import('./werift/index.js')).weriftEngine,
   libwebrtc: async () => (await import('./libwebrtc/index.js')).libwebrtcEngine,
 };

@@ -31,19 +31,11 @@ export interface KnownFailure {
   matches(cell: FailedCell): boolean;
 }
 
-/**
- * The data channel never opens although ICE and DTLS are up: the client waited (timeout)
- * after ICE connected, and nothing failed before that.
+/*
+ * libdatachannel ↔ pion 3.1.56 data channels (pion/webrtc#2618) were listed here until the
+ * libdatachannel engine turned SCTP zero checksum off (src/engines/libdatachannel/zero-checksum.ts):
+ * those cells must pass now.
  */
-function dataChannelNeverOpened(cell: FailedCell): boolean {
-  if (cell.reason !== 'timeout') return false;
-  if (cell.client === 'pion') return /data channel/i.test(cell.message ?? '');
-  // Our libdatachannel client reports `connected` only once SCTP is up too.
-  return cell.timings.iceConnected !== undefined && cell.timings.channelOpen === undefined;
-}
-
-const PION_ZERO_CHECKSUM =
-  "libdatachannel announces SCTP Zero Checksum Acceptable (0x8001, RFC 9653) in its INIT; Debian's pion v3.1.56 (pion/sctp before 2024) rejects that INIT, so the data channel never opens while ICE and DTLS work";
 
 /** The prefix janus.plugin.echotest puts before every text message it echoes (janus_echotest.c, janus_echotest_incoming_data). */
 export const JANUS_ECHOTEST_PREFIX = 'Janus EchoTest here! You wrote: ';
@@ -68,24 +60,6 @@ export const KNOWN_FAILURES: KnownFailure[] = [
     why: `Janus's EchoTest plugin answers a text message with "${JANUS_ECHOTEST_PREFIX}" + the message (binary messages come back unchanged): the data channel works both ways, the echo is not identical by the plugin's design`,
     link: 'https://github.com/meetecho/janus-gateway/blob/v1.1.2/src/plugins/janus_echotest.c',
     matches: janusPrefixedEcho,
-  },
-  {
-    id: 'pion-sctp-zero-checksum/server',
-    server: 'pion',
-    client: 'libdatachannel',
-    tests: [1],
-    why: PION_ZERO_CHECKSUM,
-    link: 'https://github.com/pion/webrtc/issues/2618',
-    matches: dataChannelNeverOpened,
-  },
-  {
-    id: 'pion-sctp-zero-checksum/client',
-    server: 'libdatachannel',
-    client: 'pion',
-    tests: [1],
-    why: PION_ZERO_CHECKSUM,
-    link: 'https://github.com/pion/webrtc/issues/2618',
-    matches: dataChannelNeverOpened,
   },
 ];
 
