@@ -4,6 +4,7 @@
  * What needs a NAT or a TURN server runs in network namespaces (namespaces.test.ts).
  */
 import assert from 'node:assert/strict';
+import { networkInterfaces } from 'node:os';
 import { test } from 'node:test';
 import sdpTransform from 'sdp-transform';
 import { InvalidArgumentError } from 'commander';
@@ -85,3 +86,26 @@ test('--udp-mux is refused at start for an engine that cannot share a port', asy
     assert.match(run.stderr, /cannot share one UDP port/);
   }
 });
+
+/** A global (not link-local, not loopback) IPv6 address of this machine, if it has one. */
+const globalIpv6 = Object.values(networkInterfaces()).flat().find((a) => a && a.family === 'IPv6' && !a.internal && !a.address.startsWith('fe80'))?.address;
+
+test('the default listener is dual stack: the same server answers on 127.0.0.1 and on ::1', async (t) => {
+  const server = await startTestServer(t, 'libdatachannel', { host: '::' });
+  const port = new URL(server.url).port;
+  for (const host of ['127.0.0.1', '[::1]']) {
+    const health = (await (await fetch(`http://${host}:${port}/healthz`)).json()) as { status: string };
+    assert.equal(health.status, 'ok', host);
+  }
+});
+
+for (const engine of ENGINE_NAMES) {
+  test(`a ${engine} server answers with IPv6 host candidates where the machine has an IPv6 address`, { skip: globalIpv6 ? false : 'this machine has no global IPv6 address' }, async (t) => {
+    const server = await startTestServer(t, engine);
+    const { offer, peer } = await makeOffer();
+    t.after(() => peer.close());
+    const answer = (await (await postJson(`${server.url}/offer`, offer)).json()) as { sdp: string };
+    const candidates = sdpTransform.parse(answer.sdp).media.flatMap((m) => m.candidates ?? []);
+    assert.ok(candidates.some((c) => c.type === 'host' && c.ip === globalIpv6), `an IPv6 host candidate at ${globalIpv6}: ${candidates.map((c) => c.ip).join(', ')}`);
+  });
+}
