@@ -13,6 +13,13 @@ export const serveCommand = new Command('serve')
   .option('--max-sessions <n>', 'live sessions at most; more offers get 503', parsePositiveInt, SERVER_DEFAULTS.maxSessions)
   .addOption(secondsOption('--session-timeout <seconds>', 'release a session that has not connected after this long', SERVER_DEFAULTS.connectTimeoutMs))
   .addOption(secondsOption('--max-lifetime <seconds>', 'release any session after this long', SERVER_DEFAULTS.maxLifetimeMs))
+  .addOption(
+    secondsOption(
+      '--idle-timeout <seconds>',
+      'release a connected session from whose client nothing (media, data, ICE consent) has arrived this long',
+      SERVER_DEFAULTS.idleTimeoutMs,
+    ),
+  )
   .addOption(secondsOption('--gather-timeout <seconds>', 'longest wait for ICE gathering before answering', SERVER_DEFAULTS.gatherTimeoutMs))
   .option('--public-ip <address>', 'announce this address in the answers\' host candidates (1:1 NAT); once for IPv4, once for IPv6', collect(parseIpAddress))
   .option('--udp-port-range <min-max>', 'UDP ports the echo peers may use', parsePortRange)
@@ -30,6 +37,7 @@ export const serveCommand = new Command('serve')
       maxLifetimeMs: opts.maxLifetime,
       gatherTimeoutMs: opts.gatherTimeout,
       disconnectGraceMs: SERVER_DEFAULTS.disconnectGraceMs,
+      idleTimeoutMs: opts.idleTimeout,
       network: { iceServers: opts.iceServer, portRange: opts.udpPortRange, udpMux: opts.udpMux },
       publicIps: opts.publicIp ?? [],
       log,
@@ -53,6 +61,7 @@ interface ServeOptions {
   sessionTimeout: number;
   maxLifetime: number;
   gatherTimeout: number;
+  idleTimeout: number;
   publicIp?: string[];
   udpPortRange?: { min: number; max: number };
   udpMux?: number;

@@ -88,6 +88,23 @@ export interface EchoPeer {
   onIceStateChange(listener: (state: IceState) => void): void;
   /** The pair ICE selected, once there is one; undefined before and after. Never throws. */
   selectedPair(): Promise<CandidatePair | undefined>;
+  /**
+   * A count of what has arrived from the client so far, that changes whenever anything does:
+   * RTP and RTCP packets, data channel messages, ICE (STUN) checks and answers to this peer's
+   * own checks. Cheap and synchronous: the session reads it twice a second, and releases a
+   * peer whose count stands still for its idle timeout (a client that vanished without a
+   * goodbye). A live client moves it every few seconds even when idle, through ICE consent
+   * (RFC 7675). `undefined` while the engine cannot tell an idle client from a vanished one
+   * (see probeLiveness): the session then does not apply the idle rule.
+   */
+  inboundActivity(): number | undefined;
+  /**
+   * Asks the client for a sign of life now, so that inboundActivity moves if it is there: what
+   * engines that cannot see the client's own ICE traffic do (libdatachannel); a no-op on the
+   * others. The session calls it at most once a second while the peer has been silent past
+   * half the idle timeout. Never throws.
+   */
+  probeLiveness(): void;
   /** Idempotent, never throws: closes the peer connection and frees tracks and channels. */
   close(): void;
 }

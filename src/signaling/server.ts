@@ -21,6 +21,8 @@ export interface EchoServerOptions {
   gatherTimeoutMs: number;
   /** How long ICE `disconnected` may last before the session is released. Default 5 s. */
   disconnectGraceMs: number;
+  /** A connected session from whose client nothing has arrived this long is released. Default 10 s. */
+  idleTimeoutMs: number;
   /** ICE servers and UDP ports of the echo peers. Default: host candidates, any port. */
   network: NetworkOptions;
   /** Addresses the answers announce instead of the local ones (1:1 NAT). Default none. */
@@ -37,6 +39,7 @@ export const SERVER_DEFAULTS = {
   maxLifetimeMs: 10 * 60_000,
   gatherTimeoutMs: 2_000,
   disconnectGraceMs: 5_000,
+  idleTimeoutMs: 10_000,
   network: {},
   publicIps: [],
 } as const;

@@ -12,8 +12,13 @@ import { buildPli, byeSources, keyframeRequestTargets } from '../../rtp/rtcp.js'
 import { planEchoSections, type EchoSectionPlan } from './echo-plan.js';
 import { rtcConfig, selectedPairOf } from './config.js';
 import { peerOpened, teardown } from './lifecycle.js';
+import { LivenessProbe, iceCredentials } from './liveness.js';
 import { buildMedia } from './media-description.js';
 import { RtcpRepeatFilter } from './rtcp-repeat-filter.js';
+
+/** Probes right after connecting, this far apart, until one is answered. */
+const CALIBRATION_PROBES = 5;
+const CALIBRATION_INTERVAL_MS = 500;
 
 export async function createLibdatachannelEchoPeer(
   offer: SessionDescription,
@@ -41,6 +46,10 @@ class LibdatachannelEchoPeer implements EchoPeer {
   readonly #leftMids = new Set<string>();
   readonly #states: PeerStates;
   readonly #gathered = deferred();
+  /** RTP and RTCP packets and data channel messages received: all JavaScript sees of the client. */
+  #received = 0;
+  #probe: LivenessProbe | undefined;
+  #calibration: NodeJS.Timeout | undefined;
   #closed = false;
 
   constructor(options: EchoPeerOptions) {
@@ -58,6 +67,7 @@ class LibdatachannelEchoPeer implements EchoPeer {
       // our close() frees the JS side and reports `closed` exactly once.
       if (state === 'closed') this.close();
       else this.#states.connection.report(state);
+      if (state === 'connected') this.#calibrateProbe();
     });
     this.#pc.onIceStateChange((native) => {
       const state = toIceState(native);
@@ -80,6 +90,7 @@ class LibdatachannelEchoPeer implements EchoPeer {
     const local = this.#pc.localDescription();
     if (!local || local.type !== 'answer') throw new Error('libdatachannel produced no answer');
     this.#answer = { type: 'answer', sdp: local.sdp };
+    this.#probe = this.#createProbe(offerSdp, local.sdp);
     return this;
   }
 
@@ -89,6 +100,21 @@ class LibdatachannelEchoPeer implements EchoPeer {
 
   onIceStateChange(listener: (state: IceState) => void): void {
     this.#states.ice.listen(listener);
+  }
+
+  /**
+   * What JavaScript sees (RTP, RTCP, messages) plus the client's answers to our probes; only
+   * once the client has answered one: libjuice's ICE traffic, the only thing an idle client
+   * sends, never reaches JavaScript, so without answers idle and gone look alike.
+   */
+  inboundActivity(): number | undefined {
+    const answers = this.#probe?.answers ?? 0;
+    return answers > 0 ? this.#received + answers : undefined;
+  }
+
+  /** Asks the client for a sign of life (see liveness.ts), once it has shown it answers. */
+  probeLiveness(): void {
+    if (this.#probe && this.#probe.answers > 0) this.#probe.send();
   }
 
   async selectedPair(): Promise<CandidatePair | undefined> {
@@ -103,6 +129,8 @@ class LibdatachannelEchoPeer implements EchoPeer {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#calibration);
+    this.#probe?.close();
     const channels = [...this.#channels];
     this.#channels.clear();
     teardown({
@@ -113,6 +141,39 @@ class LibdatachannelEchoPeer implements EchoPeer {
       states: this.#states,
       log: (err: unknown) => this.#log.debug({ err }, 'error while closing'),
     });
+  }
+
+  /**
+   * Right after connecting, a few probes until one is answered. A client that answers none (a
+   * NAT that only lets the selected pair's own port through, a stack that ignores them) keeps
+   * inboundActivity undefined: its session is then released only by libjuice's consent expiry.
+   */
+  #calibrateProbe(): void {
+    let sent = 0;
+    const attempt = () => {
+      this.#calibration = undefined;
+      const probe = this.#probe;
+      if (this.#closed || !probe || probe.answers > 0) return;
+      if (sent++ === CALIBRATION_PROBES) {
+        this.#log.info({ probes: CALIBRATION_PROBES }, 'the client answered no liveness probe: released on ICE consent expiry only');
+        return;
+      }
+      probe.send();
+      this.#calibration = setTimeout(attempt, CALIBRATION_INTERVAL_MS).unref();
+    };
+    if (!this.#calibration) attempt();
+  }
+
+  #createProbe(offerSdp: string, answerSdp: string): LivenessProbe | undefined {
+    const remote = iceCredentials(offerSdp);
+    const local = iceCredentials(answerSdp);
+    if (!remote || !local) return undefined;
+    return new LivenessProbe(
+      local,
+      remote,
+      () => this.#pc.getSelectedCandidatePair()?.remote ?? undefined,
+      (err) => this.#log.debug({ err }, 'liveness probe not sent'),
+    );
   }
 
   /**
@@ -131,6 +192,7 @@ class LibdatachannelEchoPeer implements EchoPeer {
     const repeats = new RtcpRepeatFilter();
 
     track.onMessage((packet) => {
+      this.#received++;
       if (isRtcp(packet)) {
         if (repeats.isRepeat(packet)) return;
         this.#relayKeyframeRequests(track, packet, echoSsrc, clientSsrc);
@@ -190,6 +252,7 @@ class LibdatachannelEchoPeer implements EchoPeer {
     }
     this.#channels.add(channel);
     channel.onMessage((raw) => {
+      this.#received++;
       const message = toMessage(raw);
       try {
         // false only means "buffered", not "dropped".

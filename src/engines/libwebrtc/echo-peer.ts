@@ -15,7 +15,7 @@ import { messageBytes, toMessage } from '../kit/messages.js';
 import { PeerStates } from '../kit/state-reporter.js';
 import { WrtcPeerConnection, peerConfig, followStates, gatheringComplete } from './addon.js';
 import { guardProcessExit } from './exit-guard.js';
-import { selectedPairFromStats, sumRtpStats } from './stats.js';
+import { inboundIceActivity, selectedPairFromStats, sumRtpStats } from './stats.js';
 
 /**
  * How often media counters are refreshed from getStats(), in ms. The interface reads counters
@@ -52,6 +52,7 @@ class LibwebrtcEchoPeer implements EchoPeer {
   readonly #channels = new Set<RTCDataChannel>();
   #statsTimer: NodeJS.Timeout | undefined;
   #statsInFlight = false;
+  #inboundActivity = 0;
   #answerSdp = '';
   #closed = false;
 
@@ -99,6 +100,14 @@ class LibwebrtcEchoPeer implements EchoPeer {
     // Bookkeeping only: an open echo peer must not keep the process alive by this timer.
     this.#statsTimer.unref();
   }
+
+  /** From the last stats poll (every STATS_INTERVAL_MS): see inboundIceActivity. */
+  inboundActivity(): number {
+    return this.#inboundActivity;
+  }
+
+  /** libwebrtc's own checks of the selected pair make a live client answer. */
+  probeLiveness(): void {}
 
   async selectedPair(): Promise<CandidatePair | undefined> {
     if (this.#closed) return undefined;
@@ -178,6 +187,7 @@ class LibwebrtcEchoPeer implements EchoPeer {
         this.counters.rtpPackets = totals.packetsSent;
         this.counters.rtpBytes = totals.bytesSent;
         this.counters.keyframeRequests = totals.keyframeRequestsSent;
+        this.#inboundActivity = inboundIceActivity(report);
         if (totals.dtlsClosed || this.#transportClosed()) {
           this.log.debug('the client closed the connection');
           this.close();

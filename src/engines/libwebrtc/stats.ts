@@ -81,3 +81,24 @@ export function selectedPairFromStats(report: RTCStatsReport): CandidatePair | u
   const remote = info(pair.remoteCandidateId);
   return local && remote ? { local, remote } : undefined;
 }
+
+interface CandidatePairCounts {
+  type: string;
+  requestsReceived?: number;
+  responsesReceived?: number;
+  packetsReceived?: number;
+}
+
+/**
+ * What has arrived over ICE, from `candidate-pair` stats: the peer's STUN checks, its answers
+ * to ours (libwebrtc checks the selected pair every ~2.5 s), and every other packet. libwebrtc
+ * M106 (@roamhq/wrtc 0.10) has no lastPacketReceivedTimestamp, so this is a count.
+ */
+export function inboundIceActivity(report: RTCStatsReport): number {
+  let total = 0;
+  report.forEach((value: CandidatePairCounts) => {
+    if (value.type !== 'candidate-pair') return;
+    total += (value.requestsReceived ?? 0) + (value.responsesReceived ?? 0) + (value.packetsReceived ?? 0);
+  });
+  return total;
+}
