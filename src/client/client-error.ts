@@ -10,6 +10,7 @@ export type ClientFailureReason =
   | 'timeout'
   | 'echo-mismatch'
   | 'no-echo'
+  | 'connection-lost'
   | 'engine-error';
 
 export class ClientError extends Error {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { ClientPeer, EngineName } from '../engines/engine.js';
+import type { ClientPeer, EngineName, PeerState } from '../engines/engine.js';
 import { loadEngine } from '../engines/registry.js';
 import { ClientError, type ClientFailureReason } from './client-error.js';
 import { closePeer, connectPeer } from './connect.js';
@@ -23,6 +23,13 @@ export interface ClientRunOptions {
   video: boolean;
   /** Echoed packets required on each leg for the media check. */
   mediaPackets: number;
+  /**
+   * After a passing test, keep the connection open and idle this long (nothing sent but what
+   * the stack sends by itself: ICE consent checks, RTCP, SCTP heartbeats) before closing.
+   */
+  holdMs?: number;
+  /** Called when the hold starts. */
+  onHold?: () => void;
   log: Logger;
 }
 
@@ -38,6 +45,8 @@ export interface ClientResult {
   timings: Timings;
   media?: MediaEchoReport;
   dataChannel?: { sent: string; received?: string; rttMs?: number };
+  /** With holdMs: how long the connection was held after the test (less than holdMs if it was lost). */
+  heldMs?: number;
 }
 
 /** Runs one Echo Test as the client peer. Never throws, never hangs, always closes its peer. */
@@ -64,6 +73,8 @@ export async function runClient(options: ClientRunOptions): Promise<ClientResult
     } else if (options.media) {
       result.media = await deadline.race('echoed media', checkMediaEcho(peer, options.mediaPackets, () => clock.mark('firstEcho'), deadline.signal));
     }
+    deadline.dispose();
+    if (options.holdMs) result.heldMs = await holdConnection(peer, options.holdMs, options.onHold);
     result.ok = true;
   } catch (err) {
     const error = err instanceof ClientError ? err : new ClientError('engine-error', (err as Error)?.message ?? String(err));
@@ -75,6 +86,29 @@ export async function runClient(options: ClientRunOptions): Promise<ClientResult
     clock.mark('closed');
   }
   return result;
+}
+
+/**
+ * Keeps the connection up and idle for `ms`; rejects with `connection-lost` if the stack
+ * reports it disconnected, failed or closed before then (the server released it).
+ */
+async function holdConnection(peer: ClientPeer, ms: number, onHold: (() => void) | undefined): Promise<number> {
+  const start = performance.now();
+  onHold?.();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const lost = await new Promise<PeerState | undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), ms);
+      peer.onStateChange((state) => {
+        if (state === 'disconnected' || state === 'failed' || state === 'closed') resolve(state);
+      });
+    });
+    const heldMs = Math.round(performance.now() - start);
+    if (lost) throw new ClientError('connection-lost', `the connection went ${lost} after ${heldMs} ms of the ${ms} ms hold`);
+    return heldMs;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Test 1: a short random string out on the channel, the identical string back. */

@@ -19,6 +19,8 @@ export const clientCommand = new Command('client')
   .option('--no-video', 'test 0: offer no video section')
   .option('--media-packets <n>', 'with --media: echoed packets required on each track', parsePositiveInt, 10)
   .addOption(secondsOption('--timeout <seconds>', 'give up (exit 1) after this long', 15_000))
+  // Hidden: for tests and the bench (a client that stays, or one that is killed while it stays).
+  .addOption(secondsOption('--hold <seconds>', 'after passing, keep the connection open and idle this long', 0).hideHelp())
   .option('--json', 'print the result as one JSON object on stdout', false)
   .addOption(new Option('--log-level <level>', 'log level (stderr)').choices(LOG_LEVELS).default('warn'))
   .action(async (positional: string | undefined, opts: ClientOptions) => {
@@ -33,6 +35,8 @@ export const clientCommand = new Command('client')
       audio: opts.audio,
       video: opts.video,
       mediaPackets: opts.mediaPackets,
+      holdMs: opts.hold,
+      onHold: () => process.stderr.write(`webrtc-echo client: holding the connection for ${opts.hold / 1000} s\n`),
       log: createLogger(opts.logLevel),
     });
     if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -50,6 +54,7 @@ interface ClientOptions {
   video: boolean;
   mediaPackets: number;
   timeout: number;
+  hold: number;
   json: boolean;
   logLevel: (typeof LOG_LEVELS)[number];
 }
