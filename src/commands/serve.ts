@@ -13,6 +13,13 @@ export const serveCommand = new Command('serve')
   .option('--max-sessions <n>', 'live sessions at most; more offers get 503', parsePositiveInt, SERVER_DEFAULTS.maxSessions)
   .addOption(secondsOption('--session-timeout <seconds>', 'release a session that has not connected after this long', SERVER_DEFAULTS.connectTimeoutMs))
   .addOption(secondsOption('--max-lifetime <seconds>', 'release any session after this long', SERVER_DEFAULTS.maxLifetimeMs))
+  .addOption(
+    secondsOption(
+      '--idle-timeout <seconds>',
+      'release a connected session from whose client nothing (media, data, ICE consent) has arrived this long',
+      SERVER_DEFAULTS.idleTimeoutMs,
+    ),
+  )
   .addOption(secondsOption('--gather-timeout <seconds>', 'longest wait for ICE gathering before answering', SERVER_DEFAULTS.gatherTimeoutMs))
   .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
   .action(async (opts: ServeOptions) => {
@@ -26,6 +33,7 @@ export const serveCommand = new Command('serve')
       maxLifetimeMs: opts.maxLifetime,
       gatherTimeoutMs: opts.gatherTimeout,
       disconnectGraceMs: SERVER_DEFAULTS.disconnectGraceMs,
+      idleTimeoutMs: opts.idleTimeout,
       log,
     });
     const shutdown = async (signal: string) => {
@@ -47,6 +55,7 @@ interface ServeOptions {
   sessionTimeout: number;
   maxLifetime: number;
   gatherTimeout: number;
+  idleTimeout: number;
   logLevel: (typeof LOG_LEVELS)[number];
 }
 

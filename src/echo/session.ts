@@ -8,6 +8,7 @@ export type CloseReason =
   | 'ice-failed'
   | 'connection-failed'
   | 'disconnected'
+  | 'idle'
   | 'connect-timeout'
   | 'max-lifetime'
   | 'shutdown'
@@ -20,7 +21,18 @@ export interface SessionTimeouts {
   maxLifetimeMs: number;
   /** ICE `disconnected` may recover; after this long it is treated as gone. */
   disconnectGraceMs: number;
+  /**
+   * A connected session from whose client nothing at all has arrived this long (no RTP or RTCP,
+   * no data channel message, no ICE check or answer to ours) is released: the client vanished
+   * without a goodbye. A live client, even an idle one, answers ICE every few seconds.
+   */
+  idleTimeoutMs: number;
 }
+
+/** How often a connected session reads its peer's inbound activity: a release comes this late at most. */
+const IDLE_CHECK_MS = 500;
+/** Liveness probes of a silent peer, at most this often. */
+const PROBE_INTERVAL_MS = 1_000;
 
 export interface SessionSummary {
   id: string;
@@ -43,6 +55,7 @@ export class EchoSession {
   private resolveClosed!: (reason: CloseReason) => void;
   private readonly timers = new Set<NodeJS.Timeout>();
   private disconnectTimer: NodeJS.Timeout | undefined;
+  private idleCheck: NodeJS.Timeout | undefined;
   private readonly log: Logger;
 
   constructor(
@@ -88,6 +101,7 @@ export class EchoSession {
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     this.clearDisconnectTimer();
+    clearInterval(this.idleCheck);
     try {
       this.peer.close();
     } catch (err) {
@@ -121,6 +135,7 @@ export class EchoSession {
         this.log.info({ event: 'session-connected', connectMs: Math.round(connectMs * 10) / 10 }, 'session connected');
         this.onConnected(connectMs);
         this.schedule(this.timeouts.maxLifetimeMs, () => this.close('max-lifetime'));
+        this.watchInboundActivity();
         return;
       }
       case 'disconnected':
@@ -137,6 +152,35 @@ export class EchoSession {
       default:
         return;
     }
+  }
+
+  /**
+   * The idle rule: release once the peer's inbound activity count has not moved for
+   * `idleTimeoutMs`. From half that on, engines that cannot see the client's ICE checks are
+   * asked to make the client answer (probeLiveness), at most once a second.
+   */
+  private watchInboundActivity(): void {
+    const { idleTimeoutMs } = this.timeouts;
+    let last: number | undefined;
+    let changedAt = performance.now();
+    let probedAt = -Infinity;
+    this.idleCheck = setInterval(() => {
+      const now = performance.now();
+      const activity = this.peer.inboundActivity();
+      if (activity === undefined || activity !== last) {
+        last = activity;
+        changedAt = now;
+        return;
+      }
+      const silentMs = now - changedAt;
+      if (silentMs >= idleTimeoutMs) {
+        this.log.debug({ silentMs: Math.round(silentMs) }, 'nothing received from the client');
+        this.close('idle');
+      } else if (silentMs >= idleTimeoutMs / 2 && now - probedAt >= PROBE_INTERVAL_MS && this.peer.probeLiveness) {
+        probedAt = now;
+        this.peer.probeLiveness();
+      }
+    }, Math.min(IDLE_CHECK_MS, idleTimeoutMs / 10));
   }
 
   private clearDisconnectTimer(): void {

@@ -47,6 +47,22 @@ export interface EchoPeer {
   /** Called on every connection state change; `closed` comes last, exactly once. */
   onStateChange(listener: (state: PeerState) => void): void;
   onIceStateChange(listener: (state: IceState) => void): void;
+  /**
+   * A count of what has arrived from the client so far, that changes whenever anything does:
+   * RTP and RTCP packets, data channel messages, ICE (STUN) checks and answers to this peer's
+   * own checks. Cheap and synchronous: the session reads it twice a second, and releases a
+   * peer whose count stands still for its idle timeout (a client that vanished without a
+   * goodbye). A live client moves it every few seconds even when idle, through ICE consent
+   * (RFC 7675). `undefined` while the engine cannot tell an idle client from a vanished one
+   * (see probeLiveness): the session then does not apply the idle rule.
+   */
+  inboundActivity(): number | undefined;
+  /**
+   * Only on engines that cannot see the client's own ICE traffic: asks the client for an
+   * answer now (it moves inboundActivity). The session calls it at most once a second while
+   * the peer has been silent past half the idle timeout. Never throws.
+   */
+  probeLiveness?(): void;
   /** Idempotent, never throws: closes the peer connection and frees tracks and channels. */
   close(): void;
 }

@@ -93,6 +93,11 @@ class LibdatachannelEchoPeer implements EchoPeer {
     this.#iceStates.listen(listener);
   }
 
+  /** libjuice's ICE traffic never reaches JavaScript: an idle client and a gone one look alike. */
+  inboundActivity(): undefined {
+    return undefined;
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;

@@ -153,6 +153,27 @@ export function sumRtpStats(report: RTCStatsReport, kind?: string): RtpTotals {
   return totals;
 }
 
+interface CandidatePairStats {
+  type: string;
+  requestsReceived?: number;
+  responsesReceived?: number;
+  packetsReceived?: number;
+}
+
+/**
+ * What has arrived over ICE, from `candidate-pair` stats: the peer's STUN checks, its answers
+ * to ours (libwebrtc checks the selected pair every ~2.5 s), and every other packet. libwebrtc
+ * M106 (@roamhq/wrtc 0.10) has no lastPacketReceivedTimestamp, so this is a count.
+ */
+export function inboundIceActivity(report: RTCStatsReport): number {
+  let total = 0;
+  report.forEach((value: CandidatePairStats) => {
+    if (value.type !== 'candidate-pair') return;
+    total += (value.requestsReceived ?? 0) + (value.responsesReceived ?? 0) + (value.packetsReceived ?? 0);
+  });
+  return total;
+}
+
 /** Data channel messages arrive as string or ArrayBuffer (binaryType `arraybuffer`); we hand out string or Buffer. */
 export function toMessage(data: unknown): string | Buffer {
   if (typeof data === 'string') return data;

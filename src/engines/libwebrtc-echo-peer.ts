@@ -10,7 +10,7 @@
  */
 import type { EchoCounters, EchoPeer, EchoPeerOptions, IceState, PeerState, SessionDescription } from './engine.js';
 import {
-  PEER_CONFIG, StateReporter, WrtcPeerConnection, messageBytes, safely, sumRtpStats, waitForGathering,
+  PEER_CONFIG, StateReporter, WrtcPeerConnection, inboundIceActivity, messageBytes, safely, sumRtpStats, waitForGathering,
 } from './libwebrtc-common.js';
 import { guardProcessExit } from './libwebrtc-exit-guard.js';
 
@@ -50,6 +50,7 @@ class LibwebrtcEchoPeer implements EchoPeer {
   readonly #channels = new Set<RTCDataChannel>();
   #statsTimer: NodeJS.Timeout | undefined;
   #statsInFlight = false;
+  #inboundActivity = 0;
   #answerSdp = '';
   #closed = false;
 
@@ -96,6 +97,11 @@ class LibwebrtcEchoPeer implements EchoPeer {
     this.#statsTimer = setInterval(() => this.#refreshCounters(), STATS_INTERVAL_MS);
     // Bookkeeping only: an open echo peer must not keep the process alive by this timer.
     this.#statsTimer.unref();
+  }
+
+  /** From the last stats poll (every STATS_INTERVAL_MS): see inboundIceActivity. */
+  inboundActivity(): number {
+    return this.#inboundActivity;
   }
 
   close(): void {
@@ -161,6 +167,7 @@ class LibwebrtcEchoPeer implements EchoPeer {
         this.counters.rtpPackets = totals.packetsSent;
         this.counters.rtpBytes = totals.bytesSent;
         this.counters.keyframeRequests = totals.keyframeRequestsSent;
+        this.#inboundActivity = inboundIceActivity(report);
         if (totals.dtlsClosed || this.#transportClosed()) {
           this.#log.debug('the client closed the connection');
           this.close();

@@ -128,6 +128,21 @@ class WeriftEchoPeer implements EchoPeer {
     this.answerSdp = announceEchoStreams(this.pc.localDescription?.sdp ?? '', this.mediaTransceivers(), this.streamId);
   }
 
+  /**
+   * werift counts, per ICE candidate pair, the STUN checks it received, the answers to its own
+   * consent checks (RFC 7675, every 4-6 s), and every other datagram on the nominated pair
+   * (DTLS, SRTP, SCTP): werift/lib/ice/src/ice.js, checkIncoming, queryConsent, onDataReceived.
+   */
+  inboundActivity(): number {
+    let total = 0;
+    for (const transport of this.pc.iceTransports) {
+      for (const pair of transport.connection.candidatePairs) {
+        total += pair.requestsReceived + pair.responsesReceived + pair.packetsReceived;
+      }
+    }
+    return total;
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

@@ -21,6 +21,8 @@ export interface EchoServerOptions {
   gatherTimeoutMs: number;
   /** How long ICE `disconnected` may last before the session is released. Default 5 s. */
   disconnectGraceMs: number;
+  /** A connected session from whose client nothing has arrived this long is released. Default 10 s. */
+  idleTimeoutMs: number;
   log: Logger;
 }
 
@@ -32,6 +34,7 @@ export const SERVER_DEFAULTS = {
   maxLifetimeMs: 10 * 60_000,
   gatherTimeoutMs: 2_000,
   disconnectGraceMs: 5_000,
+  idleTimeoutMs: 10_000,
 } as const;
 
 export interface EchoServer {
