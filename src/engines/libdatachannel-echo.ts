@@ -5,12 +5,17 @@
 import { PeerConnection, type DataChannel, type Track } from 'node-datachannel';
 import type { EchoCounters, EchoPeer, EchoPeerOptions, IceState, PeerState, SessionDescription } from './engine.js';
 import { buildMedia } from './libdatachannel-media.js';
+import { LivenessProbe, iceCredentials } from './libdatachannel-liveness.js';
 import { planEchoSections, type EchoSectionPlan } from './libdatachannel-echo-plan.js';
 import {
   RtcpRepeatFilter, StateReporter, peerClosed, teardown, peerOpened, deferred, toIceState, toMessage, toPeerState, waitForGathering,
 } from './libdatachannel-shared.js';
 import { isRtcp, isRtp, randomSsrc, rtpPayloadType, rtpSsrc, setRtpSsrc } from '../rtp/packet.js';
 import { buildPli, byeSources, keyframeRequestTargets } from '../rtp/rtcp.js';
+
+/** Probes right after connecting, this far apart, until one is answered. */
+const CALIBRATION_PROBES = 5;
+const CALIBRATION_INTERVAL_MS = 500;
 
 export async function createLibdatachannelEchoPeer(
   offer: SessionDescription,
@@ -39,6 +44,10 @@ class LibdatachannelEchoPeer implements EchoPeer {
   readonly #states: StateReporter<PeerState>;
   readonly #iceStates: StateReporter<IceState>;
   readonly #gathered = deferred();
+  /** RTP and RTCP packets and data channel messages received: all JavaScript sees of the client. */
+  #received = 0;
+  #probe: LivenessProbe | undefined;
+  #calibration: NodeJS.Timeout | undefined;
   #closed = false;
 
   constructor(options: EchoPeerOptions) {
@@ -59,6 +68,7 @@ class LibdatachannelEchoPeer implements EchoPeer {
       // our close() frees the JS side and reports `closed` exactly once.
       if (state === 'closed') this.close();
       else this.#states.report(state);
+      if (state === 'connected') this.#calibrateProbe();
     });
     this.#pc.onIceStateChange((native) => {
       const state = toIceState(native);
@@ -82,6 +92,7 @@ class LibdatachannelEchoPeer implements EchoPeer {
     const local = this.#pc.localDescription();
     if (!local || local.type !== 'answer') throw new Error('libdatachannel produced no answer');
     this.#answer = { type: 'answer', sdp: local.sdp };
+    this.#probe = this.#createProbe(offerSdp, local.sdp);
     return this;
   }
 
@@ -93,14 +104,26 @@ class LibdatachannelEchoPeer implements EchoPeer {
     this.#iceStates.listen(listener);
   }
 
-  /** libjuice's ICE traffic never reaches JavaScript: an idle client and a gone one look alike. */
-  inboundActivity(): undefined {
-    return undefined;
+  /**
+   * What JavaScript sees (RTP, RTCP, messages) plus the client's answers to our probes; only
+   * once the client has answered one: libjuice's ICE traffic, the only thing an idle client
+   * sends, never reaches JavaScript, so without answers idle and gone look alike.
+   */
+  inboundActivity(): number | undefined {
+    const answers = this.#probe?.answers ?? 0;
+    return answers > 0 ? this.#received + answers : undefined;
+  }
+
+  /** Asks the client for a sign of life (see libdatachannel-liveness.ts), once it has shown it answers. */
+  probeLiveness(): void {
+    if (this.#probe && this.#probe.answers > 0) this.#probe.send();
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#calibration);
+    this.#probe?.close();
     const channels = [...this.#channels];
     this.#channels.clear();
     teardown({
@@ -113,6 +136,39 @@ class LibdatachannelEchoPeer implements EchoPeer {
       log: (err: unknown) => this.#log.debug({ err }, 'error while closing'),
     });
     peerClosed((err) => this.#log.warn({ err }, 'node-datachannel cleanup failed'));
+  }
+
+  /**
+   * Right after connecting, a few probes until one is answered. A client that answers none (a
+   * NAT that only lets the selected pair's own port through, a stack that ignores them) keeps
+   * inboundActivity undefined: its session is then released only by libjuice's consent expiry.
+   */
+  #calibrateProbe(): void {
+    let sent = 0;
+    const attempt = () => {
+      this.#calibration = undefined;
+      const probe = this.#probe;
+      if (this.#closed || !probe || probe.answers > 0) return;
+      if (sent++ === CALIBRATION_PROBES) {
+        this.#log.info({ probes: CALIBRATION_PROBES }, 'the client answered no liveness probe: released on ICE consent expiry only');
+        return;
+      }
+      probe.send();
+      this.#calibration = setTimeout(attempt, CALIBRATION_INTERVAL_MS).unref();
+    };
+    if (!this.#calibration) attempt();
+  }
+
+  #createProbe(offerSdp: string, answerSdp: string): LivenessProbe | undefined {
+    const remote = iceCredentials(offerSdp);
+    const local = iceCredentials(answerSdp);
+    if (!remote || !local) return undefined;
+    return new LivenessProbe(
+      local,
+      remote,
+      () => this.#pc.getSelectedCandidatePair()?.remote ?? undefined,
+      (err) => this.#log.debug({ err }, 'liveness probe not sent'),
+    );
   }
 
   /**
@@ -131,6 +187,7 @@ class LibdatachannelEchoPeer implements EchoPeer {
     const repeats = new RtcpRepeatFilter();
 
     track.onMessage((packet) => {
+      this.#received++;
       if (isRtcp(packet)) {
         if (repeats.isRepeat(packet)) return;
         this.#relayKeyframeRequests(track, packet, echoSsrc, clientSsrc);
@@ -190,6 +247,7 @@ class LibdatachannelEchoPeer implements EchoPeer {
     }
     this.#channels.add(channel);
     channel.onMessage((raw) => {
+      this.#received++;
       const message = toMessage(raw);
       try {
         // false only means "buffered", not "dropped".

@@ -32,8 +32,9 @@ for (const serverEngine of ENGINE_NAMES) {
       const dcResult = JSON.parse(dc.stdout) as { ok: boolean; dataChannel: { sent: string; received: string } };
       assert.equal(dcResult.dataChannel.received, dcResult.dataChannel.sent);
 
-      // Most pairs release at once (DTLS close_notify, RTCP BYE, channels closed); a libdatachannel
-      // media-only client leaving a werift server is noticed only when ICE consent expires (~30 s).
+      // Most pairs release at once (DTLS close_notify, RTCP BYE, channels closed); a close that
+      // the server cannot see (a libdatachannel media-only client leaving a werift server) is
+      // released by the idle rule, 10 s after the last packet.
       await eventually(() => server.sessions.size === 0, 45_000, 'both sessions released after the clients closed');
     });
   }
