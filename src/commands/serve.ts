@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { createLogger, LOG_LEVELS } from '../log.js';
 import { DEFAULT_ENGINE, ENGINE_NAMES } from '../engines/registry.js';
 import type { EngineName } from '../engines/engine.js';
+import { parseCidrList, type Cidr } from '../sdp/candidate-policy.js';
 import { SERVER_DEFAULTS, startEchoServer } from '../signaling/server.js';
 import { parsePositiveInt, secondsOption } from './parse.js';
 
@@ -10,10 +11,27 @@ export const serveCommand = new Command('serve')
   .option('--host <host>', 'address to listen on', SERVER_DEFAULTS.host)
   .option('-p, --port <port>', 'TCP port of the HTTP signaling server', parsePort, SERVER_DEFAULTS.port)
   .addOption(new Option('-e, --engine <engine>', 'WebRTC stack').choices(ENGINE_NAMES).default(DEFAULT_ENGINE))
-  .option('--max-sessions <n>', 'live sessions at most; more offers get 503', parsePositiveInt, SERVER_DEFAULTS.maxSessions)
+  .addOption(
+    new Option('--max-sessions <n>', 'live sessions at most; more offers get 503').argParser(parsePositiveInt).default(undefined, '1000; werift 500, libwebrtc 50'),
+  )
   .addOption(secondsOption('--session-timeout <seconds>', 'release a session that has not connected after this long', SERVER_DEFAULTS.connectTimeoutMs))
   .addOption(secondsOption('--max-lifetime <seconds>', 'release any session after this long', SERVER_DEFAULTS.maxLifetimeMs))
   .addOption(secondsOption('--gather-timeout <seconds>', 'longest wait for ICE gathering before answering', SERVER_DEFAULTS.gatherTimeoutMs))
+  .option('--max-media-sections <n>', 'm= sections per offer; more get 422', parsePositiveInt, SERVER_DEFAULTS.maxMediaSections)
+  .option('--max-candidates <n>', 'distinct ICE candidates per offer; more get 422', parsePositiveInt, SERVER_DEFAULTS.maxCandidates)
+  .option('--max-data-channels <n>', 'data channels per session; later ones are closed at once', parsePositiveInt, SERVER_DEFAULTS.maxDataChannels)
+  .addOption(
+    new Option('--max-unconnected-per-address <n>', 'sessions one client address (IPv6: its /64) may hold before they connect; more get 429')
+      .argParser(parsePositiveInt)
+      .default(undefined, '5% of --max-sessions, at least 2'),
+  )
+  .option('--offer-rate <n>', 'offers per second per client address; more get 429 (0: no limit)', parseCount, SERVER_DEFAULTS.offersPerSecond)
+  .option('--candidate-allow <cidrs>', 'take remote candidates only from these ranges (comma-separated CIDRs)', parseCidrs)
+  .option('--candidate-deny <cidrs>', 'never take remote candidates from these ranges (comma-separated CIDRs)', parseCidrs)
+  .option('--cors-origin <origins>', 'origins allowed to POST /offer from a page: * or comma-separated origins', parseOrigins, '*' as const)
+  .option('--trust-proxy [proxies]', 'client address from X-Forwarded-For: from any proxy, from these comma-separated addresses/CIDRs, or a hop count', parseTrustProxy)
+  .option('--metrics-port <port>', 'serve /metrics (and /healthz) on a listener of its own, and not on the main one', parsePort)
+  .option('--metrics-host <host>', 'address of the metrics listener', SERVER_DEFAULTS.metricsHost)
   .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
   .action(async (opts: ServeOptions) => {
     const log = createLogger(opts.logLevel);
@@ -26,6 +44,17 @@ export const serveCommand = new Command('serve')
       maxLifetimeMs: opts.maxLifetime,
       gatherTimeoutMs: opts.gatherTimeout,
       disconnectGraceMs: SERVER_DEFAULTS.disconnectGraceMs,
+      maxMediaSections: opts.maxMediaSections,
+      maxCandidates: opts.maxCandidates,
+      maxDataChannels: opts.maxDataChannels,
+      maxUnconnectedPerAddress: opts.maxUnconnectedPerAddress,
+      offersPerSecond: opts.offerRate,
+      candidateAllow: opts.candidateAllow,
+      candidateDeny: opts.candidateDeny,
+      corsOrigin: opts.corsOrigin,
+      trustProxy: opts.trustProxy,
+      metricsPort: opts.metricsPort,
+      metricsHost: opts.metricsHost,
       log,
     });
     const shutdown = async (signal: string) => {
@@ -43,10 +72,21 @@ interface ServeOptions {
   host: string;
   port: number;
   engine: EngineName;
-  maxSessions: number;
+  maxSessions: number | undefined;
   sessionTimeout: number;
   maxLifetime: number;
   gatherTimeout: number;
+  maxMediaSections: number;
+  maxCandidates: number;
+  maxDataChannels: number;
+  maxUnconnectedPerAddress: number | undefined;
+  offerRate: number;
+  candidateAllow: Cidr[] | undefined;
+  candidateDeny: Cidr[] | undefined;
+  corsOrigin: '*' | string[];
+  trustProxy: boolean | number | string | undefined;
+  metricsPort: number | undefined;
+  metricsHost: string;
   logLevel: (typeof LOG_LEVELS)[number];
 }
 
@@ -54,4 +94,35 @@ function parsePort(value: string): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('a port is 0..65535');
   return port;
+}
+
+function parseCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number ≥ 0');
+  return n;
+}
+
+function parseCidrs(value: string): Cidr[] {
+  try {
+    return parseCidrList(value);
+  } catch (err) {
+    throw new InvalidArgumentError(`expected comma-separated CIDRs such as 10.0.0.0/8,fd00::/8 (${err instanceof Error ? err.message : String(err)})`);
+  }
+}
+
+function parseOrigins(value: string): '*' | string[] {
+  if (value.trim() === '*') return '*';
+  const origins = value.split(',').map((origin) => origin.trim()).filter(Boolean);
+  for (const origin of origins) {
+    if (!URL.canParse(origin) || new URL(origin).origin !== origin) throw new InvalidArgumentError(`"${origin}" is not an origin such as https://example.com`);
+  }
+  return origins;
+}
+
+/** No value: trust any proxy; a number: that many hops; else addresses/CIDRs (Fastify's trustProxy, through proxy-addr). */
+function parseTrustProxy(value: string | true): boolean | number | string {
+  if (value === true) return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  parseCidrs(value);
+  return value;
 }

@@ -67,6 +67,10 @@ export class EchoSession {
     return this.peer.answer;
   }
 
+  get isConnected(): boolean {
+    return this.connectedAt !== undefined;
+  }
+
   get isClosed(): boolean {
     return this.closeReason !== undefined;
   }

@@ -34,6 +34,11 @@ export interface EchoPeerOptions {
   /** Bound on waiting for ICE gathering before the answer is returned (non-trickle). */
   gatherTimeoutMs: number;
   log: Logger;
+  /**
+   * Asked once for each data channel the client opens, before it is echoed: on false the
+   * engine closes that channel at once and never echoes on it. Absent: every channel is admitted.
+   */
+  admitDataChannel?(label: string): boolean;
 }
 
 /**

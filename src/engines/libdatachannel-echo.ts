@@ -39,9 +39,11 @@ class LibdatachannelEchoPeer implements EchoPeer {
   readonly #states: StateReporter<PeerState>;
   readonly #iceStates: StateReporter<IceState>;
   readonly #gathered = deferred();
+  readonly #admitDataChannel: EchoPeerOptions['admitDataChannel'];
   #closed = false;
 
   constructor(options: EchoPeerOptions) {
+    this.#admitDataChannel = options.admitDataChannel;
     this.#log = options.log.child({ engine: 'libdatachannel', role: 'echo' });
     const logListenerError = (err: unknown) => this.#log.error({ err }, 'state listener threw');
     this.#states = new StateReporter<PeerState>(logListenerError);
@@ -178,7 +180,7 @@ class LibdatachannelEchoPeer implements EchoPeer {
 
   /** Every channel the client opens, whenever, echoes text as text and binary as binary. */
   #echoChannel(channel: DataChannel): void {
-    if (this.#closed) {
+    if (this.#closed || this.#admitDataChannel?.(channel.getLabel()) === false) {
       channel.onClosed(() => {}); // see the note on onClosed below
       channel.close();
       return;

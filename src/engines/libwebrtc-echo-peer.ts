@@ -48,6 +48,7 @@ class LibwebrtcEchoPeer implements EchoPeer {
   readonly #log: EchoPeerOptions['log'];
   readonly #reporter: StateReporter;
   readonly #channels = new Set<RTCDataChannel>();
+  readonly #admitDataChannel: EchoPeerOptions['admitDataChannel'];
   #statsTimer: NodeJS.Timeout | undefined;
   #statsInFlight = false;
   #answerSdp = '';
@@ -55,6 +56,7 @@ class LibwebrtcEchoPeer implements EchoPeer {
 
   constructor(pc: RTCPeerConnection, options: EchoPeerOptions) {
     this.#pc = pc;
+    this.#admitDataChannel = options.admitDataChannel;
     this.#log = options.log.child({ engine: 'libwebrtc', role: 'echo' });
     this.#reporter = new StateReporter((err) => this.#log.error({ err }, 'state listener threw'));
     this.#reporter.follow(pc, () => this.close());
@@ -115,7 +117,7 @@ class LibwebrtcEchoPeer implements EchoPeer {
   }
 
   #echoChannel(channel: RTCDataChannel): void {
-    if (this.#closed) {
+    if (this.#closed || this.#admitDataChannel?.(channel.label) === false) {
       safely(() => channel.close(), () => undefined);
       return;
     }

@@ -181,6 +181,10 @@ class WeriftEchoPeer implements EchoPeer {
   }
 
   private echoChannel(channel: RTCDataChannel): void {
+    if (this.options.admitDataChannel?.(channel.label) === false) {
+      safely(() => channel.close());
+      return;
+    }
     this.openChannels.add(channel);
     this.unsubscribers.push(
       channel.stateChanged.subscribe((state) => {
