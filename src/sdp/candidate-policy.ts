@@ -84,11 +84,18 @@ export function judgeAddress(address: string, policy: CandidatePolicy): RefusalR
   return undefined;
 }
 
-/** Drops every `a=candidate` line whose address the policy refuses; the rest of the SDP is untouched. */
+/**
+ * Drops every `a=candidate` line whose address the policy refuses; the rest of the SDP is
+ * untouched, but for `a=end-of-candidates`, which goes too once anything was dropped: a stack
+ * told that no candidate will follow may give up as soon as it has checked the ones it got
+ * (werift's connect() fails at once on an empty check list, lib/ice/src/ice.js), before the
+ * client's own checks teach it the client's address.
+ */
 export function applyCandidatePolicy(sdp: string, policy: CandidatePolicy): { sdp: string; dropped: DroppedCandidate[] } {
   const dropped: DroppedCandidate[] = [];
   // Keep each line's own ending, whatever it is.
-  const kept = sdp.split(/(?<=\n)/).filter((line) => {
+  const lines = sdp.split(/(?<=\n)/);
+  const kept = lines.filter((line) => {
     if (!line.startsWith('a=candidate:')) return true;
     // foundation component transport priority address port typ …
     const [, , , , address = '', port = ''] = line.trimEnd().slice('a=candidate:'.length).split(' ');
@@ -97,7 +104,8 @@ export function applyCandidatePolicy(sdp: string, policy: CandidatePolicy): { sd
     dropped.push({ address, port, reason });
     return false;
   });
-  return { sdp: dropped.length === 0 ? sdp : kept.join(''), dropped };
+  if (dropped.length === 0) return { sdp, dropped };
+  return { sdp: kept.filter((line) => !line.startsWith('a=end-of-candidates')).join(''), dropped };
 }
 
 /** ::ffff:a.b.c.d is a.b.c.d: judged, and matched against IPv4 ranges, as such. */

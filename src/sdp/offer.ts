@@ -100,7 +100,7 @@ function distinctCandidates(lines: string[]): number {
  * otherwise: libdatachannel takes a missing mid for the section's index, so one section could
  * stand for another.
  */
-function checkBundle(groups: { type: string; mids: string }[], media: { mid?: string | number; type: string }[]): void {
+function checkBundle(groups: { type: string; mids: string | number }[], media: { mid?: string | number; type: string }[]): void {
   const mids = media.map((m) => (m.mid === undefined ? undefined : String(m.mid)));
   const seen = new Set<string>();
   for (const mid of mids) {
@@ -111,7 +111,7 @@ function checkBundle(groups: { type: string; mids: string }[], media: { mid?: st
   const bundles = groups.filter((group) => group.type.toUpperCase() === 'BUNDLE');
   if (bundles.length === 0) return;
   for (const group of bundles) {
-    for (const mid of group.mids.split(' ').filter(Boolean)) {
+    for (const mid of String(group.mids).split(' ').filter(Boolean)) {
       if (!seen.has(mid)) throw EchoError.unparsableSdp(`the BUNDLE group names mid "${mid}", which no media section carries`);
     }
   }
