@@ -64,6 +64,7 @@ function checkOfferSdp(sdp: string, limits: OfferLimits): void {
   const candidates = distinctCandidates(lines);
   if (candidates > limits.maxCandidates) throw EchoError.tooManyCandidates(candidates, limits.maxCandidates);
 
+  checkCodecLines(lines);
   const session = parse(sdp);
   const media = session.media ?? [];
   if (media.length === 0) throw EchoError.unparsableSdp('it has no media section (m=)');
@@ -81,6 +82,29 @@ function checkOfferSdp(sdp: string, limits: OfferLimits): void {
       throw EchoError.unparsableSdp(`media section ${m.mid ?? m.type} has no DTLS fingerprint (a=fingerprint)`);
     }
   }
+}
+
+/**
+ * `a=rtpmap`, `a=fmtp` and `a=rtcp-fb` as RFC 8866 §6.6 and RFC 4585 §4.2 write them: a payload
+ * type 0-127 and whole numbers for the clock rate and channels. node-datachannel hands these
+ * lines to libdatachannel's Media::parseSdpLine without catching what it throws, so
+ * `a=rtpmap:96 VP8/:90000` (an std::invalid_argument) or a clock rate past 2^31 aborted the
+ * whole server process (found by test/fuzz).
+ */
+function checkCodecLines(lines: string[]): void {
+  const payloadType = String.raw`(?:\d|[1-9]\d|1[01]\d|12[0-7])`;
+  const rules: [string, RegExp][] = [
+    ['a=rtpmap:', new RegExp(String.raw`^a=rtpmap:${payloadType} [^\s/]+/[1-9]\d{0,8}(?:/[1-9]\d{0,2})?$`)],
+    ['a=fmtp:', new RegExp(String.raw`^a=fmtp:${payloadType} \S`)],
+    ['a=rtcp-fb:', new RegExp(String.raw`^a=rtcp-fb:(?:${payloadType}|\*) \S`)],
+  ];
+  lines.forEach((line, index) => {
+    for (const [prefix, rule] of rules) {
+      if (line.startsWith(prefix) && !rule.test(line)) {
+        throw EchoError.unparsableSdp(`line ${index + 1} is not a valid ${prefix.slice(2, -1)} line: ${JSON.stringify(line.slice(0, 80))}`);
+      }
+    }
+  });
 }
 
 function distinctCandidates(lines: string[]): number {

@@ -7,11 +7,13 @@
  *
  * Deterministic: FUZZ_SEED (default below) and FUZZ_RUNS (a multiplier, default 1) choose the
  * cases; on a failure fast-check prints the seed and the shrunk counterexample, and
- * `FUZZ_SEED=<seed> node --import tsx --test test/fuzz/offers.test.ts` replays it.
+ * `FUZZ_SEED=<seed> node --import tsx --test test/fuzz/offers.test.ts` replays it. A case that
+ * kills the process (a native abort) leaves fast-check no time to report: FUZZ_LOG=<file>
+ * writes each mutated offer there before it is sent, so the file holds the culprit.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import fc from 'fast-check';
 import type { EngineName } from '../../src/engines/engine.js';
 import { ROOT } from '../helpers/cli.js';
@@ -146,6 +148,7 @@ for (const engine of Object.keys(RUNS) as EngineName[]) {
     await fc.assert(
       fc.asyncProperty(fc.nat({ max: OFFERS.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 4 }), async (index, mutations) => {
         const sdp = mutate(OFFERS[index]!, mutations);
+        if (process.env.FUZZ_LOG) writeFileSync(process.env.FUZZ_LOG, JSON.stringify({ engine, sdp }));
         const { status, text } = await post(server, JSON.stringify({ type: 'offer', sdp }));
         assert.ok(status < 500, `status ${status}: ${text}`);
         if (status === 200) answered++;

@@ -66,6 +66,14 @@ test('a BUNDLE group naming a mid no section carries, a bundled section without 
   assert.match(message ?? '', /mid "7"/);
 });
 
+test('codec lines the stacks parse as numbers must be numbers: a=rtpmap:96 VP8/:90000 aborted the libdatachannel server (fuzz seed 1)', () => {
+  const broken = ['a=rtpmap:96 VP8/:90000', 'a=rtpmap:96 VP8/', 'a=rtpmap:96 VP8/99999999999', 'a=rtpmap:128 VP8/90000', 'a=rtpmap:x VP8/90000', 'a=rtpmap:96 VP8/90000/', 'a=fmtp:96', 'a=fmtp:-1 x=1', 'a=rtcp-fb:9x nack'];
+  for (const line of broken) {
+    assert.equal(codeOf(editSdp('chromium-media', (sdp) => sdp.replace(/^a=rtpmap:96 VP8\/90000$/m, line))), 'ECHO_ERR_UNPARSABLE_SDP', line);
+  }
+  assert.equal(codeOf(editSdp('chromium-media', (sdp) => sdp.replace(/^a=rtcp-fb:96 nack$/m, 'a=rtcp-fb:* nack'))), undefined, 'the rtcp-fb wildcard');
+});
+
 test('media sections and distinct candidates over the limits are refused with their own codes; a candidate repeated in bundled sections counts once', () => {
   const { maxMediaSections, maxCandidates } = OFFER_LIMIT_DEFAULTS;
   assert.equal(codeOf(shapedOffer({ audio: maxMediaSections / 2, video: maxMediaSections / 2 })), undefined);
