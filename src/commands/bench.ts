@@ -8,7 +8,7 @@ import { printJson, printTable } from '../bench/print.js';
 import { progressLine } from '../bench/progress.js';
 import { ownServerCommand, spawnServer, type ServerProcess } from '../bench/server-process.js';
 import { SCENARIOS, type BenchOptions, type Scenario } from '../bench/types.js';
-import { parsePositiveInt, secondsOption } from './parse.js';
+import { parseCount, parsePositiveInt, secondsOption } from './parse.js';
 
 const D = BENCH_DEFAULTS;
 
@@ -138,11 +138,6 @@ function parseLevels(value: string): number[] {
   return levels;
 }
 
-function parseCount(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number ≥ 0');
-  return n;
-}
 
 function parseFactor(value: string): number {
   const x = Number(value);

@@ -1,6 +1,7 @@
 import { InvalidArgumentError, Option } from 'commander';
 import { isIP } from 'node:net';
 import type { IceServer } from '../engines/engine.js';
+import { parseCidrList, type Cidr } from '../sdp/candidate-policy.js';
 import { iceServerFromUrl } from '../engines/kit/ice.js';
 
 /** Commander option parsers: options are validated before any work starts. */
@@ -53,4 +54,35 @@ export function parsePort(value: string): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('a port is 0..65535');
   return port;
+}
+
+export function parseCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number ≥ 0');
+  return n;
+}
+
+export function parseCidrs(value: string): Cidr[] {
+  try {
+    return parseCidrList(value);
+  } catch (err) {
+    throw new InvalidArgumentError(`expected comma-separated CIDRs such as 10.0.0.0/8,fd00::/8 (${err instanceof Error ? err.message : String(err)})`);
+  }
+}
+
+export function parseOrigins(value: string): '*' | string[] {
+  if (value.trim() === '*') return '*';
+  const origins = value.split(',').map((origin) => origin.trim()).filter(Boolean);
+  for (const origin of origins) {
+    if (!URL.canParse(origin) || new URL(origin).origin !== origin) throw new InvalidArgumentError(`"${origin}" is not an origin such as https://example.com`);
+  }
+  return origins;
+}
+
+/** No value: trust any proxy; a number: that many hops; else addresses/CIDRs (Fastify's trustProxy, through proxy-addr). */
+export function parseTrustProxy(value: string | true): boolean | number | string {
+  if (value === true) return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  parseCidrs(value);
+  return value;
 }

@@ -2,15 +2,20 @@ import { Command, Option } from 'commander';
 import { createLogger, LOG_LEVELS } from '../log.js';
 import { DEFAULT_ENGINE, ENGINE_NAMES } from '../engines/registry.js';
 import type { EngineName, IceServer } from '../engines/engine.js';
+import type { Cidr } from '../sdp/candidate-policy.js';
 import { SERVER_DEFAULTS, startEchoServer } from '../signaling/server.js';
-import { collect, parseIceServer, parseIpAddress, parsePort, parsePortRange, parsePositiveInt, secondsOption } from './parse.js';
+import {
+  collect, parseCidrs, parseCount, parseIceServer, parseIpAddress, parseOrigins, parsePort, parsePortRange, parsePositiveInt, parseTrustProxy, secondsOption,
+} from './parse.js';
 
 export const serveCommand = new Command('serve')
   .description('run the echo server peer: POST /offer answers, echoes RTP and data channel messages')
   .option('--host <host>', 'address to listen on (:: is IPv6 and IPv4)', SERVER_DEFAULTS.host)
   .option('-p, --port <port>', 'TCP port of the HTTP signaling server', parsePort, SERVER_DEFAULTS.port)
   .addOption(new Option('-e, --engine <engine>', 'WebRTC stack').choices(ENGINE_NAMES).default(DEFAULT_ENGINE))
-  .option('--max-sessions <n>', 'live sessions at most; more offers get 503', parsePositiveInt, SERVER_DEFAULTS.maxSessions)
+  .addOption(
+    new Option('--max-sessions <n>', 'live sessions at most; more offers get 503').argParser(parsePositiveInt).default(undefined, '1000; werift 500, libwebrtc 50'),
+  )
   .addOption(secondsOption('--session-timeout <seconds>', 'release a session that has not connected after this long', SERVER_DEFAULTS.connectTimeoutMs))
   .addOption(secondsOption('--max-lifetime <seconds>', 'release any session after this long', SERVER_DEFAULTS.maxLifetimeMs))
   .addOption(
@@ -25,6 +30,21 @@ export const serveCommand = new Command('serve')
   .option('--udp-port-range <min-max>', 'UDP ports the echo peers may use', parsePortRange)
   .option('--udp-mux <port>', 'one UDP port for every session (libdatachannel engine only)', parsePort)
   .option('--ice-server <url>', 'STUN/TURN server for the echo peers\' gathering: stun:HOST:PORT or turn://USER:PASS@HOST:PORT?transport=udp|tcp (repeatable)', collect(parseIceServer))
+  .option('--max-media-sections <n>', 'm= sections per offer; more get 422', parsePositiveInt, SERVER_DEFAULTS.maxMediaSections)
+  .option('--max-candidates <n>', 'distinct ICE candidates per offer; more get 422', parsePositiveInt, SERVER_DEFAULTS.maxCandidates)
+  .option('--max-data-channels <n>', 'data channels per session; later ones are closed at once', parsePositiveInt, SERVER_DEFAULTS.maxDataChannels)
+  .addOption(
+    new Option('--max-unconnected-per-address <n>', 'sessions one client address (IPv6: its /64) may hold before they connect; more get 429')
+      .argParser(parsePositiveInt)
+      .default(undefined, '5% of --max-sessions, at least 2'),
+  )
+  .option('--offer-rate <n>', 'offers per second per client address; more get 429 (0: no limit)', parseCount, SERVER_DEFAULTS.offersPerSecond)
+  .option('--candidate-allow <cidrs>', 'take remote candidates only from these ranges (comma-separated CIDRs)', parseCidrs)
+  .option('--candidate-deny <cidrs>', 'never take remote candidates from these ranges (comma-separated CIDRs)', parseCidrs)
+  .option('--cors-origin <origins>', 'origins allowed to POST /offer from a page: * or comma-separated origins', parseOrigins, '*' as const)
+  .option('--trust-proxy [proxies]', 'client address from X-Forwarded-For: from any proxy, from these comma-separated addresses/CIDRs, or a hop count', parseTrustProxy)
+  .option('--metrics-port <port>', 'serve /metrics (and /healthz) on a listener of its own, and not on the main one', parsePort)
+  .option('--metrics-host <host>', 'address of the metrics listener', SERVER_DEFAULTS.metricsHost)
   .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
   .action(async (opts: ServeOptions) => {
     const log = createLogger(opts.logLevel);
@@ -40,6 +60,17 @@ export const serveCommand = new Command('serve')
       idleTimeoutMs: opts.idleTimeout,
       network: { iceServers: opts.iceServer, portRange: opts.udpPortRange, udpMux: opts.udpMux },
       publicIps: opts.publicIp ?? [],
+      maxMediaSections: opts.maxMediaSections,
+      maxCandidates: opts.maxCandidates,
+      maxDataChannels: opts.maxDataChannels,
+      maxUnconnectedPerAddress: opts.maxUnconnectedPerAddress,
+      offersPerSecond: opts.offerRate,
+      candidateAllow: opts.candidateAllow,
+      candidateDeny: opts.candidateDeny,
+      corsOrigin: opts.corsOrigin,
+      trustProxy: opts.trustProxy,
+      metricsPort: opts.metricsPort,
+      metricsHost: opts.metricsHost,
       log,
     });
     const shutdown = async (signal: string) => {
@@ -57,7 +88,7 @@ interface ServeOptions {
   host: string;
   port: number;
   engine: EngineName;
-  maxSessions: number;
+  maxSessions: number | undefined;
   sessionTimeout: number;
   maxLifetime: number;
   gatherTimeout: number;
@@ -66,5 +97,17 @@ interface ServeOptions {
   udpPortRange?: { min: number; max: number };
   udpMux?: number;
   iceServer?: IceServer[];
+  maxMediaSections: number;
+  maxCandidates: number;
+  maxDataChannels: number;
+  maxUnconnectedPerAddress: number | undefined;
+  offerRate: number;
+  candidateAllow: Cidr[] | undefined;
+  candidateDeny: Cidr[] | undefined;
+  corsOrigin: '*' | string[];
+  trustProxy: boolean | number | string | undefined;
+  metricsPort: number | undefined;
+  metricsHost: string;
   logLevel: (typeof LOG_LEVELS)[number];
 }
+

@@ -8,6 +8,8 @@ export function createEchoMetrics(liveSessions: () => number) {
     created: new Counter({ name: 'echo_sessions_created_total', help: 'Sessions created from an accepted offer', registers: [registry] }),
     closed: new Counter({ name: 'echo_sessions_closed_total', help: 'Sessions released, by reason', labelNames: ['reason'], registers: [registry] }),
     rejected: new Counter({ name: 'echo_offers_rejected_total', help: 'Offers refused, by error code', labelNames: ['reason'], registers: [registry] }),
+    candidatesRefused: new Counter({ name: 'echo_candidates_refused_total', help: 'Offer candidates dropped by the candidate policy, by reason', labelNames: ['reason'], registers: [registry] }),
+    dataChannelsRefused: new Counter({ name: 'echo_datachannels_refused_total', help: 'Data channels closed at once: over --max-data-channels for their session', registers: [registry] }),
     connectSeconds: new Histogram({
       name: 'echo_session_connect_seconds',
       help: 'Time from offer accepted to peer connection connected',

@@ -78,6 +78,10 @@ export class EchoSession {
     this.log.info({ event: 'session-created' }, 'session created');
   }
 
+  get isConnected(): boolean {
+    return this.connectedAt !== undefined;
+  }
+
   get isClosed(): boolean {
     return this.closeReason !== undefined;
   }

@@ -12,16 +12,36 @@ export interface SessionRegistryOptions extends SessionTimeouts {
   network: NetworkOptions;
   /** Addresses announced in the answers' host candidates (1:1 NAT); empty: the local ones. */
   publicIps: readonly string[];
+  /**
+   * Sessions one client (an IPv4 address, an IPv6 /64) may hold before they connect, offers
+   * being answered included. Default: 5% of maxSessions, at least 2.
+   */
+  maxUnconnectedPerAddress: number;
+  /** Data channels a client may open over one session's life; later ones are closed at once. Default 16. */
+  maxDataChannels: number;
+}
+
+export interface CreateOptions {
+  /** The client, as clientKey() names it: per-address limits count by it. */
+  client: string;
+  /**
+   * Work on the offer done while its slot is held (mDNS look-ups, candidate policy): it counts
+   * against the limits like the answer itself, and is refused once shutdown has begun.
+   */
+  prepare?: (offer: SessionDescription) => Promise<SessionDescription>;
 }
 
 /**
- * Owns every live session: enforces the session limit, and is the one place sessions are
+ * Owns every live session: enforces the session limits, and is the one place sessions are
  * created and forgotten, so a count of zero really means nothing is left.
  */
 export class SessionRegistry {
   private readonly sessions = new Map<string, EchoSession>();
   /** Offers being answered right now: they count against the limit before they exist. */
   private pending = 0;
+  /** Per client: sessions not connected yet, and offers of it being answered. */
+  private readonly unconnected = new Map<string, { pending: number; sessions: Set<EchoSession> }>();
+  private readonly clientOf = new Map<EchoSession, string>();
   private shuttingDown = false;
 
   constructor(
@@ -39,31 +59,43 @@ export class SessionRegistry {
     return this.engine.name;
   }
 
+  get isShuttingDown(): boolean {
+    return this.shuttingDown;
+  }
+
   list(): EchoSession[] {
     return [...this.sessions.values()];
   }
 
-  async create(offer: SessionDescription): Promise<EchoSession> {
+  async create(offer: SessionDescription, { client, prepare }: CreateOptions = { client: 'local' }): Promise<EchoSession> {
     if (this.shuttingDown) throw EchoError.shuttingDown();
     if (this.sessions.size + this.pending >= this.options.maxSessions) {
       throw EchoError.tooManySessions(this.options.maxSessions);
     }
+    const mine = this.unconnected.get(client) ?? { pending: 0, sessions: new Set<EchoSession>() };
+    if (mine.pending + mine.sessions.size >= this.options.maxUnconnectedPerAddress) {
+      throw EchoError.tooManyUnconnected(this.options.maxUnconnectedPerAddress, this.retryAfterSeconds(mine.sessions));
+    }
+    this.unconnected.set(client, mine);
     this.pending++;
-    let peer;
+    mine.pending++;
+    let session: EchoSession;
     try {
-      peer = await this.engine.createEchoPeer(offer, { gatherTimeoutMs: this.options.gatherTimeoutMs, network: this.options.network, log: this.log });
-    } catch (err) {
-      throw EchoError.offerRejected(err instanceof Error ? err.message : String(err));
+      const prepared = prepare ? await prepare(offer) : offer;
+      if (this.shuttingDown) throw EchoError.shuttingDown();
+      session = await this.answer(prepared, client);
     } finally {
       this.pending--;
+      mine.pending--;
+      this.forgetUnconnected(client);
     }
-    const answer = { type: peer.answer.type, sdp: announcePublicAddresses(peer.answer.sdp, this.options.publicIps) };
-    const session = new EchoSession(peer, answer, this.options, this.log, (ms) => this.metrics?.connectSeconds.observe(ms / 1000));
     if (this.shuttingDown) {
       session.close('shutdown');
       throw EchoError.shuttingDown();
     }
     this.sessions.set(session.id, session);
+    this.clientOf.set(session, client);
+    if (!session.isConnected) this.trackUnconnected(client, session);
     this.metrics?.created.inc();
     void session.closed.then((reason) => this.forget(session, reason));
     return session;
@@ -77,8 +109,61 @@ export class SessionRegistry {
     await Promise.all(all.map((s) => s.closed));
   }
 
+  private async answer(offer: SessionDescription, client: string): Promise<EchoSession> {
+    const log = this.log;
+    const maxDataChannels = this.options.maxDataChannels;
+    let channels = 0;
+    let peer;
+    try {
+      peer = await this.engine.createEchoPeer(offer, {
+        gatherTimeoutMs: this.options.gatherTimeoutMs,
+        network: this.options.network,
+        log,
+        admitDataChannel: (label) => {
+          if (++channels <= maxDataChannels) return true;
+          log.warn({ event: 'datachannel-refused', client, label, maxDataChannels }, 'data channel over the limit closed');
+          this.metrics?.dataChannelsRefused.inc();
+          return false;
+        },
+      });
+    } catch (err) {
+      throw EchoError.offerRejected(err instanceof Error ? err.message : String(err));
+    }
+    const answer = { type: peer.answer.type, sdp: announcePublicAddresses(peer.answer.sdp, this.options.publicIps) };
+    const session: EchoSession = new EchoSession(peer, answer, this.options, log, (ms) => {
+      this.metrics?.connectSeconds.observe(ms / 1000);
+      this.untrackUnconnected(client, session);
+    });
+    return session;
+  }
+
+  private trackUnconnected(client: string, session: EchoSession): void {
+    const mine = this.unconnected.get(client) ?? { pending: 0, sessions: new Set<EchoSession>() };
+    mine.sessions.add(session);
+    this.unconnected.set(client, mine);
+  }
+
+  private untrackUnconnected(client: string, session: EchoSession): void {
+    this.unconnected.get(client)?.sessions.delete(session);
+    this.forgetUnconnected(client);
+  }
+
+  private forgetUnconnected(client: string): void {
+    const mine = this.unconnected.get(client);
+    if (mine && mine.pending === 0 && mine.sessions.size === 0) this.unconnected.delete(client);
+  }
+
+  /** Until the oldest of them reaches the connect timeout (or connects, which may be sooner). */
+  private retryAfterSeconds(sessions: Set<EchoSession>): number {
+    const oldest = Math.max(0, ...[...sessions].map((s) => s.summary().ageMs));
+    return Math.max(1, Math.ceil((this.options.connectTimeoutMs - oldest) / 1000));
+  }
+
   private forget(session: EchoSession, reason: CloseReason): void {
     this.sessions.delete(session.id);
+    const client = this.clientOf.get(session);
+    this.clientOf.delete(session);
+    if (client !== undefined) this.untrackUnconnected(client, session);
     const { counters } = session.summary();
     this.metrics?.closed.inc({ reason });
     this.metrics?.echoedPackets.inc(counters.rtpPackets);

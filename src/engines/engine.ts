@@ -73,6 +73,11 @@ export interface EchoPeerOptions {
   gatherTimeoutMs: number;
   network?: NetworkOptions;
   log: Logger;
+  /**
+   * Asked once for each data channel the client opens, before it is echoed: on false the
+   * engine closes that channel at once and never echoes on it. Absent: every channel is admitted.
+   */
+  admitDataChannel?(label: string): boolean;
 }
 
 /**
@@ -200,9 +205,25 @@ export interface EngineCapabilities {
   readonly udpMux: boolean;
 }
 
+/**
+ * What one session may hold on a stack, with an offer at the default offer limits (16 media
+ * sections, 64 candidates), measured from /proc with test/echo/session-cost.ts (docs/security.md
+ * has the table), and the session count that keeps the worst case inside one process: well
+ * under 20,000 fds (`ulimit -n` here; Node raises its soft limit to the hard one) and a few
+ * thousand threads.
+ */
+export interface EngineBudget {
+  /** The default of --max-sessions for this engine. */
+  readonly maxSessions: number;
+  /** Worst case per session at the default offer limits, measured. */
+  readonly fdsPerSession: number;
+  readonly threadsPerSession: number;
+}
+
 export interface Engine {
   readonly name: EngineName;
   readonly capabilities: EngineCapabilities;
+  readonly budget: EngineBudget;
   /** Applies the offer and returns once the answer is complete. Rejects on an offer the stack refuses. */
   createEchoPeer(offer: SessionDescription, options: EchoPeerOptions): Promise<EchoPeer>;
   createClientPeer(options: ClientPeerOptions): ClientPeer;

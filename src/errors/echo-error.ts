@@ -9,12 +9,17 @@ export const ERROR_STATUS = {
   ECHO_ERR_INVALID_BODY: 400,
   ECHO_ERR_NOT_AN_OFFER: 400,
   ECHO_ERR_MISSING_SDP: 400,
+  ECHO_ERR_INVALID_SDP_CHARACTERS: 400,
   ECHO_ERR_NOT_FOUND: 404,
   ECHO_ERR_METHOD_NOT_ALLOWED: 405,
   ECHO_ERR_BODY_TOO_LARGE: 413,
   ECHO_ERR_UNSUPPORTED_MEDIA_TYPE: 415,
   ECHO_ERR_UNPARSABLE_SDP: 422,
   ECHO_ERR_OFFER_REJECTED: 422,
+  ECHO_ERR_TOO_MANY_MEDIA_SECTIONS: 422,
+  ECHO_ERR_TOO_MANY_CANDIDATES: 422,
+  ECHO_ERR_TOO_MANY_REQUESTS: 429,
+  ECHO_ERR_TOO_MANY_UNCONNECTED: 429,
   ECHO_ERR_INTERNAL: 500,
   ECHO_ERR_TOO_MANY_SESSIONS: 503,
   ECHO_ERR_SHUTTING_DOWN: 503,
@@ -52,6 +57,22 @@ export class EchoError extends Error {
   }
   static unparsableSdp(detail: string) {
     return new EchoError('ECHO_ERR_UNPARSABLE_SDP', `The offer's SDP cannot be used: ${detail}`);
+  }
+  static invalidSdpCharacters(detail: string) {
+    return new EchoError('ECHO_ERR_INVALID_SDP_CHARACTERS', `The offer's SDP is not SDP text: ${detail}`);
+  }
+  static tooManyMediaSections(count: number, max: number) {
+    return new EchoError('ECHO_ERR_TOO_MANY_MEDIA_SECTIONS', `The offer has ${count} media sections; this server takes at most ${max}`, { count, max });
+  }
+  static tooManyCandidates(count: number, max: number) {
+    return new EchoError('ECHO_ERR_TOO_MANY_CANDIDATES', `The offer has ${count} distinct ICE candidates; this server takes at most ${max}`, { count, max });
+  }
+  /** `retryAfterSeconds` goes out as `Retry-After`. */
+  static tooManyRequests(max: number, windowMs: number, retryAfterSeconds: number) {
+    return new EchoError('ECHO_ERR_TOO_MANY_REQUESTS', `More than ${max} offers in ${windowMs / 1000} s from this address; retry in ${retryAfterSeconds} s`, { max, retryAfterSeconds });
+  }
+  static tooManyUnconnected(max: number, retryAfterSeconds: number) {
+    return new EchoError('ECHO_ERR_TOO_MANY_UNCONNECTED', `This address already has ${max} sessions that have not connected; connect them or retry in ${retryAfterSeconds} s`, { max, retryAfterSeconds });
   }
   static offerRejected(detail: string) {
     return new EchoError('ECHO_ERR_OFFER_REJECTED', `The WebRTC stack rejected the offer: ${detail}`);

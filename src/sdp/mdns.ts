@@ -9,12 +9,25 @@ import { isIP } from 'node:net';
 
 const CANDIDATE_LINE = /^a=candidate:(\S+) (\d+) (\S+) (\d+) (\S+\.local) (\d+) (.*)$/gim;
 
-/** Replaces `.local` candidate addresses with the addresses they resolve to; drops those that do not resolve. */
-export async function resolveMdnsCandidates(sdp: string, timeoutMs = 1_500): Promise<{ sdp: string; resolved: number; unresolved: number }> {
+/**
+ * Bounds on the look-ups of one offer. A browser uses one name per local address, so a real
+ * offer has a handful; the time bound is what a browser-only client waits before its answer.
+ * Whatever the network answers is only an address: the candidate policy judges it next.
+ */
+export const MDNS_LIMITS = { maxNames: 8, timeoutMs: 1_500 } as const;
+
+/**
+ * Replaces `.local` candidate addresses with the addresses they resolve to; drops those that
+ * do not resolve, and those whose name is past the first `maxNames` (never asked).
+ */
+export async function resolveMdnsCandidates(
+  sdp: string,
+  { timeoutMs = MDNS_LIMITS.timeoutMs, maxNames = MDNS_LIMITS.maxNames }: { timeoutMs?: number; maxNames?: number } = {},
+): Promise<{ sdp: string; resolved: number; unresolved: number; names: number }> {
   const names = new Set<string>();
   for (const match of sdp.matchAll(CANDIDATE_LINE)) names.add(match[5]!.toLowerCase());
-  if (names.size === 0) return { sdp, resolved: 0, unresolved: 0 };
-  const addresses = await queryMdns([...names], timeoutMs);
+  if (names.size === 0) return { sdp, resolved: 0, unresolved: 0, names: 0 };
+  const addresses = await queryMdns([...names].slice(0, maxNames), timeoutMs);
   let resolved = 0;
   let unresolved = 0;
   const out = sdp.replace(CANDIDATE_LINE, (line, foundation, component, transport, priority, host: string, port, rest) => {
@@ -26,7 +39,7 @@ export async function resolveMdnsCandidates(sdp: string, timeoutMs = 1_500): Pro
     resolved++;
     return `a=candidate:${foundation} ${component} ${transport} ${priority} ${address} ${port} ${rest}`;
   });
-  return { sdp: out.replace(/\0\r?\n/g, ''), resolved, unresolved };
+  return { sdp: out.replace(/\0\r?\n/g, ''), resolved, unresolved, names: names.size };
 }
 
 /** One multicast query for every name (A and AAAA), answered or not within `timeoutMs`. */

@@ -1,16 +1,34 @@
 import { existsSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import cors from '@fastify/cors';
 import fastifyStatic from '@fastify/static';
 import type { Logger } from 'pino';
 import type { SessionRegistry } from '../echo/sessions.js';
 import type { EchoMetrics } from '../echo/metrics.js';
 import { EchoError } from '../errors/echo-error.js';
+import type { CandidatePolicy } from '../sdp/candidate-policy.js';
+import type { OfferLimits } from '../sdp/offer.js';
 import { registerOfferRoute } from './offer-route.js';
 
 /** The Echo Test caps an offer at 64 KiB: real offers are a few KiB, anything larger is abuse. */
 export const BODY_LIMIT = 64 * 1024;
+
+/**
+ * The whole request (headers and body) must arrive within this; headers alone within
+ * HEADERS_TIMEOUT_MS. Node checks both every CONNECTIONS_CHECK_MS, so a request lives at most
+ * that much longer. See buildApp for why all three are passed to Node's server.
+ */
+export const REQUEST_TIMEOUT_MS = 15_000;
+export const HEADERS_TIMEOUT_MS = 10_000;
+export const CONNECTIONS_CHECK_MS = 1_000;
+
+/**
+ * After a refusal sent before the body was read (413, 429…), the rest of the body is read
+ * and thrown away, up to this much, so the client gets to read the refusal (see drainRefusedBody).
+ */
+export const DRAIN_MAX_BYTES = 4 * 1024 * 1024;
 
 /** The built browser page, shipped in the package beside the compiled server. */
 const PAGE_DIR = fileURLToPath(new URL('../page/', import.meta.url));
@@ -19,25 +37,60 @@ export interface AppOptions {
   sessions: SessionRegistry;
   metrics: EchoMetrics;
   log: Logger;
+  offerLimits: OfferLimits;
+  candidatePolicy: CandidatePolicy;
+  /** Origins granted CORS on /offer: '*' or a list. Default '*'. */
+  corsOrigin: '*' | string[];
+  /** Offers per second one client address may send (429 past it); 0: no limit. Default 10. */
+  offersPerSecond: number;
+  /** Fastify's trustProxy: the client address comes from X-Forwarded-For. Default false. */
+  trustProxy: boolean | number | string;
+  /** Serve /metrics on this app (false when it has a listener of its own). Default true. */
+  serveMetrics: boolean;
 }
 
-export async function buildApp({ sessions, metrics, log }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { sessions, metrics, log } = options;
   const app = Fastify({
     // pino's own types and Fastify's copy of them differ only in generics.
     loggerInstance: log.child({ module: 'signaling' }) as unknown as FastifyBaseLogger,
     // Our own lines say what matters (session events, rejected requests); Fastify's per-request lines are noise.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
-    // Our own timeout: a client that opens a request and never finishes its body is dropped.
-    requestTimeout: 15_000,
+    // Fastify sets server.requestTimeout only after Node built its server, and Node had by then
+    // derived headersTimeout from its own default requestTimeout (min(60 s, 300 s) = 60 s).
+    // Node's connection checker swaps the two when headersTimeout > requestTimeout
+    // (src/node_http_parser.cc, ConnectionsList::Expired), so a body was given 60 s, checked
+    // every 30 s: a slow body lived 60-90 s. Passing all three at creation makes 15 s true.
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    http: { requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS, connectionsCheckingInterval: CONNECTIONS_CHECK_MS },
+    // A hop count as a function: Fastify takes a number too, but its types do not say so.
+    trustProxy: typeof options.trustProxy === 'number' ? trustHops(options.trustProxy) : options.trustProxy,
     return503OnClosing: true,
+    // A URL Fastify cannot decode (FST_ERR_BAD_URL) is a path we do not serve, in our format.
+    frameworkErrors: (err, request, reply) => {
+      request.log.warn({ event: 'request-rejected', error: 'ECHO_ERR_NOT_FOUND', url: request.url, ip: request.ip, reason: err.code }, err.message);
+      metrics.rejected.inc({ reason: 'ECHO_ERR_NOT_FOUND' });
+      const notFound = EchoError.notFound(request.url);
+      void (reply as FastifyReply).status(notFound.statusCode).send({ error: notFound.code, message: notFound.message });
+    },
   });
 
-  // Any origin may POST an offer: the page of another echo server, a local file, a test harness.
-  await app.register(cors, { origin: '*', methods: ['POST', 'OPTIONS'], maxAge: 86_400 });
+  // Only /offer is for other origins (any page may POST an offer: another echo server's page,
+  // a local file, a test harness); /metrics, /healthz and the page carry no CORS grant.
+  await app.register(cors, {
+    delegator: (request, callback) => {
+      const path = (request.url ?? '').split('?')[0];
+      callback(null, path === '/offer' ? { origin: options.corsOrigin, methods: ['POST', 'OPTIONS'], maxAge: 86_400 } : { origin: false });
+    },
+  });
+
+  app.addHook('onSend', async (request, reply) => {
+    if (!request.raw.complete) drainRefusedBody(request.raw, () => reply.removeHeader('connection'));
+  });
 
   app.setErrorHandler((err: FastifyError | EchoError, request, reply) => {
-    const echoError = toEchoError(err);
+    const echoError = toEchoError(err, request.url);
     if (echoError.code === 'ECHO_ERR_INTERNAL') {
       request.log.error({ err, url: request.url }, 'unexpected error');
     } else {
@@ -45,6 +98,7 @@ export async function buildApp({ sessions, metrics, log }: AppOptions): Promise<
     }
     metrics.rejected.inc({ reason: echoError.code });
     if (echoError.code === 'ECHO_ERR_METHOD_NOT_ALLOWED') reply.header('Allow', String(echoError.context.allowed));
+    if (typeof echoError.context.retryAfterSeconds === 'number') reply.header('Retry-After', String(echoError.context.retryAfterSeconds));
     void reply.status(echoError.statusCode).send({ error: echoError.code, message: echoError.message });
   });
 
@@ -52,14 +106,11 @@ export async function buildApp({ sessions, metrics, log }: AppOptions): Promise<
     throw EchoError.notFound(request.url);
   });
 
-  registerOfferRoute(app, sessions);
+  await registerOfferRoute(app, sessions, { ...options, log });
 
   app.get('/healthz', async () => ({ status: 'ok', engine: sessions.engineName, sessions: sessions.size }));
 
-  app.get('/metrics', async (_request, reply) => {
-    void reply.header('Content-Type', metrics.registry.contentType);
-    return metrics.registry.metrics();
-  });
+  if (options.serveMetrics) registerMetricsRoute(app, metrics);
 
   if (existsSync(PAGE_DIR)) {
     await app.register(fastifyStatic, { root: PAGE_DIR, prefix: '/' });
@@ -76,8 +127,38 @@ export async function buildApp({ sessions, metrics, log }: AppOptions): Promise<
   return app;
 }
 
-/** Fastify's own body errors (size, content type, JSON syntax) become ours, with our codes. */
-function toEchoError(err: FastifyError | EchoError): EchoError {
+function trustHops(hops: number): (address: string, hop: number) => boolean {
+  return (_address, hop) => hop < hops;
+}
+
+export function registerMetricsRoute(app: FastifyInstance, metrics: EchoMetrics): void {
+  app.get('/metrics', async (_request, reply) => {
+    void reply.header('Content-Type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+}
+
+/**
+ * A reply sent before the request's body was read (a 413 from the body limit, a 429 from the
+ * rate limit) must reach the client. Closing the socket while its body still streams in makes
+ * the kernel answer the unread bytes with a RST, and the client, still writing, loses the
+ * reply it had not read yet (seen: 5 of 10 raw-socket clients got EPIPE and no 413). Fastify
+ * asks for exactly that close (`Connection: close` after a body error), so we keep the
+ * connection instead, read the rest of the body and throw it away, and only cut a client that
+ * sends more than DRAIN_MAX_BYTES. The request timeout still bounds how long it may take.
+ */
+function drainRefusedBody(request: IncomingMessage, keepConnection: () => void): void {
+  keepConnection();
+  let drained = 0;
+  request.on('data', (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained > DRAIN_MAX_BYTES) request.socket.destroy();
+  });
+  request.resume();
+}
+
+/** Fastify's own body errors (size, content type, JSON syntax) and refused static paths become ours, with our codes. */
+function toEchoError(err: FastifyError | EchoError, url: string): EchoError {
   if (err instanceof EchoError) return err;
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
@@ -93,5 +174,12 @@ function toEchoError(err: FastifyError | EchoError): EchoError {
   }
   if (err.statusCode === 413) return EchoError.bodyTooLarge(BODY_LIMIT);
   if (err.statusCode === 415) return EchoError.unsupportedMediaType(undefined);
+  // @fastify/static (through `send`) refuses traversal and other odd paths with a 4xx (403 for
+  // `..`, 400 for a malformed URI): to a client that is just a path we do not serve.
+  if (err.code?.startsWith('FST_STATIC') || (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 && !err.code?.startsWith('FST_'))) {
+    return EchoError.notFound(url);
+  }
+  // A client that went away mid-body: nothing to answer, nothing broken.
+  if (err.code === 'ECONNRESET') return EchoError.invalidBody('the client aborted the request');
   return EchoError.internal();
 }

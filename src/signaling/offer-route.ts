@@ -1,29 +1,71 @@
 import type { FastifyInstance } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import type { Logger } from 'pino';
 import type { SessionRegistry } from '../echo/sessions.js';
-import { parseOfferBody } from '../sdp/offer.js';
+import type { EchoMetrics } from '../echo/metrics.js';
+import type { SessionDescription } from '../engines/engine.js';
+import { parseOfferBody, type OfferLimits } from '../sdp/offer.js';
 import { resolveMdnsCandidates } from '../sdp/mdns.js';
+import { applyCandidatePolicy, type CandidatePolicy } from '../sdp/candidate-policy.js';
 import { EchoError } from '../errors/echo-error.js';
+import { clientKey } from './client-key.js';
+
+export interface OfferRouteOptions {
+  metrics: EchoMetrics;
+  log: Logger;
+  offerLimits: OfferLimits;
+  candidatePolicy: CandidatePolicy;
+  /** 0: no rate limit. */
+  offersPerSecond: number;
+}
+
+const RATE_WINDOW_MS = 1_000;
 
 /**
  * `POST /offer`: the one signaling operation of the Echo Test. A JSON offer in, a JSON
- * answer out with every candidate inside (non-trickle ICE).
+ * answer out with every candidate inside (non-trickle ICE). In order: the rate limit (before
+ * the body is read), the offer's shape and limits, then, holding a session slot, mDNS names
+ * and the candidate policy, and the stack last.
  */
-export function registerOfferRoute(app: FastifyInstance, sessions: SessionRegistry): void {
-  app.post('/offer', async (request, reply) => {
-    const contentType = request.headers['content-type'];
-    if (contentType !== undefined && !/^application\/json\b/i.test(contentType)) {
-      throw EchoError.unsupportedMediaType(contentType);
-    }
-    const offer = parseOfferBody(request.body);
-    if (offer.sdp.includes('.local ')) {
-      const mdns = await resolveMdnsCandidates(offer.sdp);
-      request.log.info({ event: 'mdns-resolved', resolved: mdns.resolved, unresolved: mdns.unresolved }, 'resolved mDNS candidates of the offer');
-      offer.sdp = mdns.sdp;
-    }
-    const session = await sessions.create(offer);
-    void reply.header('Cache-Control', 'no-store').header('X-Session-Id', session.id);
-    return session.answer;
+export async function registerOfferRoute(app: FastifyInstance, sessions: SessionRegistry, options: OfferRouteOptions): Promise<void> {
+  const { metrics, log } = options;
+  await app.register(rateLimit, {
+    global: false,
+    keyGenerator: (request) => clientKey(request.ip),
+    errorResponseBuilder: (_request, context) => EchoError.tooManyRequests(context.max, RATE_WINDOW_MS, Math.max(1, Math.ceil(context.ttl / 1000))),
   });
+
+  /** mDNS names, then the candidate policy, on the offer as the stack will see it. */
+  const prepare = (clientLog: Logger) => async (offer: SessionDescription): Promise<SessionDescription> => {
+    let sdp = offer.sdp;
+    if (sdp.includes('.local ')) {
+      const mdns = await resolveMdnsCandidates(sdp);
+      clientLog.info({ event: 'mdns-resolved', names: mdns.names, resolved: mdns.resolved, unresolved: mdns.unresolved }, 'resolved mDNS candidates of the offer');
+      sdp = mdns.sdp;
+    }
+    const filtered = applyCandidatePolicy(sdp, options.candidatePolicy);
+    if (filtered.dropped.length > 0) {
+      for (const { reason } of filtered.dropped) metrics.candidatesRefused.inc({ reason });
+      clientLog.info({ event: 'candidates-refused', dropped: filtered.dropped }, `dropped ${filtered.dropped.length} offer candidates by the candidate policy`);
+    }
+    return { type: 'offer', sdp: filtered.sdp };
+  };
+
+  app.post(
+    '/offer',
+    { config: { rateLimit: options.offersPerSecond > 0 ? { max: options.offersPerSecond, timeWindow: RATE_WINDOW_MS } : false } },
+    async (request, reply) => {
+      const contentType = request.headers['content-type'];
+      if (contentType !== undefined && !/^application\/json\b/i.test(contentType)) {
+        throw EchoError.unsupportedMediaType(contentType);
+      }
+      const offer = parseOfferBody(request.body, options.offerLimits);
+      const client = clientKey(request.ip);
+      const session = await sessions.create(offer, { client, prepare: prepare(log.child({ module: 'signaling', client })) });
+      void reply.header('Cache-Control', 'no-store').header('X-Session-Id', session.id);
+      return session.answer;
+    },
+  );
 
   // Every other method on /offer is a 405 (OPTIONS is the CORS preflight, answered by @fastify/cors).
   app.route({

@@ -1,18 +1,20 @@
-import type { FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { EngineName, NetworkOptions } from '../engines/engine.js';
 import { loadEngine } from '../engines/registry.js';
 import { SessionRegistry } from '../echo/sessions.js';
 import { createEchoMetrics } from '../echo/metrics.js';
-import { buildApp } from './app.js';
+import { candidatePolicy, type Cidr } from '../sdp/candidate-policy.js';
+import { OFFER_LIMIT_DEFAULTS } from '../sdp/offer.js';
+import { buildApp, registerMetricsRoute } from './app.js';
 
 export interface EchoServerOptions {
   host: string;
   /** 0 picks a free port. */
   port: number;
   engine: EngineName;
-  /** Default 1000. */
-  maxSessions: number;
+  /** Live sessions at most. Default per engine (Engine.budget): libdatachannel 1000, werift 500, libwebrtc 50. */
+  maxSessions?: number;
   /** A session not connected this long after its answer is released. Default 30 s. */
   connectTimeoutMs: number;
   /** A session is released after this long, connected or not. Default 10 min. */
@@ -27,6 +29,27 @@ export interface EchoServerOptions {
   network: NetworkOptions;
   /** Addresses the answers announce instead of the local ones (1:1 NAT). Default none. */
   publicIps: readonly string[];
+  /** m= sections per offer. Default 16. */
+  maxMediaSections?: number;
+  /** Distinct candidates per offer. Default 64. */
+  maxCandidates?: number;
+  /** Data channels per session. Default 16. */
+  maxDataChannels?: number;
+  /** Unconnected sessions per client address. Default 5% of maxSessions, at least 2. */
+  maxUnconnectedPerAddress?: number;
+  /** Offers per second per client address; 0: no limit. Default 10. */
+  offersPerSecond?: number;
+  /** Remote candidates only from these ranges (empty: any but the refused ones). */
+  candidateAllow?: Cidr[];
+  /** Remote candidates never from these ranges. */
+  candidateDeny?: Cidr[];
+  /** CORS on /offer. Default '*'. */
+  corsOrigin?: '*' | string[];
+  /** Take the client address from X-Forwarded-For (Fastify trustProxy). Default false. */
+  trustProxy?: boolean | number | string;
+  /** Serve /metrics on a listener of its own, on metricsHost (default 127.0.0.1), and not on the main one. */
+  metricsPort?: number;
+  metricsHost?: string;
   log: Logger;
 }
 
@@ -34,7 +57,6 @@ export const SERVER_DEFAULTS = {
   /** Dual stack: IPv6 and IPv4 (mapped) on one socket; 0.0.0.0 where the host has no IPv6. */
   host: '::',
   port: 8080,
-  maxSessions: 1000,
   connectTimeoutMs: 30_000,
   maxLifetimeMs: 10 * 60_000,
   gatherTimeoutMs: 2_000,
@@ -42,13 +64,24 @@ export const SERVER_DEFAULTS = {
   idleTimeoutMs: 10_000,
   network: {},
   publicIps: [],
+  maxDataChannels: 16,
+  offersPerSecond: 10,
+  metricsHost: '127.0.0.1',
+  ...OFFER_LIMIT_DEFAULTS,
 } as const;
+
+/** A small share of the session limit, so that one address cannot hold every slot with offers that never connect. */
+export function defaultMaxUnconnectedPerAddress(maxSessions: number): number {
+  return Math.max(2, Math.ceil(maxSessions * 0.05));
+}
 
 export interface EchoServer {
   readonly app: FastifyInstance;
   readonly sessions: SessionRegistry;
   /** Base URL, e.g. http://127.0.0.1:8080 */
   readonly url: string;
+  /** Base URL of the metrics listener, when it has one of its own. */
+  readonly metricsUrl: string | undefined;
   /** Stops accepting, closes every session, frees the port. Idempotent. */
   close(): Promise<void>;
 }
@@ -59,23 +92,70 @@ export async function startEchoServer(options: EchoServerOptions): Promise<EchoS
     throw new Error(`the ${engine.name} engine cannot share one UDP port between sessions (--udp-mux); libdatachannel can`);
   }
   const log = options.log;
-  let sessions: SessionRegistry | undefined;
-  const metrics = createEchoMetrics(() => sessions?.size ?? 0);
-  sessions = new SessionRegistry(engine, options, log.child({ module: 'echo', engine: engine.name }), metrics);
-  const app = await buildApp({ sessions, metrics, log });
-  const host = await listen(app, options.host, options.port, log);
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : options.port;
-  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-  const url = `http://${urlHost.includes(':') ? `[${urlHost}]` : urlHost}:${port}`;
-  log.info({ event: 'listening', url, host, engine: engine.name, maxSessions: options.maxSessions }, `echo server listening on ${host}:${port} (engine ${engine.name})`);
+  const maxSessions = options.maxSessions ?? engine.budget.maxSessions;
+  let registry: SessionRegistry | undefined;
+  const metrics = createEchoMetrics(() => registry?.size ?? 0);
+  const sessions = (registry = new SessionRegistry(
+    engine,
+    {
+      ...options,
+      maxSessions,
+      maxDataChannels: options.maxDataChannels ?? SERVER_DEFAULTS.maxDataChannels,
+      maxUnconnectedPerAddress: options.maxUnconnectedPerAddress ?? defaultMaxUnconnectedPerAddress(maxSessions),
+    },
+    log.child({ module: 'echo', engine: engine.name }),
+    metrics,
+  ));
+  const metricsApart = options.metricsPort !== undefined;
+  const app = await buildApp({
+    sessions,
+    metrics,
+    log,
+    offerLimits: {
+      maxMediaSections: options.maxMediaSections ?? SERVER_DEFAULTS.maxMediaSections,
+      maxCandidates: options.maxCandidates ?? SERVER_DEFAULTS.maxCandidates,
+    },
+    candidatePolicy: candidatePolicy({ allow: options.candidateAllow, deny: options.candidateDeny, listenHost: options.host }),
+    corsOrigin: options.corsOrigin ?? '*',
+    offersPerSecond: options.offersPerSecond ?? SERVER_DEFAULTS.offersPerSecond,
+    trustProxy: options.trustProxy ?? false,
+    serveMetrics: !metricsApart,
+  });
+  let metricsApp: FastifyInstance | undefined;
+  let host: string;
+  try {
+    host = await listen(app, options.host, options.port, log);
+    if (metricsApart) {
+      metricsApp = Fastify({ requestTimeout: 15_000 });
+      registerMetricsRoute(metricsApp, metrics);
+      metricsApp.get('/healthz', async () => ({ status: 'ok', engine: engine.name, sessions: sessions.size }));
+      await metricsApp.listen({ host: options.metricsHost ?? SERVER_DEFAULTS.metricsHost, port: options.metricsPort });
+    }
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
+  const url = baseUrl(host, app);
+  const metricsUrl = metricsApp && baseUrl(options.metricsHost ?? SERVER_DEFAULTS.metricsHost, metricsApp);
+  log.info(
+    { event: 'listening', url, host, metricsUrl, engine: engine.name, maxSessions },
+    `echo server listening on ${host}:${new URL(url).port} (engine ${engine.name})`,
+  );
   let closing: Promise<void> | undefined;
   return {
     app,
     sessions,
     url,
-    close: () => (closing ??= app.close()),
+    metricsUrl,
+    close: () => (closing ??= Promise.all([app.close(), metricsApp?.close()]).then(() => undefined)),
   };
+}
+
+function baseUrl(host: string, app: FastifyInstance): string {
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return `http://${urlHost.includes(':') ? `[${urlHost}]` : urlHost}:${port}`;
 }
 
 /** Listens on `host`; the dual-stack `::` falls back to 0.0.0.0 on a host without IPv6. Returns the host it listens on. */

@@ -3,13 +3,25 @@ import type { EngineName } from '../../src/engines/engine.js';
 import { silentLogger } from '../../src/log.js';
 import { SERVER_DEFAULTS, startEchoServer, type EchoServer, type EchoServerOptions } from '../../src/signaling/server.js';
 
-/** A real echo server on 127.0.0.1 and a free port, closed when the test ends. */
+/**
+ * A real echo server on 127.0.0.1 and a free port, closed when the test ends. Tests post many
+ * offers from one address, so the per-address limits are off unless a test sets them.
+ */
 export async function startTestServer(
   t: TestContext | undefined,
   engine: EngineName,
   overrides: Partial<EchoServerOptions> = {},
 ): Promise<EchoServer> {
-  const server = await startEchoServer({ ...SERVER_DEFAULTS, host: '127.0.0.1', port: 0, engine, log: silentLogger, ...overrides });
+  const server = await startEchoServer({
+    ...SERVER_DEFAULTS,
+    host: '127.0.0.1',
+    port: 0,
+    engine,
+    log: silentLogger,
+    offersPerSecond: 0,
+    maxUnconnectedPerAddress: 1_000_000,
+    ...overrides,
+  });
   t?.after(() => server.close());
   return server;
 }

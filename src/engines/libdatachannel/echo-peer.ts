@@ -50,9 +50,11 @@ class LibdatachannelEchoPeer implements EchoPeer {
   #received = 0;
   #probe: LivenessProbe | undefined;
   #calibration: NodeJS.Timeout | undefined;
+  readonly #admitDataChannel: EchoPeerOptions['admitDataChannel'];
   #closed = false;
 
   constructor(options: EchoPeerOptions) {
+    this.#admitDataChannel = options.admitDataChannel;
     this.#log = options.log.child({ engine: 'libdatachannel', role: 'echo' });
     this.#states = new PeerStates((err) => this.#log.error({ err }, 'state listener threw'));
     this.#pc = new PeerConnection('echo', rtcConfig(options.network));
@@ -245,7 +247,7 @@ class LibdatachannelEchoPeer implements EchoPeer {
 
   /** Every channel the client opens, whenever, echoes text as text and binary as binary. */
   #echoChannel(channel: DataChannel): void {
-    if (this.#closed) {
+    if (this.#closed || this.#admitDataChannel?.(channel.getLabel()) === false) {
       channel.onClosed(() => {}); // see the note on onClosed below
       channel.close();
       return;

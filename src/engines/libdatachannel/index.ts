@@ -9,6 +9,8 @@ import { createLibdatachannelEchoPeer } from './echo-peer.js';
 export const libdatachannelEngine: Engine = {
   name: 'libdatachannel',
   capabilities: { packetEcho: true, rawRtp: true, udpMux: true },
+  // Every session runs on libdatachannel's shared thread pool, with one UDP socket.
+  budget: { maxSessions: 1000, fdsPerSession: 1, threadsPerSession: 0 },
   createEchoPeer: createLibdatachannelEchoPeer,
   createClientPeer: createLibdatachannelClientPeer,
 };

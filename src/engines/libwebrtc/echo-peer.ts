@@ -50,6 +50,7 @@ class LibwebrtcEchoPeer implements EchoPeer {
   readonly log: EchoPeerOptions['log'];
   readonly #states: PeerStates;
   readonly #channels = new Set<RTCDataChannel>();
+  readonly #admitDataChannel: EchoPeerOptions['admitDataChannel'];
   #statsTimer: NodeJS.Timeout | undefined;
   #statsInFlight = false;
   #inboundActivity = 0;
@@ -58,6 +59,7 @@ class LibwebrtcEchoPeer implements EchoPeer {
 
   constructor(pc: RTCPeerConnection, options: EchoPeerOptions) {
     this.#pc = pc;
+    this.#admitDataChannel = options.admitDataChannel;
     this.log = options.log.child({ engine: 'libwebrtc', role: 'echo' });
     this.#states = new PeerStates((err) => this.log.error({ err }, 'state listener threw'));
     followStates(pc, this.#states, () => this.close());
@@ -141,8 +143,8 @@ class LibwebrtcEchoPeer implements EchoPeer {
   }
 
   #echoChannel(channel: RTCDataChannel): void {
-    if (this.#closed) {
-      safely(() => channel.close(), (err) => this.log.debug({ err }, 'late channel not closed'));
+    if (this.#closed || this.#admitDataChannel?.(channel.label) === false) {
+      safely(() => channel.close(), (err) => this.log.debug({ err }, 'channel not closed'));
       return;
     }
     channel.binaryType = 'arraybuffer';

@@ -10,6 +10,8 @@ import { createLibwebrtcEchoPeer } from './echo-peer.js';
 export const libwebrtcEngine: Engine = {
   name: 'libwebrtc',
   capabilities: { packetEcho: false, rawRtp: false, udpMux: false },
+  // Every media section gets threads and sockets of its own (a 16-section offer: 271 fds, 31 threads).
+  budget: { maxSessions: 50, fdsPerSession: 271, threadsPerSession: 31 },
   createEchoPeer: createLibwebrtcEchoPeer,
   createClientPeer: createLibwebrtcClientPeer,
 };

@@ -56,7 +56,7 @@ export async function createWeriftEchoPeer(offer: SessionDescription, options: E
   // werift applies any SDP, even one without ICE credentials or a fingerprint, and would then
   // wait for a connection that cannot come; the other stacks refuse such an offer, so we do.
   if (offer.type !== 'offer') throw new Error(`expected an offer, got a description of type "${offer.type}"`);
-  checkOfferSdp(offer.sdp);
+  checkOfferSdp(offer.sdp, { maxMediaSections: Infinity, maxCandidates: Infinity }); // the server applied its limits
   const pc = new RTCPeerConnection({
     ...peerConfig(options.network, { ipv6: true }),
     codecs: ECHO_CODECS,
@@ -82,6 +82,7 @@ export async function createWeriftEchoPeer(offer: SessionDescription, options: E
 class WeriftEchoPeer implements EchoPeer {
   readonly counters: EchoCounters = { rtpPackets: 0, rtpBytes: 0, keyframeRequests: 0, messages: 0, messageBytes: 0 };
   readonly log: EchoPeerOptions['log'];
+  private readonly admitDataChannel: EchoPeerOptions['admitDataChannel'];
   private readonly states: PeerStates;
   private readonly unsubscribers: Array<() => void> = [];
   /** The stream id our echo tracks announce in `a=msid`. */
@@ -97,6 +98,7 @@ class WeriftEchoPeer implements EchoPeer {
     options: EchoPeerOptions,
   ) {
     this.log = options.log.child({ engine: 'werift', role: 'echo' });
+    this.admitDataChannel = options.admitDataChannel;
     this.states = new PeerStates((err) => this.log.error({ err }, 'state listener threw'));
     this.unsubscribers.push(...followStates(pc, this.states, () => this.close()));
     this.unsubscribers.push(pc.onDataChannel.subscribe((channel) => this.echoChannel(channel)).unSubscribe);
@@ -219,6 +221,10 @@ class WeriftEchoPeer implements EchoPeer {
   }
 
   private echoChannel(channel: RTCDataChannel): void {
+    if (this.admitDataChannel?.(channel.label) === false) {
+      safely(() => channel.close(), (err) => this.log.debug({ err }, 'channel not closed'));
+      return;
+    }
     this.openChannels.add(channel);
     this.unsubscribers.push(
       channel.stateChanged.subscribe((state) => {

@@ -9,6 +9,8 @@ import { createWeriftEchoPeer } from './echo-peer.js';
 export const weriftEngine: Engine = {
   name: 'werift',
   capabilities: { packetEcho: true, rawRtp: true, udpMux: false },
+  // One socket per ICE transport: an unbundled offer opens one per section.
+  budget: { maxSessions: 500, fdsPerSession: 15, threadsPerSession: 0 },
   createEchoPeer: createWeriftEchoPeer,
   createClientPeer: createWeriftClientPeer,
 };

@@ -1,0 +1,66 @@
+/**
+ * The work done on an offer before the stack sees it (mDNS look-ups, the candidate policy)
+ * holds a session slot: it counts against --max-sessions and the per-address limit, and is
+ * refused once shutdown has begun. A real registry and engine; `prepare` stands in for a slow
+ * mDNS look-up (multicast stays off this machine's interfaces; test/interop/chromium-mdns
+ * resolves real names inside network namespaces).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadEngine } from '../../src/engines/registry.js';
+import { SessionRegistry } from '../../src/echo/sessions.js';
+import { EchoError } from '../../src/errors/echo-error.js';
+import { silentLogger } from '../../src/log.js';
+import type { SessionDescription } from '../../src/engines/engine.js';
+import { shapedOffer } from '../helpers/offer-shapes.js';
+
+const OPTIONS = {
+  gatherTimeoutMs: 2_000, connectTimeoutMs: 5_000, maxLifetimeMs: 60_000, disconnectGraceMs: 5_000, idleTimeoutMs: 10_000, maxDataChannels: 16, network: {}, publicIps: [],
+};
+
+function gate(): { open: () => void; prepare: (offer: SessionDescription) => Promise<SessionDescription>; entered: Promise<void> } {
+  let open!: () => void;
+  let entered!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  const enteredPromise = new Promise<void>((resolve) => (entered = resolve));
+  return {
+    open,
+    entered: enteredPromise,
+    prepare: async (offer) => {
+      entered();
+      await opened;
+      return offer;
+    },
+  };
+}
+
+const codeOf = async (promise: Promise<unknown>) => promise.then(() => undefined, (err: unknown) => (err instanceof EchoError ? err.code : String(err)));
+
+test('an offer whose mDNS step is still running counts against --max-sessions and the per-address limit', async () => {
+  const registry = new SessionRegistry(await loadEngine('libdatachannel'), { ...OPTIONS, maxSessions: 2, maxUnconnectedPerAddress: 1 }, silentLogger);
+  const slow = gate();
+  const first = registry.create(shapedOffer({ audio: 1 }), { client: '127.0.0.1', prepare: slow.prepare });
+  await slow.entered;
+  assert.equal(await codeOf(registry.create(shapedOffer({ audio: 1 }), { client: '127.0.0.1' })), 'ECHO_ERR_TOO_MANY_UNCONNECTED');
+  const second = await registry.create(shapedOffer({ audio: 1 }), { client: '127.0.0.2' });
+  assert.equal(await codeOf(registry.create(shapedOffer({ audio: 1 }), { client: '127.0.0.3' })), 'ECHO_ERR_TOO_MANY_SESSIONS', 'one pending + one live = 2');
+  slow.open();
+  const session = await first;
+  assert.equal(registry.size, 2);
+  await registry.closeAll();
+  assert.equal(registry.size, 0);
+  assert.ok(session.isClosed && second.isClosed);
+});
+
+test('an offer whose mDNS step is running when shutdown begins is refused, and leaves nothing behind', async () => {
+  const registry = new SessionRegistry(await loadEngine('libdatachannel'), { ...OPTIONS, maxSessions: 10, maxUnconnectedPerAddress: 10 }, silentLogger);
+  const slow = gate();
+  const pending = codeOf(registry.create(shapedOffer({ audio: 1 }), { client: '127.0.0.1', prepare: slow.prepare }));
+  await slow.entered;
+  const closing = registry.closeAll();
+  assert.equal(await codeOf(registry.create(shapedOffer({ audio: 1 }), { client: '127.0.0.2', prepare: async (o) => o })), 'ECHO_ERR_SHUTTING_DOWN', 'no new look-up starts');
+  slow.open();
+  assert.equal(await pending, 'ECHO_ERR_SHUTTING_DOWN');
+  await closing;
+  assert.equal(registry.size, 0);
+});
