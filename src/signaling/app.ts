@@ -19,10 +19,16 @@ export interface AppOptions {
   sessions: SessionRegistry;
   metrics: EchoMetrics;
   log: Logger;
+  /** PEM certificate and key: HTTPS instead of HTTP. */
+  https?: { cert: string | Buffer; key: string | Buffer };
+  /** Sent as `X-Echo-Instance` on every reply and shown in /healthz. */
+  instanceId?: string;
 }
 
-export async function buildApp({ sessions, metrics, log }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ sessions, metrics, log, https, instanceId }: AppOptions): Promise<FastifyInstance> {
+  // With `https` Fastify's instance is typed over https.Server; the routes and hooks are the same.
   const app = Fastify({
+    ...(https ? { https } : {}),
     // pino's own types and Fastify's copy of them differ only in generics.
     loggerInstance: log.child({ module: 'signaling' }) as unknown as FastifyBaseLogger,
     // Our own lines say what matters (session events, rejected requests); Fastify's per-request lines are noise.
@@ -31,7 +37,9 @@ export async function buildApp({ sessions, metrics, log }: AppOptions): Promise<
     // Our own timeout: a client that opens a request and never finishes its body is dropped.
     requestTimeout: 15_000,
     return503OnClosing: true,
-  });
+  }) as unknown as FastifyInstance;
+
+  if (instanceId) app.addHook('onRequest', async (_request, reply) => void reply.header('X-Echo-Instance', instanceId));
 
   // Any origin may POST an offer: the page of another echo server, a local file, a test harness.
   await app.register(cors, { origin: '*', methods: ['POST', 'OPTIONS'], maxAge: 86_400 });
@@ -45,6 +53,7 @@ export async function buildApp({ sessions, metrics, log }: AppOptions): Promise<
     }
     metrics.rejected.inc({ reason: echoError.code });
     if (echoError.code === 'ECHO_ERR_METHOD_NOT_ALLOWED') reply.header('Allow', String(echoError.context.allowed));
+    if (typeof echoError.context.retryAfterSeconds === 'number') reply.header('Retry-After', String(echoError.context.retryAfterSeconds));
     void reply.status(echoError.statusCode).send({ error: echoError.code, message: echoError.message });
   });
 
@@ -54,7 +63,11 @@ export async function buildApp({ sessions, metrics, log }: AppOptions): Promise<
 
   registerOfferRoute(app, sessions);
 
-  app.get('/healthz', async () => ({ status: 'ok', engine: sessions.engineName, sessions: sessions.size }));
+  // 503 while draining, so that load balancers and readiness probes stop sending offers here.
+  app.get('/healthz', async (_request, reply) => {
+    const health = { status: sessions.isDraining ? 'draining' : 'ok', engine: sessions.engineName, sessions: sessions.size, ...(instanceId ? { instance: instanceId } : {}) };
+    return reply.status(sessions.isDraining ? 503 : 200).send(health);
+  });
 
   app.get('/metrics', async (_request, reply) => {
     void reply.header('Content-Type', metrics.registry.contentType);

@@ -10,6 +10,8 @@ import { EchoError } from '../errors/echo-error.js';
  */
 export function registerOfferRoute(app: FastifyInstance, sessions: SessionRegistry): void {
   app.post('/offer', async (request, reply) => {
+    // A draining server refuses every offer the same way, whatever it holds: go elsewhere.
+    if (sessions.isDraining) throw EchoError.draining();
     const contentType = request.headers['content-type'];
     if (contentType !== undefined && !/^application\/json\b/i.test(contentType)) {
       throw EchoError.unsupportedMediaType(contentType);

@@ -28,6 +28,10 @@ export interface EchoServerOptions {
   /** Addresses the answers announce instead of the local ones (1:1 NAT). Default none. */
   publicIps: readonly string[];
   log: Logger;
+  /** PEM certificate chain and private key: serve HTTPS (the offer endpoint and the page). */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Named in an `X-Echo-Instance` header on every reply and in /healthz: which instance behind a load balancer answered. */
+  instanceId?: string;
 }
 
 export const SERVER_DEFAULTS = {
@@ -42,15 +46,31 @@ export const SERVER_DEFAULTS = {
   idleTimeoutMs: 10_000,
   network: {},
   publicIps: [],
+  /** How long a drain (SIGTERM) lets live sessions run before it closes them. */
+  drainTimeoutMs: 30_000,
 } as const;
+
+export interface DrainResult {
+  /** Sessions alive when the drain began. */
+  sessionsAtStart: number;
+  /** Sessions still alive at the drain timeout, closed then. */
+  closedAtTimeout: number;
+  ms: number;
+}
 
 export interface EchoServer {
   readonly app: FastifyInstance;
   readonly sessions: SessionRegistry;
-  /** Base URL, e.g. http://127.0.0.1:8080 */
+  /** Base URL, e.g. http://127.0.0.1:8080 (https://… with TLS) */
   readonly url: string;
   /** Stops accepting, closes every session, frees the port. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Stops accepting offers (503 ECHO_ERR_DRAINING, /healthz 503 `draining`), lets live sessions
+   * echo until they end or `timeoutMs` passes, closes what is left, then close(). A timeout of 0
+   * closes at once. close() during a drain ends it early.
+   */
+  drain(timeoutMs: number): Promise<DrainResult>;
 }
 
 export async function startEchoServer(options: EchoServerOptions): Promise<EchoServer> {
@@ -62,20 +82,40 @@ export async function startEchoServer(options: EchoServerOptions): Promise<EchoS
   let sessions: SessionRegistry | undefined;
   const metrics = createEchoMetrics(() => sessions?.size ?? 0);
   sessions = new SessionRegistry(engine, options, log.child({ module: 'echo', engine: engine.name }), metrics);
-  const app = await buildApp({ sessions, metrics, log });
+  const app = await buildApp({ sessions, metrics, log, https: options.tls, instanceId: options.instanceId });
   const host = await listen(app, options.host, options.port, log);
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-  const url = `http://${urlHost.includes(':') ? `[${urlHost}]` : urlHost}:${port}`;
-  log.info({ event: 'listening', url, host, engine: engine.name, maxSessions: options.maxSessions }, `echo server listening on ${host}:${port} (engine ${engine.name})`);
+  const scheme = options.tls ? 'https' : 'http';
+  const url = `${scheme}://${urlHost.includes(':') ? `[${urlHost}]` : urlHost}:${port}`;
+  log.info(
+    { event: 'listening', url, host, engine: engine.name, maxSessions: options.maxSessions, tls: Boolean(options.tls), instance: options.instanceId },
+    `echo server listening on ${scheme}://${host}:${port} (engine ${engine.name})`,
+  );
   let closing: Promise<void> | undefined;
-  return {
-    app,
-    sessions,
-    url,
-    close: () => (closing ??= app.close()),
-  };
+  const close = () => (closing ??= app.close());
+  let draining: Promise<DrainResult> | undefined;
+  const drain = (timeoutMs: number) => (draining ??= drainSessions(sessions!, timeoutMs, close, log));
+  return { app, sessions, url, close, drain };
+}
+
+async function drainSessions(sessions: SessionRegistry, timeoutMs: number, close: () => Promise<void>, log: Logger): Promise<DrainResult> {
+  const start = performance.now();
+  sessions.startDraining();
+  const sessionsAtStart = sessions.size;
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = await Promise.race([
+    sessions.whenEmpty().then(() => false),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs))),
+  ]);
+  clearTimeout(timer);
+  const closedAtTimeout = timedOut ? sessions.size : 0;
+  if (timedOut && closedAtTimeout > 0) {
+    log.info({ event: 'drain-timeout', sessions: closedAtTimeout, drainTimeoutMs: timeoutMs }, `drain timeout: closing ${closedAtTimeout} live sessions`);
+  }
+  await close();
+  return { sessionsAtStart, closedAtTimeout, ms: Math.round(performance.now() - start) };
 }
 
 /** Listens on `host`; the dual-stack `::` falls back to 0.0.0.0 on a host without IPv6. Returns the host it listens on. */
