@@ -28,10 +28,10 @@ import {
   resolveUser,
   type LaidOutImage,
 } from '../helpers/dockerfile.js';
+import { rerunOnKnownRace } from '../helpers/known-race.js';
 import { skipUnlessCi, withTimeout } from '../helpers/timeout.js';
 
 const run = promisify(execFile);
-const KNOWN_RACE = 'Got a remote candidate without ICE transport';
 const dockerfile = parseDockerfile(readFileSync(`${ROOT}Dockerfile`, 'utf8'));
 const final = dockerfile.final.instructions;
 const one = (keyword: string) => final.filter((i) => i.keyword === keyword);
@@ -128,14 +128,7 @@ test(
     const health = () => chrootRun(image.root, image.healthcheck!, inImage, 15_000);
     assert.equal((await health()).code, 0, 'healthy while serving');
 
-    const clientSh = async (arg: string) => {
-      const result = await chrootRun(image.root, ['/client.sh', arg], inImage, 60_000);
-      // libdatachannel's client start-up race (README, known limits; libdatachannel PR #1612)
-      // can fail both of the client's own attempts (1 run in 20 here): that is not the image.
-      if (result.code === 0 || !result.output.includes(KNOWN_RACE)) return result;
-      t.diagnostic(`/client.sh "${arg}" hit the libdatachannel start-up race twice; run again`);
-      return chrootRun(image.root, ['/client.sh', arg], inImage, 60_000);
-    };
+    const clientSh = (arg: string) => rerunOnKnownRace(() => chrootRun(image.root, ['/client.sh', arg], inImage, 60_000), (m) => t.diagnostic(m));
     for (const arg of ['-s http://127.0.0.1:8080/offer -t 1', '-s http://127.0.0.1:8080/offer -t 0 --media']) {
       const result = await clientSh(arg);
       assert.equal(result.code, 0, `/client.sh "${arg}": ${result.output}`);

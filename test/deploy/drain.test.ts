@@ -13,24 +13,34 @@ import { CLI, ROOT } from '../helpers/cli.js';
 import { openHeldSession } from '../helpers/held-session.js';
 import { makeOffer } from '../helpers/offer.js';
 import { spawnServe } from '../helpers/serve-process.js';
+import { KNOWN_RACE } from '../helpers/known-race.js';
 import { withTimeout } from '../helpers/timeout.js';
 
-/** `webrtc-echo client -t 1 --hold S --json`, resolved once it says it holds the connection. */
-async function holdingClient(t: TestContext, offerUrl: string, holdSeconds: number) {
-  const child = spawn(process.execPath, [CLI, 'client', '-s', offerUrl, '-t', '1', '--hold', String(holdSeconds), '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  t.after(() => child.kill('SIGKILL'));
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  const holding = new Promise<void>((resolve) =>
-    child.stderr.on('data', (d) => {
-      stderr += d;
-      if (stderr.includes('holding the connection')) resolve();
-    }),
-  );
-  const done = once(child, 'close').then(([code]) => ({ code: code as number | null, result: JSON.parse(stdout.trim().split('\n').pop() || '{}') as Record<string, unknown>, stderr }));
-  await withTimeout(Promise.race([holding, done.then(() => assert.fail(`the client ended before holding: ${stderr}`))]), 20_000, 'client holding');
-  return { child, done };
+/**
+ * `webrtc-echo client -t 1 --hold S --json`, resolved once it says it holds the connection.
+ * werift by default (libdatachannel's client has a start-up race these tests are not about);
+ * libdatachannel where the test watches the client notice the server's close (a werift client
+ * notices only when ICE consent fails, about 30 s later), with one more run on that race.
+ */
+async function holdingClient(t: TestContext, offerUrl: string, holdSeconds: number, engine = 'werift') {
+  for (let attempt = 1; ; attempt++) {
+    const child = spawn(process.execPath, [CLI, 'client', '-s', offerUrl, '-t', '1', '--engine', engine, '--hold', String(holdSeconds), '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    t.after(() => child.kill('SIGKILL'));
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    const holding = new Promise<boolean>((resolve) =>
+      child.stderr.on('data', (d) => {
+        stderr += d;
+        if (stderr.includes('holding the connection')) resolve(true);
+      }),
+    );
+    const done = once(child, 'close').then(([code]) => ({ code: code as number | null, result: JSON.parse(stdout.trim().split('\n').pop() || '{}') as Record<string, unknown>, stderr }));
+    const held = await withTimeout(Promise.race([holding, done.then(() => false)]), 20_000, 'client holding');
+    if (held) return { child, done };
+    if (attempt === 1 && stderr.includes(KNOWN_RACE)) continue;
+    assert.fail(`the client ended before holding: ${stderr}`);
+  }
 }
 
 async function postOffer(url: string) {
@@ -97,7 +107,7 @@ test('SIGTERM drains: offers get 503 ECHO_ERR_DRAINING with Retry-After, /health
 
 test('--drain-timeout closes the sessions still alive when it passes, then exits 0', { timeout: 60_000 }, async (t) => {
   const server = await spawnServe(t, ['--host', '127.0.0.1', '--port', '0', '--drain-timeout', '2']);
-  const cli = await holdingClient(t, `${server.url}/offer`, 60);
+  const cli = await holdingClient(t, `${server.url}/offer`, 60, 'libdatachannel');
   const start = Date.now();
   server.child.kill('SIGTERM');
   assert.equal(await withTimeout(server.exited, 10_000, 'server exit at the drain timeout'), 0);
@@ -113,7 +123,7 @@ test('--drain-timeout closes the sessions still alive when it passes, then exits
 
 test('Ctrl-C twice: SIGINT drains like SIGTERM, a second SIGINT closes every session at once and exits 0', { timeout: 60_000 }, async (t) => {
   const server = await spawnServe(t, ['--host', '127.0.0.1', '--port', '0']);
-  const held = await openHeldSession(t, `${server.url}/offer`);
+  const held = await openHeldSession(t, `${server.url}/offer`, 'libdatachannel');
   server.child.kill('SIGINT');
   assert.equal((await server.event('draining')).signal, 'SIGINT');
   await held.echo();
@@ -123,7 +133,8 @@ test('Ctrl-C twice: SIGINT drains like SIGTERM, a second SIGINT closes every ses
   assert.equal(await withTimeout(server.exited, 5_000, 'server exit on the second signal'), 0);
   assert.ok(Date.now() - start < 3_000, `a second signal exits at once (${Date.now() - start} ms)`);
   assert.deepEqual(
-    server.logs.filter((l) => l.event === 'session-closed').map((l) => l.reason),
+    // (A first attempt lost to libdatachannel's start-up race closes as connection-failed.)
+    server.logs.filter((l) => l.event === 'session-closed' && l.reason !== 'connection-failed').map((l) => l.reason),
     ['shutdown'],
   );
   assert.match(await withTimeout(held.lost, 10_000, 'the client sees the close'), /closed|failed|disconnected/);

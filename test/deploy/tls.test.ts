@@ -10,6 +10,7 @@ import sdpTransform from 'sdp-transform';
 import { makeOffer } from '../helpers/offer.js';
 import { ROOT, runCli } from '../helpers/cli.js';
 import { runCommand } from '../helpers/run-command.js';
+import { rerunOnKnownRace } from '../helpers/known-race.js';
 import { spawnServe } from '../helpers/serve-process.js';
 import { httpsRequest, makeTestCert } from '../helpers/tls.js';
 import { skipUnlessCi } from '../helpers/timeout.js';
@@ -54,16 +55,16 @@ test('webrtc-echo client reaches an https:// server with --ca FILE or NODE_EXTRA
   const server = await spawnServe(t, ['--host', '127.0.0.1', '--port', '0', '--tls-cert', tls.certFile, '--tls-key', tls.keyFile]);
   const url = `${server.url}/offer`;
 
-  const withCa = await runCli(['client', '-s', url, '-t', '1', '--ca', tls.certFile, '--json'], 30_000);
+  const withCa = await rerunOnKnownRace(() => runCli(['client', '-s', url, '-t', '1', '--ca', tls.certFile, '--json'], 30_000), (m) => t.diagnostic(m));
   assert.equal(withCa.code, 0, withCa.stderr);
   assert.equal(JSON.parse(withCa.stdout).ok, true);
 
-  const media = await runCli(['client', '-s', url, '-t', '0', '--media', '--ca', tls.certFile, '--json'], 30_000);
+  const media = await runCli(['client', '-s', url, '-t', '0', '--media', '--engine', 'werift', '--ca', tls.certFile, '--json'], 30_000);
   assert.equal(media.code, 0, media.stderr);
   assert.ok(JSON.parse(media.stdout).media.video.echoed > 0, 'media echoed over an HTTPS-signaled session');
 
   // The container contract's client.sh, trusting the certificate through the environment.
-  const viaEnv = await runCommand('/bin/sh', [`${ROOT}client.sh`, `-s ${url} -t 1`], { ...process.env, NODE_EXTRA_CA_CERTS: tls.certFile });
+  const viaEnv = await rerunOnKnownRace(() => runCommand('/bin/sh', [`${ROOT}client.sh`, `-s ${url} -t 1`], { ...process.env, NODE_EXTRA_CA_CERTS: tls.certFile }), (m) => t.diagnostic(m));
   assert.equal(viaEnv.code, 0, viaEnv.stderr);
 
   const untrusted = await runCli(['client', '-s', url, '-t', '1'], 30_000);

@@ -11,6 +11,7 @@ import { closePeer, connectPeer } from '../../src/client/connect.js';
 import { Deadline } from '../../src/client/deadline.js';
 import { Stopwatch } from '../../src/client/timings.js';
 import { silentLogger } from '../../src/log.js';
+import { KNOWN_RACE } from './known-race.js';
 import { withTimeout } from './timeout.js';
 
 export interface HeldSession {
@@ -22,12 +23,19 @@ export interface HeldSession {
   close(): Promise<void>;
 }
 
-export async function openHeldSession(t: TestContext, offerUrl: string, engineName: EngineName = 'libdatachannel'): Promise<HeldSession> {
+/**
+ * werift by default: libdatachannel's client has a start-up race (README) these tests are not
+ * about. But a werift client notices a session the server closed only when ICE consent fails
+ * (about 30 s): tests that watch the client see the close use libdatachannel.
+ */
+export async function openHeldSession(t: TestContext, offerUrl: string, engineName: EngineName = 'werift'): Promise<HeldSession> {
   const engine = await loadEngine(engineName);
   const deadline = new Deadline(15_000);
+  const connect = () => connectPeer(engine, { audio: false, video: false, dataChannel: 'echo', gatherTimeoutMs: 2_000, log: silentLogger }, offerUrl, deadline, new Stopwatch(), silentLogger);
   let peer: ClientPeer;
   try {
-    ({ peer } = await connectPeer(engine, { audio: false, video: false, dataChannel: 'echo', gatherTimeoutMs: 2_000, log: silentLogger }, offerUrl, deadline, new Stopwatch(), silentLogger));
+    // One more try on libdatachannel's known start-up race only (test/helpers/known-race.ts).
+    ({ peer } = await connect().catch((err: Error) => (err.message.includes(KNOWN_RACE) ? connect() : Promise.reject(err))));
   } finally {
     deadline.dispose();
   }
