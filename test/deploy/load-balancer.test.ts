@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import sdpTransform from 'sdp-transform';
-import { runCli } from '../helpers/cli.js';
+import { ROOT, runCli } from '../helpers/cli.js';
 import { openHeldSession } from '../helpers/held-session.js';
 import { rerunOnKnownRace } from '../helpers/known-race.js';
 import { balancerMissing, startBalancer, type BalancerName } from '../helpers/load-balancer.js';
@@ -20,6 +20,14 @@ import { skipUnlessCi, withTimeout } from '../helpers/timeout.js';
 import { udpPortsOf } from '../helpers/udp-sockets.js';
 
 const OFFERS = 20;
+
+test('docs/deploy.md shows the load balancer configurations exactly as deploy/lb/ has them (the files these tests run)', () => {
+  const doc = readFileSync(`${ROOT}docs/deploy.md`, 'utf8');
+  for (const [file, fence] of [['haproxy.cfg', 'haproxy'], ['nginx.conf', 'nginx']]) {
+    const config = readFileSync(`${ROOT}deploy/lb/${file}`, 'utf8');
+    assert.ok(doc.includes(`\`\`\`${fence}\n${config}\`\`\``), `docs/deploy.md has deploy/lb/${file} verbatim`);
+  }
+});
 
 interface Answered {
   status: number;
