@@ -130,15 +130,10 @@ test('the Deployment fits the server: readiness on /healthz, a preStop wait and 
   assert.deepEqual(antiAffinity.labelSelector.matchLabels, deployment.spec.template.metadata.labels);
   assert.equal(deployment.spec.strategy.rollingUpdate.maxSurge, 0, 'no surge: a new pod cannot share a node with the old one');
 
-  // Every option the manifest passes is one `serve` has, but for the engine network options
-  // of issue 12 that the lead is adding in parallel (--udp-port-range, --public-ip).
+  // Every option the manifest passes is one `serve` has.
   const help = await runCli(['serve', '--help']);
   const known = new Set([...help.stdout.matchAll(/--[\w-]+/g)].map((m) => m[0]));
-  const pending = new Set(['--udp-port-range', '--public-ip']);
-  for (const arg of args.slice(1)) {
-    const name = arg.split('=')[0]!;
-    assert.ok(known.has(name) || pending.has(name), `serve has no option ${name}`);
-  }
+  for (const arg of args.slice(1)) assert.ok(known.has(arg.split('=')[0]!), `serve has no option ${arg}`);
 });
 
 test('the Service, Ingress and PodDisruptionBudget select the Deployment\'s pods and its named HTTP port', () => {
