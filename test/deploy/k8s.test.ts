@@ -12,6 +12,9 @@ import ts from 'typescript';
 import { parseAllDocuments } from 'yaml';
 import { ROOT, runCli } from '../helpers/cli.js';
 import { parseDockerfile, resolveUser } from '../helpers/dockerfile.js';
+import { makeOffer } from '../helpers/offer.js';
+import { spawnServe } from '../helpers/serve-process.js';
+import sdpTransform from 'sdp-transform';
 
 const DIR = `${ROOT}deploy/k8s/`;
 
@@ -145,4 +148,28 @@ test('the Service, Ingress and PodDisruptionBudget select the Deployment\'s pods
   const backend = byKind('Ingress')!.spec.rules[0].http.paths[0].backend.service;
   assert.deepEqual(backend, { name: service.metadata.name, port: { name: 'http' } });
   assert.ok(byKind('Ingress')!.spec.tls?.length, 'the Ingress serves HTTPS');
+});
+
+test("the Deployment's command line runs: the answer announces the node's address on ports of the range, /healthz names the pod", { timeout: 60_000 }, async (t) => {
+  const [container] = byKind('Deployment')!.spec.template.spec.containers;
+  // What the kubelet does: $(VAR) from the container's env (here a documentation address that
+  // nothing is sent to, and a pod name); the port is a free one instead of 8080.
+  const env: Record<string, string> = { PUBLIC_IP: '203.0.113.7', POD_NAME: 'webrtc-echo-7d9c-x2k4q' };
+  const args = (container.args as string[]).slice(1).map((a) => a.replace(/\$\((\w+)\)/g, (_, name: string) => env[name]!)).map((a) => (a.startsWith('--port=') ? '--port=0' : a));
+  const server = await spawnServe(t, ['--host', '127.0.0.1', ...args]);
+  const health = (await (await fetch(`${server.url}/healthz`)).json()) as { instance?: string };
+  assert.equal(health.instance, env.POD_NAME);
+  const { offer, peer } = await makeOffer();
+  t.after(() => peer.close());
+  const response = await fetch(`${server.url}/offer`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(offer) });
+  assert.equal(response.status, 200);
+  assert.equal(response.headers.get('x-echo-instance'), env.POD_NAME);
+  const [min, max] = args.find((a) => a.startsWith('--udp-port-range='))!.split('=')[1]!.split('-').map(Number);
+  const candidates = sdpTransform.parse(((await response.json()) as { sdp: string }).sdp).media.flatMap((m) => m.candidates ?? []);
+  const host = candidates.filter((c) => c.type === 'host' && c.transport.toLowerCase() === 'udp' && !c.ip.includes(':'));
+  assert.ok(host.length > 0, 'IPv4 host candidates');
+  for (const c of host) {
+    assert.equal(c.ip, env.PUBLIC_IP, 'the announced address is the node address');
+    assert.ok(c.port >= min! && c.port <= max!, `port ${c.port} in ${min}-${max}`);
+  }
 });
