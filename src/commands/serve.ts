@@ -70,10 +70,16 @@ export const serveCommand = new Command('serve')
         { event: 'draining', signal, sessions, drainTimeoutMs: opts.drainTimeout },
         `${signal}: draining ${sessions} live sessions for at most ${opts.drainTimeout / 1000} s (signal again to close them now)`,
       );
-      void server.drain(opts.drainTimeout).then((result) => {
-        log.info({ event: 'drained', ...result }, 'drained');
-        exitNow();
-      }, exitNow);
+      void server.drain(opts.drainTimeout).then(
+        (result) => {
+          log.info({ event: 'drained', ...result }, 'drained');
+          exitNow();
+        },
+        (err: unknown) => {
+          log.error({ err }, 'the drain failed; stopping');
+          exitNow();
+        },
+      );
     };
     const exitNow = () => {
       log.info({ event: 'stopped' }, 'stopped');
