@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { ClientPeer, ClientPeerOptions, Engine, IceState, PeerState } from '../engines/engine.js';
 import { ClientError } from './client-error.js';
 import type { Deadline } from './deadline.js';
-import { postOffer } from './signal.js';
+import { postOffer, type SignalingOptions } from './signal.js';
 import type { Stopwatch } from './timings.js';
 
 const MAX_ATTEMPTS = 2;
@@ -31,11 +31,12 @@ export async function connectPeer(
   deadline: Deadline,
   clock: Stopwatch,
   log: Logger,
+  signaling: SignalingOptions = {},
 ): Promise<Connected> {
   for (let attempt = 1; ; attempt++) {
     const peer = engine.createClientPeer(peerOptions);
     try {
-      await connect(peer, url, deadline, clock);
+      await connect(peer, url, deadline, clock, signaling);
       return { peer, attempts: attempt };
     } catch (err) {
       await closePeer(peer);
@@ -49,11 +50,11 @@ export async function connectPeer(
   }
 }
 
-async function connect(peer: ClientPeer, url: string, deadline: Deadline, clock: Stopwatch): Promise<void> {
+async function connect(peer: ClientPeer, url: string, deadline: Deadline, clock: Stopwatch, signaling: SignalingOptions): Promise<void> {
   const connection = watchConnection(peer, clock);
   const offer = await deadline.race('the offer', peer.createOffer());
   clock.mark('offerReady');
-  const answer = await deadline.race('the answer', postOffer(url, offer, deadline.signal));
+  const answer = await deadline.race('the answer', postOffer(url, offer, deadline.signal, signaling));
   clock.mark('answerReceived');
   const appliedAt = clock.elapsed();
   try {

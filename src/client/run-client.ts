@@ -25,6 +25,8 @@ export interface ClientRunOptions {
   mediaPackets: number;
   /** ICE servers, relay-only. Default: host candidates only. */
   network?: NetworkOptions;
+  /** PEM certificates to trust for an https:// server (see SignalingOptions). */
+  ca?: string | Buffer;
   /**
    * After a passing test, keep the connection open and idle this long (nothing sent but what
    * the stack sends by itself: ICE consent checks, RTCP, SCTP heartbeats) before closing.
@@ -69,7 +71,7 @@ export async function runClient(options: ClientRunOptions): Promise<ClientResult
       network: options.network,
       log: options.log,
     };
-    const connected = await connectPeer(engine, peerOptions, options.url, deadline, clock, options.log);
+    const connected = await connectPeer(engine, peerOptions, options.url, deadline, clock, options.log, { ca: options.ca });
     peer = connected.peer;
     if (connected.attempts > 1) result.attempts = connected.attempts;
     result.selectedPair = await peer.selectedPair();

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createLogger, LOG_LEVELS } from '../log.js';
 import { DEFAULT_ENGINE, ENGINE_NAMES } from '../engines/registry.js';
@@ -19,6 +20,7 @@ export const clientCommand = new Command('client')
   .option('--no-video', 'test 0: offer no video section')
   .option('--media-packets <n>', 'with --media: echoed packets required on each track', parsePositiveInt, 10)
   .addOption(secondsOption('--timeout <seconds>', 'give up (exit 1) after this long', 15_000))
+  .option('--ca <file>', 'PEM certificate(s) to trust for an https:// server (self-signed or private CA); NODE_EXTRA_CA_CERTS works too')
   // Hidden: for tests and the bench (a client that stays, or one that is killed while it stays).
   .addOption(secondsOption('--hold <seconds>', 'after passing, keep the connection open and idle this long', 0).hideHelp())
   .option('--ice-server <url>', 'STUN/TURN server: stun:HOST:PORT or turn://USER:PASS@HOST:PORT?transport=udp|tcp (repeatable)', collect(parseIceServer))
@@ -39,6 +41,7 @@ export const clientCommand = new Command('client')
       video: opts.video,
       mediaPackets: opts.mediaPackets,
       network: { iceServers: opts.iceServer, relayOnly: opts.relayOnly },
+      ca: opts.ca === undefined ? undefined : readCa(opts.ca),
       holdMs: opts.hold,
       onHold: () => process.stderr.write(`webrtc-echo client: holding the connection for ${opts.hold / 1000} s\n`),
       log: createLogger(opts.logLevel),
@@ -60,9 +63,18 @@ interface ClientOptions {
   iceServer?: IceServer[];
   relayOnly: boolean;
   timeout: number;
+  ca?: string;
   hold: number;
   json: boolean;
   logLevel: (typeof LOG_LEVELS)[number];
+}
+
+function readCa(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new InvalidArgumentError(`cannot read the CA file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
 }
 
 /** A bare host:port is accepted too; a URL without a path gets /offer. */

@@ -18,6 +18,13 @@ export function parseSeconds(value: string): number {
   return Math.round(s * 1000);
 }
 
+/** Seconds where 0 means "not at all" (e.g. --drain-timeout 0: close at once). */
+export function parseSecondsOrZero(value: string): number {
+  const s = Number(value);
+  if (value.trim() === '' || !Number.isFinite(s) || s < 0) throw new InvalidArgumentError('expected a number of seconds ≥ 0');
+  return Math.round(s * 1000);
+}
+
 /** An option given in seconds and held in milliseconds, whose help shows its default in seconds. */
 export function secondsOption(flags: string, description: string, defaultMs: number): Option {
   return new Option(flags, description).argParser(parseSeconds).default(defaultMs, `${defaultMs / 1000}`);

@@ -1,11 +1,12 @@
-import { Command, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { createLogger, LOG_LEVELS } from '../log.js';
 import { DEFAULT_ENGINE, ENGINE_NAMES } from '../engines/registry.js';
 import type { EngineName, IceServer } from '../engines/engine.js';
 import type { Cidr } from '../sdp/candidate-policy.js';
 import { SERVER_DEFAULTS, startEchoServer } from '../signaling/server.js';
 import {
-  collect, parseCidrs, parseCount, parseIceServer, parseIpAddress, parseOrigins, parsePort, parsePortRange, parsePositiveInt, parseTrustProxy, secondsOption,
+  collect, parseCidrs, parseCount, parseIceServer, parseIpAddress, parseOrigins, parsePort, parsePortRange, parsePositiveInt, parseSecondsOrZero, parseTrustProxy, secondsOption,
 } from './parse.js';
 
 export const serveCommand = new Command('serve')
@@ -45,9 +46,18 @@ export const serveCommand = new Command('serve')
   .option('--trust-proxy [proxies]', 'client address from X-Forwarded-For: from any proxy, from these comma-separated addresses/CIDRs, or a hop count', parseTrustProxy)
   .option('--metrics-port <port>', 'serve /metrics (and /healthz) on a listener of its own, and not on the main one', parsePort)
   .option('--metrics-host <host>', 'address of the metrics listener', SERVER_DEFAULTS.metricsHost)
+  .option('--tls-cert <file>', 'PEM certificate (chain): serve HTTPS, the offer endpoint and the page (needs --tls-key)')
+  .option('--tls-key <file>', 'PEM private key of --tls-cert')
+  .addOption(
+    new Option('--drain-timeout <seconds>', 'on SIGTERM/SIGINT, let live sessions run this long before closing them (0: close at once)')
+      .argParser(parseSecondsOrZero)
+      .default(SERVER_DEFAULTS.drainTimeoutMs, `${SERVER_DEFAULTS.drainTimeoutMs / 1000}`),
+  )
+  .option('--instance-id <id>', 'name this instance in an X-Echo-Instance header and in /healthz (behind a load balancer)')
   .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
   .action(async (opts: ServeOptions) => {
     const log = createLogger(opts.logLevel);
+    const tls = readTls(opts.tlsCert, opts.tlsKey);
     const server = await startEchoServer({
       host: opts.host,
       port: opts.port,
@@ -71,18 +81,59 @@ export const serveCommand = new Command('serve')
       trustProxy: opts.trustProxy,
       metricsPort: opts.metricsPort,
       metricsHost: opts.metricsHost,
+      tls,
+      instanceId: opts.instanceId,
       log,
     });
-    const shutdown = async (signal: string) => {
-      log.info({ event: 'shutdown', signal, sessions: server.sessions.size }, `${signal}: closing every session`);
-      await server.close();
+    // The first SIGTERM or SIGINT drains: no new offers, live sessions run until they end or
+    // --drain-timeout passes. A second signal (Ctrl-C twice) closes every session at once.
+    // Either way the process exits 0: stopping is what was asked for.
+    let signalled = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (signalled) {
+        log.info({ event: 'shutdown', signal, sessions: server.sessions.size }, `${signal} again: closing every session now`);
+        void server.close().finally(exitNow);
+        return;
+      }
+      signalled = true;
+      const sessions = server.sessions.size;
+      log.info(
+        { event: 'draining', signal, sessions, drainTimeoutMs: opts.drainTimeout },
+        `${signal}: draining ${sessions} live sessions for at most ${opts.drainTimeout / 1000} s (signal again to close them now)`,
+      );
+      void server.drain(opts.drainTimeout).then(
+        (result) => {
+          log.info({ event: 'drained', ...result }, 'drained');
+          exitNow();
+        },
+        (err: unknown) => {
+          log.error({ err }, 'the drain failed; stopping');
+          exitNow();
+        },
+      );
+    };
+    const exitNow = () => {
       log.info({ event: 'stopped' }, 'stopped');
       // Native stacks may keep threads alive after their peers are closed; we are done.
       process.exit(0);
     };
-    process.once('SIGINT', () => void shutdown('SIGINT'));
-    process.once('SIGTERM', () => void shutdown('SIGTERM'));
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
   });
+
+/** Both files or neither; read now, so a wrong path fails at start rather than at the first request. */
+function readTls(certFile: string | undefined, keyFile: string | undefined): { cert: Buffer; key: Buffer } | undefined {
+  if (!certFile && !keyFile) return undefined;
+  if (!certFile || !keyFile) throw new InvalidArgumentError('--tls-cert and --tls-key go together');
+  const read = (file: string, what: string) => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new InvalidArgumentError(`cannot read the TLS ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  };
+  return { cert: read(certFile, 'certificate'), key: read(keyFile, 'key') };
+}
 
 interface ServeOptions {
   host: string;
@@ -108,6 +159,10 @@ interface ServeOptions {
   trustProxy: boolean | number | string | undefined;
   metricsPort: number | undefined;
   metricsHost: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  drainTimeout: number;
+  instanceId?: string;
   logLevel: (typeof LOG_LEVELS)[number];
 }
 

@@ -43,6 +43,10 @@ export class SessionRegistry {
   private readonly unconnected = new Map<string, { pending: number; sessions: Set<EchoSession> }>();
   private readonly clientOf = new Map<EchoSession, string>();
   private shuttingDown = false;
+  /** Draining: no new offers, live sessions go on (SIGTERM; see EchoServer.drain). */
+  private draining = false;
+  /** Waiters for the moment nothing is left: no session and no offer being answered. */
+  private readonly emptyWaiters = new Set<() => void>();
 
   constructor(
     private readonly engine: Engine,
@@ -63,12 +67,17 @@ export class SessionRegistry {
     return this.shuttingDown;
   }
 
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
   list(): EchoSession[] {
     return [...this.sessions.values()];
   }
 
   async create(offer: SessionDescription, { client, prepare }: CreateOptions = { client: 'local' }): Promise<EchoSession> {
     if (this.shuttingDown) throw EchoError.shuttingDown();
+    if (this.draining) throw EchoError.draining();
     if (this.sessions.size + this.pending >= this.options.maxSessions) {
       throw EchoError.tooManySessions(this.options.maxSessions);
     }
@@ -84,13 +93,19 @@ export class SessionRegistry {
       const prepared = prepare ? await prepare(offer) : offer;
       if (this.shuttingDown) throw EchoError.shuttingDown();
       session = await this.answer(prepared, client);
-    } finally {
+    } catch (err) {
       this.pending--;
+      this.notifyIfEmpty();
+      throw err;
+    } finally {
       mine.pending--;
       this.forgetUnconnected(client);
     }
+    // Counted as pending until it is registered (no await between), so whenEmpty() never sees a gap.
+    this.pending--;
     if (this.shuttingDown) {
       session.close('shutdown');
+      this.notifyIfEmpty();
       throw EchoError.shuttingDown();
     }
     this.sessions.set(session.id, session);
@@ -99,6 +114,20 @@ export class SessionRegistry {
     this.metrics?.created.inc();
     void session.closed.then((reason) => this.forget(session, reason));
     return session;
+  }
+
+  /**
+   * Stops accepting offers (they get ECHO_ERR_DRAINING) and leaves live sessions alone. An offer
+   * already being answered is still answered: its client was accepted before the drain began.
+   */
+  startDraining(): void {
+    this.draining = true;
+  }
+
+  /** Resolves once no session is alive and no offer is being answered. */
+  whenEmpty(): Promise<void> {
+    if (this.sessions.size === 0 && this.pending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.emptyWaiters.add(resolve));
   }
 
   /** Stops accepting offers, closes every session, and resolves once all are gone. */
@@ -168,5 +197,12 @@ export class SessionRegistry {
     this.metrics?.closed.inc({ reason });
     this.metrics?.echoedPackets.inc(counters.rtpPackets);
     this.metrics?.echoedMessages.inc(counters.messages);
+    this.notifyIfEmpty();
+  }
+
+  private notifyIfEmpty(): void {
+    if (this.sessions.size > 0 || this.pending > 0) return;
+    for (const resolve of this.emptyWaiters) resolve();
+    this.emptyWaiters.clear();
   }
 }

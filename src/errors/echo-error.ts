@@ -22,8 +22,16 @@ export const ERROR_STATUS = {
   ECHO_ERR_TOO_MANY_UNCONNECTED: 429,
   ECHO_ERR_INTERNAL: 500,
   ECHO_ERR_TOO_MANY_SESSIONS: 503,
+  ECHO_ERR_DRAINING: 503,
   ECHO_ERR_SHUTTING_DOWN: 503,
 } as const;
+
+/**
+ * `Retry-After` (seconds) on the 503s of a server that is going away: long enough for a load
+ * balancer's health check or a Kubernetes endpoint update to take it out of rotation, short
+ * enough that a person retrying by hand barely waits.
+ */
+export const GOING_AWAY_RETRY_AFTER_S = 5;
 
 export type EchoErrorCode = keyof typeof ERROR_STATUS;
 
@@ -80,8 +88,14 @@ export class EchoError extends Error {
   static tooManySessions(max: number) {
     return new EchoError('ECHO_ERR_TOO_MANY_SESSIONS', `The server already holds its maximum of ${max} sessions; try again later`, { max });
   }
+  /** Context `retryAfterSeconds` becomes the reply's `Retry-After` header (signaling/app.ts). */
+  static draining() {
+    return new EchoError('ECHO_ERR_DRAINING', 'The server is draining: it finishes its live sessions and takes no new ones', {
+      retryAfterSeconds: GOING_AWAY_RETRY_AFTER_S,
+    });
+  }
   static shuttingDown() {
-    return new EchoError('ECHO_ERR_SHUTTING_DOWN', 'The server is shutting down');
+    return new EchoError('ECHO_ERR_SHUTTING_DOWN', 'The server is shutting down', { retryAfterSeconds: GOING_AWAY_RETRY_AFTER_S });
   }
   static methodNotAllowed(method: string, allowed: string) {
     return new EchoError('ECHO_ERR_METHOD_NOT_ALLOWED', `${method} is not allowed here; use ${allowed}`, { allowed });

@@ -47,10 +47,16 @@ export interface AppOptions {
   trustProxy: boolean | number | string;
   /** Serve /metrics on this app (false when it has a listener of its own). Default true. */
   serveMetrics: boolean;
+  /** PEM certificate and key: HTTPS instead of HTTP. */
+  https?: { cert: string | Buffer; key: string | Buffer };
+  /** Sent as `X-Echo-Instance` on every reply and shown in /healthz. */
+  instanceId?: string;
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
-  const { sessions, metrics, log } = options;
+  const { sessions, metrics, log, https, instanceId } = options;
+  const serverTimeouts = { requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS, connectionsCheckingInterval: CONNECTIONS_CHECK_MS };
+  // With `https` Fastify's instance is typed over https.Server; the routes and hooks are the same.
   const app = Fastify({
     // pino's own types and Fastify's copy of them differ only in generics.
     loggerInstance: log.child({ module: 'signaling' }) as unknown as FastifyBaseLogger,
@@ -63,7 +69,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // (src/node_http_parser.cc, ConnectionsList::Expired), so a body was given 60 s, checked
     // every 30 s: a slow body lived 60-90 s. Passing all three at creation makes 15 s true.
     requestTimeout: REQUEST_TIMEOUT_MS,
-    http: { requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS, connectionsCheckingInterval: CONNECTIONS_CHECK_MS },
+    ...(https ? { https: { ...https, ...serverTimeouts } } : { http: serverTimeouts }),
     // A hop count as a function: Fastify takes a number too, but its types do not say so.
     trustProxy: typeof options.trustProxy === 'number' ? trustHops(options.trustProxy) : options.trustProxy,
     return503OnClosing: true,
@@ -74,7 +80,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       const notFound = EchoError.notFound(request.url);
       void (reply as FastifyReply).status(notFound.statusCode).send({ error: notFound.code, message: notFound.message });
     },
-  });
+  }) as unknown as FastifyInstance;
+
+  if (instanceId) app.addHook('onRequest', async (_request, reply) => void reply.header('X-Echo-Instance', instanceId));
 
   // Only /offer is for other origins (any page may POST an offer: another echo server's page,
   // a local file, a test harness); /metrics, /healthz and the page carry no CORS grant.
@@ -108,7 +116,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await registerOfferRoute(app, sessions, { ...options, log });
 
-  app.get('/healthz', async () => ({ status: 'ok', engine: sessions.engineName, sessions: sessions.size }));
+  // 503 while draining, so that load balancers and readiness probes stop sending offers here.
+  app.get('/healthz', async (_request, reply) => {
+    const health = { status: sessions.isDraining ? 'draining' : 'ok', engine: sessions.engineName, sessions: sessions.size, ...(instanceId ? { instance: instanceId } : {}) };
+    return reply.status(sessions.isDraining ? 503 : 200).send(health);
+  });
 
   if (options.serveMetrics) registerMetricsRoute(app, metrics);
 

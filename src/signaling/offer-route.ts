@@ -55,6 +55,8 @@ export async function registerOfferRoute(app: FastifyInstance, sessions: Session
     '/offer',
     { config: { rateLimit: options.offersPerSecond > 0 ? { max: options.offersPerSecond, timeWindow: RATE_WINDOW_MS } : false } },
     async (request, reply) => {
+      // A draining server refuses every offer the same way, whatever it holds: go elsewhere.
+      if (sessions.isDraining) throw EchoError.draining();
       const contentType = request.headers['content-type'];
       if (contentType !== undefined && !/^application\/json\b/i.test(contentType)) {
         throw EchoError.unsupportedMediaType(contentType);

@@ -50,6 +50,10 @@ export interface EchoServerOptions {
   /** Serve /metrics on a listener of its own, on metricsHost (default 127.0.0.1), and not on the main one. */
   metricsPort?: number;
   metricsHost?: string;
+  /** PEM certificate chain and private key: serve HTTPS (the offer endpoint and the page). */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Named in an `X-Echo-Instance` header on every reply and in /healthz: which instance behind a load balancer answered. */
+  instanceId?: string;
   log: Logger;
 }
 
@@ -67,6 +71,8 @@ export const SERVER_DEFAULTS = {
   maxDataChannels: 16,
   offersPerSecond: 10,
   metricsHost: '127.0.0.1',
+  /** How long a drain (SIGTERM) lets live sessions run before it closes them. */
+  drainTimeoutMs: 30_000,
   ...OFFER_LIMIT_DEFAULTS,
 } as const;
 
@@ -75,15 +81,29 @@ export function defaultMaxUnconnectedPerAddress(maxSessions: number): number {
   return Math.max(2, Math.ceil(maxSessions * 0.05));
 }
 
+export interface DrainResult {
+  /** Sessions alive when the drain began. */
+  sessionsAtStart: number;
+  /** Sessions still alive at the drain timeout, closed then. */
+  closedAtTimeout: number;
+  ms: number;
+}
+
 export interface EchoServer {
   readonly app: FastifyInstance;
   readonly sessions: SessionRegistry;
-  /** Base URL, e.g. http://127.0.0.1:8080 */
+  /** Base URL, e.g. http://127.0.0.1:8080 (https://… with TLS) */
   readonly url: string;
   /** Base URL of the metrics listener, when it has one of its own. */
   readonly metricsUrl: string | undefined;
   /** Stops accepting, closes every session, frees the port. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Stops accepting offers (503 ECHO_ERR_DRAINING, /healthz 503 `draining`), lets live sessions
+   * echo until they end or `timeoutMs` passes, closes what is left, then close(). A timeout of 0
+   * closes at once. close() during a drain ends it early.
+   */
+  drain(timeoutMs: number): Promise<DrainResult>;
 }
 
 export async function startEchoServer(options: EchoServerOptions): Promise<EchoServer> {
@@ -120,6 +140,8 @@ export async function startEchoServer(options: EchoServerOptions): Promise<EchoS
     offersPerSecond: options.offersPerSecond ?? SERVER_DEFAULTS.offersPerSecond,
     trustProxy: options.trustProxy ?? false,
     serveMetrics: !metricsApart,
+    https: options.tls,
+    instanceId: options.instanceId,
   });
   let metricsApp: FastifyInstance | undefined;
   let host: string;
@@ -135,27 +157,42 @@ export async function startEchoServer(options: EchoServerOptions): Promise<EchoS
     await app.close();
     throw err;
   }
-  const url = baseUrl(host, app);
-  const metricsUrl = metricsApp && baseUrl(options.metricsHost ?? SERVER_DEFAULTS.metricsHost, metricsApp);
+  const url = baseUrl(host, app, options.tls ? 'https' : 'http');
+  const metricsUrl = metricsApp && baseUrl(options.metricsHost ?? SERVER_DEFAULTS.metricsHost, metricsApp, 'http');
   log.info(
-    { event: 'listening', url, host, metricsUrl, engine: engine.name, maxSessions },
-    `echo server listening on ${host}:${new URL(url).port} (engine ${engine.name})`,
+    { event: 'listening', url, host, metricsUrl, engine: engine.name, maxSessions, tls: Boolean(options.tls), instance: options.instanceId },
+    `echo server listening on ${url} (engine ${engine.name})`,
   );
   let closing: Promise<void> | undefined;
-  return {
-    app,
-    sessions,
-    url,
-    metricsUrl,
-    close: () => (closing ??= Promise.all([app.close(), metricsApp?.close()]).then(() => undefined)),
-  };
+  const close = () => (closing ??= Promise.all([app.close(), metricsApp?.close()]).then(() => undefined));
+  let draining: Promise<DrainResult> | undefined;
+  const drain = (timeoutMs: number) => (draining ??= drainSessions(sessions, timeoutMs, close, log));
+  return { app, sessions, url, metricsUrl, close, drain };
 }
 
-function baseUrl(host: string, app: FastifyInstance): string {
+async function drainSessions(sessions: SessionRegistry, timeoutMs: number, close: () => Promise<void>, log: Logger): Promise<DrainResult> {
+  const start = performance.now();
+  sessions.startDraining();
+  const sessionsAtStart = sessions.size;
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = await Promise.race([
+    sessions.whenEmpty().then(() => false),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs))),
+  ]);
+  clearTimeout(timer);
+  const closedAtTimeout = timedOut ? sessions.size : 0;
+  if (timedOut && closedAtTimeout > 0) {
+    log.info({ event: 'drain-timeout', sessions: closedAtTimeout, drainTimeoutMs: timeoutMs }, `drain timeout: closing ${closedAtTimeout} live sessions`);
+  }
+  await close();
+  return { sessionsAtStart, closedAtTimeout, ms: Math.round(performance.now() - start) };
+}
+
+function baseUrl(host: string, app: FastifyInstance, scheme: 'http' | 'https'): string {
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-  return `http://${urlHost.includes(':') ? `[${urlHost}]` : urlHost}:${port}`;
+  return `${scheme}://${urlHost.includes(':') ? `[${urlHost}]` : urlHost}:${port}`;
 }
 
 /** Listens on `host`; the dual-stack `::` falls back to 0.0.0.0 on a host without IPv6. Returns the host it listens on. */

@@ -5,13 +5,13 @@ import { BROWSER_NAMES, type BrowserName } from '../../src/interop/browser/drive
 
 export { CHROMIUM_PATH };
 
-/** Each launch gets a fresh temporary profile (playwright's default for launch()). */
-export function launchChromium(): Promise<Browser> {
+/** Each launch gets a fresh temporary profile (playwright's default for launch()); `extraArgs` go after ours. */
+export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
     timeout: 30_000,
     // The same flags as the interop driver's Chromium (mDNS off: no multicast on this machine's interfaces).
-    args: chromiumArgs(false),
+    args: [...chromiumArgs(false), ...extraArgs],
   });
 }
 

@@ -58,7 +58,7 @@ export async function startEchoServer(engine: string): Promise<RunningEchoServer
   if (!existsSync(builtPage)) throw new Error(`${builtPage} is missing: run \`npm run build:page\` first`);
 
   const port = await freePort();
-  const child = spawn(process.execPath, [cli, 'serve', '--host', '127.0.0.1', '--port', String(port), '--engine', engine], {
+  const child = spawn(process.execPath, [cli, 'serve', '--host', '127.0.0.1', '--port', String(port), '--engine', engine, '--drain-timeout', '0'], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -31,7 +31,8 @@ function ourPeer(engine: EngineName): InteropPeer {
       start: (port, root, site) =>
         startServerProcess(
           process.execPath,
-          [cli(root), 'serve', '--host', site.serverListen, '--port', String(port), '--engine', engine, '--log-level', 'debug', ...site.serveArgs],
+          // --drain-timeout 0: a harness stops its server at once, sessions or not.
+          [cli(root), 'serve', '--host', site.serverListen, '--port', String(port), '--engine', engine, '--log-level', 'debug', '--drain-timeout', '0', ...site.serveArgs],
           { root, port, site, ready: /"event":"listening"/ },
         ),
     },

@@ -1,0 +1,202 @@
+/**
+ * The Dockerfile, without a Docker engine (there is none here). First what can be read from
+ * it: the suite's container contract (server by default on 8080, /client.sh, non-root, a health
+ * check). Then its image laid out by its own steps (test/helpers/dockerfile.ts: each stage's
+ * COPY and RUN in a chroot over this machine's Debian /usr), started as the image starts, as
+ * uid 1000, in a network namespace of its own so that it can have port 8080.
+ *
+ * The build stage (npm ci + npm run build, ~1 min) runs when ECHO_DOCKER_BUILD=1; otherwise the
+ * repository's dist/ stands in for its output (npm test builds it with the same `npm run build`).
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+import { ROOT } from '../helpers/cli.js';
+import {
+  chrootRun,
+  chrootSpawn,
+  layOutImage,
+  nativeAddons,
+  neededLibraries,
+  parseDockerfile,
+  resolveUser,
+  type LaidOutImage,
+} from '../helpers/dockerfile.js';
+import { rerunOnKnownRace } from '../helpers/known-race.js';
+import { skipUnlessCi, withTimeout } from '../helpers/timeout.js';
+
+const run = promisify(execFile);
+const dockerfile = parseDockerfile(readFileSync(`${ROOT}Dockerfile`, 'utf8'));
+const final = dockerfile.final.instructions;
+const one = (keyword: string) => final.filter((i) => i.keyword === keyword);
+
+test('the Dockerfile meets the container contract: serve on 8080 by default, /client.sh, a non-root user, a health check on /healthz', () => {
+  assert.equal(dockerfile.final.from, 'node:20-bookworm-slim', 'a glibc Node 20 image: the native addons are -gnu builds');
+  assert.deepEqual(dockerfile.stages.map((s) => s.name), ['build', 'deps', '2'], 'build, production dependencies, the image');
+
+  assert.deepEqual(one('EXPOSE').map((i) => i.rest), ['8080']);
+  const users = one('USER');
+  assert.equal(users.length, 1);
+  assert.notEqual(resolveUser(users[0]!.rest).uid, 0, 'not root');
+  const entry = one('ENTRYPOINT')[0]!;
+  const cmd = one('CMD')[0]!;
+  assert.ok(users[0]!.line < entry.line && users[0]!.line < cmd.line, 'the user is set before the entry point');
+  assert.deepEqual([...entry.json!, ...cmd.json!], ['node', '/app/dist/cli.js', 'serve'], 'the default command is the server, on its default port');
+  assert.ok(!cmd.json!.some((arg) => arg.startsWith('--port')));
+
+  const health = one('HEALTHCHECK')[0]!;
+  assert.deepEqual(JSON.parse(health.rest.replace(/^CMD\s+/, '')), ['node', '/app/deploy/healthcheck.mjs']);
+  const script = readFileSync(`${ROOT}deploy/healthcheck.mjs`, 'utf8');
+  assert.match(script, /http:\/\/127\.0\.0\.1:8080\/healthz/);
+  assert.ok(one('COPY').some((i) => i.rest === 'deploy/healthcheck.mjs ./deploy/'), 'the health check script is in the image');
+
+  assert.ok(one('RUN').some((i) => /ln -s \/app\/client\.sh \/client\.sh/.test(i.rest)), '/client.sh is the client entry');
+  assert.equal(one('STOPSIGNAL')[0]?.rest, 'SIGTERM');
+  // The image copies no build tool and nothing built on the machine that builds it.
+  assert.ok(!final.some((i) => i.keyword === 'RUN' && /npm|apt-get/.test(i.rest)), 'no install step in the final stage');
+  const ignored = readFileSync(`${ROOT}.dockerignore`, 'utf8').split('\n');
+  for (const path of ['node_modules', 'dist', '.git']) assert.ok(ignored.includes(path), `.dockerignore leaves out ${path}`);
+});
+
+const notRoot = skipUnlessCi(process.getuid?.() === 0 ? undefined : 'laying out the image needs root (chroot, mount and network namespaces)');
+
+test(
+  "the image laid out by the Dockerfile's own steps serves on 8080 as uid 1000, reports health, passes /client.sh tests 0 and 1, and drains on SIGTERM",
+  { skip: notRoot, timeout: 600_000 },
+  async (t) => {
+    const work = mkdtempSync(join(tmpdir(), 'webrtc-echo-image-'));
+    t.after(() => rmSync(work, { recursive: true, force: true }));
+    const buildStage = process.env.ECHO_DOCKER_BUILD === '1';
+    const started = Date.now();
+    const image = await layOutImage(dockerfile, {
+      context: ROOT,
+      workDir: work,
+      substitute: buildStage ? undefined : { build: { '/app/dist': `${ROOT}dist` } },
+      onStep: (stage, i) => t.diagnostic(`[${stage}] ${i.keyword} ${i.args}`),
+    });
+    t.diagnostic(`laid out in ${Math.round((Date.now() - started) / 1000)} s (build stage ${buildStage ? 'run' : 'from the repository dist/'})`);
+    checkLayout(t, image);
+    await checkNativeLibraries(image);
+
+    // The image's network: a namespace of its own (port 8080 is its own), loopback plus a veth
+    // pair with both ends inside (an address that is not loopback: libjuice leaves loopback out
+    // of its candidates; this kernel has no dummy interfaces).
+    const netns = `we-img-${process.pid}`;
+    await run('ip', ['netns', 'add', netns]);
+    t.after(() => run('ip', ['netns', 'del', netns]).catch(() => undefined));
+    const ip = (...args: string[]) => run('ip', ['-n', netns, ...args]);
+    await ip('link', 'set', 'lo', 'up');
+    await ip('link', 'add', 'img0', 'type', 'veth', 'peer', 'name', 'img1');
+    await ip('addr', 'add', '10.98.0.1/24', 'dev', 'img0');
+    await ip('link', 'set', 'img0', 'up');
+    await ip('link', 'set', 'img1', 'up');
+
+    const env = { ...image.env, HOME: '/home/node' };
+    // Read-only as deploy/k8s runs it (readOnlyRootFilesystem): the server writes nothing.
+    const inImage = { env, workdir: image.workdir, user: image.user, netns, readOnlyRoot: true };
+
+    // `docker run IMAGE`: ENTRYPOINT + CMD, nothing added.
+    const server = chrootSpawn(image.root, [...image.entrypoint, ...image.cmd], inImage);
+    t.after(() => server.kill('SIGKILL'));
+    const logs: Record<string, unknown>[] = [];
+    let listeningResolve: (entry: Record<string, unknown>) => void;
+    const listening = new Promise<Record<string, unknown>>((resolve) => (listeningResolve = resolve));
+    let raw = '';
+    createInterface({ input: server.stderr! }).on('line', (line) => {
+      try {
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        logs.push(entry);
+        if (entry.event === 'listening') listeningResolve(entry);
+      } catch {
+        raw += `${line}\n`;
+      }
+    });
+    const exited = once(server, 'exit').then(([code]) => code as number | null);
+    const up = await withTimeout(Promise.race([listening, exited.then((code) => assert.fail(`the server exited ${code}: ${raw}`))]), 30_000, 'server listening');
+    assert.equal(up.url, 'http://127.0.0.1:8080');
+
+    const status = readFileSync(`/proc/${server.pid}/status`, 'utf8');
+    assert.equal(readFileSync(`/proc/${server.pid}/comm`, 'utf8').trim(), 'node');
+    assert.match(status, /^Uid:\s+1000\s+1000\s+1000\s+1000$/m, 'the server runs as uid 1000 (node)');
+
+    const health = () => chrootRun(image.root, image.healthcheck!, inImage, 15_000);
+    assert.equal((await health()).code, 0, 'healthy while serving');
+
+    const clientSh = (arg: string) => rerunOnKnownRace(() => chrootRun(image.root, ['/client.sh', arg], inImage, 60_000), (m) => t.diagnostic(m));
+    for (const arg of ['-s http://127.0.0.1:8080/offer -t 1', '-s http://127.0.0.1:8080/offer -t 0 --media']) {
+      const result = await clientSh(arg);
+      assert.equal(result.code, 0, `/client.sh "${arg}": ${result.output}`);
+      assert.match(result.stdout, /^PASS test [01]/);
+    }
+
+    const tmp = await chrootRun(image.root, ['/bin/sh', '-c', 'touch /tmp/written'], inImage);
+    assert.match(tmp.output, /Read-only file system/, 'the server above ran on a read-only root');
+    const write = await chrootRun(image.root, ['/bin/sh', '-c', 'touch /app/dist/written'], { ...inImage, readOnlyRoot: false });
+    assert.match(write.output, /Permission denied/, 'the server user cannot change the application files, even on a writable root');
+
+    // docker stop: SIGTERM drains; the health check fails while it does; a held session ends, exit 0.
+    // (werift's client: no libdatachannel start-up race, and the image's other engine runs too.)
+    const held = chrootSpawn(image.root, ['/client.sh', '-s http://127.0.0.1:8080/offer -t 1 --hold 3 --engine werift'], inImage);
+    t.after(() => held.kill('SIGKILL'));
+    let heldErr = '';
+    await withTimeout(new Promise<void>((resolve) => held.stderr!.on('data', (d) => (heldErr += d).includes('holding') && resolve())), 30_000, 'held client');
+    server.kill('SIGTERM');
+    await withTimeout((async () => { while (!logs.some((l) => l.event === 'draining')) await new Promise((r) => setTimeout(r, 50)); })(), 5_000, 'draining');
+    assert.equal((await health()).code, 1, 'unhealthy while draining');
+    const [heldCode] = await once(held, 'exit');
+    assert.equal(heldCode, 0, heldErr);
+    assert.equal(await withTimeout(exited, 10_000, 'server exit'), 0);
+    assert.equal(logs.find((l) => l.event === 'drained')?.sessionsAtStart, 1);
+  },
+);
+
+function checkLayout(t: { diagnostic(message: string): void }, image: LaidOutImage): void {
+  const link = join(image.root, 'client.sh');
+  assert.ok(lstatSync(link).isSymbolicLink(), '/client.sh is a link');
+  assert.equal(readlinkSync(link), '/app/client.sh');
+  const target = statSync(join(image.root, 'app/client.sh'));
+  assert.equal(target.mode & 0o777, 0o755, '/app/client.sh is executable by everyone');
+  assert.ok(existsSync(join(image.root, 'app/dist/page/index.html')), 'the page is in the image');
+  assert.ok(existsSync(join(image.root, 'app/testdata/video.ivf')), 'the media clips (client --media) are in the image');
+  const pkg = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { devDependencies: Record<string, string>; dependencies: Record<string, string> };
+  for (const dev of Object.keys(pkg.devDependencies)) assert.ok(!existsSync(join(image.root, 'app/node_modules', dev)), `no dev dependency ${dev} in the image`);
+  for (const dep of Object.keys(pkg.dependencies)) assert.ok(existsSync(join(image.root, 'app/node_modules', dep)), `${dep} is in the image`);
+  assert.ok(!existsSync(join(image.root, 'app/src')), 'no TypeScript sources in the image');
+  t.diagnostic(`/app holds ${duMiB(join(image.root, 'app'))} MiB (node_modules ${duMiB(join(image.root, 'app/node_modules'))} MiB)`);
+}
+
+/** The native addons need only what every Debian image has (libc, libm, libgcc_s, libstdc++). */
+async function checkNativeLibraries(image: LaidOutImage): Promise<void> {
+  const base = /^(libc|libm|libdl|libpthread|librt|libgcc_s|libstdc\+\+)\.so\.\d+$|^\/lib64\/ld-linux-x86-64\.so\.2$/;
+  const addons = nativeAddons(join(image.root, 'app/node_modules'));
+  assert.ok(addons.some((a) => a.includes('node-datachannel')), 'node-datachannel ships its binary through the registry');
+  for (const addon of addons) {
+    const extra = (await neededLibraries(addon)).filter((lib) => !base.test(lib));
+    assert.deepEqual(extra, [], `${addon} needs libraries beyond the base image's`);
+  }
+}
+
+function duMiB(path: string): number {
+  let bytes = 0;
+  const walk = (p: string) => {
+    const s = lstatSync(p);
+    if (s.isDirectory()) for (const entry of readdirSafe(p)) walk(join(p, entry));
+    else bytes += s.size;
+  };
+  walk(path);
+  return Math.round(bytes / 1024 / 1024);
+}
+
+function readdirSafe(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch {
+    return [];
+  }
+}
