@@ -28,7 +28,6 @@ import {
   resolveUser,
   type LaidOutImage,
 } from '../helpers/dockerfile.js';
-import { rerunOnKnownRace } from '../helpers/known-race.js';
 import { skipUnlessCi, withTimeout } from '../helpers/timeout.js';
 
 const run = promisify(execFile);
@@ -128,7 +127,7 @@ test(
     const health = () => chrootRun(image.root, image.healthcheck!, inImage, 15_000);
     assert.equal((await health()).code, 0, 'healthy while serving');
 
-    const clientSh = (arg: string) => rerunOnKnownRace(() => chrootRun(image.root, ['/client.sh', arg], inImage, 60_000), (m) => t.diagnostic(m));
+    const clientSh = (arg: string) => chrootRun(image.root, ['/client.sh', arg], inImage, 60_000);
     for (const arg of ['-s http://127.0.0.1:8080/offer -t 1', '-s http://127.0.0.1:8080/offer -t 0 --media']) {
       const result = await clientSh(arg);
       assert.equal(result.code, 0, `/client.sh "${arg}": ${result.output}`);

@@ -10,7 +10,6 @@ import sdpTransform from 'sdp-transform';
 import { makeOffer } from '../helpers/offer.js';
 import { ROOT, runCli } from '../helpers/cli.js';
 import { runCommand } from '../helpers/run-command.js';
-import { rerunOnKnownRace } from '../helpers/known-race.js';
 import { spawnServe } from '../helpers/serve-process.js';
 import { httpsRequest, makeTestCert } from '../helpers/tls.js';
 import { skipUnlessCi } from '../helpers/timeout.js';
@@ -65,7 +64,7 @@ test('webrtc-echo client reaches an https:// server with --ca FILE or NODE_EXTRA
   assert.ok(JSON.parse(media.stdout).media.video.echoed > 0, 'media echoed over an HTTPS-signaled session');
 
   // The container contract's client.sh, trusting the certificate through the environment.
-  const viaEnv = await rerunOnKnownRace(() => runCommand('/bin/sh', [`${ROOT}client.sh`, `-s ${url} -t 1`], { ...process.env, NODE_EXTRA_CA_CERTS: tls.certFile }), (m) => t.diagnostic(m));
+  const viaEnv = await runCommand('/bin/sh', [`${ROOT}client.sh`, `-s ${url} -t 1`], { ...process.env, NODE_EXTRA_CA_CERTS: tls.certFile });
   assert.equal(viaEnv.code, 0, viaEnv.stderr);
 
   const untrusted = await runCli(['client', '-s', url, '-t', '1'], 30_000);

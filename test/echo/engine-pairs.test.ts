@@ -16,8 +16,10 @@ for (const serverEngine of ENGINE_NAMES) {
 
       const media = await runCli(['client', '-s', url, '-t', '0', '--media', '--engine', clientEngine, '--json', '--timeout', '20'], 40_000);
       assert.equal(media.code, 0, `test 0 exit code; stderr: ${media.stderr}`);
-      const mediaResult = JSON.parse(media.stdout) as { ok: boolean; media: Record<string, { echoed: number; rttMs?: { p50: number } }> };
+      const mediaResult = JSON.parse(media.stdout) as { ok: boolean; attempts?: number; media: Record<string, { echoed: number; rttMs?: { p50: number } }> };
       assert.equal(mediaResult.ok, true);
+      // The client's retry of a start-up failure is a fallback: here it counts as a failure.
+      assert.equal(mediaResult.attempts, undefined, 'test 0 connected at the first attempt');
       for (const kind of ['audio', 'video']) {
         const leg = mediaResult.media[kind];
         assert.ok(leg && leg.echoed >= 10, `${kind} echoed packets: ${JSON.stringify(leg)}`);
@@ -28,7 +30,8 @@ for (const serverEngine of ENGINE_NAMES) {
 
       const dc = await runCli(['client', '-s', url, '-t', '1', '--engine', clientEngine, '--json', '--timeout', '20'], 40_000);
       assert.equal(dc.code, 0, `test 1 exit code; stderr: ${dc.stderr}`);
-      const dcResult = JSON.parse(dc.stdout) as { ok: boolean; dataChannel: { sent: string; received: string } };
+      const dcResult = JSON.parse(dc.stdout) as { ok: boolean; attempts?: number; dataChannel: { sent: string; received: string } };
+      assert.equal(dcResult.attempts, undefined, 'test 1 connected at the first attempt');
       assert.equal(dcResult.dataChannel.received, dcResult.dataChannel.sent);
 
       // Most pairs release at once (DTLS close_notify, RTCP BYE, channels closed); a close that

@@ -29,6 +29,7 @@ for (const serverEngine of ENGINE_NAMES) {
       assert.equal(run.code, 0, `${clientEngine} client: ${run.stderr}`);
       const result = JSON.parse(run.stdout) as { ok: boolean; attempts?: number };
       assert.equal(result.ok, true);
+      assert.equal(result.attempts, undefined, 'connected at the first attempt');
       assert.ok((await refusedCount(server.url)) > before, `${clientEngine}: its candidates were dropped and counted`);
     }
   });

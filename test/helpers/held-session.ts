@@ -11,7 +11,6 @@ import { closePeer, connectPeer } from '../../src/client/connect.js';
 import { Deadline } from '../../src/client/deadline.js';
 import { Stopwatch } from '../../src/client/timings.js';
 import { silentLogger } from '../../src/log.js';
-import { KNOWN_RACE } from './known-race.js';
 import { withTimeout } from './timeout.js';
 
 export interface HeldSession {
@@ -34,8 +33,10 @@ export async function openHeldSession(t: TestContext, offerUrl: string, engineNa
   const connect = () => connectPeer(engine, { audio: false, video: false, dataChannel: 'echo', gatherTimeoutMs: 2_000, log: silentLogger }, offerUrl, deadline, new Stopwatch(), silentLogger);
   let peer: ClientPeer;
   try {
-    // One more try on libdatachannel's known start-up race only (test/helpers/known-race.ts).
-    ({ peer } = await connect().catch((err: Error) => (err.message.includes(KNOWN_RACE) ? connect() : Promise.reject(err))));
+    let attempts: number;
+    ({ peer, attempts } = await connect());
+    // connectPeer's retry of a start-up failure is a fallback, not a pass.
+    if (attempts > 1) throw new Error(`connected only at attempt ${attempts}`);
   } finally {
     deadline.dispose();
   }

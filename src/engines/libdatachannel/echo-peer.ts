@@ -10,6 +10,7 @@ import { PeerStates, toIceState, toPeerState } from '../kit/state-reporter.js';
 import { isRtcp, isRtp, randomSsrc, rtpPayloadType, rtpSsrc, setRtpSsrc } from '../../rtp/packet.js';
 import { buildPli, byeSources, keyframeRequestTargets } from '../../rtp/rtcp.js';
 import { planEchoSections, type EchoSectionPlan } from './echo-plan.js';
+import { answerPolicy } from './answer-policy.js';
 import { rtcConfig, selectedPairOf } from './config.js';
 import { peerOpened, teardown } from './lifecycle.js';
 import { LivenessProbe, iceCredentials } from './liveness.js';
@@ -86,7 +87,7 @@ class LibdatachannelEchoPeer implements EchoPeer {
   async negotiate(offerSdp: string, plans: EchoSectionPlan[], gatherTimeoutMs: number): Promise<EchoPeer> {
     for (const plan of plans) this.#addEchoTrack(plan);
     // With auto-negotiation on (the default), applying the offer also creates the answer.
-    this.#pc.setRemoteDescription(preferPassiveDtls(offerSdp), 'offer');
+    this.#pc.setRemoteDescription(answerPolicy(offerSdp), 'offer');
     if (this.#pc.gatheringState() !== 'complete') await waitForGathering(this.#gathered.promise, gatherTimeoutMs, this.#log, 'answer');
     if (this.#closed) throw new Error('the echo peer was closed while gathering candidates');
     const local = this.#pc.localDescription();
@@ -271,25 +272,4 @@ class LibdatachannelEchoPeer implements EchoPeer {
     channel.onClosed(() => this.#channels.delete(channel));
     channel.onError((err) => this.#log.debug({ err, label: channel.getLabel() }, 'data channel error'));
   }
-}
-
-/**
- * Offered `actpass`, libdatachannel answers `active` and sends the first DTLS ClientHello the
- * moment its ICE connects, often before the client's ICE has, so the hello is lost and resent
- * after a 1 s timer: a bench measured 13-15 of 25 sessions taking ~1 s. Read as `active`, the
- * offer makes it answer `passive` (the answerer's choice, RFC 5763 §5), so the client's hello
- * starts the handshake when the client is ready: those sessions connect in ~5 ms.
- *
- * With a data channel, only for libdatachannel offerers (origin `o=rtc`, measured: 8 of 20 data
- * channel sessions took ~1 s before): aiortc (and werift, which copied it) choose SCTP stream
- * ids by ICE role instead of DTLS role (RFC 8832 §6), which is right only while the offerer is
- * the DTLS server, so answering `passive` to them breaks their data channels; libdatachannel
- * follows the RFC, and so does Firefox (its origin `o=mozilla...THIS_IS_SDPARTA`), which drops
- * an early hello: 9 of 10 Firefox 153 data channel sessions took ~1 s before. Chromium buffers
- * an early hello and does not stall either way.
- */
-function preferPassiveDtls(offerSdp: string): string {
-  const followsRfc8832 = /^o=(rtc |mozilla\.\.\.THIS_IS_SDPARTA)/m.test(offerSdp);
-  if (/^m=application /m.test(offerSdp) && !followsRfc8832) return offerSdp;
-  return offerSdp.replace(/^a=setup:actpass(?=\r?$)/gm, 'a=setup:active');
 }

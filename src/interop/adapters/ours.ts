@@ -46,10 +46,12 @@ function ourPeer(engine: EngineName): InteropPeer {
         return runClientProcess(process.execPath, args, { root, timeoutMs, site }, (child): Partial<ClientOutcome> => {
           const result = lastJsonLine(child.stdout());
           if (!result) return {};
+          // Our client retries a start-up failure once as a fallback; a cell that needed it fails.
+          const retried = typeof result.attempts === 'number' && result.attempts > 1;
           return {
-            ok: result.ok === true,
-            reason: typeof result.reason === 'string' ? result.reason : undefined,
-            message: typeof result.message === 'string' ? result.message : undefined,
+            ok: result.ok === true && !retried,
+            reason: retried ? 'retried' : typeof result.reason === 'string' ? result.reason : undefined,
+            message: retried ? `connected only at attempt ${String(result.attempts)}` : typeof result.message === 'string' ? result.message : undefined,
             timings: (result.timings ?? {}) as Record<string, number>,
             details: { media: result.media, dataChannel: result.dataChannel, selectedPair: result.selectedPair },
           };

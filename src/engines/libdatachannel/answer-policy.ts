@@ -1,0 +1,66 @@
+/**
+ * How the libdatachannel echo peer takes an offer: whether libjuice checks the client first,
+ * and which DTLS role the answer takes. Both decide how fast, and whether, a client connects.
+ */
+import { splitCandidates } from '../../sdp/candidates.js';
+
+/** The offer as libdatachannel gets it: its candidates kept or not, its `a=setup` chosen. */
+export function answerPolicy(offerSdp: string): string {
+  const weCheckFirst = checksFirst(offerSdp);
+  const offer = weCheckFirst ? offerSdp : splitCandidates(offerSdp).sdp;
+  return chooseDtlsRole(offer, weCheckFirst);
+}
+
+/**
+ * Whether libjuice may check the offer's candidates itself. Given them, it checks them the
+ * moment it has the offer, before the client can have our answer; that is fast for most stacks
+ * (our ICE is up before theirs), but not for two:
+ *
+ * - libdatachannel clients (origin `o=rtc`): libjuice answers our early check (RFC 8445 §7.3,
+ *   libjuice agent.c skips the remote ufrag while it has none) and keeps the pair; applying our
+ *   answer then connects ICE and DTLS inside setRemoteDescription, before libdatachannel has
+ *   stored the answer's fingerprint (libdatachannel 0.24.5 peerconnection.cpp: credentials go to
+ *   ICE before processRemoteDescription), so the handshake fails: 22-32% of sessions here
+ *   (libdatachannel PR #1612). Our own client also offers no candidates for that reason.
+ * - pion clients (16-letter ufrag, 32-letter password): pion reads our early check only when its
+ *   agent starts, before its own checks succeed, and after that we send it nothing, so it
+ *   nominates on its next 200 ms tick (pion/ice 2.3 selection.go). Learning pion from its
+ *   checks, our triggered check back (libjuice sends it 50 ms later, STUN_PACING_TIME) makes it
+ *   nominate then: ~55 ms instead of ~205 ms.
+ *
+ * For those libdatachannel gets the offer without its candidates and learns the client's
+ * address from its own checks (peer-reflexive, RFC 8445 §7.3.1.3). A lite client never checks,
+ * so it always keeps its candidates.
+ */
+export function checksFirst(offerSdp: string): boolean {
+  if (/^a=ice-lite\b/m.test(offerSdp)) return true;
+  const fromLibdatachannel = /^o=rtc /m.test(offerSdp);
+  const fromPion = /^a=ice-ufrag:[A-Za-z]{16}\r?$/m.test(offerSdp) && /^a=ice-pwd:[A-Za-z]{32}\r?$/m.test(offerSdp);
+  return !fromLibdatachannel && !fromPion;
+}
+
+/**
+ * The DTLS role, through the offer's `a=setup` that libdatachannel answers: offered `actpass`, it
+ * answers `active` and sends the first ClientHello the moment its ICE connects; offered
+ * `active`, it answers `passive` (the answerer's choice, RFC 5763 §5) and waits for the hello.
+ *
+ * When we check first, our ICE connects before the client's, often before the client has our
+ * answer, and a hello sent then is lost and resent after a 1 s timer (13-15 of 25 sessions in a
+ * bench): we answer `passive`, and the client's hello starts the handshake when it is ready
+ * (~5 ms). With a data channel, only for offerers that pick SCTP stream ids by DTLS role as
+ * RFC 8832 §6 says: aiortc (and werift, which copied it) pick them by ICE role, which is right
+ * only while the offerer is the DTLS server, so `passive` breaks their data channels. Firefox
+ * (origin `o=mozilla...THIS_IS_SDPARTA`) follows the RFC and drops an early hello: 9 of 10
+ * Firefox 153 data channel sessions took ~1 s before. Chromium buffers an early hello.
+ *
+ * When we do not check first, our ICE connects last (our first check goes out 50 ms after the
+ * client's), so a hello from the client would arrive before we can take it (libdatachannel
+ * 0.24.5 buffers it but often handles it only with the resend, 1 s later: 6 of 20 sessions
+ * measured): we answer `active`, and send the hello to a client that is ready.
+ */
+function chooseDtlsRole(offerSdp: string, weCheckFirst: boolean): string {
+  if (!weCheckFirst) return offerSdp;
+  const followsRfc8832 = /^o=mozilla\.\.\.THIS_IS_SDPARTA/m.test(offerSdp);
+  if (/^m=application /m.test(offerSdp) && !followsRfc8832) return offerSdp;
+  return offerSdp.replace(/^a=setup:actpass(?=\r?$)/gm, 'a=setup:active');
+}
