@@ -102,14 +102,19 @@ class LibdatachannelClient implements LibdatachannelClientPeer {
     if (gathering === 'timeout') this.#log.warn('ICE gathering timed out, offering the candidates so far');
     const local = this.#pc.localDescription();
     if (!local || local.type !== 'offer') throw new Error('libdatachannel produced no offer');
-    return { type: 'offer', sdp: local.sdp };
+    // The offer goes out without our candidates; the server learns our address from our checks
+    // (peer-reflexive). A server that has them checks us before we have its answer: libjuice
+    // answers and keeps that pair, and applying the answer then connects ICE and DTLS inside
+    // setRemoteDescription, before libdatachannel stores the answer's fingerprint, so the
+    // handshake fails (libdatachannel PR #1612). With no pair before the answer, ICE can start
+    // only from the answer's candidates, which we add after the description is stored.
+    return { type: 'offer', sdp: splitCandidates(local.sdp).sdp };
   }
 
   async acceptAnswer(answer: SessionDescription): Promise<void> {
     if (answer.type !== 'answer') throw new Error(`expected an answer, got a description of type "${answer.type}"`);
-    // Candidates go in only after the description: applied together, libdatachannel can start
-    // ICE before it has stored the remote DTLS fingerprint, and a fast server then fails the
-    // handshake ("Got a remote candidate without ICE transport"; libdatachannel PR #1612).
+    // Same as applying the answer whole: libdatachannel also adds an answer's candidates only
+    // after it has stored the description. The start-up race is avoided in createOffer().
     const { sdp, candidates } = splitCandidates(answer.sdp);
     this.#pc.setRemoteDescription(sdp, 'answer');
     for (const { candidate, mid } of candidates) this.#pc.addRemoteCandidate(candidate, mid);
