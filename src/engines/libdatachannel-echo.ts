@@ -11,6 +11,7 @@ import {
 } from './libdatachannel-shared.js';
 import { isRtcp, isRtp, randomSsrc, rtpPayloadType, rtpSsrc, setRtpSsrc } from '../rtp/packet.js';
 import { buildPli, byeSources, keyframeRequestTargets } from '../rtp/rtcp.js';
+import { splitCandidates } from '../sdp/candidates.js';
 
 export async function createLibdatachannelEchoPeer(
   offer: SessionDescription,
@@ -75,7 +76,9 @@ class LibdatachannelEchoPeer implements EchoPeer {
   async negotiate(offerSdp: string, plans: EchoSectionPlan[], gatherTimeoutMs: number): Promise<EchoPeer> {
     for (const plan of plans) this.#addEchoTrack(plan);
     // With auto-negotiation on (the default), applying the offer also creates the answer.
-    this.#pc.setRemoteDescription(preferPassiveDtls(offerSdp), 'offer');
+    const weCheckFirst = checksFirst(offerSdp);
+    const offer = weCheckFirst ? offerSdp : splitCandidates(offerSdp).sdp;
+    this.#pc.setRemoteDescription(chooseDtlsRole(offer, weCheckFirst), 'offer');
     const gathering = await waitForGathering(this.#pc, this.#gathered.promise, gatherTimeoutMs);
     if (this.#closed) throw new Error('the echo peer was closed while gathering candidates');
     if (gathering === 'timeout') this.#log.warn({ gatherTimeoutMs }, 'ICE gathering timed out, answering with the candidates so far');
@@ -204,20 +207,48 @@ class LibdatachannelEchoPeer implements EchoPeer {
 }
 
 /**
- * Offered `actpass`, libdatachannel answers `active` and sends the first DTLS ClientHello the
- * moment its ICE connects, often before the client's ICE has, so the hello is lost and resent
- * after a 1 s timer: a bench measured 13-15 of 25 sessions taking ~1 s. Read as `active`, the
- * offer makes it answer `passive` (the answerer's choice, RFC 5763 §5), so the client's hello
- * starts the handshake when the client is ready: those sessions connect in ~5 ms.
+ * Whether libjuice may check the offer's candidates itself. Given them, it checks them the moment
+ * it has the offer, before the client can have our answer; that is fast for most stacks (our ICE
+ * is up before theirs), but not for two:
  *
- * With a data channel, only for libdatachannel offerers (origin `o=rtc`, measured: 8 of 20 data
- * channel sessions took ~1 s before): aiortc (and werift, which copied it) choose SCTP stream
- * ids by ICE role instead of DTLS role (RFC 8832 §6), which is right only while the offerer is
- * the DTLS server, so answering `passive` to them breaks their data channels; libdatachannel
- * follows the RFC. Browsers buffer an early hello and do not stall either way.
+ * - libdatachannel clients (origin `o=rtc`): libjuice answers our early check (RFC 8445 §7.3) and
+ *   keeps the pair; applying our answer then connects ICE and DTLS inside setRemoteDescription,
+ *   before libdatachannel has stored the answer's fingerprint, and the handshake fails (about a
+ *   quarter of sessions here; libdatachannel PR #1612).
+ * - pion clients (16-letter ufrag, 32-letter password): pion reads our early check only when it
+ *   starts, before its own checks succeed, and after that we send it nothing, so it nominates on
+ *   its next 200 ms tick. Learning pion from its checks, our check back (libjuice sends it 50 ms
+ *   later) makes it nominate then: ~55 ms instead of ~205 ms.
+ *
+ * For those we give libdatachannel the offer without its candidates and learn the client's
+ * address from its own checks (peer-reflexive, RFC 8445 §7.3.1.3). A lite client never checks,
+ * so it always keeps its candidates.
  */
-function preferPassiveDtls(offerSdp: string): string {
+function checksFirst(offerSdp: string): boolean {
+  if (/^a=ice-lite\b/m.test(offerSdp)) return true;
   const fromLibdatachannel = /^o=rtc /m.test(offerSdp);
-  if (/^m=application /m.test(offerSdp) && !fromLibdatachannel) return offerSdp;
+  const fromPion = /^a=ice-ufrag:[A-Za-z]{16}\r?$/m.test(offerSdp) && /^a=ice-pwd:[A-Za-z]{32}\r?$/m.test(offerSdp);
+  return !fromLibdatachannel && !fromPion;
+}
+
+/**
+ * The DTLS role, as the offer's `a=setup` libdatachannel answers: offered `actpass`, it answers
+ * `active` and sends the first ClientHello the moment its ICE connects; offered `active`, it
+ * answers `passive` (the answerer's choice, RFC 5763 §5) and waits for the client's hello.
+ *
+ * When we check first, our ICE connects before the client's, often before the client has our
+ * answer, and a hello we sent then is lost and resent after a 1 s timer (13-15 of 25 sessions in
+ * a bench): we answer `passive`, the client's hello starts the handshake when it is ready (~5 ms).
+ * Not with a data channel, though: aiortc (and werift, which copied it) choose SCTP stream ids by
+ * ICE role instead of DTLS role (RFC 8832 §6), which is right only while the offerer is the DTLS
+ * server, so answering `passive` breaks their data channels. Browsers buffer an early hello.
+ *
+ * When we do not check first, our ICE connects last (our first check goes out 50 ms after the
+ * client's), so a hello from the client would arrive before we can take it (libdatachannel 0.24.5
+ * buffers it but often handles it only with the resend, 1 s later: 6 of 20 sessions measured):
+ * we answer `active` and send the hello to a client that is ready.
+ */
+function chooseDtlsRole(offerSdp: string, weCheckFirst: boolean): string {
+  if (!weCheckFirst || /^m=application /m.test(offerSdp)) return offerSdp;
   return offerSdp.replace(/^a=setup:actpass(?=\r?$)/gm, 'a=setup:active');
 }
