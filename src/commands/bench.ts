@@ -8,6 +8,7 @@ import { printJson, printTable } from '../bench/print.js';
 import { progressLine } from '../bench/progress.js';
 import { ownServerCommand, spawnServer, type ServerProcess } from '../bench/server-process.js';
 import { SCENARIOS, type BenchOptions, type Scenario } from '../bench/types.js';
+import { GENERATORS, type GeneratorName } from '../bench/worker-processes.js';
 import { parsePositiveInt, secondsOption } from './parse.js';
 
 const D = BENCH_DEFAULTS;
@@ -20,7 +21,8 @@ export const benchCommand = new Command('bench')
   .option('--spawn-server <command>', 'start this server command ({port} is replaced by a free port) and bench it')
   .option('--server-pid <pid>', 'sample CPU and memory of this server process', parsePositiveInt)
   .option('--server-cpu-prof <dir>', 'with --engine: write a V8 CPU profile of our server into <dir>')
-  .addOption(new Option('--client-engine <engine>', "engine of the bench's own client peers").choices(ENGINE_NAMES).default(DEFAULT_ENGINE))
+  .addOption(new Option('--generator <kind>', 'load generator: node (our client peers, --client-engine) or pion (the Go pion load worker, interop/setup/pion.sh)').choices(GENERATORS).default(D.generator))
+  .addOption(new Option('--client-engine <engine>', "engine of the bench's own client peers (--generator node)").choices(ENGINE_NAMES).default(DEFAULT_ENGINE))
   .option('-w, --workers <n>', 'load generator processes', parsePositiveInt, D.workers)
   .option('--scenarios <list>', `comma-separated: ${SCENARIOS.join(',')}`, parseScenarios, D.scenarios)
   .addOption(secondsOption('--timeout <seconds>', 'per session: longest wait from offer to first echo', D.timeoutMs))
@@ -80,6 +82,7 @@ interface BenchCliOptions {
   serverPid?: number;
   serverCpuProf?: string;
   clientEngine: EngineName;
+  generator: GeneratorName;
   workers: number;
   scenarios: Scenario[];
   timeout: number;
@@ -107,6 +110,7 @@ function toBenchOptions(opts: BenchCliOptions, url: string, serverPid: number | 
   return {
     url,
     engine: opts.clientEngine,
+    generator: opts.generator,
     workers: opts.workers,
     scenarios: opts.scenarios,
     timeoutMs: opts.timeout,
