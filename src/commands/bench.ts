@@ -21,6 +21,7 @@ export const benchCommand = new Command('bench')
   .option('--spawn-server <command>', 'start this server command ({port} is replaced by a free port) and bench it')
   .option('--server-pid <pid>', 'sample CPU and memory of this server process', parsePositiveInt)
   .option('--server-cpu-prof <dir>', 'with --engine: write a V8 CPU profile of our server into <dir>')
+  .option('--server-workers <n>', 'with --engine: serve --workers of our server', parsePositiveInt, 1)
   .addOption(new Option('--generator <kind>', 'load generator: node (our client peers, --client-engine) or pion (the Go pion load worker, interop/setup/pion.sh)').choices(GENERATORS).default(D.generator))
   .addOption(new Option('--client-engine <engine>', "engine of the bench's own client peers (--generator node)").choices(ENGINE_NAMES).default(DEFAULT_ENGINE))
   .option('-w, --workers <n>', 'load generator processes', parsePositiveInt, D.workers)
@@ -57,7 +58,7 @@ export const benchCommand = new Command('bench')
       let serverPid = opts.serverPid;
       if (!url) {
         const nodeArgs = opts.serverCpuProf ? ['--cpu-prof', `--cpu-prof-dir=${resolve(opts.serverCpuProf)}`] : [];
-        const command = opts.spawnServer ?? ownServerCommand(opts.engine!, { nodeArgs });
+        const command = opts.spawnServer ?? ownServerCommand(opts.engine!, { nodeArgs, workers: opts.serverWorkers });
         progress.update(`starting the server: ${command}`);
         server = await spawnServer(command);
         url = server.url;
@@ -81,6 +82,7 @@ interface BenchCliOptions {
   spawnServer?: string;
   serverPid?: number;
   serverCpuProf?: string;
+  serverWorkers: number;
   clientEngine: EngineName;
   generator: GeneratorName;
   workers: number;

@@ -101,6 +101,7 @@ export class EchoSession {
         connectMs,
         lifetimeMs: ageMs,
         rtpPackets: counters.rtpPackets,
+        rtpDropped: counters.rtpDropped,
         rtpBytes: counters.rtpBytes,
         keyframeRequests: counters.keyframeRequests,
         messages: counters.messages,

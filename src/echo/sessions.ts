@@ -3,6 +3,7 @@ import type { Engine, SessionDescription } from '../engines/engine.js';
 import { EchoError } from '../errors/echo-error.js';
 import { EchoSession, type CloseReason, type SessionTimeouts } from './session.js';
 import type { EchoMetrics } from './metrics.js';
+import type { SessionHost } from './session-host.js';
 
 export interface SessionRegistryOptions extends SessionTimeouts {
   maxSessions: number;
@@ -13,7 +14,7 @@ export interface SessionRegistryOptions extends SessionTimeouts {
  * Owns every live session: enforces the session limit, and is the one place sessions are
  * created and forgotten, so a count of zero really means nothing is left.
  */
-export class SessionRegistry {
+export class SessionRegistry implements SessionHost {
   private readonly sessions = new Map<string, EchoSession>();
   /** Offers being answered right now: they count against the limit before they exist. */
   private pending = 0;
@@ -76,6 +77,7 @@ export class SessionRegistry {
     const { counters } = session.summary();
     this.metrics?.closed.inc({ reason });
     this.metrics?.echoedPackets.inc(counters.rtpPackets);
+    if (counters.rtpDropped) this.metrics?.droppedPackets.inc(counters.rtpDropped);
     this.metrics?.echoedMessages.inc(counters.messages);
   }
 }

@@ -4,7 +4,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import cors from '@fastify/cors';
 import fastifyStatic from '@fastify/static';
 import type { Logger } from 'pino';
-import type { SessionRegistry } from '../echo/sessions.js';
+import type { SessionHost } from '../echo/session-host.js';
 import type { EchoMetrics } from '../echo/metrics.js';
 import { EchoError } from '../errors/echo-error.js';
 import { registerOfferRoute } from './offer-route.js';
@@ -16,7 +16,7 @@ export const BODY_LIMIT = 64 * 1024;
 const PAGE_DIR = fileURLToPath(new URL('../page/', import.meta.url));
 
 export interface AppOptions {
-  sessions: SessionRegistry;
+  sessions: SessionHost;
   metrics: EchoMetrics;
   log: Logger;
 }
@@ -54,11 +54,11 @@ export async function buildApp({ sessions, metrics, log }: AppOptions): Promise<
 
   registerOfferRoute(app, sessions);
 
-  app.get('/healthz', async () => ({ status: 'ok', engine: sessions.engineName, sessions: sessions.size }));
+  app.get('/healthz', async () => ({ status: 'ok', engine: sessions.engineName, sessions: sessions.size, ...sessions.health?.() }));
 
   app.get('/metrics', async (_request, reply) => {
     void reply.header('Content-Type', metrics.registry.contentType);
-    return metrics.registry.metrics();
+    return sessions.metricsText ? sessions.metricsText() : metrics.registry.metrics();
   });
 
   if (existsSync(PAGE_DIR)) {

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { SessionRegistry } from '../echo/sessions.js';
+import type { SessionHost } from '../echo/session-host.js';
 import { parseOfferBody } from '../sdp/offer.js';
 import { resolveMdnsCandidates } from '../sdp/mdns.js';
 import { EchoError } from '../errors/echo-error.js';
@@ -8,7 +8,7 @@ import { EchoError } from '../errors/echo-error.js';
  * `POST /offer`: the one signaling operation of the Echo Test. A JSON offer in, a JSON
  * answer out with every candidate inside (non-trickle ICE).
  */
-export function registerOfferRoute(app: FastifyInstance, sessions: SessionRegistry): void {
+export function registerOfferRoute(app: FastifyInstance, sessions: SessionHost): void {
   app.post('/offer', async (request, reply) => {
     const contentType = request.headers['content-type'];
     if (contentType !== undefined && !/^application\/json\b/i.test(contentType)) {

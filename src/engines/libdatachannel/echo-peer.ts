@@ -13,6 +13,7 @@ import { planEchoSections, type EchoSectionPlan } from './echo-plan.js';
 import { peerOpened, teardown } from './lifecycle.js';
 import { buildMedia } from './media-description.js';
 import { RtcpRepeatFilter } from './rtcp-repeat-filter.js';
+import { echoBacklog } from './backlog.js';
 
 export async function createLibdatachannelEchoPeer(
   offer: SessionDescription,
@@ -30,7 +31,7 @@ export async function createLibdatachannelEchoPeer(
 }
 
 class LibdatachannelEchoPeer implements EchoPeer {
-  readonly counters: EchoCounters = { rtpPackets: 0, rtpBytes: 0, keyframeRequests: 0, messages: 0, messageBytes: 0 };
+  readonly counters: EchoCounters = { rtpPackets: 0, rtpBytes: 0, keyframeRequests: 0, messages: 0, messageBytes: 0, rtpDropped: 0 };
   #answer: SessionDescription | undefined;
   readonly #log: EchoPeerOptions['log'];
   readonly #pc: PeerConnection;
@@ -132,6 +133,10 @@ class LibdatachannelEchoPeer implements EchoPeer {
       repeats.reset();
       if (!isRtp(packet) || !payloadTypes.has(rtpPayloadType(packet))) return;
       clientSsrc = rtpSsrc(packet);
+      if (!echoBacklog.admit()) {
+        this.counters.rtpDropped!++;
+        return;
+      }
       setRtpSsrc(packet, echoSsrc);
       try {
         if (!track.sendMessageBinary(packet)) return;
