@@ -10,11 +10,13 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/ice/v2"
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v3"
 )
@@ -27,7 +29,14 @@ const rtpMagic = 0x42454e43
 
 const benchHeader = 12
 
-// NewAPI is pion with VP8 only and no interceptors: nothing runs per packet but SRTP.
+// receiveBuffer is the kernel receive buffer of the worker's UDP sockets (Linux caps it at
+// net.core.rmem_max, 4 MiB on Debian): with the 208 KiB default, a few milliseconds without the
+// CPU on a busy machine overflowed it and the loss was the generator's.
+const receiveBuffer = 4 << 20
+
+// NewAPI is pion with VP8 only and no interceptors: nothing runs per packet but SRTP. Every
+// session shares one UDP socket per local address (pion's ICE UDP mux) with a large receive
+// buffer, unless PION_LOAD_NO_MUX is set (then each session has its own socket, 208 KiB).
 func NewAPI() (*webrtc.API, error) {
 	media := &webrtc.MediaEngine{}
 	feedback := []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}}
@@ -40,6 +49,17 @@ func NewAPI() (*webrtc.API, error) {
 	settings := webrtc.SettingEngine{}
 	settings.SetIncludeLoopbackCandidate(true)
 	settings.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	if os.Getenv("PION_LOAD_NO_MUX") == "" {
+		mux, err := ice.NewMultiUDPMuxFromPort(0,
+			ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4),
+			ice.UDPMuxFromPortWithLoopback(),
+			ice.UDPMuxFromPortWithReadBufferSize(receiveBuffer),
+			ice.UDPMuxFromPortWithWriteBufferSize(receiveBuffer))
+		if err != nil {
+			return nil, err
+		}
+		settings.SetICEUDPMux(mux)
+	}
 	// Every interface, as pion's own client gathers (peer.NewAPI): with loopback alone, servers
 	// that leave loopback out of their candidates (libdatachannel) took ~1 s to connect.
 	return webrtc.NewAPI(webrtc.WithMediaEngine(media), webrtc.WithSettingEngine(settings)), nil
