@@ -24,6 +24,8 @@ export interface ProcSnapshot {
   threads: number;
   /** Processes counted: 1, or more with descendants. */
   processes: number;
+  /** Main-thread CPU seconds of each process counted, by pid (a Node worker's event loop). */
+  mainThreads: Record<number, number>;
 }
 
 export interface ReadOptions {
@@ -41,6 +43,7 @@ export function readProc(pid: number, options: ReadOptions = {}): ProcSnapshot |
     own.rssBytes += snap.rssBytes;
     own.threads += snap.threads;
     own.processes++;
+    Object.assign(own.mainThreads, snap.mainThreads);
   }
   return own;
 }
@@ -48,12 +51,14 @@ export function readProc(pid: number, options: ReadOptions = {}): ProcSnapshot |
 function readOne(pid: number): ProcSnapshot | undefined {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const mainThreadCpuSeconds = cpuSecondsOf(readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8'));
     return {
       cpuSeconds: cpuSecondsOf(readFileSync(`/proc/${pid}/stat`, 'utf8')),
-      mainThreadCpuSeconds: cpuSecondsOf(readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8')),
+      mainThreadCpuSeconds,
       rssBytes: kilobytesField(status, 'VmRSS') * 1024,
       threads: kilobytesField(status, 'Threads'),
       processes: 1,
+      mainThreads: { [pid]: mainThreadCpuSeconds },
     };
   } catch {
     return undefined; // the process is gone, or this is not Linux

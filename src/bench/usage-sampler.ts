@@ -1,4 +1,4 @@
-import { readMachine, readProc, readThreads, type ProcSnapshot, type ReadOptions } from './proc-stat.js';
+import { descendants, readMachine, readProc, readThreads, type ProcSnapshot, type ReadOptions } from './proc-stat.js';
 import { round } from './stats.js';
 
 /** CPU as percent of one core (200 = two cores busy), memory in MiB. */
@@ -16,7 +16,9 @@ export interface ProcessUsage {
   threads: number;
   /** Processes counted (more than 1: a server with worker processes). */
   processes: number;
-  /** The busiest threads of the (main) process over the phase, by name, percent of a core. */
+  /** With more than one process: each one's main thread (a worker's event loop), percent of a core. */
+  mainThreadsCpuPercent?: Array<{ pid: number; cpuPercent: number }>;
+  /** The busiest threads over the phase (of every process counted), by name, percent of a core. */
   busiestThreads: Array<{ name: string; cpuPercent: number }>;
 }
 
@@ -30,14 +32,14 @@ export class UsageSampler {
   private peakCpu = 0;
   private peakMain = 0;
   private peakRss = 0;
-  private readonly threadsAtStart: Map<number, { name: string; cpuSeconds: number }>;
+  private readonly threadsAtStart: Map<string, { name: string; cpuSeconds: number }>;
   private readonly timer: NodeJS.Timeout;
 
   constructor(
     readonly pid: number,
     private readonly options: ReadOptions & { intervalMs?: number } = {},
   ) {
-    this.threadsAtStart = new Map(readThreads(pid).map((t) => [t.tid, t]));
+    this.threadsAtStart = new Map(this.threads().map((t) => [t.key, t]));
     this.sample();
     this.timer = setInterval(() => this.sample(), options.intervalMs ?? 250);
     this.timer.unref();
@@ -78,15 +80,24 @@ export class UsageSampler {
       peakRssMiB: mib(this.peakRss),
       threads: last.snap.threads,
       processes: last.snap.processes,
+      mainThreadsCpuPercent:
+        last.snap.processes > 1
+          ? Object.entries(last.snap.mainThreads).map(([pid, cpu]) => ({ pid: Number(pid), cpuPercent: round((100 * (cpu - (first.snap.mainThreads[Number(pid)] ?? cpu))) / seconds, 1) }))
+          : undefined,
       busiestThreads: this.busiestThreads(seconds),
     };
+  }
+
+  private threads(): Array<{ key: string; name: string; cpuSeconds: number }> {
+    const pids = [this.pid, ...(this.options.tree ? descendants(this.pid) : [])];
+    return pids.flatMap((pid) => readThreads(pid).map((t) => ({ key: `${pid}/${t.tid}`, name: t.name, cpuSeconds: t.cpuSeconds })));
   }
 
   /** Threads by CPU over the phase, names summed (Go and libuv name many threads alike), top 4. */
   private busiestThreads(seconds: number): ProcessUsage['busiestThreads'] {
     const byName = new Map<string, number>();
-    for (const thread of readThreads(this.pid)) {
-      const before = this.threadsAtStart.get(thread.tid)?.cpuSeconds ?? 0;
+    for (const thread of this.threads()) {
+      const before = this.threadsAtStart.get(thread.key)?.cpuSeconds ?? 0;
       byName.set(thread.name, (byName.get(thread.name) ?? 0) + Math.max(0, thread.cpuSeconds - before));
     }
     return [...byName]
