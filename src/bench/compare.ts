@@ -8,7 +8,9 @@
  * (connect, idle memory, data channels). A step where a generator or the machine saturated is
  * named, and is not quoted as the server's capacity.
  *
- *   npm run bench:compare -- [--repeats 3] [--quick] [--only pion,libdatachannel]
+ *   npm run bench:compare -- [--repeats 3] [--quick] [--only pion,libdatachannel] [--merge]
+ *
+ * --merge keeps the other servers' results of docs/benchmarks.json and replaces only those measured now.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -188,7 +190,7 @@ async function measureServer(target: Target, base: ReturnType<typeof benchOption
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { repeats: { type: 'string', default: '3' }, quick: { type: 'boolean', default: false }, only: { type: 'string' }, render: { type: 'boolean', default: false } },
+    options: { repeats: { type: 'string', default: '3' }, quick: { type: 'boolean', default: false }, only: { type: 'string' }, render: { type: 'boolean', default: false }, merge: { type: 'boolean', default: false } },
   });
   if (values.render) {
     // Re-renders docs/benchmarks.md from docs/benchmarks.json, without measuring anything.
@@ -201,6 +203,14 @@ async function main(): Promise<void> {
   const chosen = (await targets()).filter((t) => !only || only.some((o) => t.name.includes(o)));
   const base = benchOptions(values.quick!);
   const results: Record<string, CompareEntry> = {};
+  if (values.merge && existsSync(`${root}docs/benchmarks.json`)) {
+    const saved = JSON.parse(readFileSync(`${root}docs/benchmarks.json`, 'utf8')) as { results: Record<string, CompareEntry> };
+    for (const [name, entry] of Object.entries(saved.results)) {
+      const target = chosen.find((t) => t.name === name);
+      // Measured again: a fresh entry in the same place of the table.
+      results[name] = target ? newEntry(target) : entry;
+    }
+  }
   const progress = progressLine();
   const machine = machineInfo();
   let current: Awaited<ReturnType<typeof spawnServer>> | undefined;
@@ -211,8 +221,7 @@ async function main(): Promise<void> {
   for (let repeat = 0; repeat < repeats; repeat++) {
     for (const target of chosen) {
       process.stderr.write(`[${repeat + 1}/${repeats}] ${target.name}: ${target.command} (load ${loadavg()[0]!.toFixed(1)})\n`);
-      const entry = (results[target.name] ??= { command: target.command, firstEchoVia: target.packetEcho ? 'rtp' : 'datachannel', runs: [], median: { connectFailures: 0, generatorWarnings: 0 }, notes: [], loadAverages: [] });
-      if (!target.dataChannel) entry.dataChannelClient = 'werift';
+      const entry = (results[target.name] ??= newEntry(target));
       let server;
       try {
         entry.loadAverages.push(round(loadavg()[0]!, 1));
@@ -231,6 +240,18 @@ async function main(): Promise<void> {
     }
   }
   process.stderr.write(`wrote docs/benchmarks.md and docs/benchmarks.json\n`);
+}
+
+function newEntry(target: Target): CompareEntry {
+  return {
+    command: target.command,
+    firstEchoVia: target.packetEcho ? 'rtp' : 'datachannel',
+    dataChannelClient: target.dataChannel ? undefined : 'werift',
+    runs: [],
+    median: { connectFailures: 0, generatorWarnings: 0 },
+    notes: [],
+    loadAverages: [],
+  };
 }
 
 function write(results: Record<string, CompareEntry>, repeats: number, base: ReturnType<typeof benchOptions>, machine: ReturnType<typeof machineInfo>): void {
@@ -362,7 +383,14 @@ ${notes.length ? notes.join('\n') : '- none'}
   the JSON), which is why medians are quoted.
 
 Full per-run results, including p99s, CPU of the server and of the generators, are in docs/benchmarks.json.
-`;
+${extra()}`;
+}
+
+/** Measurements made by hand (each with its command) live in docs/benchmarks.extra.md and follow the table. */
+function extra(): string {
+  const path = `${root}docs/benchmarks.extra.md`;
+  return existsSync(path) ? `
+${readFileSync(path, 'utf8')}` : '';
 }
 
 main().catch((err) => {

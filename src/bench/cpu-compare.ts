@@ -33,6 +33,8 @@ export interface CpuOptions {
 
 export interface CpuRun {
   serverUsPerPacket?: number;
+  /** Server CPU over the packets the generator sent (a lost packet costs CPU too). */
+  serverUsPerSentPacket?: number;
   generatorUsPerPacket?: number;
   loss: number;
   rttP50Ms?: number;
@@ -46,7 +48,7 @@ export interface CpuRun {
 export interface CpuEntry {
   command: string;
   runs: CpuRun[];
-  median: { serverUsPerPacket?: number; generatorUsPerPacket?: number; loss?: number; rttP99Ms?: number; machineBusyPercent?: number };
+  median: { serverUsPerPacket?: number; serverUsPerSentPacket?: number; generatorUsPerPacket?: number; loss?: number; rttP99Ms?: number; machineBusyPercent?: number };
 }
 
 export function defaultCpuTargets(): CpuTarget[] {
@@ -83,6 +85,7 @@ export async function measureCpu(targets: CpuTarget[], options: CpuOptions, log:
         }
         const one: CpuRun = {
           serverUsPerPacket: step.serverCpuUsPerPacket,
+          serverUsPerSentPacket: step.server && step.sent ? round((step.server.cpuSeconds * 1e6) / step.sent, 1) : undefined,
           generatorUsPerPacket: step.generatorCpuUsPerPacket,
           loss: step.loss,
           rttP50Ms: step.rttMs?.p50,
@@ -93,7 +96,7 @@ export async function measureCpu(targets: CpuTarget[], options: CpuOptions, log:
           busiestThreads: step.server?.busiestThreads,
         };
         entry.runs.push(one);
-        log(`[${repeat + 1}/${options.repeats}] ${target.name}: ${one.serverUsPerPacket} µs/packet (generator ${one.generatorUsPerPacket}), loss ${(one.loss * 100).toFixed(2)}%, rtt p99 ${one.rttP99Ms} ms, machine ${one.machineBusyPercent}%`);
+        log(`[${repeat + 1}/${options.repeats}] ${target.name}: ${one.serverUsPerPacket} µs/packet, ${one.serverUsPerSentPacket} per packet sent (generator ${one.generatorUsPerPacket}), loss ${(one.loss * 100).toFixed(2)}%, rtt p99 ${one.rttP99Ms} ms, machine ${one.machineBusyPercent}%`);
       } finally {
         await server.stop();
       }
@@ -106,6 +109,7 @@ export async function measureCpu(targets: CpuTarget[], options: CpuOptions, log:
     };
     entry.median = {
       serverUsPerPacket: m((r) => r.serverUsPerPacket),
+      serverUsPerSentPacket: m((r) => r.serverUsPerSentPacket),
       generatorUsPerPacket: m((r) => r.generatorUsPerPacket),
       loss: m((r) => r.loss),
       rttP99Ms: m((r) => r.rttP99Ms),
@@ -120,11 +124,11 @@ export function cpuTable(entries: Record<string, CpuEntry>, reference = 'pion'):
   const rows = Object.entries(entries).map(([name, e]) => {
     const m = e.median;
     const ratio = ref && m.serverUsPerPacket ? `${round(m.serverUsPerPacket / ref, 2)}×` : 'n/a';
-    return `| ${name} | ${e.runs.length} | ${m.serverUsPerPacket ?? 'n/a'} | ${ratio} | ${m.generatorUsPerPacket ?? 'n/a'} | ${m.loss === undefined ? 'n/a' : `${round(m.loss * 100, 2)}%`} | ${m.rttP99Ms ?? 'n/a'} | ${m.machineBusyPercent ?? 'n/a'}% |`;
+    return `| ${name} | ${e.runs.length} | ${m.serverUsPerPacket ?? 'n/a'} | ${ratio} | ${m.serverUsPerSentPacket ?? 'n/a'} | ${m.generatorUsPerPacket ?? 'n/a'} | ${m.loss === undefined ? 'n/a' : `${round(m.loss * 100, 2)}%`} | ${m.rttP99Ms ?? 'n/a'} | ${m.machineBusyPercent ?? 'n/a'}% |`;
   });
   return [
-    `| server | runs | server CPU µs per echoed packet (median) | ratio to ${reference} | generator µs per packet | loss | rtt p99 ms | machine busy |`,
-    '|---|---|---|---|---|---|---|---|',
+    `| server | runs | server CPU µs per echoed packet (median) | ratio to ${reference} | µs per packet sent | generator µs per packet | loss | rtt p99 ms | machine busy |`,
+    '|---|---|---|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
 }
