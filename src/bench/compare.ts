@@ -1,13 +1,20 @@
 /**
- * `npm run bench:compare`: the same bench against our server (each engine) and the foreign
- * echo servers that are installed, one after another on loopback, repeated; medians go to
- * docs/benchmarks.md and docs/benchmarks.json.
+ * `npm run bench:compare`: the same bench against our server (each engine, and the default
+ * engine with two worker processes) and the foreign echo servers that are installed, one after
+ * another on loopback, repeated; medians go to docs/benchmarks.md and docs/benchmarks.json.
  *
- *   npm run bench:compare -- [--repeats 3] [--quick] [--only pion,libdatachannel]
+ * Two generators drive every server: the pion load worker (Go, every core, cheaper per packet
+ * than the servers: media echo, CPU per packet, connect) and our own libdatachannel client peers
+ * (connect, idle memory, data channels). A step where a generator or the machine saturated is
+ * named, and is not quoted as the server's capacity.
+ *
+ *   npm run bench:compare -- [--repeats 3] [--quick] [--only pion,libdatachannel] [--merge]
+ *
+ * --merge keeps the other servers' results of docs/benchmarks.json and replaces only those measured now.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { EngineName } from '../engines/engine.js';
@@ -18,28 +25,35 @@ import { run } from './run.js';
 import { ownServerCommand, spawnServer } from './server-process.js';
 import { median, round } from './stats.js';
 import type { BenchOptions, BenchResult } from './types.js';
+import { PION_LOAD_BINARY } from './worker-processes.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The fixed rate at which CPU per echoed packet is compared: 32,000 packets/s of 1,200-byte payloads. */
+export const CPU_RATE = { sessions: 16, packetsPerSecond: 2_000, payloadBytes: 1_200 };
 
 interface Target {
   name: string;
   command: string;
-  /** Old pion (Debian v3.1.56) rejects libdatachannel's SCTP INIT (zero checksum): no data channel steps. */
+  /** Old pion (Debian v3.1.56) rejects libdatachannel's SCTP INIT (zero checksum): its data channel numbers come from the werift client. */
   dataChannel: boolean;
   /**
    * Echoes RTP packets as they came (ours, pion). aiortc and GStreamer decode and re-encode, so
    * the bench's synthetic payloads never come back: their connect steps end with a data channel
-   * echo instead, and the media echo scenario does not apply.
+   * echo instead, and the media echo scenarios do not apply.
    */
   packetEcho: boolean;
 }
 
-/** Every engine of the registry, then every foreign server that is built. */
+/** Every engine of the registry (the default one also with 2 workers), then every foreign server that is built. */
 async function targets(): Promise<Target[]> {
   const list: Target[] = [];
   for (const name of ENGINE_NAMES) {
     const { capabilities } = await loadEngine(name);
     list.push({ name: `ours (${name})`, command: ownServerCommand(name), dataChannel: true, packetEcho: capabilities.packetEcho });
+    if (name === 'libdatachannel') {
+      list.push({ name: `ours (${name}, 2 workers)`, command: ownServerCommand(name, { workers: 2 }), dataChannel: true, packetEcho: capabilities.packetEcho });
+    }
   }
   const foreign: Array<[string, string, boolean, boolean]> = [
     ['pion', 'interop/peers/pion/bin/pion-server', false, true],
@@ -54,11 +68,12 @@ async function targets(): Promise<Target[]> {
   return list;
 }
 
-function benchOptions(quick: boolean, workers: number): Omit<BenchOptions, 'url' | 'serverPid'> {
+function benchOptions(quick: boolean): Omit<BenchOptions, 'url' | 'serverPid'> {
   return {
     ...BENCH_DEFAULTS,
     engine: 'libdatachannel',
-    workers,
+    generator: 'node',
+    workers: 1,
     scenarios: ['idle', 'connect', 'echo', 'datachannel'],
     timeoutMs: 10_000,
     // Video only for every server, so pion is measured the same way (first echo over RTP).
@@ -69,47 +84,68 @@ function benchOptions(quick: boolean, workers: number): Omit<BenchOptions, 'url'
   };
 }
 
+/** One run of one server: our client peers (node), the pion load worker (pion), the fixed-rate CPU step (cpu). */
+interface CompareRun {
+  node: BenchResult;
+  pion?: BenchResult;
+  cpu?: BenchResult;
+}
+
 /** The numbers the comparison quotes, from one run. */
 interface Headline {
   connectP50Ms?: number;
   connectP95Ms?: number;
   firstEchoP50Ms?: number;
-  concurrentConnectP50Ms?: number;
   sessionsPerSecond?: number;
+  pionConnectP50Ms?: number;
+  pionSessionsPerSecond?: number;
   connectFailures: number;
   echoCapacityPps?: number;
   echoCapacityStoppedBy?: string;
   echoRttP50Ms?: number;
+  cpuUsPerPacket?: number;
+  cpuLoss?: number;
+  cpuRttP99Ms?: number;
+  cpuGeneratorUsPerPacket?: number;
+  cpuMachineBusyPercent?: number;
   dcMessagesPerSecond?: number;
-  dcRttP50Ms?: number;
   rssPerSessionKiB?: number;
   idleRssMiB?: number;
   generatorWarnings: number;
 }
 
-function headline(r: BenchResult): Headline {
-  const seq = r.connect?.sequential;
+function headline({ node, pion, cpu }: CompareRun): Headline {
+  const seq = node.connect?.sequential;
+  const echo = (pion ?? node).echo;
+  const step = cpu?.echo?.steps[0];
+  const failures = (r: BenchResult | undefined) => (r?.connect?.sequential?.failed ?? 0) + (r?.connect?.concurrent?.failed ?? 0);
   return {
     connectP50Ms: seq?.steps.connected?.p50,
     connectP95Ms: seq?.steps.connected?.p95,
     firstEchoP50Ms: seq?.steps.firstEcho?.p50,
-    concurrentConnectP50Ms: r.connect?.concurrent?.steps.connected?.p50,
-    sessionsPerSecond: r.connect?.concurrent?.sessionsPerSecond,
-    connectFailures: (seq?.failed ?? 0) + (r.connect?.concurrent?.failed ?? 0),
-    echoCapacityPps: r.echo?.capacity?.packetsPerSecond,
-    echoCapacityStoppedBy: r.echo?.capacity?.stoppedBy,
-    echoRttP50Ms: r.echo?.steps[0]?.rttMs?.p50,
-    dcMessagesPerSecond: r.datachannel?.messagesPerSecond,
-    dcRttP50Ms: r.datachannel?.rttMs?.p50,
-    rssPerSessionKiB: r.idle?.levels.at(-1)?.rssPerSessionKiB,
-    idleRssMiB: r.idle?.levels[0]?.serverRssMiB,
-    generatorWarnings: r.generatorWarnings.length,
+    sessionsPerSecond: node.connect?.concurrent?.sessionsPerSecond,
+    pionConnectP50Ms: pion?.connect?.sequential?.steps.connected?.p50,
+    pionSessionsPerSecond: pion?.connect?.concurrent?.sessionsPerSecond,
+    connectFailures: failures(node) + failures(pion),
+    echoCapacityPps: echo?.capacity?.packetsPerSecond,
+    echoCapacityStoppedBy: echo?.capacity?.stoppedBy,
+    echoRttP50Ms: echo?.steps[0]?.rttMs?.p50,
+    cpuUsPerPacket: step?.serverCpuUsPerPacket,
+    cpuLoss: step ? round(step.loss * 100, 2) : undefined,
+    cpuRttP99Ms: step?.rttMs?.p99,
+    cpuGeneratorUsPerPacket: step?.generatorCpuUsPerPacket,
+    cpuMachineBusyPercent: step?.machine?.busyPercent,
+    dcMessagesPerSecond: node.datachannel?.messagesPerSecond,
+    rssPerSessionKiB: node.idle?.levels.at(-1)?.rssPerSessionKiB,
+    idleRssMiB: node.idle?.levels[0]?.serverRssMiB,
+    generatorWarnings: [node, pion, cpu].reduce((sum, r) => sum + (r?.generatorWarnings.length ?? 0), 0),
   };
 }
 
 const NUMERIC: Array<keyof Headline> = [
-  'connectP50Ms', 'connectP95Ms', 'firstEchoP50Ms', 'concurrentConnectP50Ms', 'sessionsPerSecond', 'connectFailures',
-  'echoCapacityPps', 'echoRttP50Ms', 'dcMessagesPerSecond', 'dcRttP50Ms', 'rssPerSessionKiB', 'idleRssMiB', 'generatorWarnings',
+  'connectP50Ms', 'connectP95Ms', 'firstEchoP50Ms', 'sessionsPerSecond', 'pionConnectP50Ms', 'pionSessionsPerSecond', 'connectFailures',
+  'echoCapacityPps', 'echoRttP50Ms', 'cpuUsPerPacket', 'cpuLoss', 'cpuRttP99Ms', 'cpuGeneratorUsPerPacket', 'cpuMachineBusyPercent',
+  'dcMessagesPerSecond', 'rssPerSessionKiB', 'idleRssMiB', 'generatorWarnings',
 ];
 
 function medians(runs: Headline[]): Headline {
@@ -122,9 +158,39 @@ function medians(runs: Headline[]): Headline {
   return out as unknown as Headline;
 }
 
+/** Runs every scenario of one server once: our clients, then the pion load worker, then the CPU step. */
+async function measureServer(target: Target, base: ReturnType<typeof benchOptions>, url: string, serverPid: number, onProgress: (line: string) => void): Promise<CompareRun> {
+  const common = { ...base, url, serverPid, onProgress };
+  // Idle first: on a fresh server the RSS each session adds is not hidden by memory that
+  // earlier scenarios freed and the allocator kept.
+  const nodeScenarios = base.scenarios.filter((s) => s !== 'echo' && (s !== 'datachannel' || target.dataChannel));
+  const node = await run({ ...common, scenarios: nodeScenarios, connect: { ...base.connect, channel: !target.packetEcho } });
+  if (!target.dataChannel && base.scenarios.includes('datachannel')) {
+    // The werift client's SCTP is accepted where libdatachannel's is not (old pion): its data channel numbers.
+    const werift = await run({ ...common, engine: 'werift', scenarios: ['datachannel'] });
+    node.datachannel = werift.datachannel;
+    node.errors.push(...werift.errors);
+    node.generatorWarnings.push(...werift.generatorWarnings.map((w) => `werift client: ${w}`));
+  }
+  if (!existsSync(PION_LOAD_BINARY)) {
+    // Without the pion load worker, the media echo falls back on our own client peers.
+    if (target.packetEcho) Object.assign(node, { echo: (await run({ ...common, scenarios: ['echo'] })).echo });
+    return { node };
+  }
+  if (!target.packetEcho) return { node };
+  const pion = await run({ ...common, generator: 'pion', scenarios: ['connect', 'echo'] });
+  const cpu = await run({
+    ...common,
+    generator: 'pion',
+    scenarios: ['echo'],
+    echo: { ...base.echo, ...CPU_RATE, durationMs: Math.max(base.echo.durationMs, 3_000), ramp: false },
+  });
+  return { node, pion, cpu };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { repeats: { type: 'string', default: '3' }, quick: { type: 'boolean', default: false }, only: { type: 'string' }, workers: { type: 'string', default: '1' }, render: { type: 'boolean', default: false } },
+    options: { repeats: { type: 'string', default: '3' }, quick: { type: 'boolean', default: false }, only: { type: 'string' }, render: { type: 'boolean', default: false }, merge: { type: 'boolean', default: false } },
   });
   if (values.render) {
     // Re-renders docs/benchmarks.md from docs/benchmarks.json, without measuring anything.
@@ -135,9 +201,18 @@ async function main(): Promise<void> {
   const repeats = Number(values.repeats);
   const only = values.only?.split(',');
   const chosen = (await targets()).filter((t) => !only || only.some((o) => t.name.includes(o)));
-  const base = benchOptions(values.quick!, Number(values.workers));
+  const base = benchOptions(values.quick!);
   const results: Record<string, CompareEntry> = {};
+  if (values.merge && existsSync(`${root}docs/benchmarks.json`)) {
+    const saved = JSON.parse(readFileSync(`${root}docs/benchmarks.json`, 'utf8')) as { results: Record<string, CompareEntry> };
+    for (const [name, entry] of Object.entries(saved.results)) {
+      const target = chosen.find((t) => t.name === name);
+      // Measured again: a fresh entry in the same place of the table.
+      results[name] = target ? newEntry(target) : entry;
+    }
+  }
   const progress = progressLine();
+  const machine = machineInfo();
   let current: Awaited<ReturnType<typeof spawnServer>> | undefined;
   // Interrupted: stop the server under test (it runs in its own process group) before leaving.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -145,40 +220,42 @@ async function main(): Promise<void> {
   }
   for (let repeat = 0; repeat < repeats; repeat++) {
     for (const target of chosen) {
-      process.stderr.write(`[${repeat + 1}/${repeats}] ${target.name}: ${target.command}\n`);
-      const entry = (results[target.name] ??= { command: target.command, firstEchoVia: target.packetEcho ? 'rtp' : 'datachannel', runs: [], median: { connectFailures: 0, generatorWarnings: 0 }, notes: [] });
+      process.stderr.write(`[${repeat + 1}/${repeats}] ${target.name}: ${target.command} (load ${loadavg()[0]!.toFixed(1)})\n`);
+      const entry = (results[target.name] ??= newEntry(target));
       let server;
       try {
+        entry.loadAverages.push(round(loadavg()[0]!, 1));
         server = current = await spawnServer(target.command);
-        const scenarios = base.scenarios.filter((s) => (s !== 'datachannel' || target.dataChannel) && (s !== 'echo' || target.packetEcho));
-        const connect = { ...base.connect, channel: !target.packetEcho };
-        const result = await run({ ...base, scenarios, connect, url: server.url, serverPid: server.pid, onProgress: progress.update });
-        if (!target.dataChannel && base.scenarios.includes('datachannel')) {
-          // The werift client's SCTP is accepted where libdatachannel's is not (old pion): its data channel numbers.
-          const werift = await run({ ...base, engine: 'werift', scenarios: ['datachannel'], url: server.url, serverPid: server.pid, onProgress: progress.update });
-          result.datachannel = werift.datachannel;
-          result.errors.push(...werift.errors);
-          result.generatorWarnings.push(...werift.generatorWarnings.map((w) => `werift client: ${w}`));
-          entry.dataChannelClient = 'werift';
-        }
+        const one = await measureServer(target, base, server.url, server.pid, progress.update);
         progress.done();
-        result.serverCommand = server.command;
-        entry.runs.push(result);
+        for (const r of [one.node, one.pion, one.cpu]) if (r) r.serverCommand = server.command;
+        entry.runs.push(one);
       } catch (err) {
         entry.notes.push(`run ${repeat + 1}: ${(err as Error).message}`);
       } finally {
         await server?.stop();
       }
       // Written after every run, so an interrupted comparison still leaves what it measured.
-      write(results, repeats, base);
+      write(results, repeats, base, machine);
     }
   }
   process.stderr.write(`wrote docs/benchmarks.md and docs/benchmarks.json\n`);
 }
 
-function write(results: Record<string, CompareEntry>, repeats: number, base: ReturnType<typeof benchOptions>): void {
+function newEntry(target: Target): CompareEntry {
+  return {
+    command: target.command,
+    firstEchoVia: target.packetEcho ? 'rtp' : 'datachannel',
+    dataChannelClient: target.dataChannel ? undefined : 'werift',
+    runs: [],
+    median: { connectFailures: 0, generatorWarnings: 0 },
+    notes: [],
+    loadAverages: [],
+  };
+}
+
+function write(results: Record<string, CompareEntry>, repeats: number, base: ReturnType<typeof benchOptions>, machine: ReturnType<typeof machineInfo>): void {
   for (const entry of Object.values(results)) entry.median = medians(entry.runs.map(headline));
-  const machine = machineInfo();
   mkdirSync(`${root}docs`, { recursive: true });
   writeFileSync(`${root}docs/benchmarks.json`, `${JSON.stringify({ machine, repeats, argv: process.argv.slice(2), options: base, results }, null, 2)}\n`);
   writeFileSync(`${root}docs/benchmarks.md`, markdown(machine, repeats, base, results, process.argv.slice(2)));
@@ -189,9 +266,11 @@ interface CompareEntry {
   /** The client engine of the data channel scenario when it is not the bench's default. */
   dataChannelClient?: EngineName;
   firstEchoVia: 'rtp' | 'datachannel';
-  runs: BenchResult[];
+  runs: CompareRun[];
   median: Headline;
   notes: string[];
+  /** The machine's 1-minute load average as each run started (other work shares it). */
+  loadAverages: number[];
 }
 
 function machineInfo() {
@@ -209,25 +288,35 @@ function markdown(machine: ReturnType<typeof machineInfo>, repeats: number, base
   const pion = results.pion?.median;
   const ratio = (value: number | undefined, reference: number | undefined) => (value !== undefined && reference ? `${round(value / reference, 2)}×` : 'n/a');
   const cell = (v: number | undefined) => (v === undefined ? 'n/a' : String(v));
+  const c = base.connect.concurrency;
   const rows = Object.entries(results).map(([name, r]) => {
     const m = r.median;
-    return `| ${name} | ${r.runs.length} | ${r.firstEchoVia === 'rtp' ? 'video, RTP' : 'data channel'} | ${cell(m.connectP50Ms)} | ${cell(m.connectP95Ms)} | ${cell(m.firstEchoP50Ms)} | ${cell(m.concurrentConnectP50Ms)} | ${cell(m.sessionsPerSecond)} | ${cell(m.echoCapacityPps)} | ${cell(m.echoRttP50Ms)} | ${cell(m.dcMessagesPerSecond)}${r.dataChannelClient ? ` (${r.dataChannelClient} client)` : ''} | ${cell(m.rssPerSessionKiB)} | ${cell(m.idleRssMiB)} |`;
+    return `| ${name} | ${r.runs.length} | ${r.firstEchoVia === 'rtp' ? 'video, RTP' : 'data channel'} | ${cell(m.connectP50Ms)} | ${cell(m.connectP95Ms)} | ${cell(m.sessionsPerSecond)} | ${cell(m.pionConnectP50Ms)} | ${cell(m.pionSessionsPerSecond)} | ${cell(m.echoCapacityPps)} | ${cell(m.cpuUsPerPacket)} | ${cell(m.cpuLoss)} | ${cell(m.cpuRttP99Ms)} | ${cell(m.dcMessagesPerSecond)}${r.dataChannelClient ? ` (${r.dataChannelClient} client)` : ''} | ${cell(m.rssPerSessionKiB)} | ${cell(m.idleRssMiB)} |`;
   });
   const ratios = Object.entries(results).map(([name, r]) => {
     const m = r.median;
-    return `| ${name} | ${ratio(m.connectP50Ms, pion?.connectP50Ms)} | ${ratio(m.echoCapacityPps, pion?.echoCapacityPps)} | ${ratio(m.rssPerSessionKiB, pion?.rssPerSessionKiB)} |`;
+    return `| ${name} | ${ratio(m.connectP50Ms, pion?.connectP50Ms)} | ${ratio(m.pionConnectP50Ms, pion?.pionConnectP50Ms)} | ${ratio(m.sessionsPerSecond, pion?.sessionsPerSecond)} | ${ratio(m.pionSessionsPerSecond, pion?.pionSessionsPerSecond)} | ${ratio(m.echoCapacityPps, pion?.echoCapacityPps)} | ${ratio(m.cpuUsPerPacket, pion?.cpuUsPerPacket)} | ${ratio(m.rssPerSessionKiB, pion?.rssPerSessionKiB)} |`;
   });
   const commands = Object.entries(results).map(([name, r]) => `- ${name}: \`${r.command.replaceAll(root, '')}\``);
   const notes = Object.entries(results).flatMap(([name, r]) => [
     ...r.notes.map((n) => `- ${name}: ${n}`),
-    ...r.runs.flatMap((run, i) => [...run.generatorWarnings, ...run.errors].map((w) => `- ${name}, run ${i + 1}: ${w}`)),
-    ...r.runs.flatMap((run, i) => (run.connect?.sequential?.failures ?? []).concat(run.connect?.concurrent?.failures ?? []).map((f) => `- ${name}, run ${i + 1}: ${f.count} connect failures, ${f.reason}: ${f.example}`)),
+    ...r.runs.flatMap((run, i) =>
+      (['node', 'pion', 'cpu'] as const).flatMap((kind) => {
+        const one = run[kind];
+        if (!one) return [];
+        return [
+          ...[...one.generatorWarnings, ...one.errors].map((w) => `- ${name}, run ${i + 1} (${kind}): ${w}`),
+          ...(one.connect?.sequential?.failures ?? []).concat(one.connect?.concurrent?.failures ?? []).map((f) => `- ${name}, run ${i + 1} (${kind}): ${f.count} connect failures, ${f.reason}: ${f.example}`),
+        ];
+      }),
+    ),
   ]);
+  const loads = Object.entries(results).map(([name, r]) => `${name} ${r.loadAverages.join('/')}`).join('; ');
   return `# Benchmarks
 
 Generated by \`npm run bench:compare${argv.length ? ` -- ${argv.join(' ')}` : ''}\` (src/bench/compare.ts). Medians of ${repeats} runs per server; servers
-run one after another on loopback. **The machine is shared with other work and noisy**: compare
-servers within one table, not across files.
+run one after another on loopback, round-robin. **The machine is shared with other work and noisy**: compare
+servers within one table, not across files. Load average (1 min) as each run started: ${loads}.
 
 ## Machine
 
@@ -238,35 +327,45 @@ servers within one table, not across files.
 
 ## What was run
 
-The bench's client peers are libdatachannel (node-datachannel) in ${base.workers} worker process(es), against:
+Two load generators drive every server: **our client peers** (libdatachannel, node-datachannel, one Node
+process) and **the pion load worker** (\`interop/peers/pion/bin/pion-load\`, Go, pion v3.1.56 without
+interceptors, one process using every core). Servers:
 
 ${commands.join('\n')}
 
-Per server and run: connect ${base.connect.sequential} sessions one after another, then ${base.connect.concurrent} at concurrency ${base.connect.concurrency}
-(offer for the packet-echo servers, ours and pion: one sendrecv VP8 section, **no data channel**, first echo = first RTP
-packet back: pion v3.1.56 rejects libdatachannel's SCTP INIT with a zero checksum, so data channel steps would never
-complete against it; aiortc and GStreamer decode and re-encode media, so the bench's synthetic RTP never comes back from
-them: they get a data-channel-only offer, first echo = a data channel message, and no media echo scenario); media echo ramp from ${base.echo.sessions} sessions × ${base.echo.packetsPerSecond} packets/s of ${base.echo.payloadBytes}-byte RTP payloads, ×${base.echo.rampFactor} per
-${base.echo.durationMs / 1000} s step until loss passes 1%; data channel echo (${base.datachannel.sessions} sessions, ${base.datachannel.messageBytes}-byte messages,
-${base.datachannel.window} in flight; against pion with the werift client, whose own CPU then limits the rate); server RSS at ${base.idle.levels.join(' and ')} idle connected sessions.
-The same can be run against one server by hand, e.g.
-\`webrtc-echo bench --spawn-server "interop/peers/pion/bin/pion-server --host 127.0.0.1 --port {port}" --no-channel --ramp\`.
+Per server and run:
+
+- our clients: server RSS at ${base.idle.levels.join(' and ')} idle connected sessions; connect ${base.connect.sequential} sessions one after another, then
+  ${base.connect.concurrent} at concurrency ${c}; data channel echo (${base.datachannel.sessions} sessions, ${base.datachannel.messageBytes}-byte messages, ${base.datachannel.window} in flight; against pion
+  with the werift client: pion v3.1.56 rejects libdatachannel's SCTP INIT with a zero checksum).
+- the pion load worker (packet-echo servers only): the same connect phases; a media echo ramp from ${base.echo.sessions} sessions ×
+  ${base.echo.packetsPerSecond} packets/s of ${base.echo.payloadBytes}-byte RTP payloads, ×${base.echo.rampFactor} per ${base.echo.durationMs / 1000} s step until loss passes 1% (or the generator or
+  the machine saturates); then ${CPU_RATE.sessions} sessions × ${CPU_RATE.packetsPerSecond} packets/s (${CPU_RATE.sessions * CPU_RATE.packetsPerSecond} packets/s, ${CPU_RATE.payloadBytes}-byte payloads) for the server's CPU per
+  echoed packet, counted over every thread of the server and of every process it started.
+
+Connect offers, for the packet-echo servers (ours, pion): one sendrecv VP8 section, no data channel, first echo = first
+RTP packet back. aiortc and GStreamer decode and re-encode media, so the bench's synthetic RTP never comes back from
+them: they get a data-channel-only offer (first echo = a data channel message), and no media echo scenario.
 
 ## Results (medians)
 
-| server | runs | offer, first echo | connect p50 ms | connect p95 ms | first echo p50 ms | connect p50 ms at c=${base.connect.concurrency} | sessions/s at c=${base.connect.concurrency} | echo capacity packets/s (<1% loss) | echo rtt p50 ms (first step) | dc messages/s | RSS KiB per idle session | idle RSS MiB |
-|---|---|---|---|---|---|---|---|---|---|---|---|---|
+| server | runs | offer, first echo | connect p50 ms | connect p95 ms | sessions/s at c=${c} | connect p50 ms, pion client | sessions/s at c=${c}, pion client | echo capacity packets/s (<1% loss) | server CPU µs per echoed packet at ${CPU_RATE.sessions * CPU_RATE.packetsPerSecond / 1000}k/s | loss % at ${CPU_RATE.sessions * CPU_RATE.packetsPerSecond / 1000}k/s | rtt p99 ms at ${CPU_RATE.sessions * CPU_RATE.packetsPerSecond / 1000}k/s | dc messages/s | RSS KiB per idle session | idle RSS MiB |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
 "connect" is the time from creating the client peer to \`connected\` (includes the client's own offer
 and gathering, the POST, ICE and DTLS). Echo capacity is the highest total rate a ramp step held
-under 1% loss (stopped by: ${Object.entries(results).map(([n, r]) => `${n} ${r.median.echoCapacityStoppedBy || 'n/a'}`).join('; ')}).
+under 1% loss (stopped by: ${Object.entries(results).map(([n, r]) => `${n} ${r.median.echoCapacityStoppedBy || 'n/a'}`).join('; ')}; "machine": every core of the machine was busy when
+the loss came, so the server's own limit may be higher). CPU per echoed packet is only comparable between rows of one
+table, and between steps of little loss (a lost packet costs the server CPU without counting as echoed).
 
 ## Ratios to pion
 
-| server | connect p50 (lower is better) | echo capacity (higher is better) | RSS per session (lower is better) |
-|---|---|---|---|
+| server | connect p50, our client | connect p50, pion client | sessions/s, our client | sessions/s, pion client | echo capacity | CPU per echoed packet | RSS per session |
+|---|---|---|---|---|---|---|---|
 ${ratios.join('\n')}
+
+Lower is better for connect, CPU and RSS; higher for sessions/s and capacity.
 
 ## Notes and warnings
 
@@ -274,18 +373,24 @@ ${notes.length ? notes.join('\n') : '- none'}
 
 ## Reading these numbers
 
-- The load generator is one Node process of libdatachannel client peers; every echo step reports
-  its CPU (whole process and event-loop thread) and event-loop stalls, and a step where it could
-  not keep its send rate is named above. A ramp "stopped by generator" means the server's limit
-  is above the figure quoted.
+- Every echo step reports the generator's CPU (each process, and per thread) and the whole machine's; a step where a
+  generator worker saturated (a Node worker's event loop, or the Go worker's share of every core) or the machine had no
+  CPU left is named, and a ramp that stops there says so instead of quoting a capacity.
 - Our server runs compiled (dist/cli.js, as npm start runs it) when compare runs from dist. RSS per
   session is (RSS with the sessions held − RSS before) / sessions, each a median of five
   readings; for a garbage-collected server it moves by tens of MiB between runs.
 - The machine is shared with other work: ramps in particular vary between runs (see each run in
   the JSON), which is why medians are quoted.
 
-Full per-run results, including p99s, CPU of the server and of the generator, are in docs/benchmarks.json.
-`;
+Full per-run results, including p99s, CPU of the server and of the generators, are in docs/benchmarks.json.
+${extra()}`;
+}
+
+/** Measurements made by hand (each with its command) live in docs/benchmarks.extra.md and follow the table. */
+function extra(): string {
+  const path = `${root}docs/benchmarks.extra.md`;
+  return existsSync(path) ? `
+${readFileSync(path, 'utf8')}` : '';
 }
 
 main().catch((err) => {

@@ -2,6 +2,7 @@ import type { BenchOptions } from './types.js';
 
 /** The bench's defaults; the CLI and the compare script start from these. */
 export const BENCH_DEFAULTS: Omit<BenchOptions, 'url' | 'engine' | 'onProgress' | 'serverPid'> = {
+  generator: 'node',
   workers: 1,
   // Idle first: on a fresh server the RSS each session adds is not hidden by memory that
   // earlier scenarios freed and the allocator kept.

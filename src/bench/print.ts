@@ -8,7 +8,8 @@ export function printJson(result: BenchResult): string {
 }
 
 export function printTable(result: BenchResult): string {
-  const out: string[] = [`webrtc-echo bench against ${result.url} (client engine ${result.clientEngine}, ${result.workers} worker${result.workers > 1 ? 's' : ''}, ${result.durationSeconds} s)`];
+  const client = result.generator === 'pion' ? 'pion load worker' : `client engine ${result.clientEngine}`;
+  const out: string[] = [`webrtc-echo bench against ${result.url} (${client}, ${result.workers} worker${result.workers > 1 ? 's' : ''}, ${result.durationSeconds} s)`];
   const { connect, echo, datachannel, idle } = result;
   if (connect) {
     for (const [name, phase] of [['one after another', connect.sequential], [`concurrency ${connect.concurrent?.concurrency}`, connect.concurrent]] as const) {
@@ -22,11 +23,12 @@ export function printTable(result: BenchResult): string {
     out.push('', `media echo: ${echo.opened} sessions, ${echo.payloadBytes}-byte payloads`, ...failures(echo.failures));
     out.push(
       table(
-        ['packets/s', 'per session', 'Mbit/s', 'echoed', 'loss', 'rtt p50', 'rtt p99', 'server CPU', 'gen CPU'],
+        ['packets/s', 'per session', 'Mbit/s', 'echoed', 'loss', 'rtt p50', 'rtt p99', 'server CPU', 'µs/packet', 'gen CPU', 'gen µs/packet', 'machine', 'limited by'],
         echo.steps.map((s) => [
           String(s.packetsPerSecond), String(s.packetsPerSecondPerSession), String(s.megabitsPerSecond),
           `${(s.echoedFraction * 100).toFixed(2)}%`, `${(s.loss * 100).toFixed(2)}%`,
-          ms(s.rttMs?.p50), ms(s.rttMs?.p99), pct(s.server?.cpuPercent), pct(maxOf(s.generator.map((w) => w.cpuPercent))),
+          ms(s.rttMs?.p50), ms(s.rttMs?.p99), pct(s.server?.cpuPercent), num(s.serverCpuUsPerPacket),
+          pct(round1(s.generator.reduce((sum, w) => sum + w.cpuPercent, 0))), num(s.generatorCpuUsPerPacket), pct(s.machine?.busyPercent), s.limitedBy ?? '',
         ]),
       ),
     );
@@ -56,7 +58,7 @@ function failures(list: FailureCount[]): string[] {
 
 function cost(phase: Cost): string {
   const server = phase.server ? `server CPU ${phase.server.cpuPercent}% (peak ${phase.server.peakCpuPercent}%), RSS ${phase.server.peakRssMiB} MiB peak` : 'server not sampled';
-  const gen = phase.generator.map((w) => `${w.cpuPercent}% (loop thread ${w.mainThreadCpuPercent}%)`).join(', ');
+  const gen = phase.generator.map((w) => (w.generator === 'node' ? `${w.cpuPercent}% (loop thread ${w.mainThreadCpuPercent}%)` : `${w.cpuPercent}%`)).join(', ');
   return `  ${server}; generator CPU ${gen || 'n/a'}`;
 }
 
@@ -69,4 +71,4 @@ function table(header: string[], rows: string[][]): string {
 const ms = (v: number | undefined) => (v === undefined ? 'n/a' : `${v.toFixed(2)} ms`);
 const pct = (v: number | undefined) => (v === undefined ? 'n/a' : `${v}%`);
 const num = (v: number | undefined) => (v === undefined ? 'n/a' : String(v));
-const maxOf = (values: number[]) => (values.length ? Math.max(...values) : undefined);
+const round1 = (v: number) => Math.round(v * 10) / 10;

@@ -13,6 +13,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   const started = performance.now();
   const result: BenchResult = {
     url: options.url,
+    generator: options.generator,
     clientEngine: options.engine,
     workers: options.workers,
     serverPid: options.serverPid,
@@ -21,9 +22,9 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
     generatorWarnings: [],
     errors: [],
   };
-  const pool = WorkerPool.start(options.workers, options.engine);
+  const pool = WorkerPool.start(options.workers, options.engine, options.generator);
   try {
-    options.onProgress?.(`starting ${options.workers} load generator worker(s)`);
+    options.onProgress?.(`starting ${options.workers} ${options.generator} load generator worker(s)`);
     await pool.each(() => ({ kind: 'warmup' }));
     for (const scenario of options.scenarios) {
       try {
@@ -46,7 +47,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   return result;
 }
 
-/** Names every phase where the load generator, not the server, was the limit. */
+/** Names every phase where the load generator (or the machine), not the server, was the limit. */
 function generatorWarnings(result: BenchResult): string[] {
   const phases: Array<[string, Cost & { sendStretch?: number }]> = [];
   if (result.connect?.sequential) phases.push(['connect sequential', result.connect.sequential]);
@@ -57,9 +58,13 @@ function generatorWarnings(result: BenchResult): string[] {
   for (const [name, phase] of phases) {
     const busy = phase.generator.filter((w) => w.saturated);
     if (busy.length > 0) {
-      warnings.push(`${name}: ${busy.length} of ${phase.generator.length} generator workers above ${SATURATED_PERCENT}% of a core on their event loop (${busy.map((w) => `${w.mainThreadCpuPercent}%`).join(', ')}): the generator may be the limit, try more --workers`);
+      const what = result.generator === 'node' ? 'of a core on their event loop' : 'of every core';
+      warnings.push(`${name}: ${busy.length} of ${phase.generator.length} ${result.generator} generator workers above ${SATURATED_PERCENT}% ${what} (${busy.map((w) => `${w.loadPercent}%`).join(', ')}): the generator may be the limit, try more --workers`);
     }
     if (phase.sendStretch !== undefined && phase.sendStretch > 1.05) warnings.push(`${name}: sending took ${phase.sendStretch}× its planned time: the generator could not keep the rate`);
+    if ('limitedBy' in phase && phase.limitedBy === 'machine' && !('held' in phase && phase.held)) {
+      warnings.push(`${name}: the machine was ${phase.machine?.busyPercent}% busy (every core): server and generator competed for CPU, so this loss is not the server's capacity`);
+    }
   }
   return warnings;
 }

@@ -4,7 +4,7 @@ import type { ClientFailureReason } from '../client/client-error.js';
 import type { Step } from '../client/timings.js';
 import type { Summary } from './stats.js';
 import type { ProcessUsage } from './usage-sampler.js';
-import type { WorkerUsage } from './worker-processes.js';
+import type { GeneratorName, WorkerUsage } from './worker-processes.js';
 
 export const SCENARIOS = ['connect', 'echo', 'datachannel', 'idle'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
@@ -12,8 +12,11 @@ export type Scenario = (typeof SCENARIOS)[number];
 export interface BenchOptions {
   /** The server's /offer URL. */
   url: string;
-  /** Engine of the bench's own client peers (the load generator). */
+  /** Engine of the bench's own client peers when the generator is `node`. */
   engine: EngineName;
+  /** What generates the load: Node processes of our client peers, or the Go pion load worker. */
+  generator: GeneratorName;
+  /** Load generator processes. */
   workers: number;
   scenarios: Scenario[];
   /** Per session: from creating the peer to the first echo. */
@@ -52,8 +55,11 @@ export interface FailureCount {
 }
 
 export interface Cost {
+  /** The server process and every process it started (a server with worker processes). */
   server?: ProcessUsage;
   generator: WorkerUsage[];
+  /** The whole machine, percent of every core: near 100, server and generator were fighting for CPU. */
+  machine?: { busyPercent: number; cores: number };
 }
 
 export interface ConnectPhaseResult extends Cost {
@@ -90,6 +96,14 @@ export interface EchoStepReport extends Cost {
   /** Sending took this many times its planned duration (> 1.05: the generator fell behind). */
   sendStretch: number;
   held: boolean;
+  /** Server CPU (every thread and process) per echoed packet, µs: receive, decrypt, echo, encrypt, send. */
+  serverCpuUsPerPacket?: number;
+  /** Generator CPU (every worker) per echoed packet, µs: it sends and receives each one. */
+  generatorCpuUsPerPacket?: number;
+  /** The worst session of the step (generators that report sessions one by one). */
+  worstSession?: { loss: number; rttP99Ms: number };
+  /** Why this step says nothing about the server's capacity, if so (generator or machine saturated). */
+  limitedBy?: 'generator' | 'machine';
 }
 
 export interface EchoResult {
@@ -98,7 +112,7 @@ export interface EchoResult {
   failures: FailureCount[];
   steps: EchoStepReport[];
   /** Ramp only: the highest total rate held under maxLoss, and why the ramp stopped. */
-  capacity?: { packetsPerSecond: number; megabitsPerSecond: number; sessions: number; stoppedBy: 'loss' | 'generator' | 'max-steps' | 'failures' };
+  capacity?: { packetsPerSecond: number; megabitsPerSecond: number; sessions: number; stoppedBy: 'loss' | 'generator' | 'machine' | 'max-steps' | 'failures' };
 }
 
 export interface DataChannelResult extends Cost {
@@ -131,6 +145,7 @@ export interface IdleResult {
 
 export interface BenchResult {
   url: string;
+  generator: GeneratorName;
   clientEngine: EngineName;
   workers: number;
   serverPid?: number;

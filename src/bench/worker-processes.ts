@@ -1,20 +1,33 @@
 /**
- * The coordinator's side of the load generator: forks worker processes (each a Node process
- * with its own event loop and native WebRTC threads), hands them jobs, samples their CPU.
+ * The coordinator's side of the load generator: starts worker processes, hands them jobs,
+ * samples their CPU. Two kinds of worker speak the same jobs and results
+ * (worker/protocol.ts): a Node process of our own client peers (worker/main.ts, over the
+ * IPC channel), or the pion load worker (interop/peers/pion/load, Go, JSON lines on its
+ * stdin and stdout), which uses every core and costs less per packet than the servers it drives.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { extname } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { EngineName } from '../engines/engine.js';
 import type { Job, LoopStats, WorkerMessage } from './worker/protocol.js';
 import { UsageSampler, type ProcessUsage } from './usage-sampler.js';
 
-/** A worker whose event-loop thread is busier than this (percent of a core) was the bottleneck. */
+/** A worker busier than this (percent of what it can use) was the bottleneck. */
 export const SATURATED_PERCENT = 90;
+
+export const GENERATORS = ['node', 'pion'] as const;
+/** `node`: our own client peers (`--client-engine`) in Node processes; `pion`: the Go pion load worker. */
+export type GeneratorName = (typeof GENERATORS)[number];
+
+/** The pion load worker, built by interop/setup/pion.sh. */
+export const PION_LOAD_BINARY = fileURLToPath(new URL('../../interop/peers/pion/bin/pion-load', import.meta.url));
 
 export interface JobOutcome<T> {
   result: T;
-  loop: LoopStats;
+  loop?: LoopStats;
   /** Which worker ran it. */
   worker: number;
 }
@@ -22,9 +35,59 @@ export interface JobOutcome<T> {
 type WorkerOutcome<T> = Omit<JobOutcome<T>, 'worker'>;
 
 export interface WorkerUsage extends ProcessUsage {
-  loopP99Ms: number;
-  loopMaxMs: number;
+  generator: GeneratorName;
+  /** Node workers: event loop delay during the job. */
+  loopP99Ms?: number;
+  loopMaxMs?: number;
+  /** Percent of what this worker can use: its event loop thread (Node), every core of the machine (Go). */
+  loadPercent: number;
   saturated: boolean;
+}
+
+/** How a worker process is reached: Node's IPC channel, or JSON lines on stdio. */
+interface WorkerLink {
+  readonly child: ChildProcess;
+  send(message: unknown): void;
+  onMessage(listener: (message: WorkerMessage) => void): void;
+  /** Asks the worker to leave: it closes its peers and exits. */
+  end(): void;
+}
+
+function nodeWorker(): WorkerLink {
+  const self = fileURLToPath(import.meta.url);
+  const ext = extname(self); // .ts under tsx (tests, compare script), .js when built
+  const entry = new URL(`./worker/main${ext}`, import.meta.url);
+  const execArgv = ext === '.ts' ? ['--import', 'tsx'] : [];
+  const child = fork(entry, [], { execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  return {
+    child,
+    send: (message) => child.send(message as object),
+    onMessage: (listener) => void child.on('message', listener),
+    end: () => child.connected && child.disconnect(),
+  };
+}
+
+function pionWorker(): WorkerLink {
+  if (!existsSync(PION_LOAD_BINARY)) throw new Error(`the pion load worker is not built (${PION_LOAD_BINARY}): run interop/setup/pion.sh`);
+  const child = spawn(PION_LOAD_BINARY, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const listeners: Array<(message: WorkerMessage) => void> = [];
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    let message: WorkerMessage;
+    try {
+      message = JSON.parse(line) as WorkerMessage;
+    } catch {
+      process.stderr.write(`pion-load: ${line}\n`);
+      return;
+    }
+    for (const listener of listeners) listener(message);
+  });
+  child.stdin!.on('error', () => {}); // the worker died: its exit is reported
+  return {
+    child,
+    send: (message) => void child.stdin!.write(`${JSON.stringify(message)}\n`),
+    onMessage: (listener) => void listeners.push(listener),
+    end: () => void child.stdin!.end(),
+  };
 }
 
 class Worker {
@@ -32,8 +95,8 @@ class Worker {
   private readonly pending = new Map<number, { resolve: (o: WorkerOutcome<unknown>) => void; reject: (e: Error) => void; onProgress?: (done: number, failed: number) => void }>();
   private exited = false;
 
-  constructor(readonly child: ChildProcess) {
-    child.on('message', (message: WorkerMessage) => {
+  constructor(readonly link: WorkerLink) {
+    link.onMessage((message) => {
       const waiter = this.pending.get(message.id);
       if (!waiter) return;
       if (message.type === 'progress') waiter.onProgress?.(message.done, message.failed);
@@ -43,11 +106,15 @@ class Worker {
         else waiter.reject(new Error(`bench worker: ${message.message}`));
       }
     });
-    child.on('exit', (code, signal) => {
+    link.child.on('exit', (code, signal) => {
       this.exited = true;
       for (const waiter of this.pending.values()) waiter.reject(new Error(`bench worker exited (${signal ?? code})`));
       this.pending.clear();
     });
+  }
+
+  get child(): ChildProcess {
+    return this.link.child;
   }
 
   run<T>(engine: EngineName, job: Job, onProgress?: (done: number, failed: number) => void): Promise<WorkerOutcome<T>> {
@@ -55,7 +122,7 @@ class Worker {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (o: WorkerOutcome<unknown>) => void, reject, onProgress });
-      this.child.send({ id, engine, job });
+      this.link.send({ id, engine, job });
     });
   }
 }
@@ -64,15 +131,13 @@ export class WorkerPool {
   private constructor(
     private readonly workers: Worker[],
     readonly engine: EngineName,
+    readonly generator: GeneratorName,
   ) {}
 
-  static start(count: number, engine: EngineName): WorkerPool {
-    const self = fileURLToPath(import.meta.url);
-    const ext = extname(self); // .ts under tsx (tests, compare script), .js when built
-    const entry = new URL(`./worker/main${ext}`, import.meta.url);
-    const execArgv = ext === '.ts' ? ['--import', 'tsx'] : [];
-    const workers = Array.from({ length: count }, () => new Worker(fork(entry, [], { execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })));
-    return new WorkerPool(workers, engine);
+  /** `count` worker processes of `generator`; `engine` is the client engine of Node workers. */
+  static start(count: number, engine: EngineName, generator: GeneratorName = 'node'): WorkerPool {
+    const workers = Array.from({ length: count }, () => new Worker(generator === 'pion' ? pionWorker() : nodeWorker()));
+    return new WorkerPool(workers, engine, generator);
   }
 
   get size(): number {
@@ -103,13 +168,16 @@ export class WorkerPool {
   /** Starts sampling every worker; the returned function stops and summarizes. */
   sample(): () => (outcomes: Array<JobOutcome<unknown>>) => WorkerUsage[] {
     const samplers = this.pids.map((pid) => new UsageSampler(pid));
+    const cores = cpus().length;
     return () => {
       const usages = samplers.map((s) => s.stop());
       return (outcomes) =>
         usages.flatMap((usage, i) => {
           if (!usage) return [];
-          const loop = outcomes.find((o) => o.worker === i)?.loop ?? { p99Ms: 0, maxMs: 0 };
-          return [{ ...usage, loopP99Ms: loop.p99Ms, loopMaxMs: loop.maxMs, saturated: usage.mainThreadCpuPercent > SATURATED_PERCENT }];
+          const loop = outcomes.find((o) => o.worker === i)?.loop;
+          // A Node worker is limited by its event loop thread; Go schedules over every core.
+          const loadPercent = this.generator === 'node' ? usage.mainThreadCpuPercent : usage.cpuPercent / cores;
+          return [{ ...usage, generator: this.generator, loopP99Ms: loop?.p99Ms, loopMaxMs: loop?.maxMs, loadPercent: Math.round(loadPercent * 10) / 10, saturated: loadPercent > SATURATED_PERCENT }];
         });
     };
   }
@@ -120,12 +188,12 @@ export class WorkerPool {
         (w) =>
           new Promise<void>((resolve) => {
             if (w.child.exitCode !== null || w.child.signalCode !== null) return resolve();
-            const kill = setTimeout(() => w.child.kill('SIGKILL'), 3_000);
+            const kill = setTimeout(() => w.child.kill('SIGKILL'), 5_000);
             w.child.once('exit', () => {
               clearTimeout(kill);
               resolve();
             });
-            w.child.disconnect();
+            w.link.end();
           }),
       ),
     );

@@ -8,6 +8,7 @@ import { printJson, printTable } from '../bench/print.js';
 import { progressLine } from '../bench/progress.js';
 import { ownServerCommand, spawnServer, type ServerProcess } from '../bench/server-process.js';
 import { SCENARIOS, type BenchOptions, type Scenario } from '../bench/types.js';
+import { GENERATORS, type GeneratorName } from '../bench/worker-processes.js';
 import { parseCount, parsePositiveInt, secondsOption } from './parse.js';
 
 const D = BENCH_DEFAULTS;
@@ -20,7 +21,9 @@ export const benchCommand = new Command('bench')
   .option('--spawn-server <command>', 'start this server command ({port} is replaced by a free port) and bench it')
   .option('--server-pid <pid>', 'sample CPU and memory of this server process', parsePositiveInt)
   .option('--server-cpu-prof <dir>', 'with --engine: write a V8 CPU profile of our server into <dir>')
-  .addOption(new Option('--client-engine <engine>', "engine of the bench's own client peers").choices(ENGINE_NAMES).default(DEFAULT_ENGINE))
+  .option('--server-workers <n>', 'with --engine: serve --workers of our server', parsePositiveInt, 1)
+  .addOption(new Option('--generator <kind>', 'load generator: node (our client peers, --client-engine) or pion (the Go pion load worker, interop/setup/pion.sh)').choices(GENERATORS).default(D.generator))
+  .addOption(new Option('--client-engine <engine>', "engine of the bench's own client peers (--generator node)").choices(ENGINE_NAMES).default(DEFAULT_ENGINE))
   .option('-w, --workers <n>', 'load generator processes', parsePositiveInt, D.workers)
   .option('--scenarios <list>', `comma-separated: ${SCENARIOS.join(',')}`, parseScenarios, D.scenarios)
   .addOption(secondsOption('--timeout <seconds>', 'per session: longest wait from offer to first echo', D.timeoutMs))
@@ -55,7 +58,7 @@ export const benchCommand = new Command('bench')
       let serverPid = opts.serverPid;
       if (!url) {
         const nodeArgs = opts.serverCpuProf ? ['--cpu-prof', `--cpu-prof-dir=${resolve(opts.serverCpuProf)}`] : [];
-        const command = opts.spawnServer ?? ownServerCommand(opts.engine!, { nodeArgs });
+        const command = opts.spawnServer ?? ownServerCommand(opts.engine!, { nodeArgs, workers: opts.serverWorkers });
         progress.update(`starting the server: ${command}`);
         server = await spawnServer(command);
         url = server.url;
@@ -79,7 +82,9 @@ interface BenchCliOptions {
   spawnServer?: string;
   serverPid?: number;
   serverCpuProf?: string;
+  serverWorkers: number;
   clientEngine: EngineName;
+  generator: GeneratorName;
   workers: number;
   scenarios: Scenario[];
   timeout: number;
@@ -107,6 +112,7 @@ function toBenchOptions(opts: BenchCliOptions, url: string, serverPid: number | 
   return {
     url,
     engine: opts.clientEngine,
+    generator: opts.generator,
     workers: opts.workers,
     scenarios: opts.scenarios,
     timeoutMs: opts.timeout,

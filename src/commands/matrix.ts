@@ -1,11 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decisiveFailures, detectPeers, runMatrix } from '../interop/matrix.js';
 import type { TestType } from '../interop/peer.js';
-import { allPeers } from '../interop/adapters/index.js';
-import { stderrProgress } from '../interop/progress.js';
-import { writeReports } from '../interop/report/write.js';
 import { NETWORKS, type NetworkName } from '../net/namespaces.js';
 import { parsePositiveInt, parseSeconds } from './parse.js';
 
@@ -23,6 +19,12 @@ export const matrixCommand = new Command('matrix')
   .option('--timeout <seconds>', "each client's timeout (default: the client's own, 15 s; Chromium 20 s)", parseSeconds)
   .option('--ours-only', 'only cells with one of our peers in them', false)
   .action(async (opts: MatrixOptions) => {
+    // Loaded here, not at start-up: the peers' adapters bring Playwright (about 60 MiB), which
+    // every other command (a server above all) has no use for.
+    const { decisiveFailures, detectPeers, runMatrix } = await import('../interop/matrix.js');
+    const { allPeers } = await import('../interop/adapters/index.js');
+    const { stderrProgress } = await import('../interop/progress.js');
+    const { writeReports } = await import('../interop/report/write.js');
     const peers = allPeers();
     const known = new Set(peers.map((p) => p.name));
     for (const name of [...(opts.servers ?? []), ...(opts.clients ?? [])]) {

@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createLogger, LOG_LEVELS } from '../log.js';
 import { DEFAULT_ENGINE, ENGINE_NAMES } from '../engines/registry.js';
 import type { EngineName, IceServer } from '../engines/engine.js';
 import type { Cidr } from '../sdp/candidate-policy.js';
-import { SERVER_DEFAULTS, startEchoServer } from '../signaling/server.js';
+import type { SessionHost } from '../echo/session-host.js';
+import { SERVER_DEFAULTS, startEchoServer, startWorkerServer, type EchoServer } from '../signaling/server.js';
 import {
   collect, parseCidrs, parseCount, parseIceServer, parseIpAddress, parseOrigins, parsePort, parsePortRange, parsePositiveInt, parseSecondsOrZero, parseTrustProxy, secondsOption,
 } from './parse.js';
@@ -16,6 +18,11 @@ export const serveCommand = new Command('serve')
   .addOption(new Option('-e, --engine <engine>', 'WebRTC stack').choices(ENGINE_NAMES).default(DEFAULT_ENGINE))
   .addOption(
     new Option('--max-sessions <n>', 'live sessions at most; more offers get 503').argParser(parsePositiveInt).default(undefined, '1000; werift 500, libwebrtc 50'),
+  )
+  .addOption(
+    new Option('-w, --workers <n>', 'session worker processes behind the one HTTP listener (1: every session in this process)')
+      .argParser(parsePositiveInt)
+      .default(undefined, 'the number of cores; 1 with --udp-mux'),
   )
   .addOption(secondsOption('--session-timeout <seconds>', 'release a session that has not connected after this long', SERVER_DEFAULTS.connectTimeoutMs))
   .addOption(secondsOption('--max-lifetime <seconds>', 'release any session after this long', SERVER_DEFAULTS.maxLifetimeMs))
@@ -58,7 +65,7 @@ export const serveCommand = new Command('serve')
   .action(async (opts: ServeOptions) => {
     const log = createLogger(opts.logLevel);
     const tls = readTls(opts.tlsCert, opts.tlsKey);
-    const server = await startEchoServer({
+    const options = {
       host: opts.host,
       port: opts.port,
       engine: opts.engine,
@@ -84,7 +91,11 @@ export const serveCommand = new Command('serve')
       tls,
       instanceId: opts.instanceId,
       log,
-    });
+    };
+    // One UDP port for every session is one process's port: --udp-mux keeps them in one process.
+    const workers = opts.workers ?? (opts.udpMux !== undefined ? 1 : cpus().length);
+    const server: EchoServer<SessionHost> =
+      workers > 1 ? await startWorkerServer({ ...options, workers, logLevel: opts.logLevel }) : await startEchoServer(options);
     // The first SIGTERM or SIGINT drains: no new offers, live sessions run until they end or
     // --drain-timeout passes. A second signal (Ctrl-C twice) closes every session at once.
     // Either way the process exits 0: stopping is what was asked for.
@@ -139,6 +150,7 @@ interface ServeOptions {
   host: string;
   port: number;
   engine: EngineName;
+  workers: number | undefined;
   maxSessions: number | undefined;
   sessionTimeout: number;
   maxLifetime: number;

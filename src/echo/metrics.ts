@@ -1,7 +1,11 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-/** Prometheus metrics of one server, on a registry of its own (several servers may share a process in tests). */
-export function createEchoMetrics(liveSessions: () => number) {
+/**
+ * Prometheus metrics of one server, on a registry of its own (several servers may share a process
+ * in tests). Without `liveSessions` there is no live-sessions gauge: a primary process whose
+ * workers hold the sessions leaves it to them, and /metrics sums theirs.
+ */
+export function createEchoMetrics(liveSessions?: () => number) {
   const registry = new Registry();
   const metrics = {
     registry,
@@ -17,9 +21,10 @@ export function createEchoMetrics(liveSessions: () => number) {
       registers: [registry],
     }),
     echoedPackets: new Counter({ name: 'echo_rtp_packets_echoed_total', help: 'RTP packets echoed by closed sessions', registers: [registry] }),
+    droppedPackets: new Counter({ name: 'echo_rtp_packets_dropped_total', help: 'RTP packets closed sessions did not echo because the server was behind', registers: [registry] }),
     echoedMessages: new Counter({ name: 'echo_datachannel_messages_echoed_total', help: 'Data channel messages echoed by closed sessions', registers: [registry] }),
   };
-  new Gauge({ name: 'echo_sessions_live', help: 'Sessions alive now', registers: [registry], collect() { this.set(liveSessions()); } });
+  if (liveSessions) new Gauge({ name: 'echo_sessions_live', help: 'Sessions alive now', registers: [registry], collect() { this.set(liveSessions()); } });
   return metrics;
 }
 

@@ -49,6 +49,9 @@ export interface SessionSummary {
 export class EchoSession {
   readonly id = randomUUID();
   readonly closed: Promise<CloseReason>;
+  /** Settles when the session first connects; never, for one that does not. */
+  readonly connected: Promise<void>;
+  private resolveConnected!: () => void;
   private readonly createdAt = performance.now();
   private connectedAt: number | undefined;
   private closeReason: CloseReason | undefined;
@@ -68,6 +71,7 @@ export class EchoSession {
   ) {
     this.log = log.child({ session: this.id });
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    this.connected = new Promise((resolve) => (this.resolveConnected = resolve));
     this.schedule(timeouts.connectTimeoutMs, () => {
       if (this.connectedAt === undefined) this.close('connect-timeout');
     });
@@ -117,6 +121,7 @@ export class EchoSession {
         connectMs,
         lifetimeMs: ageMs,
         rtpPackets: counters.rtpPackets,
+        rtpDropped: counters.rtpDropped,
         rtpBytes: counters.rtpBytes,
         keyframeRequests: counters.keyframeRequests,
         messages: counters.messages,
@@ -135,6 +140,7 @@ export class EchoSession {
         this.connectedAt = performance.now();
         const connectMs = this.connectedAt - this.createdAt;
         this.onConnected(connectMs);
+        this.resolveConnected();
         void this.peer.selectedPair().then((pair) => {
           this.log.info({ event: 'session-connected', connectMs: Math.round(connectMs * 10) / 10, selectedPair: describePair(pair) }, 'session connected');
         });

@@ -4,6 +4,8 @@ import { announcePublicAddresses } from '../sdp/public-address.js';
 import { EchoError } from '../errors/echo-error.js';
 import { EchoSession, type CloseReason, type SessionTimeouts } from './session.js';
 import type { EchoMetrics } from './metrics.js';
+import type { CreateOptions, SessionHost } from './session-host.js';
+import { UnconnectedPerClient } from './unconnected.js';
 
 export interface SessionRegistryOptions extends SessionTimeouts {
   maxSessions: number;
@@ -21,26 +23,17 @@ export interface SessionRegistryOptions extends SessionTimeouts {
   maxDataChannels: number;
 }
 
-export interface CreateOptions {
-  /** The client, as clientKey() names it: per-address limits count by it. */
-  client: string;
-  /**
-   * Work on the offer done while its slot is held (mDNS look-ups, candidate policy): it counts
-   * against the limits like the answer itself, and is refused once shutdown has begun.
-   */
-  prepare?: (offer: SessionDescription) => Promise<SessionDescription>;
-}
 
 /**
  * Owns every live session: enforces the session limits, and is the one place sessions are
  * created and forgotten, so a count of zero really means nothing is left.
  */
-export class SessionRegistry {
+export class SessionRegistry implements SessionHost {
   private readonly sessions = new Map<string, EchoSession>();
   /** Offers being answered right now: they count against the limit before they exist. */
   private pending = 0;
   /** Per client: sessions not connected yet, and offers of it being answered. */
-  private readonly unconnected = new Map<string, { pending: number; sessions: Set<EchoSession> }>();
+  private readonly unconnected: UnconnectedPerClient;
   private readonly clientOf = new Map<EchoSession, string>();
   private shuttingDown = false;
   /** Draining: no new offers, live sessions go on (SIGTERM; see EchoServer.drain). */
@@ -53,7 +46,9 @@ export class SessionRegistry {
     private readonly options: SessionRegistryOptions,
     private readonly log: Logger,
     private readonly metrics?: EchoMetrics,
-  ) {}
+  ) {
+    this.unconnected = new UnconnectedPerClient(options.maxUnconnectedPerAddress, options.connectTimeoutMs);
+  }
 
   get size(): number {
     return this.sessions.size;
@@ -75,19 +70,22 @@ export class SessionRegistry {
     return [...this.sessions.values()];
   }
 
+  health(): Record<string, unknown> {
+    return {};
+  }
+
+  async metricsText(): Promise<string> {
+    return this.metrics ? this.metrics.registry.metrics() : '';
+  }
+
   async create(offer: SessionDescription, { client, prepare }: CreateOptions = { client: 'local' }): Promise<EchoSession> {
     if (this.shuttingDown) throw EchoError.shuttingDown();
     if (this.draining) throw EchoError.draining();
     if (this.sessions.size + this.pending >= this.options.maxSessions) {
       throw EchoError.tooManySessions(this.options.maxSessions);
     }
-    const mine = this.unconnected.get(client) ?? { pending: 0, sessions: new Set<EchoSession>() };
-    if (mine.pending + mine.sessions.size >= this.options.maxUnconnectedPerAddress) {
-      throw EchoError.tooManyUnconnected(this.options.maxUnconnectedPerAddress, this.retryAfterSeconds(mine.sessions));
-    }
-    this.unconnected.set(client, mine);
+    this.unconnected.reserve(client);
     this.pending++;
-    mine.pending++;
     let session: EchoSession;
     try {
       const prepared = prepare ? await prepare(offer) : offer;
@@ -98,8 +96,7 @@ export class SessionRegistry {
       this.notifyIfEmpty();
       throw err;
     } finally {
-      mine.pending--;
-      this.forgetUnconnected(client);
+      this.unconnected.release(client);
     }
     // Counted as pending until it is registered (no await between), so whenEmpty() never sees a gap.
     this.pending--;
@@ -110,7 +107,7 @@ export class SessionRegistry {
     }
     this.sessions.set(session.id, session);
     this.clientOf.set(session, client);
-    if (!session.isConnected) this.trackUnconnected(client, session);
+    if (!session.isConnected) this.unconnected.track(client, session.id);
     this.metrics?.created.inc();
     void session.closed.then((reason) => this.forget(session, reason));
     return session;
@@ -161,41 +158,20 @@ export class SessionRegistry {
     const answer = { type: peer.answer.type, sdp: announcePublicAddresses(peer.answer.sdp, this.options.publicIps) };
     const session: EchoSession = new EchoSession(peer, answer, this.options, log, (ms) => {
       this.metrics?.connectSeconds.observe(ms / 1000);
-      this.untrackUnconnected(client, session);
+      this.unconnected.untrack(client, session.id);
     });
     return session;
-  }
-
-  private trackUnconnected(client: string, session: EchoSession): void {
-    const mine = this.unconnected.get(client) ?? { pending: 0, sessions: new Set<EchoSession>() };
-    mine.sessions.add(session);
-    this.unconnected.set(client, mine);
-  }
-
-  private untrackUnconnected(client: string, session: EchoSession): void {
-    this.unconnected.get(client)?.sessions.delete(session);
-    this.forgetUnconnected(client);
-  }
-
-  private forgetUnconnected(client: string): void {
-    const mine = this.unconnected.get(client);
-    if (mine && mine.pending === 0 && mine.sessions.size === 0) this.unconnected.delete(client);
-  }
-
-  /** Until the oldest of them reaches the connect timeout (or connects, which may be sooner). */
-  private retryAfterSeconds(sessions: Set<EchoSession>): number {
-    const oldest = Math.max(0, ...[...sessions].map((s) => s.summary().ageMs));
-    return Math.max(1, Math.ceil((this.options.connectTimeoutMs - oldest) / 1000));
   }
 
   private forget(session: EchoSession, reason: CloseReason): void {
     this.sessions.delete(session.id);
     const client = this.clientOf.get(session);
     this.clientOf.delete(session);
-    if (client !== undefined) this.untrackUnconnected(client, session);
+    if (client !== undefined) this.unconnected.untrack(client, session.id);
     const { counters } = session.summary();
     this.metrics?.closed.inc({ reason });
     this.metrics?.echoedPackets.inc(counters.rtpPackets);
+    if (counters.rtpDropped) this.metrics?.droppedPackets.inc(counters.rtpDropped);
     this.metrics?.echoedMessages.inc(counters.messages);
     this.notifyIfEmpty();
   }

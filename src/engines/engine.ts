@@ -31,6 +31,8 @@ export interface EchoCounters {
   keyframeRequests: number;
   messages: number;
   messageBytes: number;
+  /** RTP packets not echoed because the server was behind (overload is bounded, not queued). */
+  rtpDropped?: number;
 }
 
 /** A STUN or TURN server, as RTCIceServer describes it (`stun:host:port`, `turn:host:port?transport=tcp`). */

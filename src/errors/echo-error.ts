@@ -109,6 +109,10 @@ export class EchoError extends Error {
   static unsupportedMediaType(contentType: string | undefined) {
     return new EchoError('ECHO_ERR_UNSUPPORTED_MEDIA_TYPE', `Content-Type must be application/json, got ${contentType ?? 'none'}`);
   }
+  /** The same error again, from its parts (an error that crossed from a worker process). */
+  static from(parts: { code: EchoErrorCode; message: string; context?: Record<string, unknown> }) {
+    return new EchoError(ERROR_STATUS[parts.code] ? parts.code : 'ECHO_ERR_INTERNAL', parts.message, parts.context);
+  }
   static internal() {
     return new EchoError('ECHO_ERR_INTERNAL', 'Internal server error');
   }

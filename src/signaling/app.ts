@@ -5,7 +5,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import cors from '@fastify/cors';
 import fastifyStatic from '@fastify/static';
 import type { Logger } from 'pino';
-import type { SessionRegistry } from '../echo/sessions.js';
+import type { SessionHost } from '../echo/session-host.js';
 import type { EchoMetrics } from '../echo/metrics.js';
 import { EchoError } from '../errors/echo-error.js';
 import type { CandidatePolicy } from '../sdp/candidate-policy.js';
@@ -34,7 +34,7 @@ export const DRAIN_MAX_BYTES = 4 * 1024 * 1024;
 const PAGE_DIR = fileURLToPath(new URL('../page/', import.meta.url));
 
 export interface AppOptions {
-  sessions: SessionRegistry;
+  sessions: SessionHost;
   metrics: EchoMetrics;
   log: Logger;
   offerLimits: OfferLimits;
@@ -118,11 +118,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   // 503 while draining, so that load balancers and readiness probes stop sending offers here.
   app.get('/healthz', async (_request, reply) => {
-    const health = { status: sessions.isDraining ? 'draining' : 'ok', engine: sessions.engineName, sessions: sessions.size, ...(instanceId ? { instance: instanceId } : {}) };
+    const health = {
+      status: sessions.isDraining ? 'draining' : 'ok',
+      engine: sessions.engineName,
+      sessions: sessions.size,
+      ...(instanceId ? { instance: instanceId } : {}),
+      ...sessions.health(),
+    };
     return reply.status(sessions.isDraining ? 503 : 200).send(health);
   });
 
-  if (options.serveMetrics) registerMetricsRoute(app, metrics);
+  if (options.serveMetrics) registerMetricsRoute(app, metrics, () => sessions.metricsText());
 
   if (existsSync(PAGE_DIR)) {
     await app.register(fastifyStatic, { root: PAGE_DIR, prefix: '/' });
@@ -143,10 +149,11 @@ function trustHops(hops: number): (address: string, hop: number) => boolean {
   return (_address, hop) => hop < hops;
 }
 
-export function registerMetricsRoute(app: FastifyInstance, metrics: EchoMetrics): void {
+/** `/metrics`: the exposition `text()` gives (this process's registry, or every worker's summed). */
+export function registerMetricsRoute(app: FastifyInstance, metrics: EchoMetrics, text: () => Promise<string>): void {
   app.get('/metrics', async (_request, reply) => {
     void reply.header('Content-Type', metrics.registry.contentType);
-    return metrics.registry.metrics();
+    return text();
   });
 }
 

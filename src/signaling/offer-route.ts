@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import type { Logger } from 'pino';
-import type { SessionRegistry } from '../echo/sessions.js';
+import type { SessionHost } from '../echo/session-host.js';
 import type { EchoMetrics } from '../echo/metrics.js';
 import type { SessionDescription } from '../engines/engine.js';
 import { parseOfferBody, type OfferLimits } from '../sdp/offer.js';
@@ -27,7 +27,7 @@ const RATE_WINDOW_MS = 1_000;
  * the body is read), the offer's shape and limits, then, holding a session slot, mDNS names
  * and the candidate policy, and the stack last.
  */
-export async function registerOfferRoute(app: FastifyInstance, sessions: SessionRegistry, options: OfferRouteOptions): Promise<void> {
+export async function registerOfferRoute(app: FastifyInstance, sessions: SessionHost, options: OfferRouteOptions): Promise<void> {
   const { metrics, log } = options;
   await app.register(rateLimit, {
     global: false,

@@ -1,9 +1,11 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { Logger } from 'pino';
-import type { EngineName, NetworkOptions } from '../engines/engine.js';
+import type { LevelWithSilent, Logger } from 'pino';
+import type { Engine, EngineName, NetworkOptions } from '../engines/engine.js';
 import { loadEngine } from '../engines/registry.js';
-import { SessionRegistry } from '../echo/sessions.js';
-import { createEchoMetrics } from '../echo/metrics.js';
+import { SessionRegistry, type SessionRegistryOptions } from '../echo/sessions.js';
+import { createEchoMetrics, type EchoMetrics } from '../echo/metrics.js';
+import type { SessionHost } from '../echo/session-host.js';
+import { WorkerSessions } from './worker-pool.js';
 import { candidatePolicy, type Cidr } from '../sdp/candidate-policy.js';
 import { OFFER_LIMIT_DEFAULTS } from '../sdp/offer.js';
 import { buildApp, registerMetricsRoute } from './app.js';
@@ -89,9 +91,13 @@ export interface DrainResult {
   ms: number;
 }
 
-export interface EchoServer {
+/**
+ * One running server: the HTTP listener and whoever holds its sessions (this process's registry,
+ * or worker processes). `close()` is the one way down; drain() builds on it.
+ */
+export interface EchoServer<Host extends SessionHost = SessionRegistry> {
   readonly app: FastifyInstance;
-  readonly sessions: SessionRegistry;
+  readonly sessions: Host;
   /** Base URL, e.g. http://127.0.0.1:8080 (https://… with TLS) */
   readonly url: string;
   /** Base URL of the metrics listener, when it has one of its own. */
@@ -106,26 +112,64 @@ export interface EchoServer {
   drain(timeoutMs: number): Promise<DrainResult>;
 }
 
+/** Every session in this process. */
 export async function startEchoServer(options: EchoServerOptions): Promise<EchoServer> {
   const engine = await loadEngine(options.engine);
+  const registryOptions = sessionOptions(engine, options);
+  let registry: SessionRegistry | undefined;
+  const metrics = createEchoMetrics(() => registry?.size ?? 0);
+  registry = new SessionRegistry(engine, registryOptions, options.log.child({ module: 'echo', engine: engine.name }), metrics);
+  return serveSessions(registry, metrics, registryOptions.maxSessions, options);
+}
+
+export interface WorkerServerOptions extends EchoServerOptions {
+  /** Session worker processes behind the one listener. */
+  workers: number;
+  /** The workers' log level (they log on their own stderr, which is ours). */
+  logLevel: LevelWithSilent;
+}
+
+/** `serve --workers N`: this process listens, N worker processes hold the sessions (signaling/worker-pool.ts). */
+export async function startWorkerServer(options: WorkerServerOptions): Promise<EchoServer<WorkerSessions>> {
+  const engine = await loadEngine(options.engine);
+  if (options.network.udpMux !== undefined) throw new Error('--udp-mux puts every session on one UDP port of one process: it takes --workers 1');
+  const registryOptions = sessionOptions(engine, options);
+  // The primary's metrics: offers refused here, candidates refused; the live-sessions gauge is the workers'.
+  const metrics = createEchoMetrics();
+  const sessions = await WorkerSessions.start({
+    ...registryOptions,
+    engine: engine.name,
+    workers: options.workers,
+    logLevel: options.logLevel,
+    log: options.log.child({ module: 'workers' }),
+    metrics,
+  });
+  try {
+    return await serveSessions(sessions, metrics, registryOptions.maxSessions, options);
+  } catch (err) {
+    await sessions.closeAll();
+    throw err;
+  }
+}
+
+/** The options of a session registry (one process's, or each worker's), defaults filled in. */
+function sessionOptions(engine: Engine, options: EchoServerOptions): SessionRegistryOptions {
   if (options.network.udpMux !== undefined && !engine.capabilities.udpMux) {
     throw new Error(`the ${engine.name} engine cannot share one UDP port between sessions (--udp-mux); libdatachannel can`);
   }
-  const log = options.log;
   const maxSessions = options.maxSessions ?? engine.budget.maxSessions;
-  let registry: SessionRegistry | undefined;
-  const metrics = createEchoMetrics(() => registry?.size ?? 0);
-  const sessions = (registry = new SessionRegistry(
-    engine,
-    {
-      ...options,
-      maxSessions,
-      maxDataChannels: options.maxDataChannels ?? SERVER_DEFAULTS.maxDataChannels,
-      maxUnconnectedPerAddress: options.maxUnconnectedPerAddress ?? defaultMaxUnconnectedPerAddress(maxSessions),
-    },
-    log.child({ module: 'echo', engine: engine.name }),
-    metrics,
-  ));
+  const { connectTimeoutMs, maxLifetimeMs, gatherTimeoutMs, disconnectGraceMs, idleTimeoutMs, network, publicIps } = options;
+  return {
+    connectTimeoutMs, maxLifetimeMs, gatherTimeoutMs, disconnectGraceMs, idleTimeoutMs, network, publicIps,
+    maxSessions,
+    maxDataChannels: options.maxDataChannels ?? SERVER_DEFAULTS.maxDataChannels,
+    maxUnconnectedPerAddress: options.maxUnconnectedPerAddress ?? defaultMaxUnconnectedPerAddress(maxSessions),
+  };
+}
+
+/** The HTTP side for any session host: the app, its listeners, close and drain. */
+async function serveSessions<Host extends SessionHost>(sessions: Host, metrics: EchoMetrics, maxSessions: number, options: EchoServerOptions): Promise<EchoServer<Host>> {
+  const log = options.log;
   const metricsApart = options.metricsPort !== undefined;
   const app = await buildApp({
     sessions,
@@ -149,8 +193,8 @@ export async function startEchoServer(options: EchoServerOptions): Promise<EchoS
     host = await listen(app, options.host, options.port, log);
     if (metricsApart) {
       metricsApp = Fastify({ requestTimeout: 15_000 });
-      registerMetricsRoute(metricsApp, metrics);
-      metricsApp.get('/healthz', async () => ({ status: 'ok', engine: engine.name, sessions: sessions.size }));
+      registerMetricsRoute(metricsApp, metrics, () => sessions.metricsText());
+      metricsApp.get('/healthz', async () => ({ status: 'ok', engine: sessions.engineName, sessions: sessions.size, ...sessions.health() }));
       await metricsApp.listen({ host: options.metricsHost ?? SERVER_DEFAULTS.metricsHost, port: options.metricsPort });
     }
   } catch (err) {
@@ -160,8 +204,8 @@ export async function startEchoServer(options: EchoServerOptions): Promise<EchoS
   const url = baseUrl(host, app, options.tls ? 'https' : 'http');
   const metricsUrl = metricsApp && baseUrl(options.metricsHost ?? SERVER_DEFAULTS.metricsHost, metricsApp, 'http');
   log.info(
-    { event: 'listening', url, host, metricsUrl, engine: engine.name, maxSessions, tls: Boolean(options.tls), instance: options.instanceId },
-    `echo server listening on ${url} (engine ${engine.name})`,
+    { event: 'listening', url, host, metricsUrl, engine: sessions.engineName, maxSessions, tls: Boolean(options.tls), instance: options.instanceId, ...sessions.health() },
+    `echo server listening on ${url} (engine ${sessions.engineName})`,
   );
   let closing: Promise<void> | undefined;
   const close = () => (closing ??= Promise.all([app.close(), metricsApp?.close()]).then(() => undefined));
@@ -170,7 +214,7 @@ export async function startEchoServer(options: EchoServerOptions): Promise<EchoS
   return { app, sessions, url, metricsUrl, close, drain };
 }
 
-async function drainSessions(sessions: SessionRegistry, timeoutMs: number, close: () => Promise<void>, log: Logger): Promise<DrainResult> {
+async function drainSessions(sessions: SessionHost, timeoutMs: number, close: () => Promise<void>, log: Logger): Promise<DrainResult> {
   const start = performance.now();
   sessions.startDraining();
   const sessionsAtStart = sessions.size;

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 import { run } from '../../src/bench/run.js';
 import { printJson, printTable } from '../../src/bench/print.js';
 import { BENCH_DEFAULTS } from '../../src/bench/defaults.js';
 import type { BenchOptions } from '../../src/bench/types.js';
 import { startTestServer } from '../helpers/server.js';
-import { withTimeout } from '../helpers/timeout.js';
+import { skipUnlessCi, withTimeout } from '../helpers/timeout.js';
+import { PION_LOAD_BINARY } from '../../src/bench/worker-processes.js';
 
 /** A tiny bench: the numbers are not checked (the machine is shared), only that everything ran and succeeded. */
 function tinyBench(url: string): BenchOptions {
@@ -58,4 +60,31 @@ test('a short bench against our own server: every session succeeds and the repor
 
   assert.match(printTable(result), /connect, one after another: 3\/3 ok/);
   assert.deepEqual(JSON.parse(printJson(result)), JSON.parse(JSON.stringify(result)));
+});
+
+test('the pion load worker runs the same jobs and reports its own CPU per packet', { skip: skipUnlessCi(existsSync(PION_LOAD_BINARY) ? undefined : 'pion-load not built (interop/setup/pion.sh)') }, async (t) => {
+  const server = await startTestServer(t, 'libdatachannel');
+  const options: BenchOptions = {
+    ...tinyBench(`${server.url}/offer`),
+    generator: 'pion',
+    scenarios: ['idle', 'connect', 'echo'],
+    connect: { sequential: 2, concurrent: 2, concurrency: 2, channel: false },
+  };
+  const result = await withTimeout(run(options), 90_000, 'the pion bench');
+
+  assert.deepEqual(result.errors, []);
+  assert.equal(result.generator, 'pion');
+  for (const phase of [result.connect!.sequential!, result.connect!.concurrent!]) {
+    assert.equal(phase.failed, 0, JSON.stringify(phase.failures));
+    assert.equal(phase.steps.firstEcho?.n, phase.sessions);
+  }
+  const step = result.echo!.steps[0]!;
+  assert.equal(step.sent, 2 * 50);
+  assert.ok(step.echoed > 0, 'RTP came back');
+  assert.ok(step.worstSession, 'the pion worker reports each session');
+  assert.ok(step.generator[0]!.cpuSeconds >= 0 && step.generator[0]!.generator === 'pion');
+  assert.equal(typeof step.generator[0]!.saturated, 'boolean');
+  assert.ok(step.machine && step.machine.cores > 0, 'the machine was sampled');
+  assert.deepEqual(result.idle!.levels.map((l) => l.held), [0, 2]);
+  assert.match(printTable(result), /pion load worker/);
 });

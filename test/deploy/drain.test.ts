@@ -77,7 +77,8 @@ test('SIGTERM drains: offers get 503 ECHO_ERR_DRAINING with Retry-After, /health
 
   const health = await fetch(`${server.url}/healthz`);
   assert.equal(health.status, 503);
-  assert.deepEqual(await health.json(), { status: 'draining', engine: 'libdatachannel', sessions: 2 });
+  const { status, engine, sessions } = (await health.json()) as Record<string, unknown>;
+  assert.deepEqual({ status, engine, sessions }, { status: 'draining', engine: 'libdatachannel', sessions: 2 });
 
   // The live sessions go on: the data channel still echoes, several times over a second.
   for (let i = 0; i < 5; i++) {

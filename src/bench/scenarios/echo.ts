@@ -1,6 +1,6 @@
 import { countFailures } from '../failures.js';
 import { round, summarize } from '../stats.js';
-import type { BenchOptions, EchoResult, EchoStepReport } from '../types.js';
+import type { BenchOptions, Cost, EchoResult, EchoStepReport } from '../types.js';
 import type { EchoStepResult, OpenJobResult } from '../worker/protocol.js';
 import { split, type WorkerPool } from '../worker-processes.js';
 import { measured } from './measure.js';
@@ -31,10 +31,10 @@ export async function runEcho(pool: WorkerPool, options: BenchOptions): Promise<
       const report = await runStep(pool, options, rate, result.opened);
       result.steps.push(report);
       if (!echo.ramp) break;
-      const generatorLimited = report.sendStretch > 1.1 || report.generator.some((w) => w.saturated);
-      if (!report.held || generatorLimited) {
-        // A generator that fell behind may have caused the loss itself: say so rather than blame the server.
-        result.capacity = capacityOf(result.steps, generatorLimited ? 'generator' : 'loss');
+      if (!report.held || report.limitedBy === 'generator') {
+        // A generator that fell behind, or a machine with no CPU left for the server, may have
+        // caused the loss itself: say so rather than call it the server's capacity.
+        result.capacity = capacityOf(result.steps, report.limitedBy ?? 'loss');
         return result;
       }
       rate *= echo.rampFactor;
@@ -57,6 +57,13 @@ async function runStep(pool: WorkerPool, options: BenchOptions, rate: number, se
   const echoed = parts.reduce((s, p) => s + p.echoed, 0);
   const fraction = sent > 0 ? echoed / sent : 0;
   const total = packetsPerSecond * sessions;
+  const { server, generator, machine } = cost;
+  const generatorCpu = generator.reduce((sum, w) => sum + w.cpuSeconds, 0);
+  const perSession = parts.flatMap((p) => p.perSession ?? []);
+  const worst = perSession.length
+    ? { loss: round(Math.max(...perSession.map((p) => (p.sent ? 1 - p.echoed / p.sent : 0))), 4), rttP99Ms: Math.max(...perSession.map((p) => p.rttP99Ms)) }
+    : undefined;
+  const sendStretch = round(Math.max(...parts.map((p) => p.sendStretch)), 2);
   return {
     sessions,
     packetsPerSecondPerSession: packetsPerSecond,
@@ -69,10 +76,24 @@ async function runStep(pool: WorkerPool, options: BenchOptions, rate: number, se
     duplicates: parts.reduce((s, p) => s + p.duplicates, 0),
     renumbered: parts.reduce((s, p) => s + p.renumbered, 0),
     rttMs: summarize(parts.flatMap((p) => p.rttMs)) ?? null,
-    sendStretch: round(Math.max(...parts.map((p) => p.sendStretch)), 2),
+    sendStretch,
     held: 1 - fraction < echo.maxLoss,
+    serverCpuUsPerPacket: server && echoed > 0 ? round((server.cpuSeconds * 1e6) / echoed, 1) : undefined,
+    generatorCpuUsPerPacket: echoed > 0 ? round((generatorCpu * 1e6) / echoed, 1) : undefined,
+    worstSession: worst,
+    limitedBy: limitOf(sendStretch, generator, machine),
     ...cost,
   };
+}
+
+/** The machine is saturated when nearly every core was busy: then no one's capacity is being measured. */
+export const MACHINE_SATURATED_PERCENT = 95;
+
+/** What, other than the server, may have limited a step: a generator that fell behind or saturated, or the machine. */
+export function limitOf(sendStretch: number, generator: Cost['generator'], machine: Cost['machine']): EchoStepReport['limitedBy'] {
+  if (sendStretch > 1.1 || generator.some((w) => w.saturated)) return 'generator';
+  if (machine && machine.busyPercent > MACHINE_SATURATED_PERCENT) return 'machine';
+  return undefined;
 }
 
 function capacityOf(steps: EchoStepReport[], stoppedBy: NonNullable<EchoResult['capacity']>['stoppedBy']): EchoResult['capacity'] {

@@ -49,11 +49,11 @@ export async function runIdle(pool: WorkerPool, options: BenchOptions): Promise<
   return result;
 }
 
-/** The median of a few readings a quarter second apart: a garbage-collected server's RSS breathes. */
+/** The median of a few readings a quarter second apart (the server and every process it started): a garbage-collected server's RSS breathes. */
 async function medianRss(pid: number): Promise<number | undefined> {
   const readings: number[] = [];
   for (let i = 0; i < 5; i++) {
-    const rss = readProc(pid)?.rssBytes;
+    const rss = readProc(pid, { tree: true })?.rssBytes;
     if (rss !== undefined) readings.push(rss);
     await new Promise((r) => setTimeout(r, 250));
   }

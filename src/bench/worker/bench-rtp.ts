@@ -6,12 +6,15 @@
 export const RTP_MAGIC = 0x42454e43; // "BENC"
 export const BENCH_HEADER = 12;
 
-/** Writes header and index into `packet` in place: no allocation per packet. */
-export function writeBenchRtp(packet: Buffer, payloadType: number, ssrc: number, index: number): void {
+/**
+ * Writes header and index into `packet` in place: no allocation per packet. The timestamp is the
+ * send time on the 90 kHz video clock, as a real sender stamps its packets.
+ */
+export function writeBenchRtp(packet: Buffer, payloadType: number, ssrc: number, index: number, nowMs = performance.now()): void {
   packet[0] = 0x80; // V=2, no padding, no extension, no CSRC
   packet[1] = payloadType & 0x7f;
   packet.writeUInt16BE(index & 0xffff, 2);
-  packet.writeUInt32BE((index * 3000) >>> 0, 4); // 30 fps on a 90 kHz clock
+  packet.writeUInt32BE(Math.floor(nowMs * 90) >>> 0, 4);
   packet.writeUInt32BE(ssrc >>> 0, 8);
   packet.writeUInt32BE(RTP_MAGIC, 12);
   packet.writeUInt32BE(index >>> 0, 16);

@@ -7,6 +7,7 @@ import { rtpLegs, type ClientPeer, type Engine, type RtpLeg } from '../../engine
 import { openSession } from './bench-session.js';
 import { BENCH_HEADER, benchIndexOf, writeBenchRtp } from './bench-rtp.js';
 import { runWithConcurrency, throttled } from './concurrency.js';
+import { percentile } from '../stats.js';
 import type { EchoStepResult, Job, OpenJobResult, SessionRecord } from './protocol.js';
 
 /** The generator's clock: small enough to spread packets evenly, large enough to stay cheap. */
@@ -48,7 +49,7 @@ class EchoStream {
 
   sendUpTo(due: number, now: number): void {
     while (this.sent < due) {
-      writeBenchRtp(this.packet, this.leg.payloadType, this.leg.ssrc, this.nextIndex++);
+      writeBenchRtp(this.packet, this.leg.payloadType, this.leg.ssrc, this.nextIndex++, now);
       this.sendTimes[this.sent++] = now;
       this.leg.send(this.packet);
     }
@@ -109,8 +110,11 @@ export class EchoSessions {
     });
     const sendStretch = (performance.now() - started) / Math.max(job.durationMs, 1);
     await new Promise((resolve) => setTimeout(resolve, job.drainMs));
-    const result: EchoStepResult = { sessions: this.streams.length, sent: 0, echoed: 0, duplicates: 0, renumbered: 0, rttMs: [], sendStretch };
+    const result: EchoStepResult = { sessions: this.streams.length, sent: 0, echoed: 0, duplicates: 0, renumbered: 0, rttMs: [], sendStretch, perSession: [] };
     for (const s of this.streams) {
+      const sorted = Float64Array.from(s.rtts).sort();
+      const p = (q: number) => (sorted.length ? Math.round(percentile(sorted, q) * 100) / 100 : 0);
+      result.perSession!.push({ sent: s.sent, echoed: s.echoed, rttP50Ms: p(50), rttP99Ms: p(99) });
       result.sent += s.sent;
       result.echoed += s.echoed;
       result.duplicates += s.duplicates;

@@ -17,6 +17,7 @@ export type Job =
 
 export interface JobRequest {
   id: number;
+  /** The client engine of a Node worker (the pion worker ignores it). */
   engine: EngineName;
   job: Job;
 }
@@ -48,6 +49,8 @@ export interface EchoStepResult {
   rttMs: number[];
   /** How long sending took against the planned duration: > 1.05 means the generator fell behind. */
   sendStretch: number;
+  /** Each session's share, in the order of the worker's sessions. */
+  perSession?: Array<{ sent: number; echoed: number; rttP50Ms: number; rttP99Ms: number }>;
 }
 
 export interface DataChannelJobResult extends OpenJobResult {
@@ -67,5 +70,6 @@ export interface LoopStats {
 
 export type WorkerMessage =
   | { id: number; type: 'progress'; done: number; failed: number }
-  | { id: number; type: 'done'; result: unknown; loop: LoopStats }
+  /** `loop`: Node workers only. */
+  | { id: number; type: 'done'; result: unknown; loop?: LoopStats }
   | { id: number; type: 'error'; message: string };

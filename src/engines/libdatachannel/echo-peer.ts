@@ -16,6 +16,7 @@ import { peerOpened, teardown } from './lifecycle.js';
 import { LivenessProbe, iceCredentials } from './liveness.js';
 import { buildMedia } from './media-description.js';
 import { RtcpRepeatFilter } from './rtcp-repeat-filter.js';
+import { echoBacklog } from './backlog.js';
 
 /** Probes right after connecting, this far apart, until one is answered. */
 const CALIBRATION_PROBES = 5;
@@ -37,7 +38,7 @@ export async function createLibdatachannelEchoPeer(
 }
 
 class LibdatachannelEchoPeer implements EchoPeer {
-  readonly counters: EchoCounters = { rtpPackets: 0, rtpBytes: 0, keyframeRequests: 0, messages: 0, messageBytes: 0 };
+  readonly counters: EchoCounters = { rtpPackets: 0, rtpBytes: 0, keyframeRequests: 0, messages: 0, messageBytes: 0, rtpDropped: 0 };
   #answer: SessionDescription | undefined;
   readonly #log: EchoPeerOptions['log'];
   readonly #pc: PeerConnection;
@@ -206,6 +207,10 @@ class LibdatachannelEchoPeer implements EchoPeer {
       repeats.reset();
       if (!isRtp(packet) || !payloadTypes.has(rtpPayloadType(packet))) return;
       clientSsrc = rtpSsrc(packet);
+      if (!echoBacklog.admit()) {
+        this.counters.rtpDropped!++;
+        return;
+      }
       setRtpSsrc(packet, echoSsrc);
       try {
         if (!track.sendMessageBinary(packet)) return;

@@ -1,0 +1,95 @@
+/**
+ * Overload is bounded: a packet that waited too long to reach JavaScript is dropped, not echoed.
+ *
+ * node-datachannel hands every received packet to JavaScript through a thread-safe function whose
+ * queue has no limit (src/cpp/thread-safe-callback.cpp: `tsfn_t::New` with a maximum queue size of
+ * 0, then one `BlockingCall` per message from libdatachannel's thread, media-track-wrapper.cpp
+ * `TrackWrapper::onMessage`). When packets arrive faster than the event loop can echo them, that
+ * queue grows without bound: round trips and memory grow with it (the bench saw RTT p99 above a
+ * second), and every echo arrives too late to be of use.
+ *
+ * JavaScript cannot see that queue, but it can tell how long the event loop has been busy since
+ * the queue was last empty. The queue is empty right after a turn of the loop has run the
+ * packets (Node runs every queued packet of every track in one poll phase, up to 1000 per track),
+ * and whenever the loop slept in poll (it wakes as soon as a packet is queued). So the oldest
+ * packet of a turn has waited at most the loop's busy time (wall time minus idle time,
+ * performance.eventLoopUtilization) since the later of those two moments, plus the time this
+ * turn has run. Past `maxWaitMs`, packets are dropped, which costs a fraction of an echo (no copy
+ * into a message, no SRTP, no send), so the loop catches up and what it does echo is fresh.
+ *
+ * A timer notices the loop's sleeps, every few milliseconds while packets flow. The estimate errs
+ * on the late side only after tens of milliseconds of other work, a sleep, then a packet: a few
+ * packets dropped that need not have been.
+ */
+import { performance } from 'node:perf_hooks';
+
+/** A packet that may have waited longer than this in node-datachannel's queue is dropped. */
+export const MAX_QUEUE_WAIT_MS = 30;
+
+/** How often the loop's sleeps are looked for while packets flow. */
+const TICK_MS = 5;
+/** Idle time at least this long (ms) since the last mark: the loop slept, so nothing was queued. */
+const SLEPT_MS = 0.5;
+/** The timer stops after this long without packets. */
+const QUIET_MS = 1_000;
+
+const idleNow = () => performance.eventLoopUtilization().idle;
+
+export class EchoBacklog {
+  /** performance.now() of this loop turn's first packet; undefined between turns. */
+  #turnStart: number | undefined;
+  /** How long the loop was busy before this turn's first packet (ms): about the oldest packet's wait. */
+  #stale = 0;
+  /** A moment the queue was known to be empty, and the loop's idle time then. */
+  #markAt = performance.now();
+  #markIdle = idleNow();
+  #lastPacket = 0;
+  #ticker: NodeJS.Timeout | undefined;
+  /** Packets dropped so far, process-wide. */
+  dropped = 0;
+
+  constructor(readonly maxWaitMs = MAX_QUEUE_WAIT_MS) {}
+
+  /** Called for every received media packet: true to echo it, false to drop it (it is counted). */
+  admit(): boolean {
+    const now = performance.now();
+    if (this.#turnStart === undefined) {
+      this.#turnStart = now;
+      this.#lastPacket = now;
+      if (this.#ticker) this.#stale = Math.max(0, now - this.#markAt - (idleNow() - this.#markIdle));
+      else {
+        // The first packets after a quiet spell: nothing watched the loop, take them as fresh.
+        this.#stale = 0;
+        this.#ticker = setInterval(this.#tick, TICK_MS).unref();
+      }
+      // The check phase comes right after this turn's poll phase, where every packet callback ran.
+      setImmediate(this.#endTurn);
+    }
+    if (this.#stale + (now - this.#turnStart) <= this.maxWaitMs) return true;
+    this.dropped++;
+    return false;
+  }
+
+  #mark(now: number, idle: number): void {
+    this.#markAt = now;
+    this.#markIdle = idle;
+  }
+
+  readonly #endTurn = (): void => {
+    this.#turnStart = undefined;
+    this.#mark(performance.now(), idleNow());
+  };
+
+  readonly #tick = (): void => {
+    const now = performance.now();
+    const idle = idleNow();
+    if (idle - this.#markIdle >= SLEPT_MS) this.#mark(now, idle);
+    if (now - this.#lastPacket > QUIET_MS) {
+      clearInterval(this.#ticker);
+      this.#ticker = undefined;
+    }
+  };
+}
+
+/** One for the process: every echo peer's packets share the one event loop and its queue. */
+export const echoBacklog = new EchoBacklog();

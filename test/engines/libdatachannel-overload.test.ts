@@ -1,0 +1,57 @@
+/**
+ * Overload is bounded in the libdatachannel echo peer: packets that queued while the event loop
+ * was stuck are dropped, not echoed late (src/engines/libdatachannel/backlog.ts).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { run } from '../../src/bench/run.js';
+import { BENCH_DEFAULTS } from '../../src/bench/defaults.js';
+import { MAX_QUEUE_WAIT_MS } from '../../src/engines/libdatachannel/backlog.js';
+import { startTestServer } from '../helpers/server.js';
+import { eventually, withTimeout } from '../helpers/timeout.js';
+
+/** Blocks this process's event loop (the server's) for `ms`, as an overloaded loop would be. */
+function stall(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    /* busy */
+  }
+}
+
+test('packets that waited behind a stuck event loop are dropped and counted; the echo goes on', async (t) => {
+  const server = await startTestServer(t, 'libdatachannel');
+  // The client peers run in a bench worker process, so they keep sending while we are stuck.
+  const stallMs = 10 * MAX_QUEUE_WAIT_MS;
+  const stalls: NodeJS.Timeout[] = [];
+  t.after(() => stalls.forEach(clearTimeout));
+  // Twice during the echo step (which starts once the sessions are open).
+  const onProgress = (line: string) => {
+    if (stalls.length === 0 && /packets\/s for/.test(line)) stalls.push(...[500, 1200].map((at) => setTimeout(() => stall(stallMs), at)));
+  };
+  const result = await withTimeout(
+    run({
+      ...BENCH_DEFAULTS,
+      url: `${server.url}/offer`,
+      engine: 'libdatachannel',
+      generator: 'node',
+      workers: 1,
+      scenarios: ['echo'],
+      timeoutMs: 10_000,
+      echo: { ...BENCH_DEFAULTS.echo, sessions: 2, packetsPerSecond: 200, durationMs: 2_000, drainMs: 500 },
+      onProgress,
+    }),
+    60_000,
+    'the echo bench',
+  );
+  assert.deepEqual(result.errors, []);
+  const step = result.echo!.steps[0]!;
+  assert.ok(step.echoed > 0.3 * step.sent, `the echo went on around the stalls: ${step.echoed}/${step.sent}`);
+  assert.ok(step.echoed < step.sent, 'what queued during the stalls was not echoed');
+  await eventually(() => server.sessions.size === 0, 15_000, 'the echo sessions closed');
+  const metrics = await (await fetch(`${server.url}/metrics`)).text();
+  const dropped = Number(/echo_rtp_packets_dropped_total (\d+)/.exec(metrics)?.[1] ?? 0);
+  // Each stall holds back about 2 sessions × 200 packets/s × stallMs of packets: those are dropped.
+  assert.ok(dropped > 0, `dropped packets are counted (${dropped})`);
+  // Only packets that were not echoed (a probe before the step may be among them: hence the slack).
+  assert.ok(dropped <= step.sent - step.echoed + 2, `dropped ${dropped}; sent ${step.sent}, echoed ${step.echoed}`);
+});
