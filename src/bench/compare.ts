@@ -35,7 +35,7 @@ export const CPU_RATE = { sessions: 16, packetsPerSecond: 2_000, payloadBytes: 1
 interface Target {
   name: string;
   command: string;
-  /** Old pion (Debian v3.1.56) rejects libdatachannel's SCTP INIT (zero checksum): its data channel numbers come from the werift client. */
+  /** Echoes data channel messages exactly: the data channel scenario runs. Janus's EchoTest prefixes them. */
   dataChannel: boolean;
   /**
    * Echoes RTP packets as they came (ours, pion). aiortc and GStreamer decode and re-encode, so
@@ -56,9 +56,12 @@ async function targets(): Promise<Target[]> {
     }
   }
   const foreign: Array<[string, string, boolean, boolean]> = [
-    ['pion', 'interop/peers/pion/bin/pion-server', false, true],
+    ['pion', 'interop/peers/pion/bin/pion-server', true, true],
     ['aiortc', 'interop/peers/aiortc/aiortc-server', true, false],
     ['gstreamer', 'interop/peers/gstreamer/server.py', true, false],
+    // The Janus EchoTest plugin prefixes echoed text: no data channel steps. The bench samples the
+    // adapter's process tree, janus included (the adapter itself idles during the echo).
+    ['janus', 'interop/peers/janus/server.sh', false, true],
   ];
   for (const [name, path, dataChannel, packetEcho] of foreign) {
     if (!existsSync(`${root}${path}`)) continue;
@@ -165,13 +168,6 @@ async function measureServer(target: Target, base: ReturnType<typeof benchOption
   // earlier scenarios freed and the allocator kept.
   const nodeScenarios = base.scenarios.filter((s) => s !== 'echo' && (s !== 'datachannel' || target.dataChannel));
   const node = await run({ ...common, scenarios: nodeScenarios, connect: { ...base.connect, channel: !target.packetEcho } });
-  if (!target.dataChannel && base.scenarios.includes('datachannel')) {
-    // The werift client's SCTP is accepted where libdatachannel's is not (old pion): its data channel numbers.
-    const werift = await run({ ...common, engine: 'werift', scenarios: ['datachannel'] });
-    node.datachannel = werift.datachannel;
-    node.errors.push(...werift.errors);
-    node.generatorWarnings.push(...werift.generatorWarnings.map((w) => `werift client: ${w}`));
-  }
   if (!existsSync(PION_LOAD_BINARY)) {
     // Without the pion load worker, the media echo falls back on our own client peers.
     if (target.packetEcho) Object.assign(node, { echo: (await run({ ...common, scenarios: ['echo'] })).echo });
@@ -246,7 +242,6 @@ function newEntry(target: Target): CompareEntry {
   return {
     command: target.command,
     firstEchoVia: target.packetEcho ? 'rtp' : 'datachannel',
-    dataChannelClient: target.dataChannel ? undefined : 'werift',
     runs: [],
     median: { connectFailures: 0, generatorWarnings: 0 },
     notes: [],
