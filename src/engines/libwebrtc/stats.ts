@@ -81,3 +81,12 @@ export function selectedPairFromStats(report: RTCStatsReport): CandidatePair | u
   const remote = info(pair.remoteCandidateId);
   return local && remote ? { local, remote } : undefined;
 }
+
+/** The DTLS transport's own stats (RTCTransportStats), the first one: every session here is bundled. */
+export function transportStats(report: RTCStatsReport): { dtlsRole?: string; srtpCipher?: string; dtlsCipher?: string; dtlsState?: string } | undefined {
+  let found: { dtlsRole?: string; srtpCipher?: string; dtlsCipher?: string; dtlsState?: string } | undefined;
+  report.forEach((value: { type: string; dtlsRole?: string; srtpCipher?: string; dtlsCipher?: string; dtlsState?: string }) => {
+    if (!found && value.type === 'transport') found = { dtlsRole: value.dtlsRole, srtpCipher: value.srtpCipher, dtlsCipher: value.dtlsCipher, dtlsState: value.dtlsState };
+  });
+  return found;
+}
