@@ -1,7 +1,7 @@
 import type { ClientPeer, LegMediaStats, MediaKind, RtpLeg } from '../engines/engine.js';
 import { loadClip, type MediaClip } from '../media/clips.js';
 import { MediaPlayer } from '../media/media-player.js';
-import { rtpSequenceNumber, rtpSsrc, rtpTimestamp } from '../rtp/packet.js';
+import { rtpPayloadType, rtpSequenceNumber, rtpSsrc, rtpTimestamp } from '../rtp/packet.js';
 import { genericNacks } from '../rtp/rtcp.js';
 import { ClientError } from './client-error.js';
 
@@ -93,6 +93,8 @@ export class LegStream {
   echoSsrc: number | undefined;
   /** The first echoed packets, as they came. */
   readonly samples: Buffer[] = [];
+  /** performance.now() of the first echoed packet. */
+  firstEchoAt: number | undefined;
   /** Sequence numbers of our stream that NACKs from the other side asked for. */
   readonly nacked: number[] = [];
 
@@ -119,8 +121,12 @@ export class LegStream {
 
   listen(onFirstEcho: () => void, onEcho: () => void): void {
     this.leg.onRtp((packet) => {
-      if (this.echoed++ === 0) onFirstEcho();
-      this.echoSsrc = rtpSsrc(packet);
+      if (this.echoed++ === 0) {
+        this.firstEchoAt = performance.now();
+        onFirstEcho();
+      }
+      // The media stream's SSRC (a server's RTX stream, if it had one, comes on another payload type).
+      if (rtpPayloadType(packet) === this.leg.payloadType) this.echoSsrc = rtpSsrc(packet);
       if (this.samples.length < SAMPLES_KEPT) this.samples.push(packet);
       const sequence = rtpSequenceNumber(packet);
       const sentAt = this.player.sendTimeOf(sequence);

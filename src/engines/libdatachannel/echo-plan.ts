@@ -39,7 +39,9 @@ const NOT_ECHOED = new Set(['rtx', 'red', 'ulpfec', 'flexfec', 'flexfec-03']);
  * Feedback we keep: NACK and PLI/FIR, which make a client send keyframes when asked. Dropped:
  * goog-remb and transport-cc, which need header extensions and bandwidth estimation we don't do.
  */
-function keepsFeedback(type: string, subtype: string | undefined): boolean {
+function keepsFeedback(type: string, rawSubtype: string | undefined): boolean {
+  // pion writes `a=rtcp-fb:96 nack ` (a trailing space), which sdp-transform reads as subtype '': plain nack.
+  const subtype = rawSubtype?.trim() || undefined;
   return (type === 'nack' && (subtype === undefined || subtype === 'pli')) || (type === 'ccm' && subtype === 'fir');
 }
 
@@ -81,7 +83,7 @@ export function planEchoSections(offerSdp: string): EchoSectionPlan[] {
       }
       for (const fb of media.rtcpFb ?? []) {
         if ((String(fb.payload) === String(rtp.payload) || fb.payload === '*') && keepsFeedback(fb.type, fb.subtype)) {
-          codecLines.push(`a=rtcp-fb:${rtp.payload} ${fb.type}${fb.subtype ? ` ${fb.subtype}` : ''}`);
+          codecLines.push(`a=rtcp-fb:${rtp.payload} ${fb.type}${fb.subtype?.trim() ? ` ${fb.subtype.trim()}` : ''}`);
         }
       }
     }
