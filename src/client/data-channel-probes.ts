@@ -104,7 +104,7 @@ export async function probeDataChannel(
     if (error !== undefined) {
       checks.fail(probe.name, `${probe.describe} could not be sent: ${error}`);
     } else if (matched.has(probe.name)) {
-      checks.pass(probe.name, `${probe.describe} came back the same (all back in ${elapsed} ms)`);
+      checks.pass(probe.name, `${probe.describe} came back the same (the probes took ${elapsed} ms)`);
     } else {
       let index = left.findIndex((m) => sizeOf(m) === sizeOf(probe.message));
       if (index < 0) index = left.findIndex((m) => typeof m === typeof probe.message);

@@ -231,7 +231,7 @@ async function probeDataChannel(channel, offerSdp, answerSdp, sctp, check, ms) {
   }
   for (const probe of probes) {
     if (unsent[probe.name] !== undefined) { check(probe.name, 'fail', probe.describe + ' could not be sent: ' + unsent[probe.name]); continue; }
-    if (matched[probe.name]) { check(probe.name, 'pass', probe.describe + ' came back the same (all back in ' + elapsed + ' ms)'); continue; }
+    if (matched[probe.name]) { check(probe.name, 'pass', probe.describe + ' came back the same (the probes took ' + elapsed + ' ms)'); continue; }
     let index = left.findIndex((m) => sizeOf(m) === sizeOf(probe.message));
     if (index < 0) index = left.findIndex((m) => typeof m === typeof probe.message);
     const instead = index >= 0 ? left.splice(index, 1)[0] : undefined;

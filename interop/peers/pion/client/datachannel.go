@@ -125,7 +125,7 @@ collect:
 		case unsent[p.name] != "":
 			report(p.name, "fail", "%s could not be sent: %s", p.describe, unsent[p.name])
 		case matched[p.name]:
-			report(p.name, "pass", "%s came back the same (all back in %d ms)", p.describe, elapsed)
+			report(p.name, "pass", "%s came back the same (the probes took %d ms)", p.describe, elapsed)
 		default:
 			index := -1
 			for i, m := range received {

@@ -240,16 +240,31 @@ func (m *mediaLoop) checkMid(answer string) {
 			failures = append(failures, kind+": no packet echoed to look at")
 			continue
 		}
-		carrying := 0
+		carrying, without := 0, 0
+		wrong := map[string]int{}
 		for _, p := range packets {
-			if string(p.GetExtension(uint8(id))) == s.mid {
+			switch value := p.GetExtension(uint8(id)); {
+			case value == nil:
+				without++
+			case string(value) == s.mid:
 				carrying++
+			default:
+				wrong[string(value)]++
 			}
 		}
-		if carrying == len(packets) {
-			results = append(results, fmt.Sprintf("%s: all %d echoed packets carry mid %q (id %d)", kind, len(packets), s.mid, id))
+		// A sender may stop writing the mid once the receiver knows the SSRC (libwebrtc's
+		// MidOracle does): packets without it are fine, one with another mid is not.
+		detail := fmt.Sprintf("%s: %d of %d echoed packets carry mid %q (id %d)", kind, carrying, len(packets), s.mid, id)
+		for value, n := range wrong {
+			detail += fmt.Sprintf(", %d with mid %q", n, value)
+		}
+		if without > 0 {
+			detail += fmt.Sprintf(", %d without it", without)
+		}
+		if carrying > 0 && len(wrong) == 0 {
+			results = append(results, detail)
 		} else {
-			failures = append(failures, fmt.Sprintf("%s: %d of %d echoed packets carry mid %q (id %d)", kind, carrying, len(packets), s.mid, id))
+			failures = append(failures, detail)
 		}
 	}
 	switch {
