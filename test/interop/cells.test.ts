@@ -51,3 +51,20 @@ test('a client exiting 127 is n/a, not a failure, with its own explanation', { t
   assert.equal(cell.decisive, false);
   assert.equal(failureText(cell), 'unsupported: this build has no SCTP elements (sctpenc): no data channels');
 });
+
+test('every client, ours and foreign, says a test type it does not run is unsupported (exit 127), and the cell is n/a', { timeout: 120_000 }, async (t) => {
+  const { allPeers } = await import('../../src/interop/adapters/index.js');
+  const { detectPeers } = await import('../../src/interop/matrix.js');
+  const peers = allPeers().filter((p) => p.client);
+  const available = new Set((await detectPeers(peers, ROOT)).filter((p) => p.availability.available).map((p) => p.name));
+  const ran: string[] = [];
+  for (const client of peers.filter((p) => available.has(p.name))) {
+    // A test type the matrix does not have (yet): 2.
+    const cell = await runCell(server, client, 2 as 0, 'direct', { root: ROOT, timeoutMs: 10_000 }, `cells-${client.name}`);
+    assert.equal(cell.status, 'unsupported', `${client.name}: ${cell.reason} ${cell.message}\n${cell.logs.client}`);
+    assert.match(cell.message ?? '', /test type "?2"? is not one this client runs/, client.name);
+    ran.push(client.name);
+  }
+  t.diagnostic(`clients checked: ${ran.join(', ')}`);
+  assert.ok(ran.includes('libdatachannel') && ran.length > 3, ran.join(', '));
+});
