@@ -112,3 +112,28 @@ test("feedback: pion's `a=rtcp-fb:96 nack ` with its trailing space is plain nac
   assert.equal(negotiatesFeedback(mediaSection(wildcard, 'video'), 'VP8', 'nack'), true);
   assert.equal(negotiatesFeedback(mediaSection(wildcard, 'video'), 'H264', 'nack'), false, 'not for a codec the section does not have');
 });
+
+test('mid-extension on real echoed packets: the mid under the negotiated id, some without it (fine), another id or value (not)', async () => {
+  const { checkMid } = await import('../../src/client/media-probes.js');
+  // libwebrtc's echo: mid "0" under id 1 (one-byte form), and a later packet without it.
+  const withMid = Buffer.from('90606a4a16719d0c1e5432cfbede0001103000009080aed3d04f009d012a4001f0003947000f1c22', 'hex');
+  const without = Buffer.from('80606a4b16719d0c1e5432cf9080aed3d04f', 'hex');
+  const withMidOne = Buffer.from('90606a4a16719d0c1e5432cfbede0001103100009080aed3', 'hex'); // mid "1"
+  const answer = sdp('m=video 9 UDP/TLS/RTP/SAVPF 96', 'a=mid:0', 'a=extmap:1 urn:ietf:params:rtp-hdrext:sdes:mid', 'a=rtpmap:96 VP8/90000');
+  const run = (samples: Buffer[], answerSdp = answer) => {
+    const checks = new SubChecks();
+    checkMid([{ leg: { kind: 'video' }, samples } as never], answerSdp, checks);
+    return checks.list()[0]!;
+  };
+  assert.equal(run([withMid, withMid]).status, 'pass');
+  const stopped = run([withMid, without, without]);
+  assert.equal(stopped.status, 'pass', 'a sender may stop writing it once the SSRC is known');
+  assert.match(stopped.detail, /1 of 3 echoed packets carry mid "0" \(id 1\), 2 without it/);
+  const wrong = run([withMid, withMidOne]);
+  assert.equal(wrong.status, 'fail');
+  assert.match(wrong.detail, /1 with mid "1"/);
+  const otherId = run([withMid], sdp('m=video 9 UDP/TLS/RTP/SAVPF 96', 'a=mid:0', 'a=extmap:2 urn:ietf:params:rtp-hdrext:sdes:mid', 'a=rtpmap:96 VP8/90000'));
+  assert.equal(otherId.status, 'fail', 'under another id than the answer gave it (Janus with werift)');
+  assert.match(otherId.detail, /0 of 1 echoed packets carry mid "0" \(id 2\), 1 without it \(they carry id 1 = "0"\)/);
+  assert.equal(run([withMid], sdp('m=video 9 UDP/TLS/RTP/SAVPF 96', 'a=mid:0', 'a=rtpmap:96 VP8/90000')).status, 'n/a');
+});
