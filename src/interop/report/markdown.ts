@@ -40,7 +40,8 @@ export function renderMarkdown(result: MatrixResult): string {
         const status = { fail: cell.decisive ? '❌ fail' : '❌ fail (foreign pair)', 'known-failure': '⚠️ known failure', unsupported: 'n/a', pass: '✅ pass' }[cell.status];
         const parts = cell.status === 'pass' ? [] : [why];
         const others = failedChecks(cell).filter((c) => c.name !== cell.failedCheck?.name); // the first is in `why` already
-        if (others.length) parts.push(`sub-check${others.length > 1 ? 's' : ''} failed: ${others.map(describeCheck).join('; ')}`);
+        // Each one short: report.html and report.json have them whole.
+        if (others.length) parts.push(`sub-check${others.length > 1 ? 's' : ''} failed: ${others.map((c) => clip(describeCheck(c), 160)).join('; ')}`);
         out.push(`| ${cell.server} → ${cell.client} | ${status} | ${escapeCell(parts.join('; '))} |`);
       }
       out.push('');
@@ -80,6 +81,10 @@ function subCheckTable(cells: CellResult[]): string[] {
   return out;
 }
 
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
 function escapeCell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ').slice(0, 400);
+  return clip(text.replace(/\|/g, '\\|').replace(/\n/g, ' '), 900);
 }
