@@ -3,7 +3,7 @@
  * Echo Test client, the bench). One place also owns the retry of libdatachannel's start-up race.
  */
 import type { Logger } from 'pino';
-import type { ClientPeer, ClientPeerOptions, Engine, IceState, PeerState } from '../engines/engine.js';
+import type { ClientPeer, ClientPeerOptions, Engine, IceState, PeerState, SessionDescription } from '../engines/engine.js';
 import { ClientError } from './client-error.js';
 import type { Deadline } from './deadline.js';
 import { postOffer, type SignalingOptions } from './signal.js';
@@ -13,6 +13,19 @@ const MAX_ATTEMPTS = 2;
 /** Failures within this long of applying the answer, other than timeouts, are start-up races worth one retry. */
 const STARTUP_RACE_MS = 1_000;
 const CLOSE_WAIT_MS = 1_000;
+
+/** The descriptions of the last attempt, filled in as they are made (also when the attempt then fails). */
+export interface Negotiation {
+  offer?: SessionDescription;
+  answer?: SessionDescription;
+}
+
+export interface ConnectOptions {
+  /** How the offer is POSTed (a CA to trust for https). */
+  signaling?: SignalingOptions;
+  /** Filled in with the last attempt's offer and answer. */
+  negotiation?: Negotiation;
+}
 
 export interface Connected {
   peer: ClientPeer;
@@ -31,12 +44,14 @@ export async function connectPeer(
   deadline: Deadline,
   clock: Stopwatch,
   log: Logger,
-  signaling: SignalingOptions = {},
+  { signaling = {}, negotiation = {} }: ConnectOptions = {},
 ): Promise<Connected> {
   for (let attempt = 1; ; attempt++) {
     const peer = engine.createClientPeer(peerOptions);
+    delete negotiation.offer;
+    delete negotiation.answer;
     try {
-      await connect(peer, url, deadline, clock, signaling);
+      await connect(peer, url, deadline, clock, signaling, negotiation);
       return { peer, attempts: attempt };
     } catch (err) {
       await closePeer(peer);
@@ -50,11 +65,13 @@ export async function connectPeer(
   }
 }
 
-async function connect(peer: ClientPeer, url: string, deadline: Deadline, clock: Stopwatch, signaling: SignalingOptions): Promise<void> {
+async function connect(peer: ClientPeer, url: string, deadline: Deadline, clock: Stopwatch, signaling: SignalingOptions, negotiation: Negotiation): Promise<void> {
   const connection = watchConnection(peer, clock);
   const offer = await deadline.race('the offer', peer.createOffer());
+  negotiation.offer = offer;
   clock.mark('offerReady');
   const answer = await deadline.race('the answer', postOffer(url, offer, deadline.signal, signaling));
+  negotiation.answer = answer;
   clock.mark('answerReceived');
   const appliedAt = clock.elapsed();
   try {

@@ -9,6 +9,7 @@ export class Deadline {
   private readonly timer: NodeJS.Timeout;
   private readonly expired: Promise<never>;
   private currentStep = 'start';
+  private readonly endsAt: number;
 
   constructor(readonly ms: number) {
     this.expired = new Promise<never>((_, reject) => {
@@ -16,6 +17,12 @@ export class Deadline {
     });
     this.expired.catch(() => {}); // observed through race(); avoid an unhandled rejection when nobody waits
     this.timer = setTimeout(() => this.controller.abort(), ms);
+    this.endsAt = performance.now() + ms;
+  }
+
+  /** ms left until it expires (0 once it has). */
+  get remainingMs(): number {
+    return Math.max(0, this.endsAt - performance.now());
   }
 
   get signal(): AbortSignal {

@@ -1,12 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { CandidatePair, ClientPeer, EngineName, NetworkOptions, PeerState } from '../engines/engine.js';
+import type { CandidatePair, ClientPeer, EngineName, NetworkOptions, PeerState, TransportFacts } from '../engines/engine.js';
 import { loadEngine } from '../engines/registry.js';
 import { ClientError, type ClientFailureReason } from './client-error.js';
-import { closePeer, connectPeer } from './connect.js';
+import { closePeer, connectPeer, type Negotiation } from './connect.js';
+import { probeDataChannel, DATA_CHANNEL_PROBE_MS } from './data-channel-probes.js';
 import { Deadline } from './deadline.js';
 import { checkMediaEcho, type MediaEchoReport } from './media-check.js';
+import { probeMedia } from './media-probes.js';
+import { SubChecks, type SubCheck } from './sub-checks.js';
 import { Stopwatch, type Timings } from './timings.js';
+import { checkDtlsRole, checkSctpZeroChecksum, checkSrtpProfile } from './transport-checks.js';
+
+/** The media probes (PLI, NACK) take up to ~4 s; with less left they are skipped rather than fail the run. */
+const MEDIA_PROBE_BUDGET_MS = 5_000;
 
 export type TestType = 0 | 1;
 
@@ -53,13 +60,18 @@ export interface ClientResult {
   dataChannel?: { sent: string; received?: string; rttMs?: number };
   /** With holdMs: how long the connection was held after the test (less than holdMs if it was lost). */
   heldMs?: number;
+  /** What the client saw on the wire beside the verdict (src/client/sub-checks.ts), in canonical order. */
+  checks: SubCheck[];
 }
 
 /** Runs one Echo Test as the client peer. Never throws, never hangs, always closes its peer. */
 export async function runClient(options: ClientRunOptions): Promise<ClientResult> {
   const clock = new Stopwatch();
   const deadline = new Deadline(options.timeoutMs);
-  const result: ClientResult = { ok: false, url: options.url, test: options.test, engine: options.engine, timings: clock.timings };
+  const result: ClientResult = { ok: false, url: options.url, test: options.test, engine: options.engine, timings: clock.timings, checks: [] };
+  const checks = new SubChecks();
+  const negotiation: Negotiation = {};
+  let facts: TransportFacts | undefined;
   let peer: ClientPeer | undefined;
   try {
     const engine = await loadEngine(options.engine);
@@ -71,15 +83,34 @@ export async function runClient(options: ClientRunOptions): Promise<ClientResult
       network: options.network,
       log: options.log,
     };
-    const connected = await connectPeer(engine, peerOptions, options.url, deadline, clock, options.log, { ca: options.ca });
+    const connected = await connectPeer(engine, peerOptions, options.url, deadline, clock, options.log, { signaling: { ca: options.ca }, negotiation });
     peer = connected.peer;
     if (connected.attempts > 1) result.attempts = connected.attempts;
     result.selectedPair = await peer.selectedPair();
+    const { offer, answer } = negotiation as Required<Negotiation>;
 
     if (options.test === 1) {
-      result.dataChannel = await dataChannelEcho(peer, deadline, clock);
+      const echo = await dataChannelEcho(peer, deadline, clock);
+      result.dataChannel = echo.report;
+      facts = await peer.transportFacts();
+      // Sub-checks after the verdict's echo (and also after a wrong one: they say more about it).
+      const probeMs = Math.min(DATA_CHANNEL_PROBE_MS, deadline.remainingMs - 500);
+      if (probeMs > 500) await probeDataChannel(echo.channel, offer.sdp, answer.sdp, facts.sctpMaxMessageSize, checks, probeMs);
+      if (echo.mismatch) throw echo.mismatch;
     } else if (options.media) {
-      result.media = await deadline.race('echoed media', checkMediaEcho(peer, options.mediaPackets, () => clock.mark('firstEcho'), deadline.signal));
+      const probe = deadline.remainingMs > MEDIA_PROBE_BUDGET_MS;
+      result.media = await deadline.race(
+        'echoed media',
+        checkMediaEcho(peer, options.mediaPackets, () => clock.mark('firstEcho'), deadline.signal, {
+          whilePlaying: probe ? (streams) => probeMedia(streams, answer.sdp, checks) : undefined,
+        }),
+      );
+      if (peer.media.mode === 'generated') {
+        const why = `${options.engine} sends its own encoding and hands us no RTP or RTCP`;
+        for (const name of ['mid-extension', 'nack', 'pli-keyframe'] as const) checks.notApplicable(name, why);
+      } else if (!probe) {
+        for (const name of ['mid-extension', 'nack', 'pli-keyframe'] as const) checks.notApplicable(name, 'too little time left in --timeout to probe');
+      }
     }
     deadline.dispose();
     if (options.holdMs) result.heldMs = await holdConnection(peer, options.holdMs, options.onHold);
@@ -90,8 +121,10 @@ export async function runClient(options: ClientRunOptions): Promise<ClientResult
     result.message = error.message;
   } finally {
     deadline.dispose();
+    await transportChecks(peer, options, negotiation, facts, clock.timings, checks);
     if (peer) await closePeer(peer);
     clock.mark('closed');
+    result.checks = checks.list();
   }
   return result;
 }
@@ -119,7 +152,24 @@ async function holdConnection(peer: ClientPeer, ms: number, onHold: (() => void)
   }
 }
 
-/** Test 1: a short random string out on the channel, the identical string back. */
+/** The DTLS, SRTP and SCTP sub-checks, from the SDP and what the stack says; on failed runs too. */
+async function transportChecks(
+  peer: ClientPeer | undefined,
+  options: ClientRunOptions,
+  negotiation: Negotiation,
+  known: TransportFacts | undefined,
+  timings: Timings,
+  checks: SubChecks,
+): Promise<void> {
+  const progress = { iceConnected: timings.iceConnected !== undefined, connected: timings.connected !== undefined };
+  const facts = known ?? (peer && progress.connected ? await peer.transportFacts() : undefined);
+  if (negotiation.offer && negotiation.answer) checkDtlsRole(negotiation.offer.sdp, negotiation.answer.sdp, facts, progress, checks);
+  if (!facts) return;
+  if (options.test === 0) checkSrtpProfile(facts, checks);
+  else checkSctpZeroChecksum(facts, timings.channelOpen !== undefined, checks);
+}
+
+/** Test 1: a short random string out on the channel, the identical string back (a mismatch is returned, not thrown). */
 async function dataChannelEcho(peer: ClientPeer, deadline: Deadline, clock: Stopwatch) {
   const channel = peer.dataChannel;
   if (!channel) throw new ClientError('engine-error', 'no data channel was created');
@@ -133,6 +183,6 @@ async function dataChannelEcho(peer: ClientPeer, deadline: Deadline, clock: Stop
   clock.mark('firstEcho');
   const text = typeof received === 'string' ? received : received.toString('utf8');
   const report = { sent, received: text, rttMs: Math.round((performance.now() - sentAt) * 10) / 10 };
-  if (text !== sent) throw new ClientError('echo-mismatch', `sent ${JSON.stringify(sent)}, got back ${JSON.stringify(text)}`);
-  return report;
+  const mismatch = text === sent ? undefined : new ClientError('echo-mismatch', `sent ${JSON.stringify(sent)}, got back ${JSON.stringify(text)}`);
+  return { report, channel, mismatch };
 }

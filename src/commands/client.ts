@@ -13,7 +13,7 @@ export const clientCommand = new Command('client')
   .description('run the echo client peer: offer, POST, connect, check the echo; exit 0 on success, 1 on failure')
   .argument('[url]', `the server's /offer URL (same as -s)`)
   .option('-s, --server <url>', `the server's /offer URL (default ${DEFAULT_OFFER_URL})`)
-  .addOption(new Option('-t, --test <type>', '0: peer connection, 1: data channel echo').choices(['0', '1']).default('0'))
+  .addOption(new Option('-t, --test <type>', '0: peer connection, 1: data channel echo (any other: exit 127, unsupported)').default('0'))
   .addOption(new Option('-e, --engine <engine>', 'WebRTC stack').choices(ENGINE_NAMES).default(DEFAULT_ENGINE))
   .option('--media', 'test 0: send real VP8 and Opus and require them echoed back', false)
   .option('--no-audio', 'test 0: offer no audio section')
@@ -28,6 +28,12 @@ export const clientCommand = new Command('client')
   .option('--json', 'print the result as one JSON object on stdout', false)
   .addOption(new Option('--log-level <level>', 'log level (stderr)').choices(LOG_LEVELS).default('warn'))
   .action(async (positional: string | undefined, opts: ClientOptions) => {
+    if (!SUPPORTED_TESTS.includes(opts.test)) {
+      // The interop runners' convention (QUIC interop runner): 127 says "this client cannot run that test", not "it failed".
+      process.stderr.write(`webrtc-echo client: FAIL unsupported: test type ${JSON.stringify(opts.test)} is not one this client runs (${SUPPORTED_TESTS.join(', ')})\n`);
+      process.exitCode = EXIT_UNSUPPORTED;
+      return;
+    }
     const url = normalizeUrl(opts.server ?? positional ?? DEFAULT_OFFER_URL);
     if (!opts.audio && !opts.video && opts.test === '0') throw new InvalidArgumentError('test 0 needs audio or video');
     if (opts.relayOnly && !opts.iceServer?.some((s) => /^turns?:/i.test(s.urls))) throw new InvalidArgumentError('--relay-only needs a TURN server (--ice-server turn://...)');
@@ -52,9 +58,13 @@ export const clientCommand = new Command('client')
     process.exitCode = result.ok ? 0 : 1;
   });
 
+/** Exit code of a client asked for a test type it does not implement. */
+export const EXIT_UNSUPPORTED = 127;
+const SUPPORTED_TESTS = ['0', '1'];
+
 interface ClientOptions {
   server?: string;
-  test: '0' | '1';
+  test: string;
   engine: EngineName;
   media: boolean;
   audio: boolean;
@@ -92,9 +102,10 @@ function formatResult(result: ClientResult): string {
   }
   for (const [kind, leg] of Object.entries(result.media ?? {})) {
     const rtt = leg.rttMs ? `, round trip p50 ${leg.rttMs.p50} ms (max ${leg.rttMs.max})` : ', re-encoded by the server (no round trip)';
-    lines.push(`  ${kind} echo: ${leg.echoed} packets back of ${leg.sent} sent${rtt}`);
+    lines.push(`  ${kind} echo: ${leg.echoed} packets back of ${leg.sent} sent${leg.resent ? ` (+${leg.resent} resent on NACK)` : ''}${rtt}`);
   }
   if (result.selectedPair) lines.push(`  selected pair: ${describePair(result.selectedPair)}`);
   if (result.dataChannel?.rttMs !== undefined) lines.push(`  data channel: "${result.dataChannel.sent}" echoed in ${result.dataChannel.rttMs} ms`);
+  for (const check of result.checks) lines.push(`  ${check.status.padEnd(4)} ${check.name}: ${check.detail}`);
   return `${lines.join('\n')}\n`;
 }

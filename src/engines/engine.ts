@@ -148,6 +148,12 @@ export interface RtpLeg extends MediaLeg {
   sendRtcp(packet: Buffer): void;
   /** RTCP received on this section: feedback about this leg's SSRC, and reports and BYEs. */
   onRtcp(listener: (packet: Buffer) => void): void;
+  /**
+   * Once the answer is applied: the mid header extension (RFC 8843 §15, one-byte form) the
+   * caller must write into every packet it sends, with the id the answer negotiated and the
+   * section's mid; undefined where the stack writes it itself or the answer did not negotiate it.
+   */
+  readonly midExtension?: { id: number; mid: string };
 }
 
 /** What went out and came back on one leg, as the stack counts it. */
@@ -174,6 +180,21 @@ export interface ClientDataChannel {
   onMessage(listener: (data: string | Buffer) => void): void;
 }
 
+/** One fact about a transport: what the stack says, or why it cannot say. */
+export type TransportFact<T> = { known: true; value: T } | { known: false; why: string };
+
+/** What the client's stack can tell about its DTLS and SCTP transports, for the sub-checks. */
+export interface TransportFacts {
+  /** The DTLS role this side took: `client` sent the ClientHello. */
+  dtlsRole: TransportFact<'client' | 'server'>;
+  /** The SRTP protection profile DTLS-SRTP chose, as the stack names it (e.g. SRTP_AES128_CM_HMAC_SHA1_80). */
+  srtpProfile: TransportFact<string>;
+  /** Whether the remote SCTP INIT or INIT-ACK carried Zero Checksum Acceptable (RFC 9653, parameter 0x8001). */
+  sctpZeroChecksum: TransportFact<boolean>;
+  /** The largest message the stack lets this side send on a data channel (0: no limit). */
+  sctpMaxMessageSize: TransportFact<number>;
+}
+
 /** The client side: creates the offer, applies the answer, sends media and messages. */
 export interface ClientPeer {
   /** Creates the offer and waits (bounded) for gathering, so every candidate is inside. */
@@ -189,6 +210,8 @@ export interface ClientPeer {
   onIceStateChange(listener: (state: IceState) => void): void;
   /** The pair ICE selected, once there is one; undefined before and after. Never throws. */
   selectedPair(): Promise<CandidatePair | undefined>;
+  /** Once connected: what the stack says about its DTLS and SCTP transports. Never throws. */
+  transportFacts(): Promise<TransportFacts>;
   /** Idempotent, never throws. */
   close(): void;
 }

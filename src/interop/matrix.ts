@@ -21,6 +21,7 @@ import { freePort } from '../net/free-port.js';
 import { NETWORK_LABELS, createTopology, namespacesUnavailable, type NetworkName } from '../net/namespaces.js';
 import { startTurnServer, type TurnServer } from '../net/turn-server.js';
 import { ServerStartError } from './adapters/spawn-peer.js';
+import { firstFailure, type SubCheck } from '../client/sub-checks.js';
 
 export type CellStatus = 'pass' | 'fail' | 'known-failure' | 'unsupported';
 
@@ -45,6 +46,10 @@ export interface CellResult {
   };
   /** What the client reported about the echo. */
   details?: unknown;
+  /** The client's sub-checks (src/client/sub-checks.ts), where it reports them; they do not change the status. */
+  checks?: SubCheck[];
+  /** On a failed cell: the first sub-check that failed, which the reports name before the client's reason. */
+  failedCheck?: SubCheck;
   port: number;
   logs: { server: string; client: string };
 }
@@ -224,6 +229,7 @@ export async function runCell(
     message: outcome && !outcome.ok ? outcome.message : failure?.message,
     timings: { serverStartMs: running?.startMs, client: outcome?.timings ?? {}, cellMs: Math.round(performance.now() - started) },
     details: outcome?.details,
+    checks: outcome?.checks,
     logs: { server: serverLog, client: outcome?.process.log() ?? '' },
   };
   if (cell.status === 'fail') {
@@ -242,6 +248,8 @@ export async function runCell(
       cell.knownFailure = { id: known.id, why: known.why, link: known.link };
     }
   }
+  // A failure that is not a known one names what broke first, where the client saw it.
+  if (cell.status === 'fail') cell.failedCheck = firstFailure(cell.checks);
   return cell;
 }
 

@@ -3,6 +3,7 @@
  * Ours (one per engine in the registry) and foreign ones (pion, aiortc, GStreamer, Chromium)
  * look the same to the matrix: detect, start a server on a port, run a client against a URL.
  */
+import type { SubCheck } from '../client/sub-checks.js';
 import type { NetworkName, Topology } from '../net/namespaces.js';
 import type { PeerProcess } from './process.js';
 
@@ -63,6 +64,8 @@ export interface ClientOutcome {
   timings: Record<string, number>;
   /** What the client said about the echo: packets, frames decoded, the data channel string. */
   details?: unknown;
+  /** What the client saw on the wire beside the verdict (its JSON `checks`, or `check …` lines on stderr). */
+  checks?: SubCheck[];
   exitCode: number | null;
   process: PeerProcess;
 }

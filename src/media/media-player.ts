@@ -5,10 +5,14 @@
  * receive media they can actually decode.
  *
  * It records when each sequence number left, so the client can match echoed packets to
- * their send time and compute round trips.
+ * their send time and compute round trips, and keeps the last packets it sent, so it can
+ * answer a NACK (RFC 4585 §6.2.1) by sending the packet again, as a sender without RTX does.
+ * A PLI or FIR about its stream makes the next frame a keyframe.
  */
 import { performance } from 'node:perf_hooks';
 import type { RtpLeg } from '../engines/engine.js';
+import type { HeaderExtension } from '../rtp/header-extensions.js';
+import { genericNacks, keyframeRequestTargets } from '../rtp/rtcp.js';
 import { type MediaClip, loadClip } from './clips.js';
 import { packetizeOpus } from './opus-packetizer.js';
 import { RtpStreamWriter } from './rtp-writer.js';
@@ -35,6 +39,10 @@ export interface MediaPlayerStats {
   loops: number;
   /** Times target.send threw; the player keeps going (the first error is kept). */
   sendErrors: number;
+  /** Packets sent again because a NACK asked for them (not in `packets`). */
+  retransmissions: number;
+  /** PLI/FIR about this stream that were answered with a keyframe. */
+  keyframeRequests: number;
 }
 
 export interface MediaPlayerOptions {
@@ -47,12 +55,17 @@ export interface MediaPlayerOptions {
    * bursting every overdue frame at once. Default 500 ms.
    */
   maxCatchUpMs?: number;
+  /** Header extensions to write into every packet (the mid, where the stack does not add it). Default none. */
+  extensions?: readonly HeaderExtension[];
 }
+
+/** Packets kept for retransmission: 2 s of the clip's video (~300 kbit/s, 1200-byte packets). */
+const HISTORY_SIZE = 512;
 
 export class MediaPlayer {
   readonly target: RtpTarget;
   readonly clip: MediaClip;
-  readonly stats: MediaPlayerStats = { packets: 0, bytes: 0, frames: 0, loops: 0, sendErrors: 0 };
+  readonly stats: MediaPlayerStats = { packets: 0, bytes: 0, frames: 0, loops: 0, sendErrors: 0, retransmissions: 0, keyframeRequests: 0 };
   firstSendError: unknown;
 
   readonly #writer: RtpStreamWriter;
@@ -62,6 +75,10 @@ export class MediaPlayer {
   readonly #maxCatchUpMs: number;
   /** Sequence number → performance.now() at send. 16-bit keys, so it never outgrows 65536 entries. */
   readonly #sendTimes = new Map<number, number>();
+  /** The last HISTORY_SIZE packets written, at sequence % HISTORY_SIZE, for NACKs. */
+  readonly #history: Array<{ sequence: number; packet: Buffer } | undefined> = new Array(HISTORY_SIZE);
+  /** Pending holdBack() requests: the next packets written are kept but not sent. */
+  readonly #holdBacks: Array<(sequence: number) => void> = [];
 
   #timer: NodeJS.Timeout | undefined;
   #running = false;
@@ -79,7 +96,7 @@ export class MediaPlayer {
     }
     this.target = target;
     this.clip = clip;
-    this.#writer = new RtpStreamWriter({ payloadType: target.payloadType, ssrc: target.ssrc });
+    this.#writer = new RtpStreamWriter({ payloadType: target.payloadType, ssrc: target.ssrc, extensions: options.extensions });
     this.#vp8 = clip.kind === 'video' ? new Vp8Packetizer() : undefined;
     this.#loop = options.loop ?? true;
     this.#onSent = options.onSent;
@@ -133,6 +150,45 @@ export class MediaPlayer {
     this.#passStart = due - frames[k]!.mediaTime;
   }
 
+  /**
+   * RTCP from the leg: a PLI/FIR about our SSRC makes the next frame a keyframe, a generic NACK
+   * about it sends the packets it names again, unchanged (same sequence number: no RTX), from
+   * the history. Anything else is ignored. Returns the sequence numbers sent again.
+   */
+  handleRtcp(rtcp: Buffer): number[] {
+    const ssrc = this.target.ssrc >>> 0;
+    if (keyframeRequestTargets(rtcp).includes(ssrc)) {
+      this.stats.keyframeRequests++;
+      this.requestKeyframe();
+    }
+    const resent: number[] = [];
+    for (const nack of genericNacks(rtcp)) {
+      if (nack.mediaSsrc !== ssrc) continue;
+      for (const sequence of nack.sequences) {
+        const kept = this.#history[sequence % HISTORY_SIZE];
+        if (kept?.sequence !== sequence) continue; // too old, or never written
+        try {
+          this.target.send(kept.packet);
+        } catch (err) {
+          if (this.stats.sendErrors++ === 0) this.firstSendError = err;
+          continue;
+        }
+        this.stats.retransmissions++;
+        resent.push(sequence);
+      }
+    }
+    return resent;
+  }
+
+  /**
+   * Writes the next packet into the history without sending it, as if the network lost it on
+   * the way out, and resolves with its sequence number: a NACK for it gets it sent. For tests
+   * of loss recovery; the caller bounds the wait (it resolves only while the player runs).
+   */
+  holdBackNext(): Promise<number> {
+    return new Promise((resolve) => this.#holdBacks.push(resolve));
+  }
+
   #nextMediaTime(): number {
     const frame = this.clip.frames[this.#frameIndex];
     return this.#passStart + (frame === undefined ? this.clip.duration : frame.mediaTime);
@@ -176,6 +232,12 @@ export class MediaPlayer {
     const payloads = this.#vp8 !== undefined ? this.#vp8.packetize(frame.data) : [packetizeOpus(frame.data)];
     for (const { payload, marker } of payloads) {
       const { packet, sequence, timestamp } = this.#writer.write(payload, mediaTime, marker);
+      this.#history[sequence % HISTORY_SIZE] = { sequence, packet };
+      const heldBack = this.#holdBacks.shift();
+      if (heldBack) {
+        heldBack(sequence);
+        continue;
+      }
       const sentAt = performance.now();
       try {
         this.target.send(packet);

@@ -1,9 +1,11 @@
 /**
  * Writes the RTP fixed header (RFC 3550 §5.1) for one outgoing stream: version 2, no
- * padding, no extension, no CSRCs. The first sequence number and timestamp are random,
- * as RFC 3550 §5.1 asks, so every session starts somewhere different.
+ * padding, no CSRCs, and header extensions only when the stream has some (RFC 8285 one-byte
+ * form: the mid a browser writes in every packet, RFC 8843 §15). The first sequence number
+ * and timestamp are random, as RFC 3550 §5.1 asks, so every session starts somewhere different.
  */
 import { randomInt } from 'node:crypto';
+import { oneByteExtensionBlock, type HeaderExtension } from '../rtp/header-extensions.js';
 import { RTP_HEADER_MIN } from '../rtp/packet.js';
 
 export interface RtpStreamOptions {
@@ -13,6 +15,8 @@ export interface RtpStreamOptions {
   initialSequence?: number;
   /** RTP timestamp of media time zero. Default: random. */
   initialTimestamp?: number;
+  /** Header extensions written, unchanged, into every packet (ids as negotiated). Default none. */
+  extensions?: readonly HeaderExtension[];
 }
 
 export interface WrittenRtp {
@@ -25,6 +29,8 @@ export class RtpStreamWriter {
   readonly payloadType: number;
   readonly ssrc: number;
   readonly initialTimestamp: number;
+  /** The extension block after the fixed header, or an empty buffer. */
+  readonly #extensionBlock: Buffer;
   #nextSequence: number;
 
   constructor(options: RtpStreamOptions) {
@@ -35,6 +41,7 @@ export class RtpStreamWriter {
     this.ssrc = options.ssrc >>> 0;
     this.#nextSequence = (options.initialSequence ?? randomInt(0x10000)) & 0xffff;
     this.initialTimestamp = (options.initialTimestamp ?? randomInt(0x100000000)) >>> 0;
+    this.#extensionBlock = options.extensions?.length ? oneByteExtensionBlock(options.extensions) : Buffer.alloc(0);
   }
 
   /** The sequence number the next write() will use. */
@@ -50,13 +57,15 @@ export class RtpStreamWriter {
     const sequence = this.#nextSequence;
     this.#nextSequence = (sequence + 1) & 0xffff;
     const timestamp = (this.initialTimestamp + mediaTime) >>> 0;
-    const packet = Buffer.allocUnsafe(RTP_HEADER_MIN + payload.length);
-    packet[0] = 0x80; // V=2, P=0, X=0, CC=0
+    const extensions = this.#extensionBlock;
+    const packet = Buffer.allocUnsafe(RTP_HEADER_MIN + extensions.length + payload.length);
+    packet[0] = extensions.length > 0 ? 0x90 : 0x80; // V=2, P=0, X when extended, CC=0
     packet[1] = (marker ? 0x80 : 0) | this.payloadType;
     packet.writeUInt16BE(sequence, 2);
     packet.writeUInt32BE(timestamp, 4);
     packet.writeUInt32BE(this.ssrc, 8);
-    packet.set(payload, RTP_HEADER_MIN);
+    extensions.copy(packet, RTP_HEADER_MIN);
+    packet.set(payload, RTP_HEADER_MIN + extensions.length);
     return { packet, sequence, timestamp };
   }
 }

@@ -93,3 +93,18 @@ export function parseVp8Descriptor(payload: Uint8Array): Vp8PayloadDescriptor {
   descriptor.length = offset;
   return descriptor;
 }
+
+/**
+ * Whether an RTP payload starts a VP8 key frame: the first packet of a frame (S=1, PID=0) whose
+ * VP8 payload header has P=0 (RFC 7741 §4.3: "P: Inverse key frame flag"). False for anything
+ * that does not parse.
+ */
+export function isVp8KeyframeStart(payload: Uint8Array): boolean {
+  try {
+    const descriptor = parseVp8Descriptor(payload);
+    if (!descriptor.startOfPartition || descriptor.partitionIndex !== 0 || payload.length <= descriptor.length) return false;
+    return (payload[descriptor.length]! & 0x01) === 0;
+  } catch {
+    return false;
+  }
+}

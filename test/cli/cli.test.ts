@@ -56,3 +56,25 @@ test('client.sh takes the container contract\'s single argument "-s URL -t 1", a
   assert.ok(closed.every((l) => typeof l.reason === 'string' && typeof l.rtpPackets === 'number' && typeof l.messages === 'number'));
   assert.ok(events.includes('stopped'));
 });
+
+test('client: a test type it does not run exits 127 (unsupported), not 1', async () => {
+  const run = await runCli(['client', '-s', 'http://127.0.0.1:9/offer', '-t', '2']);
+  assert.equal(run.code, 127);
+  assert.match(run.stderr, /FAIL unsupported: test type "2" is not one this client runs \(0, 1\)/);
+});
+
+test('client --json reports its sub-checks: media ones in test 0, data channel ones in test 1', async (t) => {
+  const server = await spawnServer(['--engine', 'libdatachannel']);
+  t.after(() => server.child.kill('SIGKILL'));
+  const url = `${server.url}/offer`;
+  const names = async (args: string[]) => {
+    const run = await runCli(['client', '-s', url, '--json', ...args], 30_000);
+    assert.equal(run.code, 0, run.stderr);
+    const result = JSON.parse(run.stdout) as { checks: Array<{ name: string; status: string; detail: string }> };
+    return result.checks.map((c) => `${c.name} ${c.status}`);
+  };
+  assert.deepEqual(await names(['-t', '0', '--media']), ['dtls-role pass', 'srtp-profile n/a', 'mid-extension pass', 'nack pass', 'pli-keyframe pass']);
+  assert.deepEqual(await names(['-t', '1']), [
+    'dtls-role pass', 'sctp-zero-checksum n/a', 'max-message-size pass', 'dc-binary pass', 'dc-empty-string pass', 'dc-empty-binary pass',
+  ]);
+});

@@ -13,7 +13,8 @@ import { ENGINE_NAMES, loadEngine } from '../../src/engines/registry.js';
 import { checkMediaEcho } from '../../src/client/media-check.js';
 import { silentLogger as log } from '../../src/log.js';
 import { rtpPayloadType, rtpSequenceNumber, rtpSsrc } from '../../src/rtp/packet.js';
-import { buildPli, keyframeRequestTargets } from '../../src/rtp/rtcp.js';
+import { buildNack, buildPli, genericNacks, keyframeRequestTargets, type GenericNack } from '../../src/rtp/rtcp.js';
+import { dtlsRoles } from '../../src/sdp/negotiated.js';
 import {
   GATHER_TIMEOUT_MS, STEP_TIMEOUT_MS, activeResources, answeredSsrc, connectPair, resourcesBackTo, rtpPayload, syntheticRtp, waitForState,
 } from '../helpers/engine-pair.js';
@@ -120,7 +121,57 @@ for (const engine of engines) {
         assert.deepEqual(await withTimeout(relayed, STEP_TIMEOUT_MS, 'relayed PLI'), [video.ssrc]);
         assert.equal(server.counters.keyframeRequests, 1);
       });
+
+      test(`relays a NACK about the echo SSRC to the client's own SSRC, and echoes the packet sent again (a ${rtpClientEngine.name} client)`, async (t) => {
+        const { client, server } = await connectPair(t, engine, rtpClientEngine, { video: true });
+        const video = rtpLegs(client)[0]!;
+        const echoSsrc = answeredSsrc(server.answer.sdp, 'video');
+        const back = new Map<number, Buffer>();
+        const arrived: Array<() => void> = [];
+        video.onRtp((packet) => {
+          back.set(rtpSequenceNumber(packet), packet);
+          for (const check of arrived) check();
+        });
+        const echoOf = (sequence: number) =>
+          withTimeout(new Promise<void>((resolve) => (back.has(sequence) ? resolve() : arrived.push(() => back.has(sequence) && resolve()))), STEP_TIMEOUT_MS, `packet ${sequence} echoed`);
+        // 10 and 12 go out, 11 is "lost" on the way: the echo has a gap the client NACKs.
+        video.send(syntheticRtp(video.payloadType, video.ssrc, 10));
+        video.send(syntheticRtp(video.payloadType, video.ssrc, 12));
+        await echoOf(12);
+        // 7 was never sent and is no gap the echo peer's own receiver could NACK: only the relay asks for it.
+        const relayed = new Promise<GenericNack>((resolve) =>
+          video.onRtcp((rtcp) => {
+            const nack = genericNacks(rtcp).find((n) => n.mediaSsrc === video.ssrc && n.sequences.includes(7));
+            if (nack) resolve(nack);
+          }),
+        );
+        video.sendRtcp(buildNack(video.ssrc, echoSsrc, [7, 11]));
+        const nack = await withTimeout(relayed, STEP_TIMEOUT_MS, 'relayed NACK');
+        assert.deepEqual(nack.sequences, [7, 11], 'the same sequence numbers: the echo keeps them');
+        assert.equal(nack.senderSsrc, echoSsrc, 'from the echo stream');
+        // The client's sender answers from what it sent; the echo sends it back like any other packet.
+        video.send(syntheticRtp(video.payloadType, video.ssrc, 11));
+        await echoOf(11);
+        assert.equal(rtpSsrc(back.get(11)!), echoSsrc);
+        assert.deepEqual(rtpPayload(back.get(11)!), rtpPayload(syntheticRtp(video.payloadType, video.ssrc, 11)));
+      });
     }
+
+    test('tells what its stack knows of DTLS, SRTP and SCTP, agreeing with the SDP, or says why not', async (t) => {
+      const { client, server, offer } = await connectPair(t, engine, engine, { audio: true, video: true, dataChannel: 'echo' });
+      await opened(client.dataChannel!);
+      const facts = await client.transportFacts();
+      for (const [name, fact] of Object.entries(facts)) {
+        if (!fact.known) assert.ok(typeof fact.why === 'string' && fact.why.length > 0, `${name}: a reason when unknown`);
+      }
+      const roles = dtlsRoles(offer.sdp, server.answer.sdp);
+      if (facts.dtlsRole.known) assert.equal(facts.dtlsRole.value, roles.offerer, 'the role the SDP gives the offerer');
+      if (facts.srtpProfile.known) assert.match(facts.srtpProfile.value, /AES|GCM/);
+      if (facts.sctpMaxMessageSize.known) assert.ok(facts.sctpMaxMessageSize.value >= 65536, `max message size ${facts.sctpMaxMessageSize.value}`);
+      client.close();
+      const closed = await client.transportFacts();
+      assert.ok(closed.dtlsRole !== undefined, 'after close it still answers (and does not throw)');
+    });
 
     test('echoes text as text, binary as binary and empty messages, on the first channel and on one opened once connected', async (t) => {
       const { client, server } = await connectPair(t, engine, engine, { dataChannel: 'echo' });

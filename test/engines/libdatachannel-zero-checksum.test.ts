@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -128,4 +128,75 @@ test('a pion 3.1 client opens its data channel with our libdatachannel server', 
     assert.equal(code, 0, stderr);
     assert.match(stderr, /ok test 1/);
   }
+});
+
+/**
+ * The stock addon as node-datachannel ships it (zero checksum on), in a copy of the package
+ * without our build/Release, behind a bare echo server of a few lines: what the
+ * sctp-zero-checksum sub-check of each client makes of a server that announces it.
+ */
+async function startStockServer(t: import('node:test').TestContext): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'stock-ndc-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const modules = join(ROOT, 'node_modules');
+  cpSync(join(modules, 'node-datachannel'), join(dir, 'node_modules', 'node-datachannel'), { recursive: true, filter: (p) => !p.includes(join('node-datachannel', 'build')) });
+  cpSync(join(modules, '@node-datachannel', 'linux-x64-gnu'), join(dir, 'node_modules', '@node-datachannel', 'linux-x64-gnu'), { recursive: true });
+  cpSync(join(modules, 'detect-libc'), join(dir, 'node_modules', 'detect-libc'), { recursive: true });
+  writeFileSync(
+    join(dir, 'server.mjs'),
+    `import { createServer } from 'node:http';
+import ndc from 'node-datachannel';
+const server = createServer((req, res) => {
+  let body = '';
+  req.on('data', (c) => (body += c));
+  req.on('end', () => {
+    const pc = new ndc.PeerConnection('stock', { iceServers: [] });
+    pc.onDataChannel((dc) => dc.onMessage((m) => (typeof m === 'string' ? dc.sendMessage(m) : dc.sendMessageBinary(m))));
+    pc.onGatheringStateChange((s) => {
+      if (s !== 'complete') return;
+      const d = pc.localDescription();
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ type: d.type, sdp: d.sdp }));
+      setTimeout(() => pc.close(), 10000);
+    });
+    pc.setRemoteDescription(JSON.parse(body).sdp, 'offer');
+  });
+});
+server.listen(0, '127.0.0.1', () => console.log('listening ' + server.address().port));
+`,
+  );
+  const child = spawn(process.execPath, ['server.mjs'], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => child.kill('SIGKILL'));
+  const port = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      const match = /listening (\d+)/.exec(String(d));
+      if (match) resolve(match[1]!);
+    });
+    child.on('exit', (code) => reject(new Error(`stock server exited ${code}`)));
+  });
+  return `http://127.0.0.1:${port}/offer`;
+}
+
+function run(command: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+test("the sub-checks see a stock addon's zero checksum: werift reads it in the INIT-ACK, pion names it as why its channel never opens", { skip: !linuxX64 && 'the stock addon copied is linux-x64-gnu', timeout: 60_000 }, async (t) => {
+  const url = await startStockServer(t);
+  const werift = await run(process.execPath, [join(ROOT, 'dist/cli.js'), 'client', '-s', url, '-t', '1', '--engine', 'werift', '--json', '--timeout', '8']);
+  assert.equal(werift.code, 0, werift.stderr);
+  const checks = (JSON.parse(werift.stdout) as { checks: Array<{ name: string; status: string; detail: string }> }).checks;
+  const zero = checks.find((c) => c.name === 'sctp-zero-checksum');
+  assert.equal(zero?.status, 'pass');
+  assert.match(zero!.detail, /announced Zero Checksum Acceptable \(0x8001\); the data channel opened/);
+  if (!existsSync(PION_CLIENT)) return t.diagnostic('pion peers not built: the pion half is skipped');
+  const pion = await run(PION_CLIENT, ['-s', url, '-t', '1', '--timeout', '4']);
+  assert.equal(pion.code, 1, 'the data channel never opens (pion/webrtc#2618)');
+  assert.match(pion.stderr, /^check sctp-zero-checksum fail the remote SCTP announced Zero Checksum Acceptable \(0x8001\), which pion\/sctp 1\.8\.6 cannot parse/m);
 });

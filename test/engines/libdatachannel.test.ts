@@ -34,6 +34,34 @@ test("the echo plan keeps the offer's own codecs and drops retransmission and re
   ]);
 });
 
+test("the echo plan answers the offer's mid extension with its id (the echo carries the client's mid back), and no other extension", () => {
+  const offer = [
+    'v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 't=0 0',
+    'm=video 9 UDP/TLS/RTP/SAVPF 96', 'c=IN IP4 0.0.0.0', 'a=mid:1', 'a=sendrecv', 'a=rtpmap:96 VP8/90000',
+    'a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01', 'a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid',
+    '',
+  ].join('\r\n');
+  assert.deepEqual(planEchoSections(offer)[0]?.codecLines, ['a=rtpmap:96 VP8/90000', 'a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid']);
+});
+
+test("the echo plan keeps pion's `a=rtcp-fb:96 nack ` (trailing space) as plain nack", () => {
+  const offer = [
+    'v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 't=0 0',
+    'm=video 9 UDP/TLS/RTP/SAVPF 96', 'c=IN IP4 0.0.0.0', 'a=mid:1', 'a=sendrecv', 'a=rtpmap:96 VP8/90000',
+    'a=rtcp-fb:96 goog-remb ', 'a=rtcp-fb:96 ccm fir', 'a=rtcp-fb:96 nack ', 'a=rtcp-fb:96 nack pli',
+    '',
+  ].join('\r\n');
+  assert.deepEqual(planEchoSections(offer)[0]?.codecLines, ['a=rtpmap:96 VP8/90000', 'a=rtcp-fb:96 ccm fir', 'a=rtcp-fb:96 nack', 'a=rtcp-fb:96 nack pli']);
+});
+
+test('the client offers the mid extension and, once answered, has its legs write it (libdatachannel writes none itself)', async (t) => {
+  const { client, server, offer } = await connectPair(t, engine, engine, { audio: true, video: true });
+  const offered = sdpTransform.parse(offer.sdp).media.map((m) => m.ext?.map((e) => `${e.value} ${e.uri}`));
+  assert.deepEqual(offered, [['1 urn:ietf:params:rtp-hdrext:sdes:mid'], ['1 urn:ietf:params:rtp-hdrext:sdes:mid']]);
+  assert.match(server.answer.sdp, /a=extmap:1 urn:ietf:params:rtp-hdrext:sdes:mid/);
+  assert.deepEqual(rtpLegs(client).map((leg) => leg.midExtension), [{ id: 1, mid: '0' }, { id: 1, mid: '1' }]);
+});
+
 test('the echo plan echoes a bundle-only section (port 0 with a=bundle-only, as Firefox writes under max-bundle)', () => {
   const offer = [
     'v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 't=0 0', 'a=group:BUNDLE 0 1',

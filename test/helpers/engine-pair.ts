@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import sdpTransform from 'sdp-transform';
-import type { ClientPeer, ClientPeerOptions, EchoPeer, Engine, MediaKind, PeerState } from '../../src/engines/engine.js';
+import type { ClientPeer, ClientPeerOptions, EchoPeer, Engine, MediaKind, PeerState, SessionDescription } from '../../src/engines/engine.js';
 import { silentLogger as log } from '../../src/log.js';
 import { eventually, withTimeout } from './timeout.js';
 
@@ -15,6 +15,8 @@ export const STEP_TIMEOUT_MS = 8000;
 export interface Pair {
   client: ClientPeer;
   server: EchoPeer;
+  /** The client's offer, as the echo peer got it. */
+  offer: SessionDescription;
   /** Every state the echo peer reported, in order. */
   serverStates: PeerState[];
   clientStates: PeerState[];
@@ -46,7 +48,7 @@ export async function connectPair(t: TestContext, serverEngine: Engine, clientEn
   const connected = waitForState((l) => client.onStateChange(l), 'connected');
   await withTimeout(client.acceptAnswer(server.answer), STEP_TIMEOUT_MS, 'client applies the answer');
   await withTimeout(connected, STEP_TIMEOUT_MS, 'client connected');
-  return { client, server, serverStates, clientStates };
+  return { client, server, offer, serverStates, clientStates };
 }
 
 /** The SSRC that the answer declares (`a=ssrc`) in its section of `kind`. */

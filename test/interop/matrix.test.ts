@@ -37,6 +37,27 @@ test('every matrix cell with one of our peers passes or is a recorded known fail
 
   const json = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as { cells: unknown[]; summary: { cells: number } };
   assert.equal(json.cells.length, result.cells.length, 'report.json holds every cell');
+
+  // Sub-checks: every cell our clients (and the browsers) ran says what it saw on the wire.
+  const ours = ENGINE_NAMES as string[];
+  const expected: Record<0 | 1, string[]> = {
+    0: ['dtls-role', 'srtp-profile', 'mid-extension', 'nack', 'pli-keyframe'],
+    1: ['dtls-role', 'sctp-zero-checksum', 'max-message-size', 'dc-binary', 'dc-empty-string', 'dc-empty-binary'],
+  };
+  const reporting = result.cells.filter((c) => (ours.includes(c.client) || c.client === 'chromium' || c.client === 'firefox') && c.status !== 'unsupported');
+  assert.ok(reporting.length > 0);
+  const absent = reporting.flatMap((c) => {
+    const names: string[] = (c.checks ?? []).map((k) => k.name);
+    const lacking = c.status === 'pass' ? expected[c.test].filter((n) => !names.includes(n)) : names.includes('dtls-role') ? [] : ['dtls-role'];
+    return lacking.length ? [`test ${c.test} ${c.server} → ${c.client}: no ${lacking.join(', ')}`] : [];
+  });
+  assert.deepEqual(absent, [], 'sub-checks in every cell of our clients and the browsers');
+  // Between two of our own peers, nothing the client can see may fail.
+  const oursFailing = result.cells
+    .filter((c) => ours.includes(c.server) && ours.includes(c.client))
+    .flatMap((c) => (c.checks ?? []).filter((k) => k.status === 'fail').map((k) => `test ${c.test} ${c.server} → ${c.client}: ${k.name}: ${k.detail}`));
+  assert.deepEqual(oursFailing, [], 'no failed sub-check between our own peers');
+  t.diagnostic(`sub-checks: ${result.cells.flatMap((c) => c.checks ?? []).filter((k) => k.status === 'fail').length} failed in cells with a foreign peer (see the reports)`);
 });
 
 test('on a NAT, through a TURN relay and behind a server NAT, every cell with our peers passes against pion and Chromium', { timeout: 900_000 }, async (t) => {

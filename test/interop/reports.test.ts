@@ -73,3 +73,75 @@ test('report.json carries every cell, a summary and the table of known failures'
   assert.equal(json.summary.decisiveFailures, 1, 'the foreign pair does not count');
   assert.equal(json.knownFailures.length, KNOWN_FAILURES.length, 'the whole table (empty today)');
 });
+
+/** A matrix whose cells carry sub-checks: a failure that names its first failed one, a pass with one failed, an n/a cell. */
+const withChecks: MatrixResult = {
+  ...result,
+  tests: [0, 1],
+  servers: ['ours', 'pion'],
+  clients: ['ours', 'pion'],
+  cells: [
+    cell('ours', 'ours', 0, 'pass', {
+      checks: [
+        { name: 'dtls-role', status: 'pass', detail: 'we are the DTLS client' },
+        { name: 'srtp-profile', status: 'n/a', detail: 'node-datachannel 0.33 exposes no SRTP profile' },
+        { name: 'nack', status: 'pass', detail: 'packet 7 came back <fast>' },
+      ],
+    }),
+    cell('pion', 'ours', 0, 'fail', {
+      reason: 'timeout',
+      message: 'timed out after 15000 ms waiting for the connection',
+      checks: [
+        { name: 'dtls-role', status: 'fail', detail: 'both sides active: two DTLS clients (offer active, answer active)' },
+        { name: 'pli-keyframe', status: 'fail', detail: 'no keyframe within 500 ms' },
+      ],
+      failedCheck: { name: 'dtls-role', status: 'fail', detail: 'both sides active: two DTLS clients (offer active, answer active)' },
+    }),
+    cell('pion', 'ours', 1, 'pass', {
+      checks: [
+        { name: 'dtls-role', status: 'pass', detail: 'ok' },
+        { name: 'max-message-size', status: 'fail', detail: 'a 65536-byte binary message did not come back within 3000 ms' },
+      ],
+    }),
+    cell('ours', 'pion', 1, 'unsupported', { decisive: false, reason: 'unsupported', message: 'this pion build has no SCTP: no data channels' }),
+  ],
+};
+
+test('a failed cell names its first failed sub-check before the client reason, in both reports', () => {
+  const md = renderMarkdown(withChecks);
+  assert.match(md, /pion → ours \| ❌ fail \| dtls-role: both sides active: two DTLS clients \(offer active, answer active\) \(timeout: timed out after 15000 ms waiting for the connection\); sub-check failed: pli-keyframe: no keyframe within 500 ms \|/);
+  const html = renderHtml(withChecks);
+  assert.match(html, /<p>dtls-role: both sides active: two DTLS clients \(offer active, answer active\) \(timeout: timed out/);
+});
+
+test('a passing cell with a failed sub-check stays a pass and says so', () => {
+  const md = renderMarkdown(withChecks);
+  assert.match(md, /\| \*\*pion\*\* \| ✅ 42 \|  \|/, 'the grid: a pass');
+  assert.match(md, /\| \*\*ours\*\* \|  \| n\/a \|/, 'and the n/a cell');
+  assert.match(md, /pion → ours \| ✅ pass \| sub-check failed: max-message-size: a 65536-byte binary message did not come back within 3000 ms \|/);
+  const html = renderHtml(withChecks);
+  assert.match(html, /<summary>pass 42 ms, 1 check failed<span class="marks"><span class="mark pass" title="dtls-role: pass: ok"><\/span><span class="mark fail"/);
+});
+
+test('the HTML shows every sub-check of a cell with its status and detail, escaped, and a legend of them all', () => {
+  const html = renderHtml(withChecks);
+  assert.match(html, /<tr><td>srtp-profile<\/td><td class="check-na">n\/a<\/td><td>node-datachannel 0.33 exposes no SRTP profile<\/td><\/tr>/);
+  assert.match(html, /packet 7 came back &lt;fast&gt;/);
+  assert.match(html, /<h2>Sub-checks<\/h2>/);
+  assert.match(html, /<tr><th>pli-keyframe<\/th>/);
+  const md = renderMarkdown(withChecks);
+  assert.match(md, /\| server → client \| dtls-role \| srtp-profile \| nack \| pli-keyframe \|/);
+  assert.match(md, /\| ours → ours \| ✅ \| n\/a \| ✅ \|  \|/);
+});
+
+test('n/a cells are explained, not counted as failures', () => {
+  const md = renderMarkdown(withChecks);
+  assert.match(md, /ours → pion \| n\/a \| unsupported: this pion build has no SCTP: no data channels \|/);
+  const html = renderHtml(withChecks);
+  assert.match(html, /<td class="unsupported"><details><summary>n\/a<\/summary>/);
+  assert.match(html, /n\/a is not a failure/);
+  const json = JSON.parse(renderJson(withChecks)) as { summary: Record<string, number>; cells: CellResult[] };
+  assert.equal(json.summary.unsupported, 1);
+  assert.equal(json.summary.decisiveFailures, 1, 'only the real failure');
+  assert.equal(json.cells[0]!.checks!.length, 3, 'report.json keeps the sub-checks');
+});

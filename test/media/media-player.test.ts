@@ -160,3 +160,41 @@ test('clips are loaded once and shared; a clip refuses a leg of the other kind',
   const video = await loadClip('video');
   assert.throws(() => new MediaPlayer(collector('audio'), video), TypeError);
 });
+
+test('the player answers a NACK about its SSRC from its history, same bytes, and a held-back packet only then', async () => {
+  const { buildNack } = await import('../../src/rtp/rtcp.js');
+  const target = collector('video');
+  const player = await createMediaPlayer(target);
+  player.start();
+  const held = await player.holdBackNext();
+  await sleep(150);
+  const sentSequences = () => target.received.map((r) => rtpSequenceNumber(r.packet));
+  assert.ok(!sentSequences().includes(held), 'the held-back packet was not sent');
+  const before = target.received.length;
+  const earlier = target.received[0]!.packet;
+  const resent = player.handleRtcp(buildNack(0x99, target.ssrc, [held, rtpSequenceNumber(earlier)]));
+  player.stop();
+  assert.deepEqual(resent, [held, rtpSequenceNumber(earlier)]);
+  const again = target.received.slice(before).filter((r) => [held, rtpSequenceNumber(earlier)].includes(rtpSequenceNumber(r.packet)));
+  assert.equal(again.length, 2);
+  assert.deepEqual(again[1]!.packet, earlier, 'resent byte for byte');
+  assert.equal(player.stats.retransmissions, 2);
+  assert.deepEqual(player.handleRtcp(buildNack(0x99, 0x12345, [held])), [], 'a NACK about another SSRC is not ours');
+});
+
+test('the player answers a PLI about its SSRC with a keyframe next', async () => {
+  const { buildPli } = await import('../../src/rtp/rtcp.js');
+  const { isVp8KeyframeStart } = await import('../../src/media/vp8-payload-descriptor.js');
+  const target = collector('video');
+  const player = await createMediaPlayer(target);
+  player.start();
+  await sleep(200); // past the first keyframe, well before the next (frame 30)
+  const before = target.received.length;
+  player.handleRtcp(buildPli(0x99, target.ssrc));
+  await sleep(100);
+  player.stop();
+  const next = target.received.slice(before).find((r) => r.packet[12]! & 0x10);
+  assert.ok(next, 'a frame followed');
+  assert.ok(isVp8KeyframeStart(next.packet.subarray(12)), 'and it is a keyframe');
+  assert.equal(player.stats.keyframeRequests, 1);
+});

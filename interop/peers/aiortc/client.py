@@ -16,8 +16,12 @@ import aiohttp
 from aiortc import RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
 from aiortc.contrib.media import MediaPlayer
 
+import checks
 from client_args import USAGE, Options, UsageError, parse_args
 from common import Stopwatch, log, rtc_configuration
+
+# The media probes (PLI, NACK) take up to ~4 s; with less left they are skipped.
+MEDIA_PROBE_SECONDS = 5.0
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLOSE_TIMEOUT = 2.0
@@ -51,14 +55,38 @@ class EchoClient:
         self.echoed_frames = 0
         self.first_echo = asyncio.Event()
         self.readers: list[asyncio.Task] = []
+        # For the sub-checks (checks.py)
+        self.offer_sdp = None
+        self.answer_sdp = None
+        self.ice_connected = False
+        self.connected = False
+        self.channel = None
+        self.channel_opened = False
+        self.dc_rest: list = []  # messages after the string echo
+        self.dc_more = asyncio.Event()
+        self.zero_checksum = lambda: None
+        self.samples: list = []  # echoed video packets, as aiortc parsed them
+        self.echo_listeners: list = []
+        self.first_echo_at = None
+        self.sent: dict = {}  # our video: sequence number -> timestamp
+        self.hold = None  # a future for the next packet held back
+        self.held: set = set()
+        self.keyframe_requests = 0
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         connected, failed = loop.create_future(), loop.create_future()
 
+        @self.pc.on("iceconnectionstatechange")
+        def on_ice_state() -> None:
+            if self.pc.iceConnectionState in ("connected", "completed"):
+                self.ice_connected = True
+
         @self.pc.on("connectionstatechange")
         def on_state() -> None:
             state = self.pc.connectionState
+            if state == "connected":
+                self.connected = True
             if state == "connected" and not connected.done():
                 connected.set_result(None)
             elif state in ("failed", "closed") and not failed.done():
@@ -72,14 +100,17 @@ class EchoClient:
         # aiortc gathers every candidate before setLocalDescription returns.
         await self.pc.setLocalDescription(await self.pc.createOffer())
         self.watch.mark("offer")
+        self.offer_sdp = self.pc.localDescription.sdp
 
         self.step = "the answer"
         answer = await self.post_offer()
         self.watch.mark("answer")
+        self.answer_sdp = answer.sdp
         try:
             await self.pc.setRemoteDescription(answer)
         except Exception as err:
             raise Failure("bad-answer", f"set answer: {err}") from err
+        self.hook_for_checks()
 
         self.step = "connection (ICE+DTLS)"
         await self.first_of(connected, failed, "connection (ICE+DTLS)")
@@ -87,8 +118,17 @@ class EchoClient:
 
         if dc_result is not None:
             self.step = "the data channel echo"
-            await self.first_of(dc_result, failed, "data channel echo")
-            self.watch.mark("dc_echo")
+            mismatch = None
+            try:
+                await self.first_of(dc_result, failed, "data channel echo")
+                self.watch.mark("dc_echo")
+            except Failure as err:
+                if not str(err).startswith("echo-mismatch"):
+                    raise
+                mismatch = err  # the sub-checks after a wrong echo too: they say more about it
+            await self.probe_data_channel()
+            if mismatch is not None:
+                raise mismatch
         elif self.opts.echo_ms > 0:
             await self.wait_for_echo()
 
@@ -102,15 +142,19 @@ class EchoClient:
         result = asyncio.get_running_loop().create_future()
         sent = "".join(random.choices(string.ascii_letters + string.digits, k=5))
         channel = self.pc.createDataChannel("echo")
+        self.channel = channel
 
         @channel.on("open")
         def on_open() -> None:
+            self.channel_opened = True
             self.watch.mark("dc_open")
             channel.send(sent)
 
         @channel.on("message")
         def on_message(message) -> None:
             if result.done():
+                self.dc_rest.append(message)
+                self.dc_more.set()
                 return
             if message == sent:
                 result.set_result(None)
@@ -136,6 +180,201 @@ class EchoClient:
         def on_track(remote) -> None:
             self.readers.append(asyncio.ensure_future(self.count_frames(remote)))
 
+    # --- sub-checks (checks.py) ---------------------------------------------
+
+    def seconds_left(self) -> float:
+        return self.opts.timeout - self.watch.elapsed_ms() / 1000
+
+    def hook_for_checks(self) -> None:
+        """Once the answer is applied and before DTLS: watch the remote SCTP parameters, the
+        echoed video before the jitter buffer, and our video on its way out."""
+        if self.pc.sctp is not None:
+            self.zero_checksum = checks.watch_sctp_parameters(self.pc.sctp)
+        for transceiver in self.pc.getTransceivers():
+            if transceiver.kind != "video":
+                continue
+            receiver, sender = transceiver.receiver, transceiver.sender
+            handle = receiver._handle_rtp_packet
+
+            async def observed(packet, arrival_time_ms, handle=handle):
+                if self.first_echo_at is None:
+                    self.first_echo_at = asyncio.get_running_loop().time()
+                if len(self.samples) < 200:
+                    self.samples.append(packet)
+                for listener in list(self.echo_listeners):
+                    listener(packet)
+                return await handle(packet, arrival_time_ms)
+
+            receiver._handle_rtp_packet = observed
+            dtls = sender.transport
+            send = dtls._send_rtp
+            ssrc = sender._ssrc
+
+            async def held_back(data, send=send, ssrc=ssrc):
+                # RTP of our video (not RTCP: RFC 5761 types 192-223): note it, and drop the one asked for.
+                if len(data) >= 12 and not 192 <= data[1] <= 223 and int.from_bytes(data[8:12], "big") == ssrc:
+                    seq = int.from_bytes(data[2:4], "big")
+                    self.sent[seq] = int.from_bytes(data[4:8], "big")
+                    if self.hold is not None and not self.hold.done() and seq not in self.held:
+                        self.held.add(seq)
+                        self.hold.set_result(seq)
+                        return  # lost on the way out; aiortc's history keeps it for a NACK
+                return await send(data)
+
+            dtls._send_rtp = held_back
+            handle_rtcp = sender._handle_rtcp_packet
+
+            async def rtcp_seen(packet, handle_rtcp=handle_rtcp):
+                if type(packet).__name__ == "RtcpPsfbPacket" and getattr(packet, "fmt", None) == 1:
+                    self.keyframe_requests += 1
+                return await handle_rtcp(packet)
+
+            sender._handle_rtcp_packet = rtcp_seen
+            self.video_receiver, self.video_sender = receiver, sender
+
+    def report_transport_checks(self) -> None:
+        if self.answer_sdp is None:
+            return
+        dtls = None
+        for transceiver in self.pc.getTransceivers():
+            dtls = dtls or transceiver.sender.transport
+        if dtls is None and self.pc.sctp is not None:
+            dtls = self.pc.sctp.transport
+        role = getattr(dtls, "_role", None)
+        checks.check_dtls_role(self.offer_sdp, self.answer_sdp, self.ice_connected, self.connected, role, "aiortc")
+        if not self.connected:
+            return
+        if self.opts.test == 0:
+            checks.srtp_profile(dtls)
+        else:
+            checks.check_zero_checksum(self.zero_checksum(), self.channel_opened)
+
+    async def probe_data_channel(self) -> None:
+        limit = min(3.0, self.seconds_left() - 0.5)
+        if limit < 0.5:
+            return
+        probes = checks.data_channel_probes(self.offer_sdp, self.answer_sdp, 65536)  # aiortc 1.4: RTCSctpTransport.getCapabilities()
+        unsent = {}
+        for name, message, _ in probes:
+            try:
+                self.channel.send(message)
+            except Exception as error:  # e.g. a message over aiortc's limit
+                unsent[name] = str(error) or repr(error)
+        started = asyncio.get_running_loop().time()
+        while len(self.dc_rest) < len(probes) and asyncio.get_running_loop().time() - started < limit:
+            self.dc_more.clear()
+            try:
+                await asyncio.wait_for(self.dc_more.wait(), limit - (asyncio.get_running_loop().time() - started))
+            except asyncio.TimeoutError:
+                break
+        elapsed = int((asyncio.get_running_loop().time() - started) * 1000)
+        checks.judge_data_channel(probes, self.dc_rest, unsent, elapsed, int(limit * 1000))
+
+    async def next_echo(self, seconds: float, matches):
+        found = asyncio.get_running_loop().create_future()
+
+        def listener(packet):
+            if not found.done() and matches(packet):
+                found.set_result(packet)
+
+        self.echo_listeners.append(listener)
+        try:
+            return await asyncio.wait_for(found, seconds)
+        except asyncio.TimeoutError:
+            return None
+        finally:
+            self.echo_listeners.remove(listener)
+
+    def packet_level(self) -> bool:
+        return any(self.sent.get(p.sequence_number) == p.timestamp for p in self.samples)
+
+    async def probe_media(self) -> None:
+        if not hasattr(self, "video_receiver"):
+            for name in ("pli-keyframe", "nack", "mid-extension"):
+                checks.report(name, "n/a", "no video section")
+            return
+        video = checks.media_section(self.answer_sdp, "video")
+        vp8 = {int(pt) for pt in checks.payload_types(video, "VP8")}
+        await self.probe_pli(video, vp8)
+        await self.probe_nack(video, vp8)
+        self.check_mid(video)
+
+    async def probe_pli(self, video, vp8) -> None:
+        if not checks.negotiates_feedback(video, "VP8", "nack", "pli"):
+            return checks.report("pli-keyframe", "n/a", "the answer does not negotiate a=rtcp-fb nack pli for VP8")
+        loop = asyncio.get_running_loop()
+        # A re-encoding server's first second or so is its encoder starting (src/client/media-probes.ts).
+        if not self.packet_level() and self.first_echo_at is not None:
+            await asyncio.sleep(max(0.0, 1.5 - (loop.time() - self.first_echo_at)))
+        keyframe = lambda p: p.payload_type in vp8 and checks.is_vp8_keyframe_start(p.payload)  # noqa: E731
+        natural = await self.next_echo(1.2, keyframe)
+        if natural is not None:
+            await asyncio.sleep(0.4)  # libwebrtc ignores a request within 300 ms of the last
+        last = next((p for p in reversed(self.samples) if p.payload_type in vp8), None)
+        if last is None:
+            return checks.report("pli-keyframe", "fail", "no echoed video to ask a keyframe of")
+        before = self.keyframe_requests
+        answered = asyncio.ensure_future(self.next_echo(0.5, keyframe))
+        sent_at = loop.time()
+        await self.video_receiver._send_rtcp_pli(last.ssrc)
+        back = await answered
+        context = ("sent 400 ms after an echoed keyframe" if natural is not None else "no echoed keyframe within 1200 ms before it") + (
+            "; a keyframe request reached our sender (relayed)" if self.keyframe_requests > before else "; no keyframe request reached our sender")
+        if back is not None:
+            checks.report("pli-keyframe", "pass", f"a keyframe came back {int((loop.time() - sent_at) * 1000)} ms after the PLI about SSRC {last.ssrc} ({context})")
+        else:
+            checks.report("pli-keyframe", "fail", f"no keyframe within 500 ms of a PLI about SSRC {last.ssrc} ({context})")
+
+    async def probe_nack(self, video, vp8) -> None:
+        if not checks.negotiates_feedback(video, "VP8", "nack"):
+            return checks.report("nack", "n/a", "the answer does not negotiate a=rtcp-fb nack for VP8")
+        if not self.packet_level():
+            return checks.report("nack", "n/a", "the server re-encodes (no echoed packet is one of ours): a packet held back never shows as a gap in its stream")
+        loop = asyncio.get_running_loop()
+        self.hold = loop.create_future()
+        try:
+            held = await asyncio.wait_for(self.hold, 1.0)
+        except asyncio.TimeoutError:
+            return checks.report("nack", "fail", "our sender sent nothing to hold back within 1000 ms")
+        back = {}
+
+        def watch(packet):
+            if "at" not in back and packet.payload_type in vp8 and packet.sequence_number == held:
+                back["at"] = loop.time()
+
+        self.echo_listeners.append(watch)
+        try:
+            later = await self.next_echo(1.0, lambda p: p.payload_type in vp8 and (p.sequence_number - held) % 65536 < 0x8000)
+            if later is None:
+                return checks.report("nack", "fail", f"no echoed packet after the held-back {held} within 1000 ms")
+            sent_at = loop.time()
+            if "at" not in back:
+                await self.video_receiver._send_rtcp_nack(later.ssrc, [held])
+            while "at" not in back and loop.time() - sent_at < 1.0:
+                await asyncio.sleep(0.005)
+            if "at" in back:
+                ms = max(0, int((back["at"] - sent_at) * 1000))
+                checks.report("nack", "pass", f"packet {held}, held back, came back {ms} ms after the NACK about SSRC {later.ssrc} (aiortc's sender resent it from its history)")
+            else:
+                checks.report("nack", "fail", f"packet {held} not resent within 1000 ms of a NACK about SSRC {later.ssrc}")
+        finally:
+            self.echo_listeners.remove(watch)
+
+    def check_mid(self, video) -> None:
+        if checks.extension_id(video, checks.MID_URI) == 0:
+            return checks.report("mid-extension", "n/a", f"the answer negotiates no {checks.MID_URI}")
+        mid = video["mid"]
+        packets = list(self.samples)
+        if not packets:
+            return checks.report("mid-extension", "fail", "video: no packet echoed to look at")
+        carrying = sum(1 for p in packets if p.extensions.mid == mid)
+        without = sum(1 for p in packets if p.extensions.mid is None)
+        wrong = sorted({repr(p.extensions.mid) for p in packets if p.extensions.mid not in (mid, None)})
+        detail = f"video: {carrying} of {len(packets)} echoed packets carry mid {mid!r}" + "".join(f", some with mid {w}" for w in wrong) + (f", {without} without it" if without else "")
+        # A sender may stop writing the mid once the receiver knows the SSRC (libwebrtc's MidOracle
+        # does): packets without it are fine, one with another mid is not.
+        checks.report("mid-extension", "pass" if carrying and not wrong else "fail", detail)
+
     async def count_frames(self, remote) -> None:
         while True:
             try:
@@ -158,6 +397,13 @@ class EchoClient:
                 await asyncio.sleep(self.opts.echo_ms / 1000)
         except asyncio.TimeoutError:
             pass
+        if self.first_echo.is_set():
+            self.step = "the media sub-checks"
+            if self.seconds_left() > MEDIA_PROBE_SECONDS:
+                await self.probe_media()
+            else:
+                for name in ("pli-keyframe", "nack", "mid-extension"):
+                    checks.report(name, "n/a", "too little time left in --timeout to probe")
         log(f"echo-frames {self.echoed_frames}")
         if self.opts.require_echo and self.echoed_frames == 0:
             raise Failure("no-echo", f"no frame echoed within {self.opts.echo_ms} ms")
@@ -198,19 +444,24 @@ def one_line(text: str) -> str:
 
 async def main_async(opts: Options) -> int:
     client = EchoClient(opts)
+    outcome, code = None, 1
     try:
         await asyncio.wait_for(client.run(), opts.timeout)
-        log(f"ok test {opts.test}")
-        return 0
+        outcome, code = f"ok test {opts.test}", 0
     except asyncio.TimeoutError:
-        log(f"error: timeout: waiting for {client.step} ({opts.timeout:g} s)")
+        outcome = f"error: timeout: waiting for {client.step} ({opts.timeout:g} s)"
     except Failure as err:
-        log(f"error: {err}")
+        outcome = f"error: {err}"
     except Exception as err:  # anything aiortc raises must still end in exit 1
-        log(f"error: internal: {err!r}")
+        outcome = f"error: internal: {err!r}"
     finally:
+        try:
+            client.report_transport_checks()
+        except Exception as err:  # a sub-check must never change the outcome
+            log(f"warning: transport sub-checks failed: {err!r}")
         await client.close()
-    return 1
+    log(outcome)  # the last line, as the contract wants
+    return code
 
 
 def main() -> None:
@@ -219,6 +470,10 @@ def main() -> None:
     except UsageError as err:
         log(f"error: usage: {err}\n{USAGE}")
         os._exit(1)
+    if opts.test not in (0, 1):
+        # 127: a test this client does not run (the QUIC interop runner's convention), not a failure.
+        log(f"error: unsupported: test type {opts.test} is not one this client runs (0, 1)")
+        os._exit(127)
     code = asyncio.run(main_async(opts))
     sys.stdout.flush()
     sys.stderr.flush()

@@ -25,9 +25,47 @@ class ParseArgsTest(unittest.TestCase):
             self.assertEqual((opts.url, opts.test, opts.timeout), (url, test, 15.0), argv)
 
     def test_rejects_bad_input(self):
-        for argv in [[], ["-t", "2", "http://h/offer"], ["ftp://h/offer"], ["--bogus", "http://h/"]]:
+        for argv in [[], ["ftp://h/offer"], ["--bogus", "http://h/"]]:
             with self.assertRaises(UsageError, msg=argv):
                 parse_args(argv)
+
+
+    def test_another_test_type_parses_and_the_client_exits_127(self):
+        self.assertEqual(parse_args(["-t", "2", "http://h/offer"]).test, 2)
+        import os
+        import subprocess
+        import sys
+
+        here = os.path.dirname(os.path.abspath(__file__))
+        run = subprocess.run([sys.executable, os.path.join(here, "client.py"), "-t", "2", "http://127.0.0.1:9/offer"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(run.returncode, 127, run.stderr)
+        self.assertIn("error: unsupported: test type 2", run.stderr)
+
+
+class ChecksTest(unittest.TestCase):
+    def test_sdp_readings_and_the_line_protocol(self):
+        import contextlib
+        import io
+
+        import checks
+
+        offer = "v=0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=setup:actpass\r\na=max-message-size:65536\r\n"
+        answer = "v=0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=setup:active\r\n"
+        self.assertEqual(checks.max_message_size(answer), (65536, False))
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            checks.check_dtls_role(offer, answer, True, True, "server", "aiortc")
+            checks.check_dtls_role(offer, offer, True, False, None, "aiortc")
+        lines = err.getvalue().splitlines()
+        self.assertTrue(lines[0].startswith("check dtls-role pass we are the DTLS server"), lines[0])
+        self.assertTrue(lines[1].startswith("check dtls-role fail the answer says actpass"), lines[1])
+        video = checks.media_section("v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\na=rtpmap:96 VP8/90000\r\na=rtcp-fb:96 nack \r\n", "video")
+        self.assertTrue(checks.negotiates_feedback(video, "VP8", "nack"))
+        self.assertFalse(checks.negotiates_feedback(video, "VP8", "nack", "pli"))
+        # libwebrtc's keyframe start (test/media/vp8-keyframe.test.ts), past its 20-byte header
+        key = bytes.fromhex("9080aed3d04f009d012a4001f0003947000f1c22")
+        self.assertTrue(checks.is_vp8_keyframe_start(key))
+        self.assertFalse(checks.is_vp8_keyframe_start(bytes.fromhex("9080aecaf11300e4e0afb926d612c06b15917400")))
 
 
 class EchoTest(unittest.IsolatedAsyncioTestCase):

@@ -51,6 +51,7 @@ class EchoSession:
         self._channels = []
         self._handlers = []
         self._probes = []
+        self._stream_of = {}  # src pad -> (the client's SSRC, payload type) seen on it
         self._timers = []
         self._last_media = 0.0  # monotonic time of the last incoming RTP packet
         self._started = time.monotonic()  # the offer's arrival
@@ -132,10 +133,35 @@ class EchoSession:
         if not linked:
             log(f"session {self.id}: could not link the echo of {key}")
         self._probes.append((pad, pad.add_probe(Gst.PadProbeType.BUFFER, self._saw_media)))
+        # The echo's keyframe requests back to the client (see _name_key_unit_request).
+        self._probes.append((pad, pad.add_probe(Gst.PadProbeType.EVENT_UPSTREAM, self._name_key_unit_request)))
 
-    def _saw_media(self, _pad, _info):
+    def _saw_media(self, pad, info):
         self._last_media = time.monotonic()
+        buffer = info.get_buffer()
+        if buffer is not None and buffer.get_size() >= 12:
+            header = buffer.extract_dup(0, 12)
+            self._stream_of[pad] = (int.from_bytes(header[8:12], "big"), header[1] & 0x7F)
         return Gst.PadProbeReturn.OK
+
+    def _name_key_unit_request(self, pad, info):
+        """A PLI/FIR about our echo comes out of the sending rtpsession as an upstream
+        GstForceKeyUnit, through pay and depay to this src pad, without "ssrc" or "payload";
+        the receiving rtpsession turns one into a PLI to the client only when it names both
+        (gstrtpsession.c, gst_rtp_session_event_recv_rtp_src), so we name the client's stream."""
+        event = info.get_event()
+        structure = event.get_structure() if event is not None else None
+        if event.type != Gst.EventType.CUSTOM_UPSTREAM or structure is None or not structure.has_name("GstForceKeyUnit"):
+            return Gst.PadProbeReturn.OK
+        if structure.has_field("ssrc") and structure.has_field("payload"):
+            return Gst.PadProbeReturn.OK
+        stream = self._stream_of.get(pad)
+        if stream is None:
+            return Gst.PadProbeReturn.OK
+        named = Gst.Event.new_custom(Gst.EventType.CUSTOM_UPSTREAM, Gst.Structure.new_from_string(
+            f"GstForceKeyUnit, all-headers=(boolean)false, ssrc=(uint){stream[0]}, payload=(uint){stream[1]}"))
+        pad.send_event(named)
+        return Gst.PadProbeReturn.DROP
 
     def _check_idle(self):
         channel_open = any(

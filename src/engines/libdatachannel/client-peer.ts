@@ -4,14 +4,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import { PeerConnection, type DataChannel, type Track } from 'node-datachannel';
+import sdpTransform from 'sdp-transform';
 import {
   CLIENT_PAYLOAD_TYPES, type CandidatePair, type ClientDataChannel, type ClientMedia, type ClientPeer, type ClientPeerOptions, type IceState,
-  type MediaKind, type PeerState, type RtpLeg, type SessionDescription,
+  type MediaKind, type PeerState, type RtpLeg, type SessionDescription, type TransportFacts,
 } from '../engine.js';
+import { known, unknown } from '../kit/facts.js';
 import { deferred, waitForGathering } from '../kit/gathering.js';
 import { toMessage } from '../kit/messages.js';
 import { PeerStates, toIceState, toPeerState } from '../kit/state-reporter.js';
 import { splitCandidates } from '../../sdp/candidates.js';
+import { MID_EXTENSION_URI } from '../../rtp/header-extensions.js';
 import { isRtcp, isRtp, randomSsrc } from '../../rtp/packet.js';
 import { buildBye } from '../../rtp/rtcp.js';
 import { rtcConfig, selectedPairOf } from './config.js';
@@ -21,6 +24,12 @@ import { RtcpRepeatFilter } from './rtcp-repeat-filter.js';
 
 /** What a browser offers for each kind, minus what needs header extensions (transport-cc). */
 const CODECS: Record<MediaKind, string> = { audio: 'opus/48000/2', video: 'VP8/90000' };
+/**
+ * The one header extension we offer, as browsers do: the mid (RFC 8843 §15), one id for every
+ * bundled section (§9.1). libdatachannel writes no extensions itself (we send raw RTP), so the
+ * leg hands the negotiated id to whoever writes the packets (RtpLeg.midExtension).
+ */
+const MID_EXTENSION_ID = 1;
 const CODEC_LINES: Record<MediaKind, string[]> = {
   audio: [
     `a=rtpmap:${CLIENT_PAYLOAD_TYPES.audio} ${CODECS.audio}`,
@@ -50,6 +59,8 @@ class LibdatachannelClient implements ClientPeer {
   readonly #states: PeerStates;
   readonly #gathered = deferred();
   #nativeState: PeerState = 'new';
+  /** Per mid, the id the answer gave the mid extension (only sections that negotiated it). */
+  #answeredMidIds = new Map<string, number>();
   #openTracks = 0;
   #closed = false;
 
@@ -105,6 +116,7 @@ class LibdatachannelClient implements ClientPeer {
     // Same as applying the answer whole: libdatachannel also adds an answer's candidates only
     // after it has stored the description. The start-up race is avoided in createOffer().
     const { sdp, candidates } = splitCandidates(answer.sdp);
+    this.#answeredMidIds = answeredMidExtensions(sdp);
     this.#pc.setRemoteDescription(sdp, 'answer');
     for (const { candidate, mid } of candidates) this.#pc.addRemoteCandidate(candidate, mid);
   }
@@ -130,6 +142,22 @@ class LibdatachannelClient implements ClientPeer {
     } catch {
       return undefined;
     }
+  }
+
+  async transportFacts(): Promise<TransportFacts> {
+    let maxMessageSize: number | undefined;
+    try {
+      // libdatachannel's remoteMaxMessageSize(): the answer's a=max-message-size (64 KiB without one), capped by our own.
+      if (!this.#closed && this.#channels.length > 0) maxMessageSize = this.#pc.maxMessageSize();
+    } catch {
+      maxMessageSize = undefined;
+    }
+    return {
+      dtlsRole: unknown('node-datachannel 0.33 exposes no DTLS role'),
+      srtpProfile: unknown('node-datachannel 0.33 exposes no SRTP profile'),
+      sctpZeroChecksum: unknown("libdatachannel's usrsctp keeps the remote INIT parameters to itself"),
+      sctpMaxMessageSize: maxMessageSize === undefined ? unknown('no data channel') : known(maxMessageSize),
+    };
   }
 
   close(): void {
@@ -165,7 +193,7 @@ class LibdatachannelClient implements ClientPeer {
       mid,
       direction: 'SendRecv',
       codecs: [{ payloadType: CLIENT_PAYLOAD_TYPES[kind], codec: CODECS[kind] }],
-      codecLines: CODEC_LINES[kind],
+      codecLines: [...CODEC_LINES[kind], `a=extmap:${MID_EXTENSION_ID} ${MID_EXTENSION_URI}`],
       ssrc: { ssrc, cname: `client-${streamId.slice(0, 8)}`, streamId, trackId: `${kind}-${randomUUID()}` },
     }));
     this.#tracks.push(track);
@@ -197,6 +225,7 @@ class LibdatachannelClient implements ClientPeer {
         this.#log.trace({ err, mid }, 'packet not sent');
       }
     };
+    const answeredMidIds = () => this.#answeredMidIds;
     return {
       kind,
       payloadType: CLIENT_PAYLOAD_TYPES[kind],
@@ -205,8 +234,22 @@ class LibdatachannelClient implements ClientPeer {
       sendRtcp: send,
       onRtp: (listener) => void rtpListeners.push(listener),
       onRtcp: (listener) => void rtcpListeners.push(listener),
+      get midExtension() {
+        const id = answeredMidIds().get(mid);
+        return id === undefined ? undefined : { id, mid };
+      },
     };
   }
+}
+
+/** Per answered section, the id its a=extmap gives the mid extension. */
+function answeredMidExtensions(answerSdp: string): Map<string, number> {
+  const ids = new Map<string, number>();
+  for (const media of sdpTransform.parse(answerSdp).media) {
+    const id = media.ext?.find((e) => e.uri === MID_EXTENSION_URI)?.value;
+    if (id !== undefined && media.mid !== undefined) ids.set(String(media.mid), id);
+  }
+  return ids;
 }
 
 function wrapChannel(label: string, channel: DataChannel, log: ClientPeerOptions['log']): ClientDataChannel {

@@ -8,7 +8,7 @@ import { deferred, waitForGathering } from '../kit/gathering.js';
 import { messageBytes, toMessage } from '../kit/messages.js';
 import { PeerStates, toIceState, toPeerState } from '../kit/state-reporter.js';
 import { isRtcp, isRtp, randomSsrc, rtpPayloadType, rtpSsrc, setRtpSsrc } from '../../rtp/packet.js';
-import { buildPli, byeSources, keyframeRequestTargets } from '../../rtp/rtcp.js';
+import { buildPli, byeSources, keyframeRequestTargets, relayedNack } from '../../rtp/rtcp.js';
 import { planEchoSections, type EchoSectionPlan } from './echo-plan.js';
 import { answerPolicy } from './answer-policy.js';
 import { rtcConfig, selectedPairOf } from './config.js';
@@ -200,6 +200,7 @@ class LibdatachannelEchoPeer implements EchoPeer {
       if (isRtcp(packet)) {
         if (repeats.isRepeat(packet)) return;
         this.#relayKeyframeRequests(track, packet, echoSsrc, clientSsrc);
+        this.#relayNacks(track, packet, echoSsrc, clientSsrc);
         // Any BYE on this section but for our own echo source is the client's source leaving.
         if (byeSources(packet).some((source) => source !== echoSsrc)) this.#sourceLeft(plan.mid);
         return;
@@ -248,6 +249,23 @@ class LibdatachannelEchoPeer implements EchoPeer {
       if (track.sendMessageBinary(buildPli(echoSsrc, clientSsrc))) this.counters.keyframeRequests++;
     } catch (err) {
       this.#log.debug({ err }, 'keyframe request not relayed');
+    }
+  }
+
+  /**
+   * A generic NACK about the echo stream asks for packets we never got from the client (we echo
+   * each packet once, as it comes, and keep none): it goes to the client's own sender as a NACK
+   * about its SSRC for the same sequence numbers (the echo keeps them), and the packet it sends
+   * again is echoed like any other. Without a media handler libdatachannel answers no NACK itself.
+   */
+  #relayNacks(track: Track, rtcp: Buffer, echoSsrc: number, clientSsrc: number | undefined): void {
+    if (clientSsrc === undefined) return;
+    const nack = relayedNack(rtcp, echoSsrc, clientSsrc);
+    if (!nack) return;
+    try {
+      track.sendMessageBinary(nack);
+    } catch (err) {
+      this.#log.debug({ err }, 'NACK not relayed');
     }
   }
 

@@ -10,6 +10,7 @@
 import sdpTransform from 'sdp-transform';
 import type { Direction } from 'node-datachannel';
 import type { MediaKind } from '../engine.js';
+import { MID_EXTENSION_URI } from '../../rtp/header-extensions.js';
 
 export interface EchoSectionPlan {
   kind: MediaKind;
@@ -18,7 +19,10 @@ export interface EchoSectionPlan {
   direction: Direction;
   /** The offer's payload types we accept; echo never rewrites the payload type. */
   payloadTypes: number[];
-  /** `a=rtpmap`, `a=fmtp` and `a=rtcp-fb` lines for those payload types, as the offer wrote them. */
+  /**
+   * `a=rtpmap`, `a=fmtp` and `a=rtcp-fb` lines for those payload types, as the offer wrote them,
+   * and the offer's `a=extmap` for the mid, if it has one.
+   */
   codecLines: string[];
   /** `codec/rate[/channels]` per payload type, in the offer's order of preference. */
   codecs: Array<{ payloadType: number; codec: string }>;
@@ -35,7 +39,9 @@ const NOT_ECHOED = new Set(['rtx', 'red', 'ulpfec', 'flexfec', 'flexfec-03']);
  * Feedback we keep: NACK and PLI/FIR, which make a client send keyframes when asked. Dropped:
  * goog-remb and transport-cc, which need header extensions and bandwidth estimation we don't do.
  */
-function keepsFeedback(type: string, subtype: string | undefined): boolean {
+function keepsFeedback(type: string, rawSubtype: string | undefined): boolean {
+  // pion writes `a=rtcp-fb:96 nack ` (a trailing space), which sdp-transform reads as subtype '': plain nack.
+  const subtype = rawSubtype?.trim() || undefined;
   return (type === 'nack' && (subtype === undefined || subtype === 'pli')) || (type === 'ccm' && subtype === 'fir');
 }
 
@@ -77,10 +83,15 @@ export function planEchoSections(offerSdp: string): EchoSectionPlan[] {
       }
       for (const fb of media.rtcpFb ?? []) {
         if ((String(fb.payload) === String(rtp.payload) || fb.payload === '*') && keepsFeedback(fb.type, fb.subtype)) {
-          codecLines.push(`a=rtcp-fb:${rtp.payload} ${fb.type}${fb.subtype ? ` ${fb.subtype}` : ''}`);
+          codecLines.push(`a=rtcp-fb:${rtp.payload} ${fb.type}${fb.subtype?.trim() ? ` ${fb.subtype.trim()}` : ''}`);
         }
       }
     }
+    // The echo sends the client's packets back with their header extensions as they came, and
+    // each carries the mid of the section it came on, which is the section it goes back on: the
+    // answer may say so (RFC 8843 §15), so the client can demux the echo by mid as browsers do.
+    const mid = media.ext?.find((e) => e.uri === MID_EXTENSION_URI);
+    if (mid) codecLines.push(`a=extmap:${mid.value} ${MID_EXTENSION_URI}`);
     plans.push({
       kind: media.type,
       mid: String(media.mid),

@@ -17,7 +17,7 @@ export interface MediaSpec {
   direction: Direction;
   /** `codec/rate[/channels]` per payload type, in order of preference. */
   codecs: ReadonlyArray<{ payloadType: number; codec: string }>;
-  /** `a=rtpmap`, `a=fmtp` and `a=rtcp-fb` lines for those payload types. */
+  /** `a=rtpmap`, `a=fmtp` and `a=rtcp-fb` lines for those payload types, and any `a=extmap` lines. */
   codecLines: readonly string[];
   ssrc: { ssrc: number; cname: string; streamId: string; trackId: string };
 }

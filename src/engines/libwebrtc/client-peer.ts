@@ -8,8 +8,9 @@
 import sdpTransform from 'sdp-transform';
 import {
   CLIENT_PAYLOAD_TYPES, type CandidatePair, type ClientDataChannel, type ClientMedia, type ClientPeer, type ClientPeerOptions, type IceState,
-  type LegMediaStats, type MediaKind, type MediaLeg, type PeerState, type SessionDescription,
+  type LegMediaStats, type MediaKind, type MediaLeg, type PeerState, type SessionDescription, type TransportFacts,
 } from '../engine.js';
+import { known, unknown } from '../kit/facts.js';
 import { closeQuietly } from '../kit/close.js';
 import { waitForGathering } from '../kit/gathering.js';
 import { toMessage } from '../kit/messages.js';
@@ -17,7 +18,7 @@ import { PeerStates } from '../kit/state-reporter.js';
 import { WrtcPeerConnection, peerConfig, followStates, gatheringComplete } from './addon.js';
 import { guardProcessExit } from './exit-guard.js';
 import { createSource, type GeneratedSource } from './sources.js';
-import { selectedPairFromStats, sumRtpStats } from './stats.js';
+import { selectedPairFromStats, sumRtpStats, transportStats } from './stats.js';
 
 export function createLibwebrtcClientPeer(options: ClientPeerOptions): ClientPeer {
   return new LibwebrtcClient(options);
@@ -94,6 +95,24 @@ class LibwebrtcClient implements ClientPeer {
     } catch {
       return undefined; // closed meanwhile
     }
+  }
+
+  /** From getStats()'s transport (dtlsRole, srtpCipher: libwebrtc's names) and RTCSctpTransport.maxMessageSize. */
+  async transportFacts(): Promise<TransportFacts> {
+    let transport: ReturnType<typeof transportStats>;
+    try {
+      transport = this.#closed ? undefined : transportStats(await this.#pc.getStats());
+    } catch {
+      transport = undefined;
+    }
+    const role = transport?.dtlsRole;
+    const sctp = (this.#pc as RTCPeerConnection & { sctp?: { maxMessageSize?: number } | null }).sctp;
+    return {
+      dtlsRole: role === 'client' || role === 'server' ? known(role) : unknown(`getStats() transport dtlsRole is ${role ?? 'missing'}`),
+      srtpProfile: transport?.srtpCipher ? known(transport.srtpCipher) : unknown(this.#legs.length === 0 ? 'no media, no SRTP' : 'getStats() has no srtpCipher'),
+      sctpZeroChecksum: unknown('libwebrtc reports no SCTP INIT parameters'),
+      sctpMaxMessageSize: typeof sctp?.maxMessageSize === 'number' ? known(sctp.maxMessageSize) : unknown('no SCTP transport'),
+    };
   }
 
   close(): void {

@@ -102,3 +102,12 @@ export function inboundIceActivity(report: RTCStatsReport): number {
   });
   return total;
 }
+
+/** The DTLS transport's own stats (RTCTransportStats), the first one: every session here is bundled. */
+export function transportStats(report: RTCStatsReport): { dtlsRole?: string; srtpCipher?: string; dtlsCipher?: string; dtlsState?: string } | undefined {
+  let found: { dtlsRole?: string; srtpCipher?: string; dtlsCipher?: string; dtlsState?: string } | undefined;
+  report.forEach((value: { type: string; dtlsRole?: string; srtpCipher?: string; dtlsCipher?: string; dtlsState?: string }) => {
+    if (!found && value.type === 'transport') found = { dtlsRole: value.dtlsRole, srtpCipher: value.srtpCipher, dtlsCipher: value.dtlsCipher, dtlsState: value.dtlsState };
+  });
+  return found;
+}

@@ -18,9 +18,10 @@ import {
 } from 'werift';
 import {
   CLIENT_PAYLOAD_TYPES, type CandidatePair, type ClientDataChannel, type ClientMedia, type ClientPeer, type ClientPeerOptions, type IceState,
-  type MediaKind, type PeerState, type RtpLeg, type SessionDescription,
+  type MediaKind, type PeerState, type RtpLeg, type SessionDescription, type TransportFacts,
 } from '../engine.js';
 import { closeQuietly } from '../kit/close.js';
+import { SRTP_PROFILE_NAMES, known, unknown } from '../kit/facts.js';
 import { waitForGathering } from '../kit/gathering.js';
 import { PeerStates } from '../kit/state-reporter.js';
 import { rtcpFeedbackMediaSsrc } from '../../rtp/rtcp.js';
@@ -28,6 +29,7 @@ import { sendDtlsCloseNotify } from './close-notify.js';
 import { gatheringComplete, peerConfig, selectedPairOf, withoutDefaultStun } from './config.js';
 import { sendMessage } from './messages.js';
 import { followStates } from './states.js';
+import { watchRemoteSctpParameters } from './sctp-params.js';
 import { followDtlsRoleForStreamIds } from './stream-ids.js';
 
 const CLIENT_CODECS = {
@@ -57,6 +59,7 @@ class WeriftClientPeer implements ClientPeer {
   private readonly states: PeerStates;
   private readonly unsubscribers: Array<() => void> = [];
   private closed = false;
+  private remoteSctp: ReturnType<typeof watchRemoteSctpParameters> | undefined;
 
   constructor(private readonly options: ClientPeerOptions) {
     this.log = options.log.child({ engine: 'werift', role: 'client' });
@@ -88,6 +91,7 @@ class WeriftClientPeer implements ClientPeer {
   async acceptAnswer(answer: SessionDescription): Promise<void> {
     followDtlsRoleForStreamIds(this.pc);
     await this.pc.setRemoteDescription(answer);
+    this.remoteSctp = watchRemoteSctpParameters(this.pc);
     const transports = new Set<RTCDtlsTransport>(this.pc.getTransceivers().map((t) => t.dtlsTransport));
     for (const transport of transports) {
       this.unsubscribers.push(transport.onRtp.subscribe((rtp) => this.deliverRtp(rtp)).unSubscribe);
@@ -109,6 +113,21 @@ class WeriftClientPeer implements ClientPeer {
 
   async selectedPair(): Promise<CandidatePair | undefined> {
     return this.closed ? undefined : selectedPairOf(this.pc);
+  }
+
+  async transportFacts(): Promise<TransportFacts> {
+    const transport = this.pc.dtlsTransports[0];
+    const role = transport?.role;
+    const profile = (transport?.dtls as { srtp?: { srtpProfile?: number } } | undefined)?.srtp?.srtpProfile;
+    const sctp = this.pc.sctpTransport as unknown as { remoteMaxMessageSize?: number } | undefined;
+    const zeroChecksum = this.remoteSctp?.zeroChecksum();
+    return {
+      dtlsRole: role === 'client' || role === 'server' ? known(role) : unknown(`werift's DTLS transport says ${role ?? 'nothing'}`),
+      srtpProfile:
+        this.legs.length === 0 ? unknown('no media, no SRTP') : profile === undefined ? unknown('no SRTP profile chosen (yet)') : known(SRTP_PROFILE_NAMES[profile] ?? `profile ${profile}`),
+      sctpZeroChecksum: !sctp ? unknown('no data channel') : zeroChecksum === undefined ? unknown('no INIT/INIT-ACK seen') : known(zeroChecksum),
+      sctpMaxMessageSize: sctp?.remoteMaxMessageSize === undefined ? unknown('no data channel') : known(sctp.remoteMaxMessageSize),
+    };
   }
 
   close(): void {

@@ -7,7 +7,12 @@ import {
   PictureLossIndication,
   RTCPeerConnection,
   RTCRtpCodecParameters,
+  RtcpPacketConverter,
   RtcpPayloadSpecificFeedback,
+  RtcpTransportLayerFeedback,
+  useFIR,
+  useNACK,
+  usePLI,
   useSdesMid,
   type RTCDataChannel,
   type RTCDtlsTransport,
@@ -20,7 +25,7 @@ import { closeQuietly, safely } from '../kit/close.js';
 import { waitForGathering } from '../kit/gathering.js';
 import { messageBytes } from '../kit/messages.js';
 import { PeerStates } from '../kit/state-reporter.js';
-import { keyframeRequestTargets } from '../../rtp/rtcp.js';
+import { keyframeRequestTargets, relayedNack } from '../../rtp/rtcp.js';
 import { checkOfferSdp } from '../../sdp/offer.js';
 import { gatheringComplete, peerConfig, selectedPairOf, withoutDefaultStun } from './config.js';
 import { sendMessage } from './messages.js';
@@ -32,6 +37,7 @@ import { followStates } from './states.js';
  * codec whose MIME type is listed here, so the echo never has to translate payload types.
  * RTX is left out on purpose: the echo bypasses werift's sender, which would answer NACKs.
  */
+const VIDEO_FEEDBACK = [useNACK(), usePLI(), useFIR()];
 const ECHO_CODECS = {
   audio: [
     codec('audio/opus', 48000, 2),
@@ -40,16 +46,20 @@ const ECHO_CODECS = {
     codec('audio/G722', 8000, 1),
   ],
   video: [
-    codec('video/VP8', 90000),
-    codec('video/VP9', 90000),
-    codec('video/H264', 90000),
-    codec('video/AV1', 90000),
-    codec('video/H265', 90000),
+    codec('video/VP8', 90000, undefined, VIDEO_FEEDBACK),
+    codec('video/VP9', 90000, undefined, VIDEO_FEEDBACK),
+    codec('video/H264', 90000, undefined, VIDEO_FEEDBACK),
+    codec('video/AV1', 90000, undefined, VIDEO_FEEDBACK),
+    codec('video/H265', 90000, undefined, VIDEO_FEEDBACK),
   ],
 };
 
-function codec(mimeType: string, clockRate: number, channels?: number): RTCRtpCodecParameters {
-  return new RTCRtpCodecParameters({ mimeType, clockRate, channels });
+/**
+ * The feedback the echo answers (relayKeyframeRequest, relayNack): without it in the answer a
+ * client is not to send NACK or PLI at all (RFC 4585 §4.2).
+ */
+function codec(mimeType: string, clockRate: number, channels?: number, rtcpFeedback?: RTCRtpCodecParameters['rtcpFeedback']): RTCRtpCodecParameters {
+  return new RTCRtpCodecParameters({ mimeType, clockRate, channels, rtcpFeedback });
 }
 
 export async function createWeriftEchoPeer(offer: SessionDescription, options: EchoPeerOptions): Promise<EchoPeer> {
@@ -132,6 +142,7 @@ class WeriftEchoPeer implements EchoPeer {
     for (const transceiver of this.mediaTransceivers()) transports.add(transceiver.dtlsTransport);
     for (const transport of transports) {
       this.unsubscribers.push(transport.onRtcp.subscribe((packet) => this.relayKeyframeRequest(packet)).unSubscribe);
+      this.unsubscribers.push(transport.onRtcp.subscribe((packet) => this.relayNack(packet)).unSubscribe);
     }
     // The data channel's transport too: a data-channel-only client says goodbye there.
     if (this.pc.sctpTransport) transports.add(this.pc.sctpTransport.dtlsTransport);
@@ -217,6 +228,28 @@ class WeriftEchoPeer implements EchoPeer {
         feedback: new PictureLossIndication({ senderSsrc: transceiver.sender.ssrc, mediaSsrc: clientSsrc }),
       });
       transceiver.dtlsTransport.sendRtcp([pli]).catch((err: unknown) => this.log.debug({ err }, 'PLI relay failed'));
+    }
+  }
+
+  /**
+   * A generic NACK about an echo stream asks for a packet the echo never got (it keeps none):
+   * it goes to the client's sender as a NACK about its own SSRC, same sequence numbers (the
+   * echo keeps them). werift's own sender sees the NACK too but has nothing cached to resend:
+   * the echo bypasses it.
+   */
+  private relayNack(packet: RtcpPacket): void {
+    if (this.closed || packet.type !== RtcpTransportLayerFeedback.type) return;
+    let bytes: Buffer;
+    try {
+      bytes = packet.serialize();
+    } catch {
+      return; // a feedback type werift could not parse
+    }
+    for (const transceiver of this.mediaTransceivers()) {
+      const clientSsrc = this.clientSsrcs.get(transceiver);
+      const nack = clientSsrc === undefined ? undefined : relayedNack(bytes, transceiver.sender.ssrc, clientSsrc);
+      if (!nack) continue;
+      transceiver.dtlsTransport.sendRtcp(RtcpPacketConverter.deSerialize(nack)).catch((err: unknown) => this.log.debug({ err }, 'NACK relay failed'));
     }
   }
 

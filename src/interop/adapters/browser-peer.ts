@@ -4,9 +4,10 @@
  */
 import { access, constants } from 'node:fs/promises';
 import { join } from 'node:path';
+import { checksFromJson } from '../../client/sub-checks.js';
 import { BROWSER_PACKAGES, BROWSER_PATHS, type BrowserName } from '../browser/driver.js';
 import type { Availability, ClientOutcome, InteropPeer } from '../peer.js';
-import { iceServerArgs, lastJsonLine, runClientProcess } from './spawn-peer.js';
+import { iceServerArgs, lastJsonLine, readFailureLine, runClientProcess } from './spawn-peer.js';
 
 export function browserPeer(browser: BrowserName, label: string): InteropPeer {
   const main = (root: string) => join(root, 'dist', 'interop', 'browser', 'main.js');
@@ -36,16 +37,17 @@ export function browserPeer(browser: BrowserName, label: string): InteropPeer {
       run: ({ url, test, timeoutMs, server, root, site }) => {
         const args = [main(root), '--browser', browser, '-s', url, '-t', String(test), '--timeout', String(timeoutMs / 1000), '--json', ...iceServerArgs(site)];
         if (server.quirks.videoOnly) args.push('--no-audio');
-        return runClientProcess(process.execPath, args, { root, timeoutMs, site }, (child): Partial<ClientOutcome> => {
+        return runClientProcess(process.execPath, args, { root, timeoutMs, site }, (child, exitCode): Partial<ClientOutcome> => {
           const result = lastJsonLine(child.stdout());
-          if (!result) return {};
-          const { ok, reason, message, timings, ...details } = result;
+          if (!result) return readFailureLine(child, exitCode);
+          const { ok, reason, message, timings, checks, ...details } = result;
           return {
             ok: ok === true,
             reason: typeof reason === 'string' ? reason : undefined,
             message: typeof message === 'string' ? message : undefined,
             timings: (timings ?? {}) as Record<string, number>,
             details,
+            checks: checksFromJson(checks),
           };
         });
       },

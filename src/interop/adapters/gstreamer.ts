@@ -17,6 +17,8 @@ export const gstreamerPeer = contractPeer({
   label: 'GStreamer webrtcbin (Debian)',
   serverCommand: ['/usr/bin/python3', 'interop/peers/gstreamer/server.py'],
   clientCommand: ['/usr/bin/python3', 'interop/peers/gstreamer/client.py'],
+  // Test 0: fail unless RTP comes back, so the cell checks the media echo (and the media sub-checks run).
+  test0ClientArgs: ['--require-echo'],
   probe: ['/usr/bin/python3', '-c', PROBE],
   debianPackages: ['python3-gst-1.0', 'gstreamer1.0-plugins-bad', 'gstreamer1.0-plugins-good', 'gstreamer1.0-plugins-base', 'gstreamer1.0-nice'],
 });

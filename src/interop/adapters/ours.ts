@@ -1,11 +1,12 @@
 /** Our own engines, each as a server and a client, run through the built CLI as users run them. */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { checksFromJson } from '../../client/sub-checks.js';
 import { ENGINE_NAMES, loadEngine } from '../../engines/registry.js';
 import type { EngineName } from '../../engines/engine.js';
 import type { Availability, ClientOutcome, InteropPeer } from '../peer.js';
 import { NETWORKS } from '../../net/namespaces.js';
-import { iceServerArgs, lastJsonLine, runClientProcess, startServerProcess } from './spawn-peer.js';
+import { iceServerArgs, lastJsonLine, readFailureLine, runClientProcess, startServerProcess } from './spawn-peer.js';
 
 export function ourPeers(): InteropPeer[] {
   return ENGINE_NAMES.map(ourPeer);
@@ -43,9 +44,9 @@ function ourPeer(engine: EngineName): InteropPeer {
         // Test 0 sends real VP8 and Opus and requires both echoed back.
         if (test === 0) args.push('--media');
         if (test === 0 && server.quirks.videoOnly) args.push('--no-audio');
-        return runClientProcess(process.execPath, args, { root, timeoutMs, site }, (child): Partial<ClientOutcome> => {
+        return runClientProcess(process.execPath, args, { root, timeoutMs, site }, (child, exitCode): Partial<ClientOutcome> => {
           const result = lastJsonLine(child.stdout());
-          if (!result) return {};
+          if (!result) return readFailureLine(child, exitCode);
           // Our client retries a start-up failure once as a fallback; a cell that needed it fails.
           const retried = typeof result.attempts === 'number' && result.attempts > 1;
           return {
@@ -54,6 +55,7 @@ function ourPeer(engine: EngineName): InteropPeer {
             message: retried ? `connected only at attempt ${String(result.attempts)}` : typeof result.message === 'string' ? result.message : undefined,
             timings: (result.timings ?? {}) as Record<string, number>,
             details: { media: result.media, dataChannel: result.dataChannel, selectedPair: result.selectedPair },
+            checks: checksFromJson(result.checks),
           };
         });
       },

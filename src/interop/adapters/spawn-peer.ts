@@ -1,4 +1,5 @@
 /** Servers and clients that are processes following the Echo Test container contract. */
+import { parseCheckLines } from '../../client/sub-checks.js';
 import type { IceServer } from '../../engines/engine.js';
 import type { ClientOutcome, RunningServer, Site } from '../peer.js';
 import { startProcess, type PeerProcess } from '../process.js';
@@ -58,6 +59,8 @@ export async function runClientProcess(
   const wallMs = Math.round(performance.now() - started);
   const outcome: ClientOutcome = { ok: exitCode === 0, timings: {}, exitCode, process: client, ...read(client, exitCode) };
   outcome.timings = { ...outcome.timings, exited: wallMs };
+  // The sub-check protocol of interop/peers/README.md: `check <name> <status> <detail>` lines on stderr.
+  if (outcome.checks === undefined) outcome.checks = parseCheckLines(client.stderr());
   if (killed) {
     outcome.ok = false;
     outcome.reason = 'killed';
@@ -76,8 +79,10 @@ export function readFailureLine(client: PeerProcess, exitCode: number | null): P
   if (exitCode === 0) return {};
   const lines = client.stderr().split('\n').map((l) => l.trim()).filter(Boolean);
   const last = lines.at(-1) ?? client.stdout().trim().split('\n').at(-1) ?? '';
-  const match = last.match(/^(?:error|fail(?:ed)?|FAIL)\b[:\s]*([a-z][a-z-]+):\s*(.*)$/i);
+  // `error: timeout: …`, `FAIL timeout: …`, or with the program's name first (`webrtc-echo client: FAIL …`).
+  const match = last.match(/^(?:[\w .-]+: )?(?:error|fail(?:ed)?|FAIL)\b[:\s]*([a-z][a-z-]+):\s*(.*)$/i);
   if (match) return { reason: match[1]!.toLowerCase(), message: match[2] };
+  if (exitCode === 127 && /^unsupported\b/i.test(last)) return { reason: 'unsupported', message: last.replace(/^unsupported\b[:\s]*/i, '') };
   return { message: last.slice(0, 500) || undefined };
 }
 

@@ -20,14 +20,20 @@ const program = new Command('browser-client')
   .argument('[url]', "the server's /offer URL")
   .addOption(new Option('--browser <name>', 'the browser').choices(BROWSER_NAMES).default('chromium'))
   .option('-s, --server <url>', "the server's /offer URL")
-  .addOption(new Option('-t, --test <type>', '0: peer connection (echoed video must decode), 1: data channel echo').choices(['0', '1']).default('0'))
+  .addOption(new Option('-t, --test <type>', '0: peer connection (echoed video must decode), 1: data channel echo (any other: exit 127, unsupported)').default('0'))
   .option('--timeout <seconds>', 'give up after this long', parseSeconds, 20_000)
   .option('--no-audio', 'test 0: send video only')
   .option('--mdns', 'let the browser hide host candidates behind mDNS .local names (multicast: only in a network namespace of your own)', false)
   .option('--ice-server <url>', 'STUN/TURN server: stun:HOST:PORT or turn://USER:PASS@HOST:PORT?transport=udp|tcp (repeatable)', collect(parseIceServer))
   .option('--relay-only', 'relay candidates only (iceTransportPolicy relay)', false)
   .option('--json', 'print the result as one JSON object on stdout', false)
-  .action(async (positional: string | undefined, opts: { browser: BrowserName; server?: string; test: '0' | '1'; timeout: number; audio: boolean; mdns: boolean; iceServer?: IceServer[]; relayOnly: boolean; json: boolean }) => {
+  .action(async (positional: string | undefined, opts: { browser: BrowserName; server?: string; test: string; timeout: number; audio: boolean; mdns: boolean; iceServer?: IceServer[]; relayOnly: boolean; json: boolean }) => {
+    if (opts.test !== '0' && opts.test !== '1') {
+      // 127: this client cannot run that test (the interop runners' convention), which is not a failure.
+      process.stderr.write(`error: unsupported: test type ${JSON.stringify(opts.test)} is not one this client runs (0, 1)\n`);
+      process.exitCode = 127;
+      return;
+    }
     let url = opts.server ?? positional;
     if (!url) throw new Error('need the server URL (URL or -s URL)');
     const parsed = new URL(/^[a-z]+:\/\//i.test(url) ? url : `http://${url}`);

@@ -43,6 +43,8 @@ export interface BrowserResult {
   connectionState?: string;
   video?: { framesDecoded: number; packetsReceived: number; codec?: string };
   dataChannel?: { sent: string; received?: string; rttMs?: number };
+  /** The page's sub-checks (src/client/sub-checks.ts names). */
+  checks?: Array<{ name: string; status: string; detail: string }>;
 }
 
 const LAUNCH_TIMEOUT_MS = 30_000;

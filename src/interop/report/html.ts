@@ -2,8 +2,9 @@
  * report.html: one self-contained file (no scripts, no external assets). A coloured grid per
  * test; each cell is a <details> that opens its reason, timings, and the logs of both peers.
  */
+import { SUB_CHECK_LABELS, SUB_CHECK_NAMES, type SubCheck } from '../../client/sub-checks.js';
 import type { CellResult, MatrixResult } from '../matrix.js';
-import { cellAt, connectMs, failureText, summarize, tablesOf } from './summary.js';
+import { cellAt, connectMs, failedChecks, failureText, summarize, tablesOf } from './summary.js';
 
 const STYLE = `
 body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; color: #1d1d1f; }
@@ -21,6 +22,11 @@ details[open] > div { position: absolute; z-index: 2; left: 0; top: 100%; width:
 pre { background: #f6f6f6; padding: .5rem; max-height: 22rem; overflow: auto; font-size: 12px; white-space: pre-wrap; word-break: break-all; }
 table.kv td { border: none; padding: 0 .8rem 0 0; }
 .muted { color: #666; }
+.marks { display: block; margin-top: .15rem; line-height: 0; }
+.mark { display: inline-block; width: .55rem; height: .55rem; margin-right: 2px; border: 1px solid rgba(0,0,0,.25); }
+.mark.pass { background: #2e9e44; } .mark.fail { background: #d22; } .mark.na { background: #fff; }
+table.checks { border-collapse: collapse; margin: .4rem 0; } table.checks td { border-top: 1px solid #ddd; padding: .15rem .6rem .15rem 0; vertical-align: top; }
+td.check-pass { color: #1b7a30; } td.check-fail { color: #b00; font-weight: 600; } td.check-na { color: #666; }
 `;
 
 export function renderHtml(result: MatrixResult): string {
@@ -32,7 +38,10 @@ export function renderHtml(result: MatrixResult): string {
     `<p>${esc(result.startedAt)}, ${(result.durationMs / 1000).toFixed(1)} s. ${summary.cells} cells: ${summary.pass} pass, ${summary.fail} fail, ${summary.knownFailure} known failures, ${summary.unsupported} n/a; ` +
       `<strong>${summary.decisiveFailures}</strong> failures involve our peers.${summary.ourMissing.length ? ` Our peers missing: <strong>${esc(summary.ourMissing.join(', '))}</strong>.` : ''}</p>`,
   );
-  parts.push('<p class="muted">Servers are rows, clients columns. Green: pass (ms until connected); red: fail (pale red: between two foreign peers); yellow: known failure of the other stack; grey n/a: the pair cannot run this test or network. Click a cell for its timings and logs.</p>');
+  parts.push(
+    '<p class="muted">Servers are rows, clients columns. Green: pass (ms until connected); red: fail (pale red: between two foreign peers); yellow: known failure of the other stack; grey n/a: the pair cannot run this test or network (the client exited 127, or the network needs what one peer lacks). ' +
+      'The small squares under a cell are its sub-checks, in the order of the table at the end (green pass, red fail, white n/a: the client could not see it); they never change the verdict, and a failed cell names its first failed one. Click a cell for its sub-checks, timings and logs.</p>',
+  );
   for (const { network, test, heading } of tablesOf(result)) {
     parts.push(`<h2>${esc(heading)}</h2><table class="grid"><tr><th>server ＼ client</th>`);
     for (const client of result.clients) parts.push(`<th>${esc(client)}</th>`);
@@ -54,18 +63,38 @@ export function renderHtml(result: MatrixResult): string {
       `<tr><th>${esc(peer.name)}${peer.ours ? ' (ours)' : ''}</th><td style="padding:.35rem .6rem">${esc(peer.roles.join(', '))}</td><td style="padding:.35rem .6rem">${status}</td></tr>`,
     );
   }
+  parts.push('</table>');
+  parts.push('<h2>Sub-checks</h2><p class="muted">What each client reports where it can see it (see interop/peers/README.md for who measures what).</p><table class="grid"><tr><th>sub-check</th><th>what passes</th></tr>');
+  for (const name of SUB_CHECK_NAMES) parts.push(`<tr><th>${esc(name)}</th><td style="padding:.35rem .6rem">${esc(SUB_CHECK_LABELS[name])}</td></tr>`);
   parts.push('</table></body></html>\n');
   return parts.join('');
+}
+
+function statusClass(check: SubCheck): string {
+  return check.status === 'n/a' ? 'na' : check.status;
+}
+
+function renderChecks(checks: readonly SubCheck[]): string {
+  if (checks.length === 0) return '<p class="muted">No sub-checks reported by this client.</p>';
+  const rows = checks.map((c) => `<tr><td>${esc(c.name)}</td><td class="check-${statusClass(c)}">${esc(c.status)}</td><td>${esc(c.detail)}</td></tr>`);
+  return `<p>Sub-checks</p><table class="checks">${rows.join('')}</table>`;
 }
 
 function renderCell(cell: CellResult): string {
   const ms = connectMs(cell);
   // Words, not emoji: a machine without an emoji font still shows what each cell is.
-  const label = { pass: 'pass', fail: 'FAIL', 'known-failure': 'known failure', unsupported: 'n/a' }[cell.status] + (cell.status === 'pass' && ms !== undefined ? ` ${Math.round(ms)} ms` : '');
+  const broken = failedChecks(cell).length;
+  const label =
+    { pass: 'pass', fail: 'FAIL', 'known-failure': 'known failure', unsupported: 'n/a' }[cell.status] +
+    (cell.status === 'pass' && ms !== undefined ? ` ${Math.round(ms)} ms` : '') +
+    (broken > 0 && cell.status !== 'fail' ? `, ${broken} check${broken > 1 ? 's' : ''} failed` : '');
+  const marks = (cell.checks ?? []).map((c) => `<span class="mark ${statusClass(c)}" title="${esc(`${c.name}: ${c.status}: ${c.detail}`)}"></span>`).join('');
   const classes = [cell.status, cell.status === 'fail' && !cell.decisive ? 'foreign' : ''].filter(Boolean).join(' ');
   const body: string[] = [];
   body.push(`<p><strong>${esc(cell.server)}</strong> server → <strong>${esc(cell.client)}</strong> client, test ${cell.test}, network ${esc(cell.network ?? 'direct')}, port ${cell.port}: <strong>${esc(cell.status)}</strong></p>`);
   if (cell.status !== 'pass') body.push(`<p>${esc(failureText(cell))}</p>`);
+  if (cell.status === 'unsupported') body.push('<p class="muted">n/a is not a failure: this pair cannot run this test or network, so nothing was checked.</p>');
+  body.push(renderChecks(cell.checks ?? []));
   if (cell.knownFailure) {
     const link = cell.knownFailure.link ? ` <a href="${esc(cell.knownFailure.link)}">${esc(cell.knownFailure.link)}</a>` : '';
     body.push(`<p>Known failure <code>${esc(cell.knownFailure.id)}</code>: ${esc(cell.knownFailure.why)}.${link}</p>`);
@@ -81,7 +110,8 @@ function renderCell(cell: CellResult): string {
   if (cell.details !== undefined) body.push(`<p>Client details</p><pre>${esc(JSON.stringify(cell.details, null, 2))}</pre>`);
   body.push(`<p>Server log (${esc(cell.server)})</p><pre>${esc(cell.logs.server || '(none)')}</pre>`);
   body.push(`<p>Client log (${esc(cell.client)})</p><pre>${esc(cell.logs.client || '(none)')}</pre>`);
-  return `<td class="${classes}"><details><summary>${esc(label)}</summary><div>${body.join('')}</div></details></td>`;
+  const summary = `${esc(label)}${marks ? `<span class="marks">${marks}</span>` : ''}`;
+  return `<td class="${classes}"><details><summary>${summary}</summary><div>${body.join('')}</div></details></td>`;
 }
 
 function esc(text: string): string {

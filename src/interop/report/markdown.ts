@@ -1,6 +1,7 @@
 /** report.md: servers as rows, clients as columns, one table per test, as the Echo Test suite publishes it. */
-import type { MatrixResult } from '../matrix.js';
-import { cellAt, connectMs, failureText, STATUS_MARK, summarize, tablesOf } from './summary.js';
+import { SUB_CHECK_LABELS, SUB_CHECK_NAMES, describeCheck } from '../../client/sub-checks.js';
+import type { CellResult, MatrixResult } from '../matrix.js';
+import { cellAt, connectMs, failedChecks, failureText, STATUS_MARK, summarize, tablesOf } from './summary.js';
 
 export function renderMarkdown(result: MatrixResult): string {
   const summary = summarize(result);
@@ -29,17 +30,29 @@ export function renderMarkdown(result: MatrixResult): string {
       out.push(`| **${server}** | ${row.join(' | ')} |`);
     }
     out.push('');
-    const notPassed = result.cells.filter((c) => c.test === test && (c.network ?? 'direct') === network && c.status !== 'pass');
+    const inTable = result.cells.filter((c) => c.test === test && (c.network ?? 'direct') === network);
+    // Cells that did not pass, and passing ones with a failed sub-check (which never changes the verdict).
+    const notPassed = inTable.filter((c) => c.status !== 'pass' || failedChecks(c).length > 0);
     if (notPassed.length) {
       out.push('| server → client | result | why |', '|---|---|---|');
       for (const cell of notPassed) {
         const why = cell.knownFailure ? `${cell.knownFailure.why}${cell.knownFailure.link ? ` (${cell.knownFailure.link})` : ''}` : failureText(cell);
-        const status = { fail: cell.decisive ? '❌ fail' : '❌ fail (foreign pair)', 'known-failure': '⚠️ known failure', unsupported: 'n/a', pass: '' }[cell.status];
-        out.push(`| ${cell.server} → ${cell.client} | ${status} | ${escapeCell(why)} |`);
+        const status = { fail: cell.decisive ? '❌ fail' : '❌ fail (foreign pair)', 'known-failure': '⚠️ known failure', unsupported: 'n/a', pass: '✅ pass' }[cell.status];
+        const parts = cell.status === 'pass' ? [] : [why];
+        const others = failedChecks(cell).filter((c) => c.name !== cell.failedCheck?.name); // the first is in `why` already
+        // Each one short: report.html and report.json have them whole.
+        if (others.length) parts.push(`sub-check${others.length > 1 ? 's' : ''} failed: ${others.map((c) => clip(describeCheck(c), 160)).join('; ')}`);
+        out.push(`| ${cell.server} → ${cell.client} | ${status} | ${escapeCell(parts.join('; '))} |`);
       }
       out.push('');
     }
+    out.push(...subCheckTable(inTable));
   }
+
+  out.push('## Sub-checks', '', 'What each client saw on the wire, where it can see it: ✅ pass, ❌ fail, n/a the client cannot see it (the reason is in report.json and report.html). They never change a cell\'s verdict; a failed cell names its first failed sub-check.', '');
+  out.push('| sub-check | what passes |', '|---|---|');
+  for (const name of SUB_CHECK_NAMES) out.push(`| ${name} | ${escapeCell(SUB_CHECK_LABELS[name])} |`);
+  out.push('');
 
   out.push('## Peers', '', '| peer | roles | status |', '|---|---|---|');
   for (const peer of result.peers) {
@@ -50,6 +63,28 @@ export function renderMarkdown(result: MatrixResult): string {
   return out.join('\n');
 }
 
+/** One row per cell that reported sub-checks, one column per sub-check any of them reported. */
+function subCheckTable(cells: CellResult[]): string[] {
+  const reporting = cells.filter((c) => (c.checks ?? []).length > 0);
+  if (reporting.length === 0) return [];
+  const names = SUB_CHECK_NAMES.filter((name) => reporting.some((c) => c.checks!.some((k) => k.name === name)));
+  const mark = { pass: '✅', fail: '❌', 'n/a': 'n/a' } as const;
+  const out = ['<details><summary>Sub-checks of these cells</summary>', '', `| server → client | ${names.join(' | ')} |`, `|---|${names.map(() => ':---:').join('|')}|`];
+  for (const cell of reporting) {
+    const row = names.map((name) => {
+      const check = cell.checks!.find((k) => k.name === name);
+      return check ? mark[check.status] : '';
+    });
+    out.push(`| ${cell.server} → ${cell.client} | ${row.join(' | ')} |`);
+  }
+  out.push('', '</details>', '');
+  return out;
+}
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
 function escapeCell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ').slice(0, 400);
+  return clip(text.replace(/\|/g, '\\|').replace(/\n/g, ' '), 900);
 }

@@ -1,4 +1,5 @@
 /** Shared by the reports: counts, cell lookup, and the one-word look of a cell. */
+import { describeCheck, type SubCheck } from '../../client/sub-checks.js';
 import type { CellResult, MatrixResult } from '../matrix.js';
 import { NETWORK_LABELS, type NetworkName } from '../../net/namespaces.js';
 import { TEST_NAMES, type TestType } from '../peer.js';
@@ -48,6 +49,13 @@ export function connectMs(cell: CellResult): number | undefined {
   return cell.timings.client.connected ?? cell.timings.client.iceConnected;
 }
 
+/** Why a cell did not pass: the first failed sub-check where there is one, then the client's own reason. */
 export function failureText(cell: CellResult): string {
-  return [cell.reason, cell.message].filter(Boolean).join(': ') || 'failed';
+  const reason = [cell.reason, cell.message].filter(Boolean).join(': ') || 'failed';
+  return cell.failedCheck ? `${describeCheck(cell.failedCheck)} (${reason})` : reason;
+}
+
+/** The sub-checks of a cell that failed (a passing cell can have some: they never change the verdict). */
+export function failedChecks(cell: CellResult): SubCheck[] {
+  return (cell.checks ?? []).filter((c) => c.status === 'fail');
 }

@@ -25,6 +25,9 @@ type Options struct {
 	RelayOnly  bool // --relay-only: relay candidates only (ICETransportPolicyRelay)
 }
 
+// Supported says whether this client runs the options' test type (0 and 1); main exits 127 otherwise.
+func (o Options) Supported() bool { return o.Test == 0 || o.Test == 1 }
+
 // Usage is printed with any argument error.
 const Usage = `usage: pion-client URL
        pion-client -s URL [-t 0|1] [--timeout SECONDS] [--echo-ms MS] [--require-echo] [--ivf FILE]
@@ -68,10 +71,8 @@ func ParseArgs(args []string) (Options, error) {
 		case "-t", "--test":
 			var v string
 			if v, err = takeValue(); err == nil {
+				// Any number parses: one this client does not run is "unsupported" (exit 127), not a usage error.
 				opts.Test, err = strconv.Atoi(v)
-				if err == nil && opts.Test != 0 && opts.Test != 1 {
-					err = fmt.Errorf("test type must be 0 or 1, got %d", opts.Test)
-				}
 			}
 		case "--timeout":
 			var v string

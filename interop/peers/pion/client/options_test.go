@@ -31,7 +31,6 @@ func TestParseArgsAcceptsEveryFormOfTheContainerContract(t *testing.T) {
 func TestParseArgsRejectsBadInput(t *testing.T) {
 	for _, args := range [][]string{
 		{},
-		{"-t", "2", "http://h/offer"},
 		{"ftp://h/offer"},
 		{"-s"},
 		{"--timeout", "0", "http://h/offer"},
@@ -40,5 +39,12 @@ func TestParseArgsRejectsBadInput(t *testing.T) {
 		if _, err := ParseArgs(args); err == nil {
 			t.Errorf("%q: accepted", args)
 		}
+	}
+}
+
+func TestAnotherTestTypeParsesButIsUnsupported(t *testing.T) {
+	opts, err := ParseArgs([]string{"-t", "2", "http://h/offer"})
+	if err != nil || opts.Supported() {
+		t.Fatalf("-t 2: err %v, supported %v; want it parsed and unsupported (exit 127)", err, opts.Supported())
 	}
 }

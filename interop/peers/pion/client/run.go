@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v3"
 	"webrtcecho/pion/peer"
 )
@@ -14,13 +16,16 @@ import (
 // closeTimeout bounds pc.Close so that a stuck peer never keeps the client alive.
 const closeTimeout = 2 * time.Second
 
-// Run performs one Echo Test and returns nil on success or a *Failure.
-func Run(opts Options) error {
+// Run performs one Echo Test and returns nil on success or a *Failure. It prints its
+// sub-checks (checks.go) on stderr as it decides them.
+func Run(opts Options) (err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), opts.Timeout)
 	defer cancel()
 	watch := peer.NewStopwatch("")
 
-	api, err := peer.NewAPI()
+	hold := newHoldBack()
+	sctpLogs := newSCTPWatch()
+	api, err := peer.NewAPIWith(peer.APIOptions{Innermost: []interceptor.Factory{holdBackFactory{hold}}, LoggerFactory: sctpLogs})
 	if err != nil {
 		return fail(ReasonInternal, "pion API: %v", err)
 	}
@@ -34,11 +39,41 @@ func Run(opts Options) error {
 	}
 	defer closeBounded(pc)
 	connection := watchConnection(pc)
+	var iceConnected atomic.Bool
+	pc.OnICEConnectionStateChange(func(state webrtc.ICEConnectionState) {
+		if state == webrtc.ICEConnectionStateConnected || state == webrtc.ICEConnectionStateCompleted {
+			iceConnected.Store(true)
+		}
+	})
+	var offerSDP, answerSDP string
+	var channel *echoChannel
+	defer func() {
+		// The transport sub-checks, on failed runs too (a=setup says a lot about a stalled handshake).
+		if answerSDP == "" {
+			return
+		}
+		connected := connection.isConnected()
+		checkDTLSRole(offerSDP, answerSDP, iceConnected.Load(), connected)
+		if !connected {
+			return
+		}
+		if opts.Test == 0 {
+			report("srtp-profile", "n/a", "pion 3.1.56 fills no srtpCipher in its stats and exports no DTLS connection")
+			return
+		}
+		switch {
+		case sctpLogs.zeroChecksum.Load():
+			report("sctp-zero-checksum", "fail", "the remote SCTP announced Zero Checksum Acceptable (0x8001), which pion/sctp 1.8.6 cannot parse: it dropped the INIT")
+		case channel != nil && channel.opened.Load():
+			report("sctp-zero-checksum", "pass", "the data channel opened, and pion/sctp 1.8.6 logged no INIT with parameter 0x8001 (it drops such an INIT)")
+		default:
+			report("sctp-zero-checksum", "n/a", "the data channel did not open, and pion logged no INIT with parameter 0x8001")
+		}
+	}()
 
 	var sending *mediaLoop
-	var dcResult <-chan error
 	if opts.Test == 1 {
-		if dcResult, err = openEchoChannel(pc, watch); err != nil {
+		if channel, err = openEchoChannel(pc, watch); err != nil {
 			return fail(ReasonInternal, "data channel: %v", err)
 		}
 	} else {
@@ -67,12 +102,14 @@ func Run(opts Options) error {
 		return err
 	}
 	watch.Mark("offer")
+	offerSDP = pc.LocalDescription().SDP
 
 	answer, err := postOffer(ctx, opts.URL, pc.LocalDescription())
 	if err != nil {
 		return err
 	}
 	watch.Mark("answer")
+	answerSDP = answer.SDP
 	if err := pc.SetRemoteDescription(answer); err != nil {
 		return fail(ReasonBadAnswer, "set answer: %v", err)
 	}
@@ -85,24 +122,44 @@ func Run(opts Options) error {
 
 	if opts.Test == 1 {
 		select {
-		case err := <-dcResult:
-			if err != nil {
-				return err
+		case err := <-channel.result:
+			if err == nil {
+				watch.Mark("dc_echo")
 			}
-			watch.Mark("dc_echo")
-			return nil
+			// The sub-checks after a wrong echo too: they say more about it.
+			if left := time.Until(deadlineOf(ctx)) - 500*time.Millisecond; left > 500*time.Millisecond {
+				if left > 3*time.Second {
+					left = 3 * time.Second
+				}
+				channel.probe(offerSDP, answerSDP, left)
+			}
+			return err
 		case <-connection.failed:
 			return fail(ReasonConnectionFailed, "connection %s before the data channel echo", connection.state())
 		case <-ctx.Done():
 			return fail(ReasonTimeout, "no data channel echo within %s", opts.Timeout)
 		}
 	}
-	return checkMediaEcho(ctx, opts, sending, watch)
+	return checkMediaEcho(ctx, opts, sending, watch, func() {
+		if time.Until(deadlineOf(ctx)) > mediaProbeTime {
+			sending.probeMedia(pc, answerSDP, hold)
+			return
+		}
+		for _, name := range []string{"mid-extension", "nack", "pli-keyframe"} {
+			report(name, "n/a", "too little time left in --timeout to probe")
+		}
+	})
+}
+
+func deadlineOf(ctx context.Context) time.Time {
+	deadline, _ := ctx.Deadline()
+	return deadline
 }
 
 // checkMediaEcho keeps media flowing for --echo-ms and reports what came back.
 // Echo is optional in the Echo Test, so it fails only with --require-echo.
-func checkMediaEcho(ctx context.Context, opts Options, m *mediaLoop, watch *peer.Stopwatch) error {
+// probe runs once the first echo is in, while media still flows (the sub-checks).
+func checkMediaEcho(ctx context.Context, opts Options, m *mediaLoop, watch *peer.Stopwatch, probe func()) error {
 	if opts.EchoWait <= 0 {
 		return nil
 	}
@@ -116,6 +173,7 @@ func checkMediaEcho(ctx context.Context, opts Options, m *mediaLoop, watch *peer
 			watch.Mark("first_echo")
 			first = nil
 			if opts.NeedEcho {
+				probe()
 				fmt.Fprintf(os.Stderr, "echo-packets %d\n", m.echoed.Load())
 				return nil
 			}
@@ -157,6 +215,15 @@ func watchConnection(pc *webrtc.PeerConnection) *connectionWatch {
 		}
 	})
 	return w
+}
+
+func (w *connectionWatch) isConnected() bool {
+	select {
+	case <-w.connected:
+		return true
+	default:
+		return false
+	}
 }
 
 func (w *connectionWatch) state() webrtc.PeerConnectionState {

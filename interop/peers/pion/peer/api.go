@@ -4,22 +4,44 @@ package peer
 
 import (
 	"github.com/pion/interceptor"
+	"github.com/pion/logging"
 	"github.com/pion/webrtc/v3"
 )
+
+// APIOptions adds to what NewAPI builds (the client's sub-checks need both).
+type APIOptions struct {
+	// Innermost interceptors, nearest the wire: they see packets after the default ones
+	// (the NACK responder has already kept a packet that one of them drops).
+	Innermost []interceptor.Factory
+	// Loggers for pion's own logs; nil is pion's default.
+	LoggerFactory logging.LoggerFactory
+}
 
 // NewAPI builds a pion API with the default codecs and interceptors (NACK, RTCP
 // reports, TWCC) and ICE tuned for peers that live on the same machine.
 func NewAPI() (*webrtc.API, error) {
+	return NewAPIWith(APIOptions{})
+}
+
+// NewAPIWith is NewAPI with the additions of opts.
+func NewAPIWith(opts APIOptions) (*webrtc.API, error) {
 	media := &webrtc.MediaEngine{}
 	if err := media.RegisterDefaultCodecs(); err != nil {
 		return nil, err
 	}
 	registry := &interceptor.Registry{}
+	// A chain wraps the transport's writer in registry order: the first added is nearest the wire.
+	for _, factory := range opts.Innermost {
+		registry.Add(factory)
+	}
 	if err := webrtc.RegisterDefaultInterceptors(media, registry); err != nil {
 		return nil, err
 	}
 
 	settings := webrtc.SettingEngine{}
+	if opts.LoggerFactory != nil {
+		settings.LoggerFactory = opts.LoggerFactory
+	}
 	// Interop runs on one machine: 127.0.0.1 is the shortest path, and pion leaves
 	// it out unless asked.
 	settings.SetIncludeLoopbackCandidate(true)
