@@ -12,13 +12,13 @@ import {
 import { known, unknown } from '../kit/facts.js';
 import { deferred, waitForGathering } from '../kit/gathering.js';
 import { toMessage } from '../kit/messages.js';
-import { PeerStates, toIceState, toPeerState } from '../kit/state-reporter.js';
+import { PeerStates } from '../kit/state-reporter.js';
 import { splitCandidates } from '../../sdp/candidates.js';
 import { MID_EXTENSION_URI } from '../../rtp/header-extensions.js';
 import { isRtcp, isRtp, randomSsrc } from '../../rtp/packet.js';
 import { buildBye } from '../../rtp/rtcp.js';
 import { rtcConfig, selectedPairOf } from './config.js';
-import { peerOpened, teardown } from './lifecycle.js';
+import { followNative, peerOpened, teardown } from './lifecycle.js';
 import { buildMedia } from './media-description.js';
 import { RtcpRepeatFilter } from './rtcp-repeat-filter.js';
 
@@ -71,19 +71,10 @@ class LibdatachannelClient implements ClientPeer {
     // Auto-negotiation off: createDataChannel() would otherwise make the offer on the spot.
     this.#pc = new PeerConnection('client', rtcConfig(options.network, { disableAutoNegotiation: true }));
     peerOpened();
-    this.#pc.onGatheringStateChange((state) => {
-      if (state === 'complete') this.#gathered.resolve();
-    });
-    this.#pc.onStateChange((native) => {
-      const state = toPeerState(native);
-      if (state === undefined) return;
+    followNative(this.#pc, this.#gathered, this.#states, (state) => {
       this.#nativeState = state;
       if (state === 'closed') this.close();
       else this.#reportState();
-    });
-    this.#pc.onIceStateChange((native) => {
-      const state = toIceState(native);
-      if (state !== undefined) this.#states.ice.report(state);
     });
 
     const streamId = randomUUID();
@@ -136,12 +127,7 @@ class LibdatachannelClient implements ClientPeer {
   }
 
   async selectedPair(): Promise<CandidatePair | undefined> {
-    if (this.#closed) return undefined;
-    try {
-      return selectedPairOf(this.#pc);
-    } catch {
-      return undefined;
-    }
+    return this.#closed ? undefined : selectedPairOf(this.#pc);
   }
 
   async transportFacts(): Promise<TransportFacts> {

@@ -26,9 +26,17 @@ function toRtcIceServer(server: IceServer): RtcIceServer {
     : { hostname: url.host, port: url.port, username: server.username, password: server.credential, relayType };
 }
 
-/** libdatachannel names candidate types as RTCStats do; its transport is `UDP` or `TCP_*`. */
+/**
+ * libdatachannel names candidate types as RTCStats do; its transport is `UDP` or `TCP_*`.
+ * Undefined before there is a pair, and once the native peer is gone (it throws then).
+ */
 export function selectedPairOf(pc: PeerConnection): CandidatePair | undefined {
-  const pair = pc.getSelectedCandidatePair();
+  let pair: ReturnType<PeerConnection['getSelectedCandidatePair']>;
+  try {
+    pair = pc.getSelectedCandidatePair();
+  } catch {
+    return undefined;
+  }
   if (!pair) return undefined;
   const local = candidateInfo(pair.local.type, pair.local.transportType, pair.local.address, pair.local.port);
   const remote = candidateInfo(pair.remote.type, pair.remote.transportType, pair.remote.address, pair.remote.port);

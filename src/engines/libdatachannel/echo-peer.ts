@@ -6,13 +6,13 @@ import { PeerConnection, type DataChannel, type Track } from 'node-datachannel';
 import type { CandidatePair, EchoCounters, EchoPeer, EchoPeerOptions, IceState, PeerState, SessionDescription } from '../engine.js';
 import { deferred, waitForGathering } from '../kit/gathering.js';
 import { messageBytes, toMessage } from '../kit/messages.js';
-import { PeerStates, toIceState, toPeerState } from '../kit/state-reporter.js';
+import { PeerStates } from '../kit/state-reporter.js';
 import { isRtcp, isRtp, randomSsrc, rtpPayloadType, rtpSsrc, setRtpSsrc } from '../../rtp/packet.js';
 import { buildPli, byeSources, keyframeRequestTargets, relayedNack } from '../../rtp/rtcp.js';
 import { planEchoSections, type EchoSectionPlan } from './echo-plan.js';
 import { answerPolicy } from './answer-policy.js';
 import { rtcConfig, selectedPairOf } from './config.js';
-import { peerOpened, teardown } from './lifecycle.js';
+import { followNative, peerOpened, teardown } from './lifecycle.js';
 import { LivenessProbe, iceCredentials } from './liveness.js';
 import { buildMedia } from './media-description.js';
 import { RtcpRepeatFilter } from './rtcp-repeat-filter.js';
@@ -61,21 +61,12 @@ class LibdatachannelEchoPeer implements EchoPeer {
     this.#states = new PeerStates((err) => this.#log.error({ err }, 'state listener threw'));
     this.#pc = new PeerConnection('echo', rtcConfig(options.network));
     peerOpened();
-    this.#pc.onGatheringStateChange((state) => {
-      if (state === 'complete') this.#gathered.resolve();
-    });
-    this.#pc.onStateChange((native) => {
-      const state = toPeerState(native);
-      if (state === undefined) return;
+    followNative(this.#pc, this.#gathered, this.#states, (state) => {
       // libdatachannel closes its transports itself after disconnected/failed, then says closed;
       // our close() frees the JS side and reports `closed` exactly once.
       if (state === 'closed') this.close();
       else this.#states.connection.report(state);
       if (state === 'connected') this.#calibrateProbe();
-    });
-    this.#pc.onIceStateChange((native) => {
-      const state = toIceState(native);
-      if (state !== undefined) this.#states.ice.report(state);
     });
     this.#pc.onDataChannel((channel) => this.#echoChannel(channel));
   }
@@ -122,12 +113,7 @@ class LibdatachannelEchoPeer implements EchoPeer {
   }
 
   async selectedPair(): Promise<CandidatePair | undefined> {
-    if (this.#closed) return undefined;
-    try {
-      return selectedPairOf(this.#pc);
-    } catch {
-      return undefined;
-    }
+    return this.#closed ? undefined : selectedPairOf(this.#pc);
   }
 
   close(): void {

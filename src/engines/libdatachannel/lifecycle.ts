@@ -3,8 +3,9 @@
  * a peer owns, and the process-wide release of node-datachannel's native callbacks.
  */
 import { cleanup, type PeerConnection } from 'node-datachannel';
+import type { PeerState } from '../engine.js';
 import { closeQuietly } from '../kit/close.js';
-import type { PeerStates } from '../kit/state-reporter.js';
+import { toIceState, toPeerState, type PeerStates } from '../kit/state-reporter.js';
 
 /** What one of our node-datachannel peers owns; `teardown` releases all of it. */
 export interface OwnedPeer {
@@ -14,6 +15,25 @@ export interface OwnedPeer {
   gathered: { resolve: () => void };
   states: PeerStates;
   log: (err: unknown) => void;
+}
+
+/**
+ * The native events both peers follow the same way: gathering complete wakes `gathered`, ICE
+ * states go to `states.ice`, and connection states (`closed` included) to `onState`, where each
+ * peer decides what to report.
+ */
+export function followNative(pc: PeerConnection, gathered: { resolve: () => void }, states: PeerStates, onState: (state: PeerState) => void): void {
+  pc.onGatheringStateChange((state) => {
+    if (state === 'complete') gathered.resolve();
+  });
+  pc.onStateChange((native) => {
+    const state = toPeerState(native);
+    if (state !== undefined) onState(state);
+  });
+  pc.onIceStateChange((native) => {
+    const state = toIceState(native);
+    if (state !== undefined) states.ice.report(state);
+  });
 }
 
 /**

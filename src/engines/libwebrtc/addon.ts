@@ -7,6 +7,7 @@
  */
 import wrtc from '@roamhq/wrtc';
 import type { NetworkOptions } from '../engine.js';
+import { closeQuietly } from '../kit/close.js';
 import type { PeerStates } from '../kit/state-reporter.js';
 import { toIceState, toPeerState } from '../kit/state-reporter.js';
 
@@ -51,4 +52,24 @@ export function followStates(pc: RTCPeerConnection, states: PeerStates, onNative
     const state = toIceState(pc.iceConnectionState);
     if (state !== undefined && state !== 'closed') states.ice.report(state);
   };
+}
+
+/**
+ * Closes `channels` (their handlers dropped first, so nothing of theirs runs after), then the
+ * peer connection, after any `before` steps; every step runs even when one throws.
+ */
+export function closePeer(pc: RTCPeerConnection, channels: RTCDataChannel[], log: (err: unknown) => void, before: Array<() => void> = []): void {
+  closeQuietly(
+    [
+      ...before,
+      ...channels.map((channel) => () => {
+        channel.onopen = null;
+        channel.onmessage = null;
+        channel.onclose = null;
+        channel.close();
+      }),
+      () => pc.close(),
+    ],
+    log,
+  );
 }

@@ -11,11 +11,10 @@ import {
   type LegMediaStats, type MediaKind, type MediaLeg, type PeerState, type SessionDescription, type TransportFacts,
 } from '../engine.js';
 import { known, unknown } from '../kit/facts.js';
-import { closeQuietly } from '../kit/close.js';
 import { waitForGathering } from '../kit/gathering.js';
 import { toMessage } from '../kit/messages.js';
 import { PeerStates } from '../kit/state-reporter.js';
-import { WrtcPeerConnection, peerConfig, followStates, gatheringComplete } from './addon.js';
+import { WrtcPeerConnection, closePeer, followStates, gatheringComplete, peerConfig } from './addon.js';
 import { guardProcessExit } from './exit-guard.js';
 import { createSource, type GeneratedSource } from './sources.js';
 import { selectedPairFromStats, sumRtpStats, transportStats } from './stats.js';
@@ -119,18 +118,7 @@ class LibwebrtcClient implements ClientPeer {
     if (this.#closed) return;
     this.#closed = true;
     const logError = (err: unknown) => this.#log.debug({ err }, 'error while closing');
-    closeQuietly(
-      [
-        ...this.#sources.map((source) => () => source.stop()),
-        ...this.#channels.splice(0).map((channel) => () => {
-          channel.onopen = null;
-          channel.onmessage = null;
-          channel.close();
-        }),
-        () => this.#pc.close(),
-      ],
-      logError,
-    );
+    closePeer(this.#pc, this.#channels.splice(0), logError, this.#sources.map((source) => () => source.stop()));
     this.#states.close();
   }
 

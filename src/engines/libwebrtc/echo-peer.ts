@@ -9,11 +9,11 @@
  * encoder. Counters therefore come from getStats(), not from a packet path.
  */
 import type { CandidatePair, EchoCounters, EchoPeer, EchoPeerOptions, IceState, PeerState, SessionDescription } from '../engine.js';
-import { closeQuietly, safely } from '../kit/close.js';
+import { safely } from '../kit/close.js';
 import { waitForGathering } from '../kit/gathering.js';
 import { messageBytes, toMessage } from '../kit/messages.js';
 import { PeerStates } from '../kit/state-reporter.js';
-import { WrtcPeerConnection, peerConfig, followStates, gatheringComplete } from './addon.js';
+import { WrtcPeerConnection, closePeer, followStates, gatheringComplete, peerConfig } from './addon.js';
 import { guardProcessExit } from './exit-guard.js';
 import { inboundIceActivity, selectedPairFromStats, sumRtpStats } from './stats.js';
 
@@ -128,17 +128,7 @@ class LibwebrtcEchoPeer implements EchoPeer {
     this.#pc.ondatachannel = null;
     const channels = [...this.#channels];
     this.#channels.clear();
-    closeQuietly(
-      [
-        ...channels.map((channel) => () => {
-          channel.onmessage = null;
-          channel.onclose = null;
-          channel.close();
-        }),
-        () => this.#pc.close(),
-      ],
-      logError,
-    );
+    closePeer(this.#pc, channels, logError);
     this.#states.close();
   }
 
