@@ -13,6 +13,7 @@ import { test } from 'node:test';
 import { ensureZeroChecksumOff, findZeroChecksumValue, writePatchedCopy } from '../../src/engines/libdatachannel/zero-checksum.js';
 import { ROOT } from '../helpers/cli.js';
 import { startTestServer } from '../helpers/server.js';
+import { skipUnlessCi } from '../helpers/timeout.js';
 
 /**
  * The argument set-up and call as gcc emits it in the glibc addon (node-datachannel 0.33.4):
@@ -100,8 +101,10 @@ test('writes the patched copy once, redoes it when the addon changes, and leaves
 });
 
 const linuxX64 = process.platform === 'linux' && process.arch === 'x64';
+/** The patch is for the linux-x64 addons (glibc and musl): elsewhere the engine runs the stock addon. */
+const notLinuxX64 = linuxX64 ? false : 'the addon patch is for linux-x64 only';
 
-test('node-datachannel here loads a copy of its addon that differs in the zero checksum value only', { skip: !linuxX64 && 'the patch is for linux-x64 addons' }, () => {
+test('node-datachannel here loads a copy of its addon that differs in the zero checksum value only', { skip: notLinuxX64 }, () => {
   const state = ensureZeroChecksumOff();
   assert.ok(state.off, state.off ? '' : state.reason);
   const installed = readFileSync(state.source);
@@ -116,7 +119,7 @@ test('node-datachannel here loads a copy of its addon that differs in the zero c
 
 const PION_CLIENT = join(ROOT, 'interop/peers/pion/bin/pion-client');
 
-test('a pion 3.1 client opens its data channel with our libdatachannel server', { skip: !existsSync(PION_CLIENT) && 'pion peers not built (interop/setup/pion.sh)' }, async (t) => {
+test('a pion 3.1 client opens its data channel with our libdatachannel server', { skip: skipUnlessCi(existsSync(PION_CLIENT) ? undefined : 'pion peers not built (interop/setup/pion.sh)') }, async (t) => {
   const server = await startTestServer(t, 'libdatachannel');
   for (let run = 0; run < 3; run++) {
     const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
@@ -187,7 +190,7 @@ function run(command: string, args: string[]): Promise<{ code: number | null; st
   });
 }
 
-test("the sub-checks see a stock addon's zero checksum: werift reads it in the INIT-ACK, pion names it as why its channel never opens", { skip: !linuxX64 && 'the stock addon copied is linux-x64-gnu', timeout: 60_000 }, async (t) => {
+test("the sub-checks see a stock addon's zero checksum: werift reads it in the INIT-ACK, pion names it as why its channel never opens", { skip: notLinuxX64, timeout: 60_000 }, async (t) => {
   const url = await startStockServer(t);
   const werift = await run(process.execPath, [join(ROOT, 'dist/cli.js'), 'client', '-s', url, '-t', '1', '--engine', 'werift', '--json', '--timeout', '8']);
   assert.equal(werift.code, 0, werift.stderr);
