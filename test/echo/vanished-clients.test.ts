@@ -122,7 +122,7 @@ const chromiumSkip = skipUnlessCi(existsSync(CHROMIUM_PATH) ? undefined : `${CHR
 
 // The three run side by side: each waits on timers, not the CPU.
 describe('clients that vanish, and clients that idle', { concurrency: true }, () => {
-  test('a SIGKILLed client (test 0 with media, test 1) is released within 15 s (idle, or the stack's own ICE), on every server engine', { concurrency: true }, async (t) => {
+  test("a SIGKILLed client (test 0 with media, test 1) is released within 15 s (idle, or the stack's own ICE), on every server engine", { concurrency: true }, async (t) => {
     await Promise.all(ENGINE_NAMES.map((engine) => t.test(`${engine} server`, (st) => vanishedClientIsReleased(st, engine))));
   });
 
