@@ -76,6 +76,9 @@ async function closedCount(server: EchoServer, reason: string): Promise<number> 
   return Number(new RegExp(`echo_sessions_closed_total\\{reason="${reason}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
 }
 
+/** How a session whose client vanished without a word is released. */
+const VANISHED_REASONS: readonly string[] = ['idle', 'disconnected'];
+
 async function vanishedClientIsReleased(t: TestContext, engine: EngineName): Promise<void> {
   const server = await startTestServer(t, engine);
   for (const { name, args } of CASES) {
@@ -88,11 +91,15 @@ async function vanishedClientIsReleased(t: TestContext, engine: EngineName): Pro
     const reason = await withTimeout(client.session.closed, 30_000, `${name}: the session to be released`);
     const releasedMs = performance.now() - killedAt;
     t.diagnostic(`${engine} server, ${name}: released ${Math.round(releasedMs)} ms after SIGKILL (${reason})`);
-    assert.equal(reason, 'idle', `${name}: close reason`);
+    // The idle rule (10 s of nothing), or the stack's own ICE noticing first: libwebrtc reports
+    // `disconnected` ~7 s after the last consent answer, and the 5 s grace may end before the
+    // idle rule does on a loaded machine. Either way: released, within the bound.
+    assert.ok(VANISHED_REASONS.includes(reason), `${name}: close reason ${reason}`);
     assert.ok(releasedMs > 0 && releasedMs < RELEASE_BOUND_MS, `${name}: released after ${Math.round(releasedMs)} ms`);
   }
-  // At least: a start-up retry by the client leaves a first session of its own behind.
-  assert.ok((await closedCount(server, 'idle')) >= CASES.length, 'echo_sessions_closed_total{reason="idle"}');
+  let counted = 0;
+  for (const reason of VANISHED_REASONS) counted += await closedCount(server, reason);
+  assert.ok(counted >= CASES.length, `echo_sessions_closed_total{reason=${VANISHED_REASONS.join('|')}}`);
 }
 
 async function idleClientSurvives(t: TestContext, engine: EngineName, name: string, args: string[]): Promise<void> {
@@ -115,7 +122,7 @@ const chromiumSkip = skipUnlessCi(existsSync(CHROMIUM_PATH) ? undefined : `${CHR
 
 // The three run side by side: each waits on timers, not the CPU.
 describe('clients that vanish, and clients that idle', { concurrency: true }, () => {
-  test('a SIGKILLed client (test 0 with media, test 1) is released as idle within 15 s, on every server engine', { concurrency: true }, async (t) => {
+  test("a SIGKILLed client (test 0 with media, test 1) is released within 15 s (idle, or the stack's own ICE), on every server engine", { concurrency: true }, async (t) => {
     await Promise.all(ENGINE_NAMES.map((engine) => t.test(`${engine} server`, (st) => vanishedClientIsReleased(st, engine))));
   });
 

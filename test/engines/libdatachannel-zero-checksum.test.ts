@@ -16,6 +16,7 @@ import { findZeroChecksumValue } from '../../src/engines/libdatachannel/zero-che
 import { ZERO_CHECKSUM_GCC_VALUE_AT, ZERO_CHECKSUM_MUSL_VALUE_AT, zeroChecksumGcc, zeroChecksumMusl } from '../helpers/addon-images.js';
 import { ROOT } from '../helpers/cli.js';
 import { startTestServer } from '../helpers/server.js';
+import { skipUnlessCi } from '../helpers/timeout.js';
 
 /** Machine code around the call, as in a real image: other bytes before and after. */
 function image(...calls: Buffer[]): Buffer {
@@ -41,8 +42,10 @@ test('finds nothing when the place is not unique or the optval is not what the c
 });
 
 const linuxX64 = process.platform === 'linux' && process.arch === 'x64';
+/** The patch is for the linux-x64 addons (glibc and musl): elsewhere the engine runs the stock addon. */
+const notLinuxX64 = linuxX64 ? false : 'the addon patch is for linux-x64 only';
 
-test('node-datachannel here loads a copy of its addon with zero checksum off', { skip: !linuxX64 && 'the patch is for linux-x64 addons' }, () => {
+test('node-datachannel here loads a copy of its addon with zero checksum off', { skip: notLinuxX64 }, () => {
   const state = ensureAddonPatches();
   assert.ok(isApplied(state, 'sctp-zero-checksum-off'), JSON.stringify(state.patches));
   const at = findZeroChecksumValue(readFileSync(state.source!));
@@ -53,7 +56,7 @@ test('node-datachannel here loads a copy of its addon with zero checksum off', {
 
 const PION_CLIENT = join(ROOT, 'interop/peers/pion/bin/pion-client');
 
-test('a pion 3.1 client opens its data channel with our libdatachannel server', { skip: !existsSync(PION_CLIENT) && 'pion peers not built (interop/setup/pion.sh)' }, async (t) => {
+test('a pion 3.1 client opens its data channel with our libdatachannel server', { skip: skipUnlessCi(existsSync(PION_CLIENT) ? undefined : 'pion peers not built (interop/setup/pion.sh)') }, async (t) => {
   const server = await startTestServer(t, 'libdatachannel');
   for (let run = 0; run < 3; run++) {
     const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
@@ -124,7 +127,7 @@ function run(command: string, args: string[]): Promise<{ code: number | null; st
   });
 }
 
-test("the sub-checks see a stock addon's zero checksum: werift reads it in the INIT-ACK, pion names it as why its channel never opens", { skip: !linuxX64 && 'the stock addon copied is linux-x64-gnu', timeout: 60_000 }, async (t) => {
+test("the sub-checks see a stock addon's zero checksum: werift reads it in the INIT-ACK, pion names it as why its channel never opens", { skip: notLinuxX64, timeout: 60_000 }, async (t) => {
   const url = await startStockServer(t);
   const werift = await run(process.execPath, [join(ROOT, 'dist/cli.js'), 'client', '-s', url, '-t', '1', '--engine', 'werift', '--json', '--timeout', '8']);
   assert.equal(werift.code, 0, werift.stderr);

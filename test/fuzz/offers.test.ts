@@ -108,7 +108,7 @@ const body: fc.Arbitrary<string | Uint8Array> = fc.oneof(
 
 async function post(server: EchoServer, payload: string | Uint8Array): Promise<{ status: number; text: string }> {
   const response = await withTimeout(
-    fetch(`${server.url}/offer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: payload }),
+    fetch(`${server.url}/offer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof payload === 'string' ? payload : Buffer.from(payload) }),
     REPLY_WITHIN_MS,
     'the server answers a fuzzed offer',
   );

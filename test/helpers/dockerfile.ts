@@ -245,8 +245,8 @@ function cacheMount(mount: string, root: string): { from: string; to: string }[]
 function makeRootSkeleton(root: string): void {
   for (const dir of ['usr', 'etc', 'dev', 'proc', 'tmp', 'root', 'home/node', 'var/tmp']) mkdirSync(join(root, dir), { recursive: true });
   chmodSync(join(root, 'tmp'), 0o1777);
-  for (const [link, target] of [['bin', 'usr/bin'], ['lib', 'usr/lib'], ['lib64', 'usr/lib64'], ['sbin', 'usr/sbin']]) {
-    if (!existsSync(join(root, link)) && !isLink(join(root, link))) symlinkSync(target!, join(root, link));
+  for (const [link, target] of [['bin', 'usr/bin'], ['lib', 'usr/lib'], ['lib64', 'usr/lib64'], ['sbin', 'usr/sbin']] as const) {
+    if (!existsSync(join(root, link)) && !isLink(join(root, link))) symlinkSync(target, join(root, link));
   }
 }
 

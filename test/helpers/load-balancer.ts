@@ -60,7 +60,9 @@ export async function startBalancer(t: TestContext, name: BalancerName, backends
     argv = [BALANCER_PATHS.nginx, '-p', dir, '-c', join(dir, 'nginx.conf'), '-e', 'stderr'];
   }
   const [command, ...args] = asRoot ? ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', ...argv] : argv;
-  const child = spawn(command!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Started in its own directory: the unprivileged balancer may not enter ours (a fresh clone's
+  // mktemp directory is 0700), and HAProxy changes back to its starting directory.
+  const child = spawn(command!, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));

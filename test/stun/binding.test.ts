@@ -18,7 +18,7 @@ test('the RFC 5769 sample response verifies with its password, and with no other
   assert.equal(parseBindingAnswer(RFC5769_RESPONSE, 'another password'), undefined);
   assert.equal(parseBindingAnswer(RFC5769_RESPONSE.subarray(0, 40), RFC5769_PASSWORD), undefined);
   const tampered = Buffer.from(RFC5769_RESPONSE);
-  tampered[30] ^= 1; // inside XOR-MAPPED-ADDRESS
+  tampered.writeUInt8(tampered.readUInt8(30) ^ 1, 30); // inside XOR-MAPPED-ADDRESS
   assert.equal(parseBindingAnswer(tampered, RFC5769_PASSWORD), undefined);
 });
 
