@@ -11,10 +11,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ensureAddonPatches, isApplied } from '../../src/engines/libdatachannel/addon-patches.js';
-import { findTriggeredCheckDelay, loadSegments, TRIGGERED_CHECK_DELAY_MS } from '../../src/engines/libdatachannel/triggered-check.js';
+import { findTriggeredCheckDelay, loadSegments, STUN_PACING_TIME, TRIGGERED_CHECK_DELAY_MS } from '../../src/engines/libdatachannel/triggered-check.js';
 import { elfImage, TRIGGERED_CHECK_CLANG_DELAY_AT, TRIGGERED_CHECK_GCC_DELAY_AT, triggeredCheckClang, triggeredCheckGcc, type Code } from '../helpers/addon-images.js';
 import { ROOT, runCli } from '../helpers/cli.js';
 import { startTestServer } from '../helpers/server.js';
+import { skipUnlessCi } from '../helpers/timeout.js';
 
 test('finds the triggered check delay after its log call, in gcc and clang orders', () => {
   const gcc = elfImage([triggeredCheckGcc()]);
@@ -71,10 +72,14 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-/** With the triggered check 50 ms late, answer -> connected was never below ~50 ms; 1 ms late it is a few ms. */
-const CONNECTS_WITHIN_MS = 35;
+/**
+ * Not a speed target: the stock addon cannot connect such a client sooner than its 50 ms timer
+ * (the triggered check is its only check), so a median below it means the patch is in effect.
+ * Patched, the median is a few ms (docs/triggered-check.md has the soak numbers).
+ */
+const CONNECTS_WITHIN_MS = STUN_PACING_TIME;
 
-test('a pion client, learned from its checks, connects to our server well within 50 ms of the answer', { skip: (!linuxX64 || !existsSync(PION_CLIENT)) && 'needs the linux-x64 patch and the pion peers (interop/setup/pion.sh)', timeout: 60_000 }, async (t) => {
+test('a pion client, learned from its checks, connects to our server well within 50 ms of the answer', { skip: !linuxX64 ? 'needs the linux-x64 patch' : skipUnlessCi(existsSync(PION_CLIENT) ? undefined : 'pion peers not built (interop/setup/pion.sh)'), timeout: 60_000 }, async (t) => {
   const server = await startTestServer(t, 'libdatachannel');
   const setups: number[] = [];
   for (let run = 0; run < 7; run++) {
