@@ -3,8 +3,8 @@ import type { Engine, EngineName } from './engine.js';
 /** Engines load lazily: a stack's native addon is only loaded when someone uses it. */
 const loaders: Record<EngineName, () => Promise<Engine>> = {
   libdatachannel: async () => {
-    // First, before node-datachannel loads its addon: SCTP zero checksum off, for old pion.
-    (await import('./libdatachannel/zero-checksum.js')).ensureZeroChecksumOff();
+    // First, before node-datachannel loads its addon: our patched copy of it (addon-patches.ts).
+    (await import('./libdatachannel/addon-patches.js')).ensureAddonPatches();
     return (await import('./libdatachannel/index.js')).libdatachannelEngine;
   },
   werift: async () => (await import('./werift/index.js')).weriftEngine,

@@ -1,46 +1,22 @@
 /**
  * SCTP zero checksum off for node-datachannel (src/engines/libdatachannel/zero-checksum.ts):
- * the search for the one value to patch, the copy it writes, the addon installed here, and a
- * pion 3.1 client's data channel with our libdatachannel server (which never opened before).
+ * the search for the one value to patch, the addon installed here (the copy and its stamp:
+ * libdatachannel-addon-patches.test.ts), and a pion 3.1 client's data channel with our
+ * libdatachannel server (which never opened before).
  * Run: node --import tsx --test test/engines/libdatachannel-zero-checksum.test.ts
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ensureZeroChecksumOff, findZeroChecksumValue, writePatchedCopy } from '../../src/engines/libdatachannel/zero-checksum.js';
+import { ensureAddonPatches, isApplied } from '../../src/engines/libdatachannel/addon-patches.js';
+import { findZeroChecksumValue } from '../../src/engines/libdatachannel/zero-checksum.js';
+import { ZERO_CHECKSUM_GCC_VALUE_AT, ZERO_CHECKSUM_MUSL_VALUE_AT, zeroChecksumGcc, zeroChecksumMusl } from '../helpers/addon-images.js';
 import { ROOT } from '../helpers/cli.js';
 import { startTestServer } from '../helpers/server.js';
 import { skipUnlessCi } from '../helpers/timeout.js';
-
-/**
- * The argument set-up and call as gcc emits it in the glibc addon (node-datachannel 0.33.4):
- * mov $4,%r8d; mov $0x33,%edx; mov $0x84,%esi; mov 0x130(%r12),%rdi;
- * lea -0x324(%rbp),%rcx; movl $1,-0x324(%rbp); call rel32
- */
-function gccCall(value = 1): Buffer {
-  return Buffer.from([
-    0x41, 0xb8, 0x04, 0, 0, 0, 0xba, 0x33, 0, 0, 0, 0xbe, 0x84, 0, 0, 0,
-    0x49, 0x8b, 0xbc, 0x24, 0x30, 0x01, 0, 0, 0x48, 0x8d, 0x8d, 0xdc, 0xfc, 0xff, 0xff,
-    0xc7, 0x85, 0xdc, 0xfc, 0xff, 0xff, value, 0, 0, 0, 0xe8, 0x05, 0x60, 0x06, 0x00,
-  ]);
-}
-/** Where the value lies in gccCall(). */
-const GCC_VALUE_AT = 37;
-
-/**
- * The same as the musl addon has it (value first): movl $1,0x48(%rsp); mov 0x130(%r12),%rdi;
- * lea 0x48(%rsp),%rcx; mov $0x84,%esi; mov $0x33,%edx; mov $4,%r8d; call rel32
- */
-function muslCall(): Buffer {
-  return Buffer.from([
-    0xc7, 0x44, 0x24, 0x48, 0x01, 0, 0, 0, 0x49, 0x8b, 0xbc, 0x24, 0x30, 0x01, 0, 0,
-    0x48, 0x8d, 0x4c, 0x24, 0x48, 0xbe, 0x84, 0, 0, 0, 0xba, 0x33, 0, 0, 0,
-    0x41, 0xb8, 0x04, 0, 0, 0, 0xe8, 0x3e, 0x97, 0x04, 0x00,
-  ]);
-}
 
 /** Machine code around the call, as in a real image: other bytes before and after. */
 function image(...calls: Buffer[]): Buffer {
@@ -49,72 +25,33 @@ function image(...calls: Buffer[]): Buffer {
 }
 
 test('finds the SCTP_ACCEPT_ZERO_CHECKSUM optval in gcc and clang argument orders', () => {
-  assert.equal(findZeroChecksumValue(image(gccCall())), 256 + GCC_VALUE_AT);
-  assert.equal(findZeroChecksumValue(image(muslCall())), 256 + 4);
-  assert.equal(findZeroChecksumValue(image(gccCall(0))), 256 + GCC_VALUE_AT, 'an already patched image is recognised');
+  assert.equal(findZeroChecksumValue(image(zeroChecksumGcc())), 256 + ZERO_CHECKSUM_GCC_VALUE_AT);
+  assert.equal(findZeroChecksumValue(image(zeroChecksumMusl())), 256 + ZERO_CHECKSUM_MUSL_VALUE_AT);
+  assert.equal(findZeroChecksumValue(image(zeroChecksumGcc(0))), 256 + ZERO_CHECKSUM_GCC_VALUE_AT, 'an already patched image is recognised');
 });
 
 test('finds nothing when the place is not unique or the optval is not what the call passes', () => {
   assert.equal(findZeroChecksumValue(image()), undefined);
-  assert.equal(findZeroChecksumValue(image(gccCall(), muslCall())), undefined, 'two candidates: patch neither');
-  const otherSlot = gccCall();
+  assert.equal(findZeroChecksumValue(image(zeroChecksumGcc(), zeroChecksumMusl())), undefined, 'two candidates: patch neither');
+  const otherSlot = zeroChecksumGcc();
   otherSlot[27] = 0xd8; // lea -0x328(%rbp),%rcx: rcx points elsewhere, so the movl is not the optval
   assert.equal(findZeroChecksumValue(image(otherSlot)), undefined);
-  const otherOption = gccCall();
+  const otherOption = zeroChecksumGcc();
   otherOption[7] = 0x34; // mov $0x34,%edx: another socket option
   assert.equal(findZeroChecksumValue(image(otherOption)), undefined);
-});
-
-test('writes the patched copy once, redoes it when the addon changes, and leaves a foreign build alone', (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'zero-checksum-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const source = join(dir, 'addon.node');
-  const binary = join(dir, 'build', 'Release', 'node_datachannel.node');
-  writeFileSync(source, image(gccCall()));
-
-  assert.deepEqual(writePatchedCopy(source, binary), { off: true, binary, source });
-  const copy = readFileSync(binary);
-  assert.equal(copy.readUInt32LE(256 + GCC_VALUE_AT), 0, 'SCTP_EDMID_NONE in the copy');
-  copy.writeUInt32LE(1, 256 + GCC_VALUE_AT);
-  assert.deepEqual(copy, readFileSync(source), 'nothing else changed');
-  assert.equal(readFileSync(source).readUInt32LE(256 + GCC_VALUE_AT), 1, 'the installed addon is untouched');
-
-  const written = statSync(binary).mtimeMs;
-  writePatchedCopy(source, binary);
-  assert.equal(statSync(binary).mtimeMs, written, 'a second call keeps the copy');
-
-  writeFileSync(source, image(muslCall())); // an upgraded addon
-  utimesSync(source, new Date(), new Date(Date.now() + 5000));
-  assert.equal(writePatchedCopy(source, binary).off, true);
-  assert.equal(readFileSync(binary).readUInt32LE(256 + 4), 0, 'patched again from the new addon');
-
-  writeFileSync(source, image()); // an addon we cannot patch: our old copy must not shadow it
-  utimesSync(source, new Date(), new Date(Date.now() + 10_000));
-  assert.equal(writePatchedCopy(source, binary).off, false);
-  assert.equal(existsSync(binary), false);
-
-  writeFileSync(source, image(gccCall()));
-  writeFileSync(binary, 'a real local build'); // no stamp of ours beside it
-  const state = writePatchedCopy(source, binary);
-  assert.equal(state.off, false);
-  assert.equal(readFileSync(binary, 'utf8'), 'a real local build');
 });
 
 const linuxX64 = process.platform === 'linux' && process.arch === 'x64';
 /** The patch is for the linux-x64 addons (glibc and musl): elsewhere the engine runs the stock addon. */
 const notLinuxX64 = linuxX64 ? false : 'the addon patch is for linux-x64 only';
 
-test('node-datachannel here loads a copy of its addon that differs in the zero checksum value only', { skip: notLinuxX64 }, () => {
-  const state = ensureZeroChecksumOff();
-  assert.ok(state.off, state.off ? '' : state.reason);
-  const installed = readFileSync(state.source);
-  const loaded = readFileSync(state.binary);
-  const at = findZeroChecksumValue(installed);
+test('node-datachannel here loads a copy of its addon with zero checksum off', { skip: notLinuxX64 }, () => {
+  const state = ensureAddonPatches();
+  assert.ok(isApplied(state, 'sctp-zero-checksum-off'), JSON.stringify(state.patches));
+  const at = findZeroChecksumValue(readFileSync(state.source!));
   assert.ok(at !== undefined);
-  assert.equal(installed.readUInt32LE(at), 1, 'node-datachannel sets SCTP_EDMID_LOWER_LAYER_DTLS');
-  assert.equal(loaded.readUInt32LE(at), 0, 'our copy sets SCTP_EDMID_NONE');
-  loaded.writeUInt32LE(1, at);
-  assert.ok(loaded.equals(installed), 'and nothing else');
+  assert.equal(readFileSync(state.source!).readUInt32LE(at), 1, 'node-datachannel sets SCTP_EDMID_LOWER_LAYER_DTLS');
+  assert.equal(readFileSync(state.binary!).readUInt32LE(at), 0, 'our copy sets SCTP_EDMID_NONE');
 });
 
 const PION_CLIENT = join(ROOT, 'interop/peers/pion/bin/pion-client');

@@ -25,8 +25,9 @@ export function answerPolicy(offerSdp: string): string {
  * - pion clients (16-letter ufrag, 32-letter password): pion reads our early check only when its
  *   agent starts, before its own checks succeed, and after that we send it nothing, so it
  *   nominates on its next 200 ms tick (pion/ice 2.3 selection.go). Learning pion from its
- *   checks, our triggered check back (libjuice sends it 50 ms later, STUN_PACING_TIME) makes it
- *   nominate then: ~55 ms instead of ~205 ms.
+ *   checks, our triggered check back makes it nominate then: ~3 ms instead of ~205 ms (libjuice
+ *   sends it 1 ms after the client's check in our patched addon, triggered-check.ts; 50 ms,
+ *   STUN_PACING_TIME, in the stock one: ~53 ms).
  *
  * For those libdatachannel gets the offer without its candidates and learns the client's
  * address from its own checks (peer-reflexive, RFC 8445 §7.3.1.3). A lite client never checks,
@@ -53,10 +54,13 @@ export function checksFirst(offerSdp: string): boolean {
  * (origin `o=mozilla...THIS_IS_SDPARTA`) follows the RFC and drops an early hello: 9 of 10
  * Firefox 153 data channel sessions took ~1 s before. Chromium buffers an early hello.
  *
- * When we do not check first, our ICE connects last (our first check goes out 50 ms after the
- * client's), so a hello from the client would arrive before we can take it (libdatachannel
- * 0.24.5 buffers it but often handles it only with the resend, 1 s later: 6 of 20 sessions
- * measured): we answer `active`, and send the hello to a client that is ready.
+ * When we do not check first, our ICE connects last (our first check, the triggered one, goes
+ * out after our response to the client's: 1 ms later with our patched addon, 50 ms without), so
+ * a hello from the client would arrive before we can take it (libdatachannel 0.24.5 buffers it
+ * but often handles it only with the resend, 1 s later: 6 of 20 sessions measured): we answer
+ * `active`, and send the hello to a client whose ICE connected on our response. That needs our
+ * check to leave a little after the response: sent with it (0 ms), the hello could reach our own
+ * client before its ICE had connected, the same 1 s resend (6 of 300 sessions).
  */
 function chooseDtlsRole(offerSdp: string, weCheckFirst: boolean): string {
   if (!weCheckFirst) return offerSdp;

@@ -30,6 +30,8 @@ const CODECS: Record<MediaKind, string> = { audio: 'opus/48000/2', video: 'VP8/9
  * leg hands the negotiated id to whoever writes the packets (RtpLeg.midExtension).
  */
 const MID_EXTENSION_ID = 1;
+/** libjuice's Ta (STUN_PACING_TIME): how long after the answer's best candidate its others go in. */
+const CANDIDATE_PACING_MS = 50;
 const CODEC_LINES: Record<MediaKind, string[]> = {
   audio: [
     `a=rtpmap:${CLIENT_PAYLOAD_TYPES.audio} ${CODECS.audio}`,
@@ -63,6 +65,8 @@ class LibdatachannelClient implements ClientPeer {
   #answeredMidIds = new Map<string, number>();
   #openTracks = 0;
   #closed = false;
+  /** The answer's other candidates, added one Ta after its best (acceptAnswer). */
+  #laterCandidates: NodeJS.Timeout | undefined;
 
   constructor(options: ClientPeerOptions) {
     this.#options = options;
@@ -104,12 +108,34 @@ class LibdatachannelClient implements ClientPeer {
 
   async acceptAnswer(answer: SessionDescription): Promise<void> {
     if (answer.type !== 'answer') throw new Error(`expected an answer, got a description of type "${answer.type}"`);
-    // Same as applying the answer whole: libdatachannel also adds an answer's candidates only
-    // after it has stored the description. The start-up race is avoided in createOffer().
+    // As applying the answer whole, libdatachannel also adds an answer's candidates only after it
+    // has stored the description. The start-up race is avoided in createOffer().
     const { sdp, candidates } = splitCandidates(answer.sdp);
     this.#answeredMidIds = answeredMidExtensions(sdp);
     this.#pc.setRemoteDescription(sdp, 'answer');
-    for (const { candidate, mid } of candidates) this.#pc.addRemoteCandidate(candidate, mid);
+    // The best candidate now, the others one Ta (50 ms, RFC 8445 §14.2) later: the spacing
+    // libjuice gives candidates it gets together. Added one by one at once, each check leaves
+    // before the next is armed, and a server that learns us from our checks (ours, libjuice)
+    // gets two addresses of ours within a millisecond: our nomination then re-arms its triggered
+    // check for the first behind its check of the second, 50 ms apart (agent_arm_transmission's
+    // pacing), and we connect ~50 ms later (docs/triggered-check.md). Once a pair has succeeded,
+    // libjuice keeps the later candidates' lower pairs frozen.
+    const [best, ...others] = [...candidates].sort((a, b) => candidatePriority(b.candidate) - candidatePriority(a.candidate));
+    if (best) this.#pc.addRemoteCandidate(best.candidate, best.mid);
+    if (others.length > 0) {
+      this.#laterCandidates = setTimeout(() => {
+        this.#laterCandidates = undefined;
+        if (this.#closed) return;
+        for (const { candidate, mid } of others) {
+          try {
+            this.#pc.addRemoteCandidate(candidate, mid);
+          } catch (err) {
+            this.#log.debug({ err, candidate }, 'remote candidate not added');
+          }
+        }
+      }, CANDIDATE_PACING_MS);
+      this.#laterCandidates.unref();
+    }
   }
 
   openDataChannel(label: string): ClientDataChannel {
@@ -148,6 +174,7 @@ class LibdatachannelClient implements ClientPeer {
 
   close(): void {
     if (this.#closed) return;
+    clearTimeout(this.#laterCandidates);
     // libdatachannel sends no DTLS close_notify for media-only connections: a BYE per source
     // tells the server we are gone (RFC 3550 §6.6).
     for (const leg of this.#legs) leg.sendRtcp(buildBye(leg.ssrc));
@@ -267,4 +294,10 @@ function wrapChannel(label: string, channel: DataChannel, log: ClientPeerOptions
     onOpen: (listener) => void openListeners.push(listener),
     onMessage: (listener) => void messageListeners.push(listener),
   };
+}
+
+/** A candidate line's priority (RFC 8839 §5.1: `candidate:<foundation> <component> <transport> <priority> ...`), 0 if unreadable. */
+function candidatePriority(candidate: string): number {
+  const priority = Number(candidate.split(/\s+/)[3]);
+  return Number.isFinite(priority) ? priority : 0;
 }

@@ -17,19 +17,11 @@
  *
  * In the x86-64 machine code that value is the immediate of `movl $1, M` where M is the
  * optval that `lea M, %rcx` passes, just before the call that sets `%edx = 0x33`
- * (SCTP_ACCEPT_ZERO_CHECKSUM) and `%esi = 0x84` (IPPROTO_SCTP). We find that instruction,
- * require it to be the only one, and write a patched copy where node-datachannel loads a local
- * build first (`<package>/build/Release/node_datachannel.node`), never touching the installed
- * file. A stamp beside the copy names the binary it came from; a changed binary is patched
- * again, and a binary without the pattern (another architecture, another compiler's code)
- * leaves the stack as it is: data channels with old pion then fail as before.
+ * (SCTP_ACCEPT_ZERO_CHECKSUM) and `%esi = 0x84` (IPPROTO_SCTP). We find that instruction and
+ * require it to be the only one; addon-patches.ts writes the patched copy that node-datachannel
+ * loads. A binary without the pattern (another architecture, another compiler's code) leaves
+ * the stack as it is: data channels with old pion then fail as before.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
 /** Option name and level of the setsockopt call we look for (usrsctp.h: 0x33, IPPROTO_SCTP 132). */
 const MOV_EDX_ACCEPT_ZERO_CHECKSUM = Buffer.from([0xba, 0x33, 0x00, 0x00, 0x00]);
 const MOV_ESI_IPPROTO_SCTP = Buffer.from([0xbe, 0x84, 0x00, 0x00, 0x00]);
@@ -72,137 +64,4 @@ export function findZeroChecksumValue(image: Buffer): number | undefined {
     }
   }
   return found.size === 1 ? [...found][0] : undefined;
-}
-
-export type ZeroChecksumState =
-  /** node-datachannel loads our patched copy: no Zero Checksum parameter in INIT or INIT-ACK. */
-  | { off: true; binary: string; source: string }
-  /** node-datachannel loads an addon that still announces zero checksum (or one we do not know). */
-  | { off: false; reason: string };
-
-interface Stamp {
-  source: string;
-  sourceSha256: string;
-  sourceSize: number;
-  sourceMtimeMs: number;
-  valueOffset: number;
-  patchedSize: number;
-  patchedMtimeMs: number;
-}
-
-/** The native-addon package node-datachannel itself picks (its lib/node-datachannel.mjs, with its detect-libc). */
-function platformPackage(dir: string): string | undefined {
-  if (process.platform !== 'linux' || process.arch !== 'x64') return undefined;
-  const detectLibc = createRequire(join(dir, 'package.json'))('detect-libc') as { familySync(): string | null; MUSL: string };
-  return detectLibc.familySync() === detectLibc.MUSL ? '@node-datachannel/linux-x64-musl' : '@node-datachannel/linux-x64-gnu';
-}
-
-/** node-datachannel's package folder (its exports hide package.json, so from its main file). */
-function packageDir(require: NodeJS.Require): string {
-  let dir = dirname(require.resolve('node-datachannel'));
-  while (packageName(join(dir, 'package.json')) !== 'node-datachannel') {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('node-datachannel package folder not found');
-    dir = up;
-  }
-  return dir;
-}
-
-function packageName(file: string): string | undefined {
-  try {
-    return (JSON.parse(readFileSync(file, 'utf8')) as { name?: string }).name;
-  } catch {
-    return undefined;
-  }
-}
-
-let checked: ZeroChecksumState | undefined;
-
-/**
- * Makes node-datachannel load a copy of its addon with zero checksum off, if it is not in place
- * already. Call before node-datachannel is first imported. Never throws (a process warning says
- * why when it cannot); once per process, and cheap once the copy exists (a few stats).
- */
-export function ensureZeroChecksumOff(): ZeroChecksumState {
-  if (!checked) {
-    checked = installForThisPlatform();
-    if (!checked.off) {
-      process.emitWarning(`node-datachannel keeps SCTP zero checksum on, so data channels with pion before v3.2.27 will not open: ${checked.reason}`);
-    }
-  }
-  return checked;
-}
-
-function installForThisPlatform(): ZeroChecksumState {
-  try {
-    const dir = packageDir(createRequire(import.meta.url));
-    const pkg = platformPackage(dir);
-    if (!pkg) return { off: false, reason: `no patch for ${process.platform}-${process.arch}` };
-    const source = createRequire(join(dir, 'package.json')).resolve(pkg);
-    // The first place node-datachannel's loader looks (lib/node-datachannel.mjs: a local build).
-    return writePatchedCopy(source, join(dir, 'build', 'Release', 'node_datachannel.node'));
-  } catch (err) {
-    return { off: false, reason: err instanceof Error ? err.message : String(err) };
-  }
-}
-
-/**
- * Writes `source` with zero checksum off to `binary`, unless it is there already (the stamp
- * beside it matches). Removes a copy of ours that the current `source` no longer justifies,
- * and leaves alone a `binary` that is not ours (a real local build).
- */
-export function writePatchedCopy(source: string, binary: string): ZeroChecksumState {
-  try {
-    const stampFile = `${binary}.zero-checksum.json`;
-    const stamp = readStamp(stampFile);
-    const sourceStat = statSync(source);
-    const binaryStat = existsSync(binary) ? statSync(binary) : undefined;
-    const ours = stamp !== undefined && binaryStat !== undefined
-      && binaryStat.size === stamp.patchedSize && binaryStat.mtimeMs === stamp.patchedMtimeMs;
-    if (ours && stamp.source === source && stamp.sourceSize === sourceStat.size && stamp.sourceMtimeMs === sourceStat.mtimeMs) {
-      return { off: true, binary, source };
-    }
-    const image = readFileSync(source);
-    const valueOffset = findZeroChecksumValue(image);
-    if (valueOffset === undefined) {
-      if (ours) rmSync(binary); // a copy of an older addon must not shadow the new one
-      rmSync(stampFile, { force: true });
-      return { off: false, reason: `${source}: SCTP_ACCEPT_ZERO_CHECKSUM set-up not found, left as it is` };
-    }
-    const sourceSha256 = createHash('sha256').update(image).digest('hex');
-    image.writeUInt32LE(0, valueOffset); // SCTP_EDMID_NONE
-    if (binaryStat && !ours && !readFileSync(binary).equals(image)) {
-      return { off: false, reason: `${binary} is a local build of node-datachannel, not ours: left as it is` };
-    }
-    mkdirSync(dirname(binary), { recursive: true });
-    replaceFile(binary, image); // never in place: a running process may have the old copy mapped
-    const patched = statSync(binary);
-    replaceFile(stampFile, Buffer.from(JSON.stringify({
-      source, sourceSha256, sourceSize: sourceStat.size, sourceMtimeMs: sourceStat.mtimeMs, valueOffset,
-      patchedSize: patched.size, patchedMtimeMs: patched.mtimeMs,
-    } satisfies Stamp, null, 2) + '\n'));
-    return { off: true, binary, source };
-  } catch (err) {
-    return { off: false, reason: err instanceof Error ? err.message : String(err) };
-  }
-}
-
-function readStamp(file: string): Stamp | undefined {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as Stamp;
-  } catch {
-    return undefined;
-  }
-}
-
-function replaceFile(file: string, data: Buffer): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, file);
-}
-
-// `node dist/engines/libdatachannel/zero-checksum.js`: the install step (package.json prepare).
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const state = ensureZeroChecksumOff();
-  if (state.off) console.log(`node-datachannel: SCTP zero checksum off (${state.binary})`);
 }
