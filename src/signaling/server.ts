@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { LevelWithSilent, Logger } from 'pino';
 import type { Engine, EngineName, NetworkOptions } from '../engines/engine.js';
 import { loadEngine } from '../engines/registry.js';
+import { descriptorShortfall, openFileLimit } from '../net/descriptor-limit.js';
 import { SessionRegistry, type SessionRegistryOptions } from '../echo/sessions.js';
 import { createEchoMetrics, type EchoMetrics } from '../echo/metrics.js';
 import type { SessionHost } from '../echo/session-host.js';
@@ -116,6 +117,7 @@ export interface EchoServer<Host extends SessionHost = SessionRegistry> {
 export async function startEchoServer(options: EchoServerOptions): Promise<EchoServer> {
   const engine = await loadEngine(options.engine);
   const registryOptions = sessionOptions(engine, options);
+  warnIfDescriptorsShort(engine, registryOptions.maxSessions, 1, options.log);
   let registry: SessionRegistry | undefined;
   const metrics = createEchoMetrics(() => registry?.size ?? 0);
   registry = new SessionRegistry(engine, registryOptions, options.log.child({ module: 'echo', engine: engine.name }), metrics);
@@ -134,6 +136,7 @@ export async function startWorkerServer(options: WorkerServerOptions): Promise<E
   const engine = await loadEngine(options.engine);
   if (options.network.udpMux !== undefined) throw new Error('--udp-mux puts every session on one UDP port of one process: it takes --workers 1');
   const registryOptions = sessionOptions(engine, options);
+  warnIfDescriptorsShort(engine, registryOptions.maxSessions, options.workers, options.log);
   // The primary's metrics: offers refused here, candidates refused; the live-sessions gauge is the workers'.
   const metrics = createEchoMetrics();
   const sessions = await WorkerSessions.start({
@@ -165,6 +168,17 @@ function sessionOptions(engine: Engine, options: EchoServerOptions): SessionRegi
     maxDataChannels: options.maxDataChannels ?? SERVER_DEFAULTS.maxDataChannels,
     maxUnconnectedPerAddress: options.maxUnconnectedPerAddress ?? defaultMaxUnconnectedPerAddress(maxSessions),
   };
+}
+
+/** A warning, not a refusal: the budget is a measured worst case (16 media sections), most offers cost far less. */
+function warnIfDescriptorsShort(engine: Engine, maxSessions: number, processes: number, log: Logger): void {
+  const short = descriptorShortfall(engine.budget, maxSessions, processes, openFileLimit());
+  if (!short) return;
+  log.warn(
+    { event: 'descriptor-limit', engine: engine.name, maxSessions, processes, ...short },
+    `--max-sessions ${maxSessions} may need ${short.worstCaseFds} file descriptors per process with the ${engine.name} engine (worst case ${engine.budget.fdsPerSession} per session), above this process's limit of ${short.limit}: ` +
+      `a stack that runs out may abort the server; raise ulimit -n or keep --max-sessions at ${short.sessionsThatFit * processes} or less`,
+  );
 }
 
 /** The HTTP side for any session host: the app, its listeners, close and drain. */
