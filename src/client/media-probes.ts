@@ -5,7 +5,7 @@
  *   section, the echoed packets we looked at carry that section's mid under the negotiated id
  *   (some at least, none another mid: a sender may stop writing it once the SSRC is known).
  * - `pli-keyframe`: a PLI about the echo stream (RFC 4585 §6.3.1) brings a VP8 keyframe
- *   (RFC 7741 §4.3, P=0) within PLI_BOUND_MS. Sent 400 ms after an echoed keyframe, so the
+ *   (RFC 7741 §4.3, P=0) within PLI_BOUND_MS (REENCODED_PLI_BOUND_MS from a re-encoding server). Sent 400 ms after an echoed keyframe, so the
  *   clip's own keyframes (one a second) cannot pass for the answer.
  * - `nack`: our sender holds one packet back, as if the uplink lost it; once a later packet is
  *   echoed (the gap shows) we send a generic NACK about the echo stream (RFC 4585 §6.2.1) and
@@ -24,6 +24,14 @@ import type { LegStream } from './media-check.js';
 import type { SubChecks } from './sub-checks.js';
 
 export const PLI_BOUND_MS = 500;
+/**
+ * A re-encoding server answers with its own encoder, and libwebrtc's (our libwebrtc engine)
+ * usually does so in 5-40 ms, but on a loaded machine now and then only after 1.6-3 s (1 cell in
+ * 6 full CI runs; 0 of 30 on an idle machine; cause not found, an encoder that drops frames is
+ * the suspect). The check asks whether the PLI is answered at all, so those get longer; the
+ * detail still says how long it took.
+ */
+export const REENCODED_PLI_BOUND_MS = 4_000;
 export const NACK_BOUND_MS = 1_000;
 /** How long the PLI probe waits for an echoed keyframe to start right after. */
 const KEYFRAME_WAIT_MS = 1_200;
@@ -147,7 +155,8 @@ async function probePli(video: LegStream, section: ReturnType<typeof mediaSectio
     return;
   }
   const requestsBefore = video.player.stats.keyframeRequests;
-  const keyframe = nextEcho(video, PLI_BOUND_MS, (p) => isKeyframeStart(p, leg.payloadType));
+  const bound = video.packetLevel ? PLI_BOUND_MS : REENCODED_PLI_BOUND_MS;
+  const keyframe = nextEcho(video, bound, (p) => isKeyframeStart(p, leg.payloadType));
   const sentAt = performance.now();
   leg.sendRtcp(buildPli(leg.ssrc, echoSsrc));
   const answered = await keyframe;
@@ -157,7 +166,7 @@ async function probePli(video: LegStream, section: ReturnType<typeof mediaSectio
     relayed ? 'a keyframe request reached our sender (relayed)' : 'no keyframe request reached our sender'
   }`;
   if (answered) checks.pass('pli-keyframe', `a keyframe came back ${ms} ms after the PLI about SSRC ${echoSsrc} (${context})`);
-  else checks.fail('pli-keyframe', `no keyframe within ${PLI_BOUND_MS} ms of a PLI about SSRC ${echoSsrc} (${context})`);
+  else checks.fail('pli-keyframe', `no keyframe within ${bound} ms of a PLI about SSRC ${echoSsrc} (${context})`);
 }
 
 async function probeNack(video: LegStream, section: ReturnType<typeof mediaSection>, checks: SubChecks): Promise<void> {
