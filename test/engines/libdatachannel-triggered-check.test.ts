@@ -6,14 +6,15 @@
  * Run: node --import tsx --test test/engines/libdatachannel-triggered-check.test.ts
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { median } from '../../src/bench/stats.js';
 import { ensureAddonPatches, isApplied } from '../../src/engines/libdatachannel/addon-patches.js';
 import { findTriggeredCheckDelay, loadSegments, STUN_PACING_TIME, TRIGGERED_CHECK_DELAY_MS } from '../../src/engines/libdatachannel/triggered-check.js';
 import { elfImage, TRIGGERED_CHECK_CLANG_DELAY_AT, TRIGGERED_CHECK_GCC_DELAY_AT, triggeredCheckClang, triggeredCheckGcc, type Code } from '../helpers/addon-images.js';
 import { ROOT, runCli } from '../helpers/cli.js';
+import { runCommand } from '../helpers/run-command.js';
 import { startTestServer } from '../helpers/server.js';
 import { skipUnlessCi } from '../helpers/timeout.js';
 
@@ -58,20 +59,6 @@ test('node-datachannel here loads a copy of its addon whose triggered check wait
 
 const PION_CLIENT = join(ROOT, 'interop/peers/pion/bin/pion-client');
 
-function pionClient(url: string, testType: string): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(PION_CLIENT, ['-s', url, '-t', testType, '--timeout', '5'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d) => (err += d));
-    child.on('close', (code) => resolve({ code, stderr: err }));
-  });
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
 /**
  * Not a speed target: the stock addon cannot connect such a client sooner than its 50 ms timer
  * (the triggered check is its only check), so a median below it means the patch is in effect.
@@ -83,14 +70,14 @@ test('a pion client, learned from its checks, connects to our server well within
   const server = await startTestServer(t, 'libdatachannel');
   const setups: number[] = [];
   for (let run = 0; run < 7; run++) {
-    const { code, stderr } = await pionClient(`${server.url}/offer`, '0');
+    const { code, stderr } = await runCommand(PION_CLIENT, ['-s', `${server.url}/offer`, '-t', '0', '--timeout', '5']);
     assert.equal(code, 0, stderr);
     const answer = Number(/^answer_ms (\d+)/m.exec(stderr)?.[1]);
     const connected = Number(/^connected_ms (\d+)/m.exec(stderr)?.[1]);
     setups.push(connected - answer);
   }
   t.diagnostic(`answer -> connected: ${setups.join(', ')} ms`);
-  assert.ok(median(setups) < CONNECTS_WITHIN_MS, `median ${median(setups)} ms`);
+  assert.ok(median(setups)! < CONNECTS_WITHIN_MS, `median ${median(setups)} ms`);
 });
 
 test('our own client (no candidates offered) connects to our server well within 50 ms of the answer', { skip: !linuxX64 && 'needs the linux-x64 patch', timeout: 60_000 }, async (t) => {
@@ -104,5 +91,5 @@ test('our own client (no candidates offered) connects to our server well within 
     setups.push(timings.connected - timings.answerReceived);
   }
   t.diagnostic(`answer -> connected: ${setups.map((v) => v.toFixed(1)).join(', ')} ms`);
-  assert.ok(median(setups) < CONNECTS_WITHIN_MS, `median ${median(setups)} ms`);
+  assert.ok(median(setups)! < CONNECTS_WITHIN_MS, `median ${median(setups)} ms`);
 });

@@ -15,6 +15,7 @@ import { ensureAddonPatches, isApplied } from '../../src/engines/libdatachannel/
 import { findZeroChecksumValue } from '../../src/engines/libdatachannel/zero-checksum.js';
 import { ZERO_CHECKSUM_GCC_VALUE_AT, ZERO_CHECKSUM_MUSL_VALUE_AT, zeroChecksumGcc, zeroChecksumMusl } from '../helpers/addon-images.js';
 import { ROOT } from '../helpers/cli.js';
+import { runCommand } from '../helpers/run-command.js';
 import { startTestServer } from '../helpers/server.js';
 import { skipUnlessCi } from '../helpers/timeout.js';
 
@@ -59,12 +60,7 @@ const PION_CLIENT = join(ROOT, 'interop/peers/pion/bin/pion-client');
 test('a pion 3.1 client opens its data channel with our libdatachannel server', { skip: skipUnlessCi(existsSync(PION_CLIENT) ? undefined : 'pion peers not built (interop/setup/pion.sh)') }, async (t) => {
   const server = await startTestServer(t, 'libdatachannel');
   for (let run = 0; run < 3; run++) {
-    const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn(PION_CLIENT, ['-s', `${server.url}/offer`, '-t', '1', '--timeout', '10'], { stdio: ['ignore', 'ignore', 'pipe'] });
-      let err = '';
-      child.stderr.on('data', (d) => (err += d));
-      child.on('close', (c) => resolve({ code: c, stderr: err }));
-    });
+    const { code, stderr } = await runCommand(PION_CLIENT, ['-s', `${server.url}/offer`, '-t', '1', '--timeout', '10']);
     assert.equal(code, 0, stderr);
     assert.match(stderr, /ok test 1/);
   }
@@ -116,27 +112,16 @@ server.listen(0, '127.0.0.1', () => console.log('listening ' + server.address().
   return `http://127.0.0.1:${port}/offer`;
 }
 
-function run(command: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 test("the sub-checks see a stock addon's zero checksum: werift reads it in the INIT-ACK, pion names it as why its channel never opens", { skip: notLinuxX64, timeout: 60_000 }, async (t) => {
   const url = await startStockServer(t);
-  const werift = await run(process.execPath, [join(ROOT, 'dist/cli.js'), 'client', '-s', url, '-t', '1', '--engine', 'werift', '--json', '--timeout', '8']);
+  const werift = await runCommand(process.execPath, [join(ROOT, 'dist/cli.js'), 'client', '-s', url, '-t', '1', '--engine', 'werift', '--json', '--timeout', '8']);
   assert.equal(werift.code, 0, werift.stderr);
   const checks = (JSON.parse(werift.stdout) as { checks: Array<{ name: string; status: string; detail: string }> }).checks;
   const zero = checks.find((c) => c.name === 'sctp-zero-checksum');
   assert.equal(zero?.status, 'pass');
   assert.match(zero!.detail, /announced Zero Checksum Acceptable \(0x8001\); the data channel opened/);
   if (!existsSync(PION_CLIENT)) return t.diagnostic('pion peers not built: the pion half is skipped');
-  const pion = await run(PION_CLIENT, ['-s', url, '-t', '1', '--timeout', '4']);
+  const pion = await runCommand(PION_CLIENT, ['-s', url, '-t', '1', '--timeout', '4']);
   assert.equal(pion.code, 1, 'the data channel never opens (pion/webrtc#2618)');
   assert.match(pion.stderr, /^check sctp-zero-checksum fail the remote SCTP announced Zero Checksum Acceptable \(0x8001\), which pion\/sctp 1\.8\.6 cannot parse/m);
 });

@@ -95,20 +95,12 @@ function platformPackage(dir: string): string | undefined {
 /** node-datachannel's package folder (its exports hide package.json, so from its main file). */
 function packageDir(require: NodeJS.Require): string {
   let dir = dirname(require.resolve('node-datachannel'));
-  while (packageName(join(dir, 'package.json')) !== 'node-datachannel') {
+  while (readJson<{ name?: string }>(join(dir, 'package.json'))?.name !== 'node-datachannel') {
     const up = dirname(dir);
     if (up === dir) throw new Error('node-datachannel package folder not found');
     dir = up;
   }
   return dir;
-}
-
-function packageName(file: string): string | undefined {
-  try {
-    return (JSON.parse(readFileSync(file, 'utf8')) as { name?: string }).name;
-  } catch {
-    return undefined;
-  }
 }
 
 let checked: AddonPatchState | undefined;
