@@ -1,6 +1,5 @@
 /** Why a client run failed; callers switch on the reason, people read the message. */
 export type ClientFailureReason =
-  | 'bad-arguments'
   | 'signaling-unreachable'
   | 'signaling-http-error'
   | 'signaling-bad-answer'

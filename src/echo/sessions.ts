@@ -58,10 +58,6 @@ export class SessionRegistry implements SessionHost {
     return this.engine.name;
   }
 
-  get isShuttingDown(): boolean {
-    return this.shuttingDown;
-  }
-
   get isDraining(): boolean {
     return this.draining;
   }

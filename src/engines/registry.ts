@@ -14,10 +14,6 @@ const loaders: Record<EngineName, () => Promise<Engine>> = {
 export const ENGINE_NAMES = Object.keys(loaders) as EngineName[];
 export const DEFAULT_ENGINE: EngineName = 'libdatachannel';
 
-export function isEngineName(name: string): name is EngineName {
-  return Object.hasOwn(loaders, name);
-}
-
 export async function loadEngine(name: EngineName): Promise<Engine> {
   return loaders[name]();
 }

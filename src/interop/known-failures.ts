@@ -67,11 +67,6 @@ export function knownFailureFor(cell: FailedCell): KnownFailure | undefined {
   return KNOWN_FAILURES.find((k) => appliesTo(k, cell.server, cell.client, cell.test) && k.matches(cell));
 }
 
-/** Entries that apply to a pair at all (matched or not), for the reports. */
-export function knownFailuresOf(server: string, client: string, test: TestType): KnownFailure[] {
-  return KNOWN_FAILURES.filter((k) => appliesTo(k, server, client, test));
-}
-
 function appliesTo(k: KnownFailure, server: string, client: string, test: TestType): boolean {
   return (k.server === '*' || k.server === server) && (k.client === '*' || k.client === client) && k.tests.includes(test);
 }

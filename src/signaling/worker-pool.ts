@@ -193,11 +193,6 @@ export class WorkerSessions implements SessionHost {
     return this.owner.size;
   }
 
-  /** Process ids of the workers now running. */
-  get pids(): number[] {
-    return this.slots.map((s) => (s.child ? s.pid : 0)).filter(Boolean);
-  }
-
   get isDraining(): boolean {
     return this.draining;
   }

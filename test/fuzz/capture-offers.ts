@@ -11,6 +11,7 @@ import { createServer } from 'node:http';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { ENGINE_NAMES } from '../../src/engines/registry.js';
 import { ROOT } from '../helpers/cli.js';
 
 interface Capture {
@@ -20,15 +21,16 @@ interface Capture {
 }
 
 const CLIENTS: Capture[] = [
-  { name: 'chromium-media', command: [process.execPath, 'dist/interop/chromium/main.js', '-s', '{url}', '-t', '0', '--timeout', '10', '--json'] },
-  { name: 'chromium-datachannel', command: [process.execPath, 'dist/interop/chromium/main.js', '-s', '{url}', '-t', '1', '--timeout', '10', '--json'] },
+  { name: 'chromium-media', command: [process.execPath, 'dist/interop/browser/main.js', '--browser', 'chromium', '-s', '{url}', '-t', '0', '--timeout', '10', '--json'] },
+  { name: 'chromium-datachannel', command: [process.execPath, 'dist/interop/browser/main.js', '--browser', 'chromium', '-s', '{url}', '-t', '1', '--timeout', '10', '--json'] },
   { name: 'pion-media', command: ['interop/peers/pion/bin/pion-client', '-s', '{url}', '-t', '0', '--timeout', '5'] },
   { name: 'pion-datachannel', command: ['interop/peers/pion/bin/pion-client', '-s', '{url}', '-t', '1', '--timeout', '5'] },
   { name: 'aiortc-media', command: ['interop/peers/aiortc/aiortc-client', '-s', '{url}', '-t', '0', '--timeout', '5'] },
   { name: 'aiortc-datachannel', command: ['interop/peers/aiortc/aiortc-client', '-s', '{url}', '-t', '1', '--timeout', '5'] },
   { name: 'gstreamer-media', command: ['/usr/bin/python3', 'interop/peers/gstreamer/client.py', '-s', '{url}', '-t', '0', '--timeout', '5'] },
   { name: 'gstreamer-datachannel', command: ['/usr/bin/python3', 'interop/peers/gstreamer/client.py', '-s', '{url}', '-t', '1', '--timeout', '5'] },
-  ...(['libdatachannel', 'werift', 'libwebrtc'] as const).flatMap((engine) => [
+  // Every engine of the registry, so a new one gets its offers captured too.
+  ...ENGINE_NAMES.flatMap((engine) => [
     { name: `${engine}-media`, command: [process.execPath, 'dist/cli.js', 'client', '-s', '{url}', '-t', '0', '--media', '--engine', engine, '--timeout', '5'] },
     { name: `${engine}-datachannel`, command: [process.execPath, 'dist/cli.js', 'client', '-s', '{url}', '-t', '1', '--engine', engine, '--timeout', '5'] },
   ]),

@@ -81,7 +81,7 @@ function vaddrOf(segments: Segment[], offset: number): number | undefined {
 
 /**
  * The file offset of the 32-bit delay that the "Triggered pair check" call site passes to
- * agent_arm_transmission (50 in node-datachannel's builds, 0 once patched), or undefined
+ * agent_arm_transmission (50 in node-datachannel's builds, 1 once patched), or undefined
  * unless exactly one such place exists.
  */
 export function findTriggeredCheckDelay(image: Buffer): number | undefined {

@@ -139,12 +139,13 @@ class LibwebrtcEchoPeer implements EchoPeer {
     }
     channel.binaryType = 'arraybuffer';
     this.#channels.add(channel);
+    // The DOM typings give send() one overload per kind; the stack takes either, as it came.
+    const echo: { send(data: string | ArrayBuffer): void } = channel;
     channel.onmessage = (event: MessageEvent<string | ArrayBuffer>) => {
       this.counters.messages++;
       this.counters.messageBytes += messageBytes(toMessage(event.data));
       try {
-        if (typeof event.data === 'string') channel.send(event.data);
-        else channel.send(event.data);
+        echo.send(event.data);
       } catch (err) {
         this.log.debug({ err, label: channel.label }, 'echo message not sent');
       }

@@ -33,11 +33,15 @@ import { withPeerReflexiveWait } from './peer-reflexive.js';
 import { followStates } from './states.js';
 
 /**
+ * The feedback the echo answers (relayKeyframeRequest, relayNack): without it in the answer a
+ * client is not to send NACK or PLI at all (RFC 4585 §4.2).
+ */
+const VIDEO_FEEDBACK = [useNACK(), usePLI(), useFIR()];
+/**
  * Codecs the echo accepts. werift answers with the offer's own payload types for every offered
  * codec whose MIME type is listed here, so the echo never has to translate payload types.
  * RTX is left out on purpose: the echo bypasses werift's sender, which would answer NACKs.
  */
-const VIDEO_FEEDBACK = [useNACK(), usePLI(), useFIR()];
 const ECHO_CODECS = {
   audio: [
     codec('audio/opus', 48000, 2),
@@ -54,10 +58,6 @@ const ECHO_CODECS = {
   ],
 };
 
-/**
- * The feedback the echo answers (relayKeyframeRequest, relayNack): without it in the answer a
- * client is not to send NACK or PLI at all (RFC 4585 §4.2).
- */
 function codec(mimeType: string, clockRate: number, channels?: number, rtcpFeedback?: RTCRtpCodecParameters['rtcpFeedback']): RTCRtpCodecParameters {
   return new RTCRtpCodecParameters({ mimeType, clockRate, channels, rtcpFeedback });
 }
