@@ -4,7 +4,7 @@
  */
 import { AudioMeter } from './audio-meter.js';
 import { availableVideoCodecs, isVideoCodec } from './codecs.js';
-import { iceServerFromUrl } from '../../src/engines/kit/ice.js';
+import { iceServerFromUrl } from '../../src/net/ice-server.js';
 import { EchoSession, type Mode, type SessionSnapshot } from './session.js';
 import { render, resetHistory } from './view.js';
 

@@ -3,7 +3,8 @@
  * Echo Test client, the bench). One place also owns the retry of libdatachannel's start-up race.
  */
 import type { Logger } from 'pino';
-import type { ClientPeer, ClientPeerOptions, Engine, IceState, PeerState, SessionDescription } from '../engines/engine.js';
+import type { ClientPeer, ClientPeerOptions, Engine, IceState, PeerState } from '../engines/engine.js';
+import type { SessionDescription } from '../sdp/description.js';
 import { ClientError } from './client-error.js';
 import type { Deadline } from './deadline.js';
 import { postOffer, type SignalingOptions } from './signal.js';

@@ -1,4 +1,5 @@
-import type { ClientPeer, LegMediaStats, MediaKind, RtpLeg } from '../engines/engine.js';
+import type { ClientPeer, LegMediaStats, RtpLeg } from '../engines/engine.js';
+import type { MediaKind } from '../sdp/description.js';
 import { loadClip, type MediaClip } from '../media/clips.js';
 import { MediaPlayer } from '../media/media-player.js';
 import { rtpPayloadType, rtpSequenceNumber, rtpSsrc, rtpTimestamp } from '../rtp/packet.js';

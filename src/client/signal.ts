@@ -1,5 +1,5 @@
 import { request as httpsRequest } from 'node:https';
-import type { SessionDescription } from '../engines/engine.js';
+import type { SessionDescription } from '../sdp/description.js';
 import { ClientError } from './client-error.js';
 
 export interface SignalingOptions {

@@ -1,8 +1,8 @@
 import { InvalidArgumentError, Option } from 'commander';
 import { isIP } from 'node:net';
-import type { IceServer } from '../engines/engine.js';
+import type { IceServer } from '../net/ice-server.js';
 import { parseCidrList, type Cidr } from '../sdp/candidate-policy.js';
-import { iceServerFromUrl } from '../engines/kit/ice.js';
+import { iceServerFromUrl } from '../net/ice-server.js';
 
 /** Commander option parsers: options are validated before any work starts. */
 export function parsePositiveInt(value: string): number {

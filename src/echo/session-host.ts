@@ -1,4 +1,4 @@
-import type { SessionDescription } from '../engines/engine.js';
+import type { SessionDescription } from '../sdp/description.js';
 import type { CloseReason } from './session.js';
 
 export interface CreateOptions {

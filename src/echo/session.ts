@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { describePair, type EchoCounters, type EchoPeer, type PeerState, type SessionDescription } from '../engines/engine.js';
+import { describePair, type EchoCounters, type EchoPeer, type PeerState } from '../engines/engine.js';
+import type { SessionDescription } from '../sdp/description.js';
 
 /** Why a session ended; one value per path a session can leave by. */
 export type CloseReason =

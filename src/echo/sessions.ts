@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import type { Engine, NetworkOptions, SessionDescription } from '../engines/engine.js';
+import type { Engine, NetworkOptions } from '../engines/engine.js';
+import type { SessionDescription } from '../sdp/description.js';
 import { announcePublicAddresses } from '../sdp/public-address.js';
 import { EchoError } from '../errors/echo-error.js';
 import { EchoSession, type CloseReason, type SessionTimeouts } from './session.js';

@@ -8,15 +8,10 @@
  * reporting, bounded gathering, quiet close, message conversion) is in `kit/`.
  */
 import type { Logger } from 'pino';
+import type { IceServer } from '../net/ice-server.js';
+import type { MediaKind, SessionDescription } from '../sdp/description.js';
 
 export type EngineName = 'libdatachannel' | 'werift' | 'libwebrtc';
-export type MediaKind = 'audio' | 'video';
-
-/** A JSON RTCSessionDescriptionInit as it crosses the signaling channel. */
-export interface SessionDescription {
-  type: 'offer' | 'answer';
-  sdp: string;
-}
 
 /** RTCPeerConnectionState, as far as we need it. `closed` is always the last state reported. */
 export type PeerState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
@@ -33,13 +28,6 @@ export interface EchoCounters {
   messageBytes: number;
   /** RTP packets not echoed because the server was behind (overload is bounded, not queued). */
   rtpDropped?: number;
-}
-
-/** A STUN or TURN server, as RTCIceServer describes it (`stun:host:port`, `turn:host:port?transport=tcp`). */
-export interface IceServer {
-  urls: string;
-  username?: string;
-  credential?: string;
 }
 
 /** Where and how a peer gathers and connects. Every field is optional: the default is host candidates only. */

@@ -4,7 +4,7 @@
  * every player, since a load test may run many sessions at once.
  */
 import { readFile } from 'node:fs/promises';
-import type { MediaKind } from '../engines/engine.js';
+import type { MediaKind } from '../sdp/description.js';
 import { parseIvf } from './ivf.js';
 import { parseOggOpus } from './ogg-opus.js';
 import { OPUS_CLOCK_RATE, opusPacketSamples } from './opus-toc.js';

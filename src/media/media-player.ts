@@ -10,7 +10,7 @@
  * A PLI or FIR about its stream makes the next frame a keyframe.
  */
 import { performance } from 'node:perf_hooks';
-import type { RtpLeg } from '../engines/engine.js';
+import type { MediaKind } from '../sdp/description.js';
 import type { HeaderExtension } from '../rtp/header-extensions.js';
 import { genericNacks, keyframeRequestTargets } from '../rtp/rtcp.js';
 import { type MediaClip, loadClip } from './clips.js';
@@ -18,8 +18,15 @@ import { packetizeOpus } from './opus-packetizer.js';
 import { RtpStreamWriter } from './rtp-writer.js';
 import { Vp8Packetizer } from './vp8-packetizer.js';
 
-/** The part of an RtpLeg the player needs. */
-export type RtpTarget = Pick<RtpLeg, 'kind' | 'payloadType' | 'ssrc' | 'send'>;
+/** Where the player sends: one media section (an engine's RtpLeg is one). */
+export interface RtpTarget {
+  readonly kind: MediaKind;
+  /** Payload type of the codec sent: VP8 for video, Opus for audio. */
+  readonly payloadType: number;
+  readonly ssrc: number;
+  /** One complete RTP packet (header + payload); the stack encrypts it. */
+  send(packet: Buffer): void;
+}
 
 export interface SentPacket {
   sequence: number;

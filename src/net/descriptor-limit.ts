@@ -4,7 +4,11 @@
  * process ("Too many open files", seen with `--max-sessions 5000`). So `serve` says so at start.
  */
 import { readFileSync } from 'node:fs';
-import type { EngineBudget } from '../engines/engine.js';
+
+/** What one session may hold at worst, in descriptors (an engine's measured budget). */
+export interface DescriptorBudget {
+  readonly fdsPerSession: number;
+}
 
 /** The soft limit on open files of this process (Linux /proc/self/limits), or undefined where it cannot be read or is unlimited. */
 export function openFileLimit(limitsText?: string): number | undefined {
@@ -36,7 +40,7 @@ export interface DescriptorShortfall {
  * process may open, or undefined when they fit (or the limit is unknown). Sessions go to the
  * least-loaded worker, so each holds about maxSessions / processes.
  */
-export function descriptorShortfall(budget: EngineBudget, maxSessions: number, processes: number, limit: number | undefined): DescriptorShortfall | undefined {
+export function descriptorShortfall(budget: DescriptorBudget, maxSessions: number, processes: number, limit: number | undefined): DescriptorShortfall | undefined {
   if (limit === undefined) return undefined;
   const sessionsPerProcess = Math.ceil(maxSessions / Math.max(1, processes));
   const worstCaseFds = sessionsPerProcess * budget.fdsPerSession;

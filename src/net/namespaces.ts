@@ -11,7 +11,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { IceServer } from '../engines/engine.js';
+import type { IceServer } from './ice-server.js';
 
 const run = promisify(execFile);
 

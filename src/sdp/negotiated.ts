@@ -5,7 +5,7 @@
  * (RFC 4585 §4.2: `a=rtcp-fb`).
  */
 import sdpTransform from 'sdp-transform';
-import type { MediaKind } from '../engines/engine.js';
+import type { MediaKind } from './description.js';
 
 export type DtlsRole = 'client' | 'server';
 type Setup = 'actpass' | 'active' | 'passive' | 'holdconn';

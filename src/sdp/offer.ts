@@ -1,6 +1,6 @@
 import { parse } from 'sdp-transform';
 import { EchoError } from '../errors/echo-error.js';
-import type { SessionDescription } from '../engines/engine.js';
+import type { SessionDescription } from './description.js';
 
 /** What an offer may ask of the server; docs/security.md gives the reasons for the defaults. */
 export interface OfferLimits {

@@ -3,7 +3,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { Logger } from 'pino';
 import type { SessionHost } from '../echo/session-host.js';
 import type { EchoMetrics } from '../echo/metrics.js';
-import type { SessionDescription } from '../engines/engine.js';
+import type { SessionDescription } from '../sdp/description.js';
 import { parseOfferBody, type OfferLimits } from '../sdp/offer.js';
 import { resolveMdnsCandidates } from '../sdp/mdns.js';
 import { applyCandidatePolicy, type CandidatePolicy } from '../sdp/candidate-policy.js';

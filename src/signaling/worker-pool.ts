@@ -12,7 +12,7 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AggregatorRegistry } from 'prom-client';
 import type { Logger } from 'pino';
-import type { SessionDescription } from '../engines/engine.js';
+import type { SessionDescription } from '../sdp/description.js';
 import type { CreateOptions, SessionHost } from '../echo/session-host.js';
 import { UnconnectedPerClient } from '../echo/unconnected.js';
 import type { EchoMetrics } from '../echo/metrics.js';

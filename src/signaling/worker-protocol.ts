@@ -1,6 +1,7 @@
 /** Messages between the primary process (HTTP listener) and its session worker processes. */
 import type { LevelWithSilent } from 'pino';
-import type { EngineName, SessionDescription } from '../engines/engine.js';
+import type { EngineName } from '../engines/engine.js';
+import type { SessionDescription } from '../sdp/description.js';
 import type { EchoErrorCode } from '../errors/echo-error.js';
 import type { SessionRegistryOptions } from '../echo/sessions.js';
 

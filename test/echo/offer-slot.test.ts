@@ -11,7 +11,7 @@ import { loadEngine } from '../../src/engines/registry.js';
 import { SessionRegistry } from '../../src/echo/sessions.js';
 import { EchoError } from '../../src/errors/echo-error.js';
 import { silentLogger } from '../../src/log.js';
-import type { SessionDescription } from '../../src/engines/engine.js';
+import type { SessionDescription } from '../../src/sdp/description.js';
 import { shapedOffer } from '../helpers/offer-shapes.js';
 
 const OPTIONS = {

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import sdpTransform from 'sdp-transform';
-import type { ClientPeer, ClientPeerOptions, EchoPeer, Engine, MediaKind, PeerState, SessionDescription } from '../../src/engines/engine.js';
+import type { ClientPeer, ClientPeerOptions, EchoPeer, Engine, PeerState } from '../../src/engines/engine.js';
+import type { MediaKind, SessionDescription } from '../../src/sdp/description.js';
 import { silentLogger as log } from '../../src/log.js';
 import { eventually, withTimeout } from './timeout.js';
 

@@ -1,4 +1,5 @@
-import type { ClientPeer, EngineName, SessionDescription } from '../../src/engines/engine.js';
+import type { ClientPeer, EngineName } from '../../src/engines/engine.js';
+import type { SessionDescription } from '../../src/sdp/description.js';
 import { loadEngine } from '../../src/engines/registry.js';
 import { silentLogger } from '../../src/log.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
-import type { MediaKind } from '../../src/engines/engine.js';
+import type { MediaKind } from '../../src/sdp/description.js';
 import { type MediaClip, loadClip } from '../../src/media/clips.js';
 import { MediaPlayer, type RtpTarget, createMediaPlayer } from '../../src/media/media-player.js';
 import { isVp8Keyframe } from '../../src/media/ivf.js';

@@ -5,10 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { PeerConnection, type DataChannel, type Track } from 'node-datachannel';
 import sdpTransform from 'sdp-transform';
-import {
-  CLIENT_PAYLOAD_TYPES, type CandidatePair, type ClientDataChannel, type ClientMedia, type ClientPeer, type ClientPeerOptions, type IceState,
-  type MediaKind, type PeerState, type RtpLeg, type SessionDescription, type TransportFacts,
-} from '../engine.js';
+import { CLIENT_PAYLOAD_TYPES, type CandidatePair, type ClientDataChannel, type ClientMedia, type ClientPeer, type ClientPeerOptions, type IceState, type PeerState, type RtpLeg, type TransportFacts } from '../engine.js';
+import type { MediaKind, SessionDescription } from '../../sdp/description.js';
 import { known, unknown } from '../kit/facts.js';
 import { deferred, waitForGathering } from '../kit/gathering.js';
 import { toMessage } from '../kit/messages.js';

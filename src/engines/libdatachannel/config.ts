@@ -1,7 +1,9 @@
 /** NetworkOptions as libdatachannel's RtcConfig, and its view of the selected pair. */
 import type { IceServer as RtcIceServer, PeerConnection, RtcConfig } from 'node-datachannel';
-import type { CandidatePair, IceServer, NetworkOptions } from '../engine.js';
-import { candidateInfo, parseIceUrl } from '../kit/ice.js';
+import type { CandidatePair, NetworkOptions } from '../engine.js';
+import type { IceServer } from '../../net/ice-server.js';
+import { parseIceUrl } from '../../net/ice-server.js';
+import { candidateInfo } from '../kit/ice.js';
 
 export function rtcConfig(network: NetworkOptions = {}, extra: Partial<RtcConfig> = {}): RtcConfig {
   const config: RtcConfig = { iceServers: (network.iceServers ?? []).map(toRtcIceServer), ...extra };

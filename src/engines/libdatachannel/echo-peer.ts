@@ -3,7 +3,8 @@
  * data channel message straight back, at packet level, without decoding anything.
  */
 import { PeerConnection, type DataChannel, type Track } from 'node-datachannel';
-import type { CandidatePair, EchoCounters, EchoPeer, EchoPeerOptions, IceState, PeerState, SessionDescription } from '../engine.js';
+import type { CandidatePair, EchoCounters, EchoPeer, EchoPeerOptions, IceState, PeerState } from '../engine.js';
+import type { SessionDescription } from '../../sdp/description.js';
 import { deferred, waitForGathering } from '../kit/gathering.js';
 import { messageBytes, toMessage } from '../kit/messages.js';
 import { PeerStates } from '../kit/state-reporter.js';

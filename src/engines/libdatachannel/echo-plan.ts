@@ -9,7 +9,7 @@
  */
 import sdpTransform from 'sdp-transform';
 import type { Direction } from 'node-datachannel';
-import type { MediaKind } from '../engine.js';
+import type { MediaKind } from '../../sdp/description.js';
 import { MID_EXTENSION_URI } from '../../rtp/header-extensions.js';
 
 export interface EchoSectionPlan {

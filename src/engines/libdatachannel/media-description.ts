@@ -9,7 +9,7 @@
  * (libdatachannel 0.24 description.cpp, Media::addRtpMap).
  */
 import { Audio, Video, type Direction } from 'node-datachannel';
-import type { MediaKind } from '../engine.js';
+import type { MediaKind } from '../../sdp/description.js';
 
 export interface MediaSpec {
   kind: MediaKind;

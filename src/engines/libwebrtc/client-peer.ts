@@ -6,10 +6,8 @@
  * and what was sent and echoed is read from getStats().
  */
 import sdpTransform from 'sdp-transform';
-import {
-  CLIENT_PAYLOAD_TYPES, type CandidatePair, type ClientDataChannel, type ClientMedia, type ClientPeer, type ClientPeerOptions, type IceState,
-  type LegMediaStats, type MediaKind, type MediaLeg, type PeerState, type SessionDescription, type TransportFacts,
-} from '../engine.js';
+import { CLIENT_PAYLOAD_TYPES, type CandidatePair, type ClientDataChannel, type ClientMedia, type ClientPeer, type ClientPeerOptions, type IceState, type LegMediaStats, type MediaLeg, type PeerState, type TransportFacts } from '../engine.js';
+import type { MediaKind, SessionDescription } from '../../sdp/description.js';
 import { known, unknown } from '../kit/facts.js';
 import { waitForGathering } from '../kit/gathering.js';
 import { toMessage } from '../kit/messages.js';

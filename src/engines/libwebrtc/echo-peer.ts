@@ -8,7 +8,8 @@
  * settings, a little later, and libwebrtc answers the client's keyframe requests from its own
  * encoder. Counters therefore come from getStats(), not from a packet path.
  */
-import type { CandidatePair, EchoCounters, EchoPeer, EchoPeerOptions, IceState, PeerState, SessionDescription } from '../engine.js';
+import type { CandidatePair, EchoCounters, EchoPeer, EchoPeerOptions, IceState, PeerState } from '../engine.js';
+import type { SessionDescription } from '../../sdp/description.js';
 import { safely } from '../kit/close.js';
 import { waitForGathering } from '../kit/gathering.js';
 import { messageBytes, toMessage } from '../kit/messages.js';

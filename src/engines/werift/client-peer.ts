@@ -16,10 +16,8 @@ import {
   type RtcpPacket,
   type RtpPacket,
 } from 'werift';
-import {
-  CLIENT_PAYLOAD_TYPES, type CandidatePair, type ClientDataChannel, type ClientMedia, type ClientPeer, type ClientPeerOptions, type IceState,
-  type MediaKind, type PeerState, type RtpLeg, type SessionDescription, type TransportFacts,
-} from '../engine.js';
+import { CLIENT_PAYLOAD_TYPES, type CandidatePair, type ClientDataChannel, type ClientMedia, type ClientPeer, type ClientPeerOptions, type IceState, type PeerState, type RtpLeg, type TransportFacts } from '../engine.js';
+import type { MediaKind, SessionDescription } from '../../sdp/description.js';
 import { closeQuietly } from '../kit/close.js';
 import { SRTP_PROFILE_NAMES, known, unknown } from '../kit/facts.js';
 import { waitForGathering } from '../kit/gathering.js';

@@ -20,7 +20,8 @@ import {
   type RtcpPacket,
   type RtpPacket,
 } from 'werift';
-import type { CandidatePair, EchoCounters, EchoPeer, EchoPeerOptions, IceState, PeerState, SessionDescription } from '../engine.js';
+import type { CandidatePair, EchoCounters, EchoPeer, EchoPeerOptions, IceState, PeerState } from '../engine.js';
+import type { SessionDescription } from '../../sdp/description.js';
 import { closeQuietly, safely } from '../kit/close.js';
 import { waitForGathering } from '../kit/gathering.js';
 import { messageBytes } from '../kit/messages.js';

@@ -1,6 +1,6 @@
 /** Servers and clients that are processes following the Echo Test container contract. */
 import { parseCheckLines } from '../../client/sub-checks.js';
-import type { IceServer } from '../../engines/engine.js';
+import type { IceServer } from '../../net/ice-server.js';
 import type { ClientOutcome, RunningServer, Site } from '../peer.js';
 import { startProcess, type PeerProcess } from '../process.js';
 

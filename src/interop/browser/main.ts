@@ -8,7 +8,7 @@
  */
 import { Command, Option } from 'commander';
 import { collect, parseIceServer, parseSeconds } from '../../commands/parse.js';
-import type { IceServer } from '../../engines/engine.js';
+import type { IceServer } from '../../net/ice-server.js';
 import { BROWSER_NAMES, type BrowserName } from './driver.js';
 import { runBrowserClient } from './run-browser.js';
 

@@ -5,7 +5,7 @@
  * needs), and page-script.ts doing the test inside it.
  */
 import { createServer, type Server } from 'node:http';
-import type { IceServer } from '../../engines/engine.js';
+import type { IceServer } from '../../net/ice-server.js';
 import { launchBrowser, type BrowserName, type LaunchedBrowser } from './driver.js';
 import { PAGE_SCRIPT } from './page-script.js';
 
