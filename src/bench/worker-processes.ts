@@ -5,14 +5,15 @@
  * IPC channel), or the pion load worker (interop/peers/pion/load, Go, JSON lines on its
  * stdin and stdout), which uses every core and costs less per packet than the servers it drives.
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { extname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { EngineName } from '../engines/engine.js';
-import type { Job, LoopStats, WorkerMessage } from './worker/protocol.js';
+import { forkModule } from '../ipc/fork.js';
+import { ipcLink, RpcChannel, type MessageLink } from '../ipc/rpc.js';
+import { jobTimeoutMs, type Job, type LoopStats, type WorkerMessage } from './worker/protocol.js';
 import { UsageSampler, type ProcessUsage } from './usage-sampler.js';
 
 /** A worker busier than this (percent of what it can use) was the bottleneck. */
@@ -24,6 +25,9 @@ export type GeneratorName = (typeof GENERATORS)[number];
 
 /** The pion load worker, built by interop/setup/pion.sh. */
 export const PION_LOAD_BINARY = fileURLToPath(new URL('../../interop/peers/pion/bin/pion-load', import.meta.url));
+
+/** The Node worker's entry point (commands/bench-worker.ts), without extension (forkModule adds it). */
+const NODE_WORKER_MODULE = new URL('../commands/bench-worker', import.meta.url);
 
 export interface JobOutcome<T> {
   result: T;
@@ -44,37 +48,27 @@ export interface WorkerUsage extends ProcessUsage {
   saturated: boolean;
 }
 
-/** How a worker process is reached: Node's IPC channel, or JSON lines on stdio. */
+/** A worker process and how it is reached: Node's IPC channel, or JSON lines on stdio. */
 interface WorkerLink {
   readonly child: ChildProcess;
-  send(message: unknown): void;
-  onMessage(listener: (message: WorkerMessage) => void): void;
+  readonly link: MessageLink;
   /** Asks the worker to leave: it closes its peers and exits. */
   end(): void;
 }
 
 function nodeWorker(): WorkerLink {
-  const self = fileURLToPath(import.meta.url);
-  const ext = extname(self); // .ts under tsx (tests, compare script), .js when built
-  const entry = new URL(`./worker/main${ext}`, import.meta.url);
-  const execArgv = ext === '.ts' ? ['--import', 'tsx'] : [];
-  const child = fork(entry, [], { execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  return {
-    child,
-    send: (message) => child.send(message as object),
-    onMessage: (listener) => void child.on('message', listener),
-    end: () => child.connected && child.disconnect(),
-  };
+  const child = forkModule(NODE_WORKER_MODULE, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  return { child, link: ipcLink(child), end: () => child.connected && child.disconnect() };
 }
 
 function pionWorker(): WorkerLink {
   if (!existsSync(PION_LOAD_BINARY)) throw new Error(`the pion load worker is not built (${PION_LOAD_BINARY}): run interop/setup/pion.sh`);
   const child = spawn(PION_LOAD_BINARY, [], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const listeners: Array<(message: WorkerMessage) => void> = [];
+  const listeners: Array<(message: unknown) => void> = [];
   createInterface({ input: child.stdout! }).on('line', (line) => {
-    let message: WorkerMessage;
+    let message: unknown;
     try {
-      message = JSON.parse(line) as WorkerMessage;
+      message = JSON.parse(line);
     } catch {
       process.stderr.write(`pion-load: ${line}\n`);
       return;
@@ -84,46 +78,42 @@ function pionWorker(): WorkerLink {
   child.stdin!.on('error', () => {}); // the worker died: its exit is reported
   return {
     child,
-    send: (message) => void child.stdin!.write(`${JSON.stringify(message)}\n`),
-    onMessage: (listener) => void listeners.push(listener),
+    link: {
+      send: (message, done) => void child.stdin!.write(`${JSON.stringify(message)}\n`, (err) => done(err ?? null)),
+      onMessage: (listener) => void listeners.push(listener),
+    },
     end: () => void child.stdin!.end(),
   };
 }
 
 class Worker {
-  private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (o: WorkerOutcome<unknown>) => void; reject: (e: Error) => void; onProgress?: (done: number, failed: number) => void }>();
-  private exited = false;
+  readonly rpc: RpcChannel;
 
-  constructor(readonly link: WorkerLink) {
-    link.onMessage((message) => {
-      const waiter = this.pending.get(message.id);
-      if (!waiter) return;
-      if (message.type === 'progress') waiter.onProgress?.(message.done, message.failed);
-      else {
-        this.pending.delete(message.id);
-        if (message.type === 'done') waiter.resolve({ result: message.result, loop: message.loop });
-        else waiter.reject(new Error(`bench worker: ${message.message}`));
-      }
-    });
-    link.child.on('exit', (code, signal) => {
-      this.exited = true;
-      for (const waiter of this.pending.values()) waiter.reject(new Error(`bench worker exited (${signal ?? code})`));
-      this.pending.clear();
-    });
+  constructor(
+    readonly index: number,
+    readonly process: WorkerLink,
+  ) {
+    this.rpc = new RpcChannel(`bench worker ${index} (pid ${process.child.pid})`, process.link);
+    process.child.on('exit', (code, signal) => this.rpc.close(`exited (${signal ?? code})`));
   }
 
   get child(): ChildProcess {
-    return this.link.child;
+    return this.process.child;
   }
 
-  run<T>(engine: EngineName, job: Job, onProgress?: (done: number, failed: number) => void): Promise<WorkerOutcome<T>> {
-    if (this.exited) return Promise.reject(new Error('bench worker is gone'));
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (o: WorkerOutcome<unknown>) => void, reject, onProgress });
-      this.link.send({ id, engine, job });
-    });
+  /** One job, within its deadline (jobTimeoutMs); progress as it comes. */
+  async run<T>(engine: EngineName, job: Job, onProgress?: (done: number, failed: number) => void): Promise<WorkerOutcome<T>> {
+    const reply = await this.rpc.request<WorkerMessage>(
+      { engine, job },
+      {
+        timeoutMs: jobTimeoutMs(job),
+        label: `its ${job.kind} job`,
+        onProgress: (message) => onProgress?.(Number(message.done), Number(message.failed)),
+      },
+    );
+    if (reply.type === 'error') throw new Error(`bench worker: ${reply.message}`);
+    if (reply.type !== 'done') throw new Error(`bench worker: unexpected ${reply.type} reply`);
+    return { result: reply.result as T, loop: reply.loop };
   }
 }
 
@@ -134,9 +124,9 @@ export class WorkerPool {
     readonly generator: GeneratorName,
   ) {}
 
-  /** `count` worker processes of `generator`; `engine` is the client engine of Node workers. */
+/** `count` worker processes of `generator`; `engine` is the client engine of Node workers. */
   static start(count: number, engine: EngineName, generator: GeneratorName = 'node'): WorkerPool {
-    const workers = Array.from({ length: count }, () => new Worker(generator === 'pion' ? pionWorker() : nodeWorker()));
+    const workers = Array.from({ length: count }, (_, i) => new Worker(i, generator === 'pion' ? pionWorker() : nodeWorker()));
     return new WorkerPool(workers, engine, generator);
   }
 
@@ -193,7 +183,7 @@ export class WorkerPool {
               clearTimeout(kill);
               resolve();
             });
-            w.link.end();
+            w.process.end();
           }),
       ),
     );

@@ -1,12 +1,13 @@
 import type { Logger } from 'pino';
-import type { Engine, NetworkOptions } from '../engines/engine.js';
-import type { SessionDescription } from '../sdp/description.js';
+import type { EchoPeer, Engine, NetworkOptions } from '../engines/engine.js';
+import { OfferRefused } from '../engines/kit/refusal.js';
+import type { ParsedOffer } from '../sdp/parsed-offer.js';
 import { announcePublicAddresses } from '../sdp/public-address.js';
 import { EchoError } from '../errors/echo-error.js';
+import { Admission } from './admission.js';
 import { EchoSession, type CloseReason, type SessionTimeouts } from './session.js';
 import type { EchoMetrics } from './metrics.js';
-import type { CreateOptions, SessionHost } from './session-host.js';
-import { UnconnectedPerClient } from './unconnected.js';
+import type { OfferReservation, SessionHost } from './session-host.js';
 
 export interface SessionRegistryOptions extends SessionTimeouts {
   maxSessions: number;
@@ -24,23 +25,19 @@ export interface SessionRegistryOptions extends SessionTimeouts {
   maxDataChannels: number;
 }
 
+/** A slot of this process: its answer is the EchoSession itself. */
+export interface SessionReservation extends OfferReservation {
+  answer(offer: ParsedOffer): Promise<EchoSession>;
+}
 
 /**
- * Owns every live session: enforces the session limits, and is the one place sessions are
- * created and forgotten, so a count of zero really means nothing is left.
+ * Owns every session of this process: admits them (Admission), answers their offers with the
+ * engine, and is the one place they are created and forgotten, so a count of zero really means
+ * nothing is left.
  */
 export class SessionRegistry implements SessionHost {
   private readonly sessions = new Map<string, EchoSession>();
-  /** Offers being answered right now: they count against the limit before they exist. */
-  private pending = 0;
-  /** Per client: sessions not connected yet, and offers of it being answered. */
-  private readonly unconnected: UnconnectedPerClient;
-  private readonly clientOf = new Map<EchoSession, string>();
-  private shuttingDown = false;
-  /** Draining: no new offers, live sessions go on (SIGTERM; see EchoServer.drain). */
-  private draining = false;
-  /** Waiters for the moment nothing is left: no session and no offer being answered. */
-  private readonly emptyWaiters = new Set<() => void>();
+  private readonly admission: Admission;
 
   constructor(
     private readonly engine: Engine,
@@ -48,7 +45,7 @@ export class SessionRegistry implements SessionHost {
     private readonly log: Logger,
     private readonly metrics?: EchoMetrics,
   ) {
-    this.unconnected = new UnconnectedPerClient(options.maxUnconnectedPerAddress, options.connectTimeoutMs);
+    this.admission = new Admission(options);
   }
 
   get size(): number {
@@ -60,7 +57,7 @@ export class SessionRegistry implements SessionHost {
   }
 
   get isDraining(): boolean {
-    return this.draining;
+    return this.admission.isDraining;
   }
 
   list(): EchoSession[] {
@@ -75,68 +72,51 @@ export class SessionRegistry implements SessionHost {
     return this.metrics ? this.metrics.registry.metrics() : '';
   }
 
-  async create(offer: SessionDescription, { client, prepare }: CreateOptions = { client: 'local' }): Promise<EchoSession> {
-    if (this.shuttingDown) throw EchoError.shuttingDown();
-    if (this.draining) throw EchoError.draining();
-    if (this.sessions.size + this.pending >= this.options.maxSessions) {
-      throw EchoError.tooManySessions(this.options.maxSessions);
-    }
-    this.unconnected.reserve(client);
-    this.pending++;
-    let session: EchoSession;
-    try {
-      const prepared = prepare ? await prepare(offer) : offer;
-      if (this.shuttingDown) throw EchoError.shuttingDown();
-      session = await this.answer(prepared, client);
-    } catch (err) {
-      this.pending--;
-      this.notifyIfEmpty();
-      throw err;
-    } finally {
-      this.unconnected.release(client);
-    }
-    // Counted as pending until it is registered (no await between), so whenEmpty() never sees a gap.
-    this.pending--;
-    if (this.shuttingDown) {
-      session.close('shutdown');
-      this.notifyIfEmpty();
-      throw EchoError.shuttingDown();
-    }
-    this.sessions.set(session.id, session);
-    this.clientOf.set(session, client);
-    if (!session.isConnected) this.unconnected.track(client, session.id);
-    this.metrics?.created.inc();
-    void session.closed.then((reason) => this.forget(session, reason));
-    return session;
+  reserve(client: string): SessionReservation {
+    const slot = this.admission.reserve(client);
+    return {
+      answer: async (offer) => {
+        try {
+          slot.checkOpen();
+          const session = await this.answer(offer, client);
+          // No await from here on: admitted and registered in one step, or discarded.
+          slot.admit(session.id, { connected: session.isConnected, discard: () => session.close('shutdown') });
+          this.sessions.set(session.id, session);
+          this.metrics?.created.inc();
+          void session.closed.then((reason) => this.forget(session, reason));
+          return session;
+        } finally {
+          slot.release();
+        }
+      },
+      release: () => slot.release(),
+    };
   }
 
-  /**
-   * Stops accepting offers (they get ECHO_ERR_DRAINING) and leaves live sessions alone. An offer
-   * already being answered is still answered: its client was accepted before the drain began.
-   */
   startDraining(): void {
-    this.draining = true;
+    this.admission.startDraining();
   }
 
-  /** Resolves once no session is alive and no offer is being answered. */
   whenEmpty(): Promise<void> {
-    if (this.sessions.size === 0 && this.pending === 0) return Promise.resolve();
-    return new Promise((resolve) => this.emptyWaiters.add(resolve));
+    return this.admission.whenEmpty();
   }
 
-  /** Stops accepting offers, closes every session, and resolves once all are gone. */
   async closeAll(reason: CloseReason = 'shutdown'): Promise<void> {
-    this.shuttingDown = true;
+    this.admission.shutDown();
     const all = this.list();
     for (const session of all) session.close(reason);
     await Promise.all(all.map((s) => s.closed));
   }
 
-  private async answer(offer: SessionDescription, client: string): Promise<EchoSession> {
+  /**
+   * The engine's answer, as a session. A refusal of the stack (OfferRefused) is the client's
+   * 422; anything else the engine throws is a bug: 500, with the error and the engine named.
+   */
+  private async answer(offer: ParsedOffer, client: string): Promise<EchoSession> {
     const log = this.log;
     const maxDataChannels = this.options.maxDataChannels;
     let channels = 0;
-    let peer;
+    let peer: EchoPeer;
     try {
       peer = await this.engine.createEchoPeer(offer, {
         gatherTimeoutMs: this.options.gatherTimeoutMs,
@@ -150,32 +130,25 @@ export class SessionRegistry implements SessionHost {
         },
       });
     } catch (err) {
-      throw EchoError.offerRejected(err instanceof Error ? err.message : String(err));
+      if (err instanceof OfferRefused) throw EchoError.offerRejected(err.message);
+      if (err instanceof EchoError) throw err;
+      throw EchoError.internal(err, { engine: this.engine.name });
     }
     const answer = { type: peer.answer.type, sdp: announcePublicAddresses(peer.answer.sdp, this.options.publicIps) };
     const session: EchoSession = new EchoSession(peer, answer, this.options, log, (ms) => {
       this.metrics?.connectSeconds.observe(ms / 1000);
-      this.unconnected.untrack(client, session.id);
+      this.admission.connected(session.id);
     });
     return session;
   }
 
   private forget(session: EchoSession, reason: CloseReason): void {
     this.sessions.delete(session.id);
-    const client = this.clientOf.get(session);
-    this.clientOf.delete(session);
-    if (client !== undefined) this.unconnected.untrack(client, session.id);
+    this.admission.closed(session.id);
     const { counters } = session.summary();
     this.metrics?.closed.inc({ reason });
     this.metrics?.echoedPackets.inc(counters.rtpPackets);
     if (counters.rtpDropped) this.metrics?.droppedPackets.inc(counters.rtpDropped);
     this.metrics?.echoedMessages.inc(counters.messages);
-    this.notifyIfEmpty();
-  }
-
-  private notifyIfEmpty(): void {
-    if (this.sessions.size > 0 || this.pending > 0) return;
-    for (const resolve of this.emptyWaiters) resolve();
-    this.emptyWaiters.clear();
   }
 }

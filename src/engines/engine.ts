@@ -10,6 +10,7 @@
 import type { Logger } from 'pino';
 import type { IceServer } from '../net/ice-server.js';
 import type { MediaKind, SessionDescription } from '../sdp/description.js';
+import type { ParsedOffer } from '../sdp/parsed-offer.js';
 
 export type EngineName = 'libdatachannel' | 'werift' | 'libwebrtc';
 
@@ -237,8 +238,13 @@ export interface Engine {
   readonly name: EngineName;
   readonly capabilities: EngineCapabilities;
   readonly budget: EngineBudget;
-  /** Applies the offer and returns once the answer is complete. Rejects on an offer the stack refuses. */
-  createEchoPeer(offer: SessionDescription, options: EchoPeerOptions): Promise<EchoPeer>;
+  /**
+   * Applies the offer and returns once the answer is complete. The offer comes checked and
+   * parsed (sdp/offer.ts, parseOffer): read `offer.parsed`, never parse `offer.sdp` again.
+   * Rejects with OfferRefused (kit/refusal.ts) when the stack refuses the offer; anything else
+   * it throws is a bug, answered 500.
+   */
+  createEchoPeer(offer: ParsedOffer, options: EchoPeerOptions): Promise<EchoPeer>;
   createClientPeer(options: ClientPeerOptions): ClientPeer;
 }
 

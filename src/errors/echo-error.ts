@@ -40,8 +40,8 @@ export class EchoError extends Error {
   readonly code: EchoErrorCode;
   readonly context: Record<string, unknown>;
 
-  private constructor(code: EchoErrorCode, message: string, context: Record<string, unknown> = {}) {
-    super(message);
+  private constructor(code: EchoErrorCode, message: string, context: Record<string, unknown> = {}, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'EchoError';
     this.code = code;
     this.context = context;
@@ -113,7 +113,11 @@ export class EchoError extends Error {
   static from(parts: { code: EchoErrorCode; message: string; context?: Record<string, unknown> }) {
     return new EchoError(ERROR_STATUS[parts.code] ? parts.code : 'ECHO_ERR_INTERNAL', parts.message, parts.context);
   }
-  static internal() {
-    return new EchoError('ECHO_ERR_INTERNAL', 'Internal server error');
+  /**
+   * A bug. The client gets only "Internal server error"; `cause` (the error itself) and
+   * `context` (where: the engine, the worker) go to the log line (signaling/app.ts).
+   */
+  static internal(cause?: unknown, context: Record<string, unknown> = {}) {
+    return new EchoError('ECHO_ERR_INTERNAL', 'Internal server error', context, cause === undefined ? undefined : { cause });
   }
 }

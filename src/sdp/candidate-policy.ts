@@ -6,10 +6,11 @@
  * candidates are all refused still connects when its own checks reach the server (ICE learns
  * it as a peer-reflexive candidate, RFC 8445 §7.3.1.3).
  *
- * Pure: SDP in, SDP and what was dropped out, so it composes with other offer rewriting.
+ * Pure: an offer in, the offer and what was dropped out, so it composes with other offer rewriting.
  */
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
+import { rewriteCandidates, type ParsedOffer } from './parsed-offer.js';
 
 type Address = ipaddr.IPv4 | ipaddr.IPv6;
 export type Cidr = [Address, number];
@@ -85,27 +86,27 @@ export function judgeAddress(address: string, policy: CandidatePolicy): RefusalR
 }
 
 /**
- * Drops every `a=candidate` line whose address the policy refuses; the rest of the SDP is
- * untouched, but for `a=end-of-candidates`, which goes too once anything was dropped: a stack
- * told that no candidate will follow may give up as soon as it has checked the ones it got
- * (werift's connect() fails at once on an empty check list, lib/ice/src/ice.js), before the
- * client's own checks teach it the client's address.
+ * Drops every `a=candidate` line whose address the policy refuses (and every one the grammar
+ * cannot read: it names no address in a form we can judge); the rest of the SDP is untouched,
+ * but for `a=end-of-candidates`, which goes too once anything was dropped: a stack told that no
+ * candidate will follow may give up as soon as it has checked the ones it got (werift's
+ * connect() fails at once on an empty check list, lib/ice/src/ice.js), before the client's own
+ * checks teach it the client's address. Nothing refused: the same offer back.
  */
-export function applyCandidatePolicy(sdp: string, policy: CandidatePolicy): { sdp: string; dropped: DroppedCandidate[] } {
+export function applyCandidatePolicy(offer: ParsedOffer, policy: CandidatePolicy): { offer: ParsedOffer; dropped: DroppedCandidate[] } {
   const dropped: DroppedCandidate[] = [];
-  // Keep each line's own ending, whatever it is.
-  const lines = sdp.split(/(?<=\n)/);
-  const kept = lines.filter((line) => {
-    if (!line.startsWith('a=candidate:')) return true;
-    // foundation component transport priority address port typ …
-    const [, , , , address = '', port = ''] = line.trimEnd().slice('a=candidate:'.length).split(' ');
-    const reason = judgeAddress(address, policy);
-    if (reason === undefined) return true;
-    dropped.push({ address, port, reason });
-    return false;
-  });
-  if (dropped.length === 0) return { sdp, dropped };
-  return { sdp: kept.filter((line) => !line.startsWith('a=end-of-candidates')).join(''), dropped };
+  const filtered = rewriteCandidates(
+    offer,
+    (candidate) => {
+      const address = candidate?.ip ?? '';
+      const reason = judgeAddress(address, policy);
+      if (reason === undefined) return 'keep';
+      dropped.push({ address, port: candidate ? String(candidate.port) : '', reason });
+      return 'drop';
+    },
+    { dropEndOfCandidates: true },
+  );
+  return { offer: filtered, dropped };
 }
 
 /** ::ffff:a.b.c.d is a.b.c.d: judged, and matched against IPv4 ranges, as such. */

@@ -1,13 +1,13 @@
 import multicastDns from 'multicast-dns';
 import { isIP } from 'node:net';
+import { isMdnsName, type Candidate } from './candidate-line.js';
+import { rewriteCandidates, type ParsedOffer } from './parsed-offer.js';
 
 /**
  * Browsers hide host candidates behind mDNS names (`<uuid>.local`, draft-ietf-mmusic-mdns-ice-candidates)
  * unless the page has camera permission. Not every stack resolves them (libdatachannel does not),
  * so the server resolves them before the stack sees the offer, whatever the engine.
  */
-
-const CANDIDATE_LINE = /^a=candidate:(\S+) (\d+) (\S+) (\d+) (\S+\.local) (\d+) (.*)$/gim;
 
 /**
  * Bounds on the look-ups of one offer. A browser uses one name per local address, so a real
@@ -21,25 +21,29 @@ export const MDNS_LIMITS = { maxNames: 8, timeoutMs: 1_500 } as const;
  * do not resolve, and those whose name is past the first `maxNames` (never asked).
  */
 export async function resolveMdnsCandidates(
-  sdp: string,
+  offer: ParsedOffer,
   { timeoutMs = MDNS_LIMITS.timeoutMs, maxNames = MDNS_LIMITS.maxNames }: { timeoutMs?: number; maxNames?: number } = {},
-): Promise<{ sdp: string; resolved: number; unresolved: number; names: number }> {
+): Promise<{ offer: ParsedOffer; resolved: number; unresolved: number; names: number }> {
+  const isName = (candidate: Candidate | undefined): candidate is Candidate => candidate !== undefined && isMdnsName(candidate.ip);
   const names = new Set<string>();
-  for (const match of sdp.matchAll(CANDIDATE_LINE)) names.add(match[5]!.toLowerCase());
-  if (names.size === 0) return { sdp, resolved: 0, unresolved: 0, names: 0 };
+  for (const part of [offer.parsed as { candidates?: Candidate[] }, ...offer.parsed.media]) {
+    for (const candidate of part.candidates ?? []) if (isName(candidate)) names.add(candidate.ip.toLowerCase());
+  }
+  if (names.size === 0) return { offer, resolved: 0, unresolved: 0, names: 0 };
   const addresses = await queryMdns([...names].slice(0, maxNames), timeoutMs);
   let resolved = 0;
   let unresolved = 0;
-  const out = sdp.replace(CANDIDATE_LINE, (line, foundation, component, transport, priority, host: string, port, rest) => {
-    const address = addresses.get(host.toLowerCase());
+  const out = rewriteCandidates(offer, (candidate) => {
+    if (!isName(candidate)) return 'keep';
+    const address = addresses.get(candidate.ip.toLowerCase());
     if (!address) {
       unresolved++;
-      return '\0'; // marked for removal below, with its line ending
+      return 'drop';
     }
     resolved++;
-    return `a=candidate:${foundation} ${component} ${transport} ${priority} ${address} ${port} ${rest}`;
+    return { address };
   });
-  return { sdp: out.replace(/\0\r?\n/g, ''), resolved, unresolved, names: names.size };
+  return { offer: out, resolved, unresolved, names: names.size };
 }
 
 /** One multicast query for every name (A and AAAA), answered or not within `timeoutMs`. */

@@ -1,6 +1,7 @@
-import { parse } from 'sdp-transform';
+import sdpTransform from 'sdp-transform';
 import { EchoError } from '../errors/echo-error.js';
-import type { SessionDescription } from './description.js';
+import { asTyped, isCandidateLine, parseCandidate, type Candidate } from './candidate-line.js';
+import type { ParsedOffer, ParsedSdp } from './parsed-offer.js';
 
 /** What an offer may ask of the server; docs/security.md gives the reasons for the defaults. */
 export interface OfferLimits {
@@ -21,8 +22,9 @@ export const MAX_SDP_LINE_BYTES = 4096;
 /**
  * Checks that a request body is a usable offer before any WebRTC stack sees it: stacks
  * disagree on what they accept, and some crash or hang on garbage, so we refuse it first.
+ * The one place an offer is parsed: what it returns goes on to the session host and the engine.
  */
-export function parseOfferBody(body: unknown, limits: OfferLimits = OFFER_LIMIT_DEFAULTS): SessionDescription {
+export function parseOfferBody(body: unknown, limits: OfferLimits = OFFER_LIMIT_DEFAULTS): ParsedOffer {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw EchoError.invalidBody('expected a JSON object');
   }
@@ -30,9 +32,13 @@ export function parseOfferBody(body: unknown, limits: OfferLimits = OFFER_LIMIT_
   if (type !== 'offer') throw EchoError.notAnOffer(type);
   if (sdp === undefined || sdp === null || sdp === '') throw EchoError.missingSdp();
   if (typeof sdp !== 'string') throw EchoError.invalidBody('"sdp" must be a string');
+  return parseOffer(sdp, limits);
+}
+
+/** The checks of parseOfferBody on an SDP string: the text, then its parse, once. Throws EchoError. */
+export function parseOffer(sdp: string, limits: OfferLimits = OFFER_LIMIT_DEFAULTS): ParsedOffer {
   checkCharacters(sdp);
-  checkOfferSdp(sdp, limits);
-  return { type: 'offer', sdp };
+  return { type: 'offer', sdp, parsed: checkOfferSdp(sdp, limits) };
 }
 
 /**
@@ -51,9 +57,9 @@ function checkCharacters(sdp: string): void {
 
 /**
  * What an offer needs for a non-trickle ICE + DTLS session (RFC 8829 §5.2, RFC 8839 §5), within
- * the limits. Engines whose stack applies any SDP without complaint (werift) call it too.
+ * the limits; the limits are counted on the raw lines, before the parser builds anything.
  */
-export function checkOfferSdp(sdp: string, limits: OfferLimits): void {
+function checkOfferSdp(sdp: string, limits: OfferLimits): ParsedSdp {
   if (!/^v=0\r?\n/.test(sdp)) throw EchoError.unparsableSdp('it does not start with "v=0"');
   const lines = sdp.split(/\r?\n/);
   lines.forEach((line, index) => {
@@ -68,7 +74,8 @@ export function checkOfferSdp(sdp: string, limits: OfferLimits): void {
   if (candidates > limits.maxCandidates) throw EchoError.tooManyCandidates(candidates, limits.maxCandidates);
 
   checkCodecLines(lines);
-  const session = parse(sdp);
+  const session = sdpTransform.parse(sdp);
+  typedCandidates(session);
   const media = session.media ?? [];
   if (media.length === 0) throw EchoError.unparsableSdp('it has no media section (m=)');
   checkBundle(session.groups ?? [], media);
@@ -78,13 +85,23 @@ export function checkOfferSdp(sdp: string, limits: OfferLimits): void {
     if (!['audio', 'video', 'application'].includes(m.type)) {
       throw EchoError.unparsableSdp(`media type "${m.type}" is not audio, video or application`);
     }
-    if (!(m.iceUfrag ?? session.iceUfrag) || !(m.icePwd ?? session.icePwd)) {
-      throw EchoError.unparsableSdp(`media section ${m.mid ?? m.type} has no ICE credentials (a=ice-ufrag/a=ice-pwd)`);
-    }
-    if (!(m.fingerprint ?? session.fingerprint)) {
-      throw EchoError.unparsableSdp(`media section ${m.mid ?? m.type} has no DTLS fingerprint (a=fingerprint)`);
-    }
+    const missing = missingTransport(session, m);
+    if (missing) throw EchoError.unparsableSdp(missing);
   }
+  return session;
+}
+
+/**
+ * What a section lacks for ICE and DTLS (its own attribute, or the session's), in words, or
+ * undefined. The offer checks ask it of every section; werift, which applies an SDP without
+ * either and then waits for a connection that cannot come, asks it of the parse it is given.
+ */
+export function missingTransport(session: ParsedSdp, m: ParsedSdp['media'][number]): string | undefined {
+  if (!(m.iceUfrag ?? session.iceUfrag) || !(m.icePwd ?? session.icePwd)) {
+    return `media section ${m.mid ?? m.type} has no ICE credentials (a=ice-ufrag/a=ice-pwd)`;
+  }
+  if (!(m.fingerprint ?? session.fingerprint)) return `media section ${m.mid ?? m.type} has no DTLS fingerprint (a=fingerprint)`;
+  return undefined;
 }
 
 /**
@@ -110,13 +127,19 @@ function checkCodecLines(lines: string[]): void {
   });
 }
 
+/** The candidates of the parse as candidate-line.ts reads them (text fields as text). */
+function typedCandidates(session: ParsedSdp): void {
+  const parts: Array<{ candidates?: Candidate[] }> = [session as { candidates?: Candidate[] }, ...session.media];
+  for (const part of parts) if (part.candidates) part.candidates = part.candidates.map(asTyped);
+}
+
+/** A line the grammar cannot read counts as one of its own: it still costs the stack a line. */
 function distinctCandidates(lines: string[]): number {
   const seen = new Set<string>();
   for (const line of lines) {
-    if (!line.startsWith('a=candidate:')) continue;
-    // foundation component transport priority address port …
-    const [, component, transport, , address, port] = line.slice('a=candidate:'.length).split(' ');
-    seen.add(`${component} ${transport?.toLowerCase()} ${address?.toLowerCase()} ${port}`);
+    if (!isCandidateLine(line)) continue;
+    const c = parseCandidate(line);
+    seen.add(c ? `${c.component} ${c.transport.toLowerCase()} ${c.ip.toLowerCase()} ${c.port}` : line);
   }
   return seen.size;
 }

@@ -6,8 +6,7 @@
  * NAT (hairpin) or finds the server peer-reflexively from its own checks.
  */
 import { isIP } from 'node:net';
-
-const HOST_CANDIDATE = /^(a=candidate:\S+ \d+ \S+ \d+ )(\S+)( (\d+) typ host\b.*)$/;
+import { parseCandidate, withAddress } from './candidate-line.js';
 
 /** Rewrites the host candidates of `sdp` whose address family has a public address; drops duplicates that makes. */
 export function announcePublicAddresses(sdp: string, publicIps: readonly string[]): string {
@@ -16,16 +15,15 @@ export function announcePublicAddresses(sdp: string, publicIps: readonly string[
   if (byFamily.size === 0) return sdp;
   const seen = new Set<string>();
   const lines = sdp.split(/\r?\n/).flatMap((line) => {
-    const match = HOST_CANDIDATE.exec(line);
-    if (!match) return [line];
-    const [, head, address, tail, port] = match;
-    const publicIp = byFamily.get(isIP(address!));
+    const candidate = parseCandidate(line);
+    if (!candidate || candidate.type !== 'host') return [line];
+    const publicIp = byFamily.get(isIP(candidate.ip));
     if (publicIp === undefined) return [line];
     // A socket bound to every interface is announced once per interface, with one port.
-    const key = `${publicIp} ${port} ${head!.split(' ')[2]}`;
+    const key = `${publicIp} ${candidate.port} ${candidate.transport}`;
     if (seen.has(key)) return [];
     seen.add(key);
-    return [`${head}${publicIp}${tail}`];
+    return [withAddress(line, publicIp)];
   });
   return lines.join('\r\n');
 }

@@ -100,7 +100,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setErrorHandler((err: FastifyError | EchoError, request, reply) => {
     const echoError = toEchoError(err, request.url);
     if (echoError.code === 'ECHO_ERR_INTERNAL') {
-      request.log.error({ err, url: request.url }, 'unexpected error');
+      // A bug: the error itself (what an engine threw, with its stack) and where, never the client's to read.
+      const cause = echoError.cause ?? err;
+      request.log.error({ event: 'internal-error', err: cause, url: request.url, ...echoError.context }, `unexpected error: ${cause instanceof Error ? cause.message : String(cause)}`);
     } else {
       request.log.warn({ event: 'request-rejected', error: echoError.code, url: request.url, ip: request.ip }, echoError.message);
     }
@@ -200,5 +202,5 @@ function toEchoError(err: FastifyError | EchoError, url: string): EchoError {
   }
   // A client that went away mid-body: nothing to answer, nothing broken.
   if (err.code === 'ECONNRESET') return EchoError.invalidBody('the client aborted the request');
-  return EchoError.internal();
+  return EchoError.internal(err);
 }

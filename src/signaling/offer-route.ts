@@ -3,8 +3,8 @@ import rateLimit from '@fastify/rate-limit';
 import type { Logger } from 'pino';
 import type { SessionHost } from '../echo/session-host.js';
 import type { EchoMetrics } from '../echo/metrics.js';
-import type { SessionDescription } from '../sdp/description.js';
 import { parseOfferBody, type OfferLimits } from '../sdp/offer.js';
+import type { ParsedOffer } from '../sdp/parsed-offer.js';
 import { resolveMdnsCandidates } from '../sdp/mdns.js';
 import { applyCandidatePolicy, type CandidatePolicy } from '../sdp/candidate-policy.js';
 import { EchoError } from '../errors/echo-error.js';
@@ -23,9 +23,11 @@ const RATE_WINDOW_MS = 1_000;
 
 /**
  * `POST /offer`: the one signaling operation of the Echo Test. A JSON offer in, a JSON
- * answer out with every candidate inside (non-trickle ICE). In order: the rate limit (before
- * the body is read), the offer's shape and limits, then, holding a session slot, mDNS names
- * and the candidate policy, and the stack last.
+ * answer out with every candidate inside (non-trickle ICE). One way through, in order
+ * (docs/architecture.md): the rate limit (before the body is read); the offer's shape and
+ * limits, parsed once (parseOfferBody); a session slot (reserve: draining, shutdown, the
+ * session limits); mDNS names and the candidate policy, holding the slot; the stack last
+ * (answer), which gets the parsed offer.
  */
 export async function registerOfferRoute(app: FastifyInstance, sessions: SessionHost, options: OfferRouteOptions): Promise<void> {
   const { metrics, log } = options;
@@ -35,20 +37,18 @@ export async function registerOfferRoute(app: FastifyInstance, sessions: Session
     errorResponseBuilder: (_request, context) => EchoError.tooManyRequests(context.max, RATE_WINDOW_MS, Math.max(1, Math.ceil(context.ttl / 1000))),
   });
 
-  /** mDNS names, then the candidate policy, on the offer as the stack will see it. */
-  const prepare = (clientLog: Logger) => async (offer: SessionDescription): Promise<SessionDescription> => {
-    let sdp = offer.sdp;
-    if (sdp.includes('.local ')) {
-      const mdns = await resolveMdnsCandidates(sdp);
+  /** mDNS names, then the candidate policy: the offer as the stack will see it. */
+  const prepare = async (offer: ParsedOffer, clientLog: Logger): Promise<ParsedOffer> => {
+    const mdns = await resolveMdnsCandidates(offer);
+    if (mdns.names > 0) {
       clientLog.info({ event: 'mdns-resolved', names: mdns.names, resolved: mdns.resolved, unresolved: mdns.unresolved }, 'resolved mDNS candidates of the offer');
-      sdp = mdns.sdp;
     }
-    const filtered = applyCandidatePolicy(sdp, options.candidatePolicy);
+    const filtered = applyCandidatePolicy(mdns.offer, options.candidatePolicy);
     if (filtered.dropped.length > 0) {
       for (const { reason } of filtered.dropped) metrics.candidatesRefused.inc({ reason });
       clientLog.info({ event: 'candidates-refused', dropped: filtered.dropped }, `dropped ${filtered.dropped.length} offer candidates by the candidate policy`);
     }
-    return { type: 'offer', sdp: filtered.sdp };
+    return filtered.offer;
   };
 
   app.post(
@@ -63,9 +63,15 @@ export async function registerOfferRoute(app: FastifyInstance, sessions: Session
       }
       const offer = parseOfferBody(request.body, options.offerLimits);
       const client = clientKey(request.ip);
-      const session = await sessions.create(offer, { client, prepare: prepare(log.child({ module: 'signaling', client })) });
-      void reply.header('Cache-Control', 'no-store').header('X-Session-Id', session.id);
-      return session.answer;
+      const reservation = sessions.reserve(client);
+      try {
+        const prepared = await prepare(offer, log.child({ module: 'signaling', client }));
+        const session = await reservation.answer(prepared);
+        void reply.header('Cache-Control', 'no-store').header('X-Session-Id', session.id);
+        return session.answer;
+      } finally {
+        reservation.release();
+      }
     },
   );
 

@@ -6,7 +6,7 @@ import { descriptorShortfall, openFileLimit } from '../net/descriptor-limit.js';
 import { SessionRegistry, type SessionRegistryOptions } from '../echo/sessions.js';
 import { createEchoMetrics, type EchoMetrics } from '../echo/metrics.js';
 import type { SessionHost } from '../echo/session-host.js';
-import { WorkerSessions } from './worker-pool.js';
+import { WorkerSessions } from '../echo/worker-pool.js';
 import { candidatePolicy, type Cidr } from '../sdp/candidate-policy.js';
 import { OFFER_LIMIT_DEFAULTS } from '../sdp/offer.js';
 import { buildApp, registerMetricsRoute } from './app.js';
@@ -131,7 +131,7 @@ export interface WorkerServerOptions extends EchoServerOptions {
   logLevel: LevelWithSilent;
 }
 
-/** `serve --workers N`: this process listens, N worker processes hold the sessions (signaling/worker-pool.ts). */
+/** `serve --workers N`: this process listens, N worker processes hold the sessions (echo/worker-pool.ts). */
 export async function startWorkerServer(options: WorkerServerOptions): Promise<EchoServer<WorkerSessions>> {
   const engine = await loadEngine(options.engine);
   if (options.network.udpMux !== undefined) throw new Error('--udp-mux puts every session on one UDP port of one process: it takes --workers 1');

@@ -15,6 +15,7 @@ import { silentLogger as log } from '../../src/log.js';
 import { rtpPayloadType, rtpSequenceNumber, rtpSsrc } from '../../src/rtp/packet.js';
 import { buildNack, buildPli, genericNacks, keyframeRequestTargets, type GenericNack } from '../../src/rtp/rtcp.js';
 import { dtlsRoles } from '../../src/sdp/negotiated.js';
+import { parseOffer } from '../../src/sdp/offer.js';
 import {
   GATHER_TIMEOUT_MS, STEP_TIMEOUT_MS, activeResources, answeredSsrc, connectPair, resourcesBackTo, rtpPayload, syntheticRtp, waitForState,
 } from '../helpers/engine-pair.js';
@@ -225,7 +226,7 @@ for (const engine of engines) {
       const client = engine.createClientPeer({ audio: false, video: false, dataChannel: 'echo', gatherTimeoutMs: GATHER_TIMEOUT_MS, log });
       t.after(() => client.close());
       const offer = await withTimeout(client.createOffer(), STEP_TIMEOUT_MS, 'client offer');
-      const bare = { type: 'offer' as const, sdp: offer.sdp.split(/\r?\n/).filter((l) => !/^a=(candidate|end-of-candidates)/.test(l)).join('\r\n') };
+      const bare = parseOffer(offer.sdp.split(/\r?\n/).filter((l) => !/^a=(candidate|end-of-candidates)/.test(l)).join('\r\n'));
       const server = await withTimeout(engine.createEchoPeer(bare, { gatherTimeoutMs: GATHER_TIMEOUT_MS, log }), STEP_TIMEOUT_MS, 'echo answer');
       t.after(() => server.close());
       const connected = waitForState((l) => server.onStateChange(l), 'connected');
@@ -238,7 +239,9 @@ for (const engine of engines) {
     test('refuses an offer without ICE credentials and leaves nothing behind', async () => {
       const start = activeResources();
       const sdp = 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=rtpmap:111 opus/48000/2\r\n';
-      await assert.rejects(engine.createEchoPeer({ type: 'offer', sdp }, { gatherTimeoutMs: GATHER_TIMEOUT_MS, log }), Error);
+      // Past the server's checks, as a caller of the engine alone would give it.
+      const unchecked = { type: 'offer' as const, sdp, parsed: sdpTransform.parse(sdp) };
+      await assert.rejects(engine.createEchoPeer(unchecked, { gatherTimeoutMs: GATHER_TIMEOUT_MS, log }), Error);
       await resourcesBackTo(start);
     });
 
@@ -247,12 +250,14 @@ for (const engine of engines) {
       // list, so the real check is whether node exits.
       const registry = new URL('../../src/engines/registry.ts', import.meta.url).href;
       const logger = new URL('../../src/log.ts', import.meta.url).href;
+      const offers = new URL('../../src/sdp/offer.ts', import.meta.url).href;
       const script = `
         const { loadEngine } = await import(${JSON.stringify(registry)});
         const { silentLogger: log } = await import(${JSON.stringify(logger)});
+        const { parseOffer } = await import(${JSON.stringify(offers)});
         const engine = await loadEngine(${JSON.stringify(engine.name)});
         const client = engine.createClientPeer({ audio: true, video: true, dataChannel: 'echo', gatherTimeoutMs: 3000, log });
-        const server = await engine.createEchoPeer(await client.createOffer(), { gatherTimeoutMs: 3000, log });
+        const server = await engine.createEchoPeer(parseOffer((await client.createOffer()).sdp), { gatherTimeoutMs: 3000, log });
         const connected = new Promise((resolve) => client.onStateChange((s) => s === 'connected' && resolve()));
         await client.acceptAnswer(server.answer);
         await connected;

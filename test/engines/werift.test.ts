@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { weriftEngine as engine } from '../../src/engines/werift/index.js';
 import { silentLogger as log } from '../../src/log.js';
+import { parseOffer } from '../../src/sdp/offer.js';
 import { GATHER_TIMEOUT_MS, connectPair } from '../helpers/engine-pair.js';
 
 test('an offer whose only codec werift does not know is refused', async () => {
@@ -10,7 +11,7 @@ test('an offer whose only codec werift does not know is refused', async () => {
   const offer = await peer.createOffer();
   peer.close();
   const sdp = offer.sdp.replace(/VP8\/90000/g, 'X-UNKNOWN/90000');
-  await assert.rejects(engine.createEchoPeer({ type: 'offer', sdp }, { gatherTimeoutMs: GATHER_TIMEOUT_MS, log }), /codec/);
+  await assert.rejects(engine.createEchoPeer(parseOffer(sdp), { gatherTimeoutMs: GATHER_TIMEOUT_MS, log }), /codec/);
 });
 
 test('without a STUN server of ours, werift asks none (not its default stun.l.google.com)', async (t) => {

@@ -8,6 +8,7 @@ import sdpTransform from 'sdp-transform';
 import type { ClientPeer, ClientPeerOptions, EchoPeer, Engine, PeerState } from '../../src/engines/engine.js';
 import type { MediaKind, SessionDescription } from '../../src/sdp/description.js';
 import { silentLogger as log } from '../../src/log.js';
+import { parseOffer } from '../../src/sdp/offer.js';
 import { eventually, withTimeout } from './timeout.js';
 
 export const GATHER_TIMEOUT_MS = 3000;
@@ -42,7 +43,7 @@ export async function connectPair(t: TestContext, serverEngine: Engine, clientEn
   const clientStates: PeerState[] = [];
   client.onStateChange((state) => clientStates.push(state));
   const offer = await withTimeout(client.createOffer(), STEP_TIMEOUT_MS, 'client offer');
-  const server = await withTimeout(serverEngine.createEchoPeer(offer, { gatherTimeoutMs: GATHER_TIMEOUT_MS, log }), STEP_TIMEOUT_MS, 'echo answer');
+  const server = await withTimeout(serverEngine.createEchoPeer(parseOffer(offer.sdp), { gatherTimeoutMs: GATHER_TIMEOUT_MS, log }), STEP_TIMEOUT_MS, 'echo answer');
   t.after(() => server.close());
   const serverStates: PeerState[] = [];
   server.onStateChange((state) => serverStates.push(state));

@@ -6,10 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { pino, type Logger } from 'pino';
-import { Writable } from 'node:stream';
 import { loadEngine } from '../../src/engines/registry.js';
 import { descriptorShortfall, openFileLimit } from '../../src/net/descriptor-limit.js';
+import { capturingLogger } from '../helpers/capture-log.js';
 import { startTestServer } from '../helpers/server.js';
 
 const LIMITS = `Limit                     Soft Limit           Hard Limit           Units
@@ -32,17 +31,6 @@ test('the shortfall is per process: sessions spread over the workers', () => {
   assert.equal(descriptorShortfall(budget, 5000, 2, 20_000)?.sessionsPerProcess, 2500);
   assert.equal(descriptorShortfall(budget, 5000, 1, undefined), undefined, 'an unknown limit warns of nothing');
 });
-
-function capturingLogger(): { log: Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { log: pino({ level: 'warn' }, sink) as Logger, lines };
-}
 
 test('a real server warns at start when --max-sessions is past what its descriptors allow, and not just below', { skip: openFileLimit() === undefined && 'no /proc/self/limits here' }, async (t) => {
   const engine = await loadEngine('libwebrtc');

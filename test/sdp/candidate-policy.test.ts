@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { applyCandidatePolicy, candidatePolicy, isLoopbackHost, judgeAddress, parseCidrList } from '../../src/sdp/candidate-policy.js';
+import { parseOffer } from '../../src/sdp/offer.js';
 import { realOffer } from '../helpers/offer-shapes.js';
 
 const open = candidatePolicy({ listenHost: '127.0.0.1' });
@@ -53,8 +54,8 @@ test('--candidate-deny refuses its ranges (IPv4-mapped IPv6 included); --candida
 test('refused candidates are taken out of a real offer, with a=end-of-candidates; everything else is kept byte for byte', () => {
   // libwebrtc offers loopback candidates (IPv4 and IPv6, UDP and TCP) beside the machine's own.
   const offer = realOffer('libwebrtc-datachannel').sdp;
-  assert.equal(applyCandidatePolicy(offer, open).sdp, offer, 'nothing refused: the same string');
-  const { sdp, dropped } = applyCandidatePolicy(offer, publicServer);
+  assert.equal(applyCandidatePolicy(parseOffer(offer), open).offer.sdp, offer, 'nothing refused: the same string');
+  const { offer: { sdp }, dropped } = applyCandidatePolicy(parseOffer(offer), publicServer);
   assert.deepEqual(dropped.map((d) => `${d.address} ${d.reason}`).sort(), ['127.0.0.1 loopback', '127.0.0.1 loopback', '::1 loopback', '::1 loopback']);
   assert.deepEqual(
     sdp.split('\r\n'),
@@ -62,8 +63,8 @@ test('refused candidates are taken out of a real offer, with a=end-of-candidates
   );
   const libdatachannel = realOffer('libdatachannel-datachannel').sdp;
   assert.match(libdatachannel, /^a=end-of-candidates/m);
-  const denied = applyCandidatePolicy(libdatachannel, candidatePolicy({ listenHost: '127.0.0.1', deny: parseCidrList('0.0.0.0/0,::/0') }));
-  assert.deepEqual(denied.sdp.split('\r\n'), libdatachannel.split('\r\n').filter((line) => !/^a=(candidate|end-of-candidates)/.test(line)));
+  const denied = applyCandidatePolicy(parseOffer(libdatachannel), candidatePolicy({ listenHost: '127.0.0.1', deny: parseCidrList('0.0.0.0/0,::/0') }));
+  assert.deepEqual(denied.offer.sdp.split('\r\n'), libdatachannel.split('\r\n').filter((line) => !/^a=(candidate|end-of-candidates)/.test(line)));
   const lf = offer.replaceAll('\r\n', '\n');
-  assert.equal(applyCandidatePolicy(lf, publicServer).sdp, sdp.replaceAll('\r\n', '\n'), 'LF-only SDP keeps its endings');
+  assert.equal(applyCandidatePolicy(parseOffer(lf), publicServer).offer.sdp, sdp.replaceAll('\r\n', '\n'), 'LF-only SDP keeps its endings');
 });

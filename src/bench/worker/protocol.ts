@@ -73,3 +73,31 @@ export type WorkerMessage =
   /** `loop`: Node workers only. */
   | { id: number; type: 'done'; result: unknown; loop?: LoopStats }
   | { id: number; type: 'error'; message: string };
+
+/** What a job may take beyond its own planned time: start-up, a slow machine. A backstop, not a measure. */
+const JOB_MARGIN_MS = 60_000;
+
+/**
+ * The longest a worker may take for a job before the coordinator gives up on it (ipc/rpc.ts):
+ * sessions opened `concurrency` at a time, each within its plan's timeout, plus what the job
+ * runs for. A worker that stopped answering fails its scenario, not the whole bench.
+ */
+export function jobTimeoutMs(job: Job): number {
+  const opening = (count: number, concurrency: number, plan: SessionPlan) => Math.ceil(count / Math.max(1, concurrency)) * plan.timeoutMs;
+  switch (job.kind) {
+    case 'connect':
+      return opening(job.count, job.concurrency, job.plan) + JOB_MARGIN_MS;
+    case 'echo-open':
+      return opening(job.sessions, job.concurrency, job.plan) + JOB_MARGIN_MS;
+    case 'idle-open':
+      return opening(job.add, job.concurrency, job.plan) + JOB_MARGIN_MS;
+    case 'datachannel':
+      return opening(job.sessions, Math.min(job.sessions, 10), job.plan) + job.durationMs + JOB_MARGIN_MS;
+    case 'echo-step':
+      return job.durationMs + job.drainMs + JOB_MARGIN_MS;
+    case 'echo-close':
+    case 'idle-close':
+    case 'warmup':
+      return JOB_MARGIN_MS;
+  }
+}

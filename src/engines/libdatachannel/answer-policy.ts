@@ -3,12 +3,13 @@
  * and which DTLS role the answer takes. Both decide how fast, and whether, a client connects.
  */
 import { splitCandidates } from '../../sdp/candidates.js';
+import type { ParsedOffer, ParsedSdp } from '../../sdp/parsed-offer.js';
 
-/** The offer as libdatachannel gets it: its candidates kept or not, its `a=setup` chosen. */
-export function answerPolicy(offerSdp: string): string {
-  const weCheckFirst = checksFirst(offerSdp);
-  const offer = weCheckFirst ? offerSdp : splitCandidates(offerSdp).sdp;
-  return chooseDtlsRole(offer, weCheckFirst);
+/** The offer's SDP as libdatachannel gets it: its candidates kept or not, its `a=setup` chosen. */
+export function answerPolicy(offer: ParsedOffer): string {
+  const weCheckFirst = checksFirst(offer.parsed);
+  const sdp = weCheckFirst ? offer.sdp : splitCandidates(offer.sdp).sdp;
+  return chooseDtlsRole(sdp, offer.parsed, weCheckFirst);
 }
 
 /**
@@ -33,10 +34,11 @@ export function answerPolicy(offerSdp: string): string {
  * address from its own checks (peer-reflexive, RFC 8445 §7.3.1.3). A lite client never checks,
  * so it always keeps its candidates.
  */
-export function checksFirst(offerSdp: string): boolean {
-  if (/^a=ice-lite\b/m.test(offerSdp)) return true;
-  const fromLibdatachannel = /^o=rtc /m.test(offerSdp);
-  const fromPion = /^a=ice-ufrag:[A-Za-z]{16}\r?$/m.test(offerSdp) && /^a=ice-pwd:[A-Za-z]{32}\r?$/m.test(offerSdp);
+export function checksFirst(offer: ParsedSdp): boolean {
+  if (offer.icelite !== undefined) return true;
+  const fromLibdatachannel = originOf(offer) === 'rtc';
+  const parts = [offer, ...offer.media];
+  const fromPion = parts.some((p) => /^[A-Za-z]{16}$/.test(String(p.iceUfrag ?? ''))) && parts.some((p) => /^[A-Za-z]{32}$/.test(String(p.icePwd ?? '')));
   return !fromLibdatachannel && !fromPion;
 }
 
@@ -62,9 +64,14 @@ export function checksFirst(offerSdp: string): boolean {
  * check to leave a little after the response: sent with it (0 ms), the hello could reach our own
  * client before its ICE had connected, the same 1 s resend (6 of 300 sessions).
  */
-function chooseDtlsRole(offerSdp: string, weCheckFirst: boolean): string {
-  if (!weCheckFirst) return offerSdp;
-  const followsRfc8832 = /^o=mozilla\.\.\.THIS_IS_SDPARTA/m.test(offerSdp);
-  if (/^m=application /m.test(offerSdp) && !followsRfc8832) return offerSdp;
-  return offerSdp.replace(/^a=setup:actpass(?=\r?$)/gm, 'a=setup:active');
+function chooseDtlsRole(sdp: string, offer: ParsedSdp, weCheckFirst: boolean): string {
+  if (!weCheckFirst) return sdp;
+  const followsRfc8832 = originOf(offer).startsWith('mozilla...THIS_IS_SDPARTA');
+  if (offer.media.some((m) => m.type === 'application') && !followsRfc8832) return sdp;
+  return sdp.replace(/^a=setup:actpass(?=\r?$)/gm, 'a=setup:active');
+}
+
+/** The `o=` line's username, as text (the parser makes a numeric one a number). */
+function originOf(offer: ParsedSdp): string {
+  return String(offer.origin?.username ?? '');
 }

@@ -11,6 +11,7 @@ import { known, unknown } from '../kit/facts.js';
 import { deferred, waitForGathering } from '../kit/gathering.js';
 import { toMessage } from '../kit/messages.js';
 import { PeerStates } from '../kit/state-reporter.js';
+import { parseCandidate } from '../../sdp/candidate-line.js';
 import { splitCandidates } from '../../sdp/candidates.js';
 import { MID_EXTENSION_URI } from '../../rtp/header-extensions.js';
 import { isRtcp, isRtp, randomSsrc } from '../../rtp/packet.js';
@@ -294,8 +295,8 @@ function wrapChannel(label: string, channel: DataChannel, log: ClientPeerOptions
   };
 }
 
-/** A candidate line's priority (RFC 8839 §5.1: `candidate:<foundation> <component> <transport> <priority> ...`), 0 if unreadable. */
+/** A candidate line's priority (RFC 8839 §5.1), 0 if unreadable. */
 function candidatePriority(candidate: string): number {
-  const priority = Number(candidate.split(/\s+/)[3]);
+  const priority = Number(parseCandidate(candidate)?.priority);
   return Number.isFinite(priority) ? priority : 0;
 }

@@ -4,9 +4,12 @@
  */
 import { PeerConnection, type DataChannel, type Track } from 'node-datachannel';
 import type { CandidatePair, EchoCounters, EchoPeer, EchoPeerOptions, IceState, PeerState } from '../engine.js';
+import sdpTransform from 'sdp-transform';
 import type { SessionDescription } from '../../sdp/description.js';
+import type { ParsedOffer, ParsedSdp } from '../../sdp/parsed-offer.js';
 import { deferred, waitForGathering } from '../kit/gathering.js';
 import { messageBytes, toMessage } from '../kit/messages.js';
+import { OfferRefused, stackTakes } from '../kit/refusal.js';
 import { PeerStates } from '../kit/state-reporter.js';
 import { isRtcp, isRtp, randomSsrc, rtpPayloadType, rtpSsrc, setRtpSsrc } from '../../rtp/packet.js';
 import { buildPli, byeSources, keyframeRequestTargets, relayedNack } from '../../rtp/rtcp.js';
@@ -23,15 +26,11 @@ import { echoBacklog } from './backlog.js';
 const CALIBRATION_PROBES = 5;
 const CALIBRATION_INTERVAL_MS = 500;
 
-export async function createLibdatachannelEchoPeer(
-  offer: SessionDescription,
-  options: EchoPeerOptions,
-): Promise<EchoPeer> {
-  if (offer.type !== 'offer') throw new Error(`expected an offer, got a description of type "${offer.type}"`);
-  const plans = planEchoSections(offer.sdp);
+export async function createLibdatachannelEchoPeer(offer: ParsedOffer, options: EchoPeerOptions): Promise<EchoPeer> {
+  const plans = planEchoSections(offer.parsed);
   const peer = new LibdatachannelEchoPeer(options);
   try {
-    return await peer.negotiate(offer.sdp, plans, options.gatherTimeoutMs);
+    return await peer.negotiate(offer, plans, options.gatherTimeoutMs);
   } catch (err) {
     peer.close();
     throw err instanceof Error ? err : new Error(String(err));
@@ -77,16 +76,17 @@ class LibdatachannelEchoPeer implements EchoPeer {
     return this.#answer;
   }
 
-  async negotiate(offerSdp: string, plans: EchoSectionPlan[], gatherTimeoutMs: number): Promise<EchoPeer> {
+  async negotiate(offer: ParsedOffer, plans: EchoSectionPlan[], gatherTimeoutMs: number): Promise<EchoPeer> {
     for (const plan of plans) this.#addEchoTrack(plan);
+    const sdp = answerPolicy(offer);
     // With auto-negotiation on (the default), applying the offer also creates the answer.
-    this.#pc.setRemoteDescription(answerPolicy(offerSdp), 'offer');
+    stackTakes(() => this.#pc.setRemoteDescription(sdp, 'offer'));
     if (this.#pc.gatheringState() !== 'complete') await waitForGathering(this.#gathered.promise, gatherTimeoutMs, this.#log, 'answer');
-    if (this.#closed) throw new Error('the echo peer was closed while gathering candidates');
+    if (this.#closed) throw new OfferRefused('libdatachannel closed the echo peer while it gathered candidates');
     const local = this.#pc.localDescription();
-    if (!local || local.type !== 'answer') throw new Error('libdatachannel produced no answer');
+    if (!local || local.type !== 'answer') throw new OfferRefused('libdatachannel produced no answer');
     this.#answer = { type: 'answer', sdp: local.sdp };
-    this.#probe = this.#createProbe(offerSdp, local.sdp);
+    this.#probe = this.#createProbe(offer.parsed, sdpTransform.parse(local.sdp));
     return this;
   }
 
@@ -155,9 +155,9 @@ class LibdatachannelEchoPeer implements EchoPeer {
     if (!this.#calibration) attempt();
   }
 
-  #createProbe(offerSdp: string, answerSdp: string): LivenessProbe | undefined {
-    const remote = iceCredentials(offerSdp);
-    const local = iceCredentials(answerSdp);
+  #createProbe(offer: ParsedSdp, answer: ParsedSdp): LivenessProbe | undefined {
+    const remote = iceCredentials(offer);
+    const local = iceCredentials(answer);
     if (!remote || !local) return undefined;
     return new LivenessProbe(
       local,
@@ -174,7 +174,8 @@ class LibdatachannelEchoPeer implements EchoPeer {
   #addEchoTrack(plan: EchoSectionPlan): void {
     const echoSsrc = randomSsrc();
     const ssrc = { ssrc: echoSsrc, cname: 'echo', streamId: 'echo', trackId: `echo-${plan.kind}-${plan.mid}` };
-    const track = this.#pc.addTrack(buildMedia({ ...plan, ssrc }));
+    // The stack takes the offer's codec lines here (Media::parseSdpLine), before the offer itself.
+    const track = stackTakes(() => this.#pc.addTrack(buildMedia({ ...plan, ssrc })));
     this.#tracks.push(track);
 
     const payloadTypes = new Set(plan.payloadTypes);

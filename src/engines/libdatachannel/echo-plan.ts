@@ -7,10 +7,10 @@
  * pion drop RTP whose SSRC the answer did not declare, so the echo peer adds one track per mid
  * before it applies the offer, built from this plan.
  */
-import sdpTransform from 'sdp-transform';
 import type { Direction } from 'node-datachannel';
 import type { MediaKind } from '../../sdp/description.js';
 import { MID_EXTENSION_URI } from '../../rtp/header-extensions.js';
+import type { ParsedSdp } from '../../sdp/parsed-offer.js';
 
 export interface EchoSectionPlan {
   kind: MediaKind;
@@ -58,8 +58,8 @@ function answerDirection(offered: string | undefined): Direction {
   }
 }
 
-export function planEchoSections(offerSdp: string): EchoSectionPlan[] {
-  const offer = sdpTransform.parse(offerSdp);
+/** The plan of every audio and video section of the offer (its parse, ParsedOffer.parsed). */
+export function planEchoSections(offer: ParsedSdp): EchoSectionPlan[] {
   const plans: EchoSectionPlan[] = [];
   for (const media of offer.media) {
     if (media.type !== 'audio' && media.type !== 'video') continue;

@@ -15,6 +15,7 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
+import type { ParsedSdp } from '../../sdp/parsed-offer.js';
 import { encodeBindingRequest, parseBindingAnswer } from '../../stun/binding.js';
 
 export interface IceCredentials {
@@ -22,11 +23,15 @@ export interface IceCredentials {
   pwd: string;
 }
 
-/** The first `a=ice-ufrag` and `a=ice-pwd` of a description: libdatachannel bundles everything on one transport. */
-export function iceCredentials(sdp: string): IceCredentials | undefined {
-  const ufrag = /^a=ice-ufrag:(\S+)/m.exec(sdp)?.[1];
-  const pwd = /^a=ice-pwd:(\S+)/m.exec(sdp)?.[1];
-  return ufrag && pwd ? { ufrag, pwd } : undefined;
+/**
+ * The first `a=ice-ufrag` and `a=ice-pwd` of a parsed description (the session's, else the first
+ * section's): libdatachannel bundles everything on one transport.
+ */
+export function iceCredentials(description: ParsedSdp): IceCredentials | undefined {
+  const parts = [description, ...description.media];
+  const ufrag = parts.find((p) => p.iceUfrag)?.iceUfrag;
+  const pwd = parts.find((p) => p.icePwd)?.icePwd;
+  return ufrag && pwd ? { ufrag: String(ufrag), pwd: String(pwd) } : undefined;
 }
 
 export interface ProbeTarget {

@@ -10,6 +10,8 @@
  */
 import type { CandidatePair, EchoCounters, EchoPeer, EchoPeerOptions, IceState, PeerState } from '../engine.js';
 import type { SessionDescription } from '../../sdp/description.js';
+import type { ParsedOffer } from '../../sdp/parsed-offer.js';
+import { stackTakes } from '../kit/refusal.js';
 import { safely } from '../kit/close.js';
 import { waitForGathering } from '../kit/gathering.js';
 import { messageBytes, toMessage } from '../kit/messages.js';
@@ -25,17 +27,17 @@ import { inboundIceActivity, selectedPairFromStats, sumRtpStats } from './stats.
  */
 const STATS_INTERVAL_MS = 500;
 
-export async function createLibwebrtcEchoPeer(offer: SessionDescription, options: EchoPeerOptions): Promise<EchoPeer> {
-  if (offer.type !== 'offer') throw new Error(`expected an offer, got a description of type "${offer.type}"`);
+export async function createLibwebrtcEchoPeer(offer: ParsedOffer, options: EchoPeerOptions): Promise<EchoPeer> {
   guardProcessExit();
   const pc = new WrtcPeerConnection(peerConfig(options.network));
   const peer = new LibwebrtcEchoPeer(pc, options);
   try {
     // libwebrtc fires `track` inside setRemoteDescription, before it resolves; every transceiver
     // and its receiving track exist by the time it does, so the echo is wired up right after.
-    await pc.setRemoteDescription(offer);
+    await stackTakes(() => pc.setRemoteDescription({ type: 'offer', sdp: offer.sdp }));
     await peer.echoTracks();
-    await pc.setLocalDescription(await pc.createAnswer());
+    const answer = await stackTakes(() => pc.createAnswer());
+    await stackTakes(() => pc.setLocalDescription(answer));
     await waitForGathering(gatheringComplete(pc), options.gatherTimeoutMs, peer.log, 'answer');
     peer.start();
     return peer;

@@ -27,7 +27,9 @@ import { waitForGathering } from '../kit/gathering.js';
 import { messageBytes } from '../kit/messages.js';
 import { PeerStates } from '../kit/state-reporter.js';
 import { keyframeRequestTargets, relayedNack } from '../../rtp/rtcp.js';
-import { checkOfferSdp } from '../../sdp/offer.js';
+import { missingTransport } from '../../sdp/offer.js';
+import type { ParsedOffer } from '../../sdp/parsed-offer.js';
+import { OfferRefused, stackTakes } from '../kit/refusal.js';
 import { gatheringComplete, peerConfig, selectedPairOf, withoutDefaultStun } from './config.js';
 import { sendMessage } from './messages.js';
 import { withPeerReflexiveWait } from './peer-reflexive.js';
@@ -63,11 +65,15 @@ function codec(mimeType: string, clockRate: number, channels?: number, rtcpFeedb
   return new RTCRtpCodecParameters({ mimeType, clockRate, channels, rtcpFeedback });
 }
 
-export async function createWeriftEchoPeer(offer: SessionDescription, options: EchoPeerOptions): Promise<EchoPeer> {
+export async function createWeriftEchoPeer(offer: ParsedOffer, options: EchoPeerOptions): Promise<EchoPeer> {
   // werift applies any SDP, even one without ICE credentials or a fingerprint, and would then
   // wait for a connection that cannot come; the other stacks refuse such an offer, so we do.
-  if (offer.type !== 'offer') throw new Error(`expected an offer, got a description of type "${offer.type}"`);
-  checkOfferSdp(offer.sdp, { maxMediaSections: Infinity, maxCandidates: Infinity }); // the server applied its limits
+  // The server's checks already did; this reads the same parse, for callers of the engine alone.
+  const { parsed } = offer;
+  for (const section of parsed.media.filter((m) => m.port !== 0)) {
+    const missing = missingTransport(parsed, section);
+    if (missing) throw new OfferRefused(`werift would wait forever: ${missing}`);
+  }
   const pc = new RTCPeerConnection({
     ...peerConfig(options.network, { ipv6: true }),
     codecs: ECHO_CODECS,
@@ -76,11 +82,12 @@ export async function createWeriftEchoPeer(offer: SessionDescription, options: E
   });
   const peer = new WeriftEchoPeer(pc, options);
   try {
-    await pc.setRemoteDescription({ type: 'offer', sdp: withPeerReflexiveWait(offer.sdp) });
+    const sdp = withPeerReflexiveWait(offer);
+    await stackTakes(() => pc.setRemoteDescription({ type: 'offer', sdp }));
     peer.prepareEcho();
-    const answer = await pc.createAnswer();
+    const answer = await stackTakes(() => pc.createAnswer());
     withoutDefaultStun(pc, options.network);
-    await pc.setLocalDescription(answer);
+    await stackTakes(() => pc.setLocalDescription(answer));
     await waitForGathering(gatheringComplete(pc), options.gatherTimeoutMs, peer.log, 'answer');
     peer.start();
     return peer;

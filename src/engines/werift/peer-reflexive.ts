@@ -9,10 +9,13 @@
  * candidates gets one on loopback's discard port: its check fails quietly, the client's own
  * checks connect, and no packet leaves the machine.
  */
+import { hasCandidates, type ParsedOffer } from '../../sdp/parsed-offer.js';
+
 const PLACEHOLDER = 'a=candidate:wait 1 udp 1 127.0.0.1 9 typ host';
 
-export function withPeerReflexiveWait(offerSdp: string): string {
-  if (/^a=candidate:/m.test(offerSdp)) return offerSdp;
+/** The offer's SDP as werift is to apply it: as it came, or with the placeholder when it has no candidate. */
+export function withPeerReflexiveWait(offer: ParsedOffer): string {
+  if (hasCandidates(offer)) return offer.sdp;
   // In the first media section: with BUNDLE, its transport carries every section.
-  return offerSdp.replace(/(\r?\n)(m=[^\r\n]*(?:\r?\n(?!m=)[^\r\n]*)*)/, (section, eol: string, body: string) => `${eol}${body}${eol}${PLACEHOLDER}`);
+  return offer.sdp.replace(/(\r?\n)(m=[^\r\n]*(?:\r?\n(?!m=)[^\r\n]*)*)/, (section, eol: string, body: string) => `${eol}${body}${eol}${PLACEHOLDER}`);
 }

@@ -1,9 +1,10 @@
 /** Messages between the primary process (HTTP listener) and its session worker processes. */
 import type { LevelWithSilent } from 'pino';
 import type { EngineName } from '../engines/engine.js';
-import type { SessionDescription } from '../sdp/description.js';
 import type { EchoErrorCode } from '../errors/echo-error.js';
-import type { SessionRegistryOptions } from '../echo/sessions.js';
+import type { SessionDescription } from '../sdp/description.js';
+import type { ParsedOffer } from '../sdp/parsed-offer.js';
+import type { SessionRegistryOptions } from './sessions.js';
 
 /** What a worker needs to hold sessions, passed in its environment as JSON. */
 export interface WorkerConfig extends SessionRegistryOptions {
@@ -14,20 +15,26 @@ export interface WorkerConfig extends SessionRegistryOptions {
 
 export const WORKER_CONFIG_ENV = 'WEBRTC_ECHO_WORKER';
 
+/** Requests; the RPC channel (ipc/rpc.ts) adds the id its reply carries back. */
 export type ToWorker =
-  /** An offer already checked and prepared by the primary (limits, candidate policy, mDNS). */
-  | { type: 'offer'; id: number; offer: SessionDescription; client: string }
-  | { type: 'metrics'; id: number }
+  /** An offer checked, parsed and prepared by the primary (limits, mDNS, candidate policy): the worker does not parse it again. */
+  | { type: 'offer'; offer: ParsedOffer; client: string }
+  | { type: 'metrics' }
   /** Close every session, answer `closed`, then exit. */
-  | { type: 'close'; id: number };
+  | { type: 'close' };
 
-export type FromWorker =
-  | { type: 'ready'; engine: string }
+export type WorkerReply =
   | { type: 'answer'; id: number; session: { id: string; answer: SessionDescription } }
   | { type: 'error'; id: number; error: { code: EchoErrorCode; message: string; context?: Record<string, unknown> } }
   | { type: 'metrics'; id: number; metrics: object[] }
-  | { type: 'closed'; id: number }
+  | { type: 'closed'; id: number };
+
+/** What a worker says unasked. */
+export type WorkerEvent =
+  | { type: 'ready'; engine: string }
   /** One of its sessions connected: it no longer counts against its client's unconnected cap. */
   | { type: 'session-connected'; sessionId: string }
   /** One of its sessions ended (any reason). */
   | { type: 'session-closed'; sessionId: string };
+
+export type FromWorker = WorkerReply | WorkerEvent;

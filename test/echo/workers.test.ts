@@ -4,7 +4,9 @@ import { loadEngine } from '../../src/engines/registry.js';
 import type { ClientPeer } from '../../src/engines/engine.js';
 import { silentLogger } from '../../src/log.js';
 import { SERVER_DEFAULTS, startWorkerServer, type WorkerServerOptions } from '../../src/signaling/server.js';
+import { METRICS_TIMEOUT_MS } from '../../src/echo/worker-pool.js';
 import { openSession } from '../../src/bench/worker/bench-session.js';
+import { capturingLogger } from '../helpers/capture-log.js';
 import { makeOffer } from '../helpers/offer.js';
 import { postJson } from '../helpers/server.js';
 import { eventually, withTimeout } from '../helpers/timeout.js';
@@ -115,4 +117,29 @@ test('the per-address cap on unconnected sessions holds across workers', async (
   assert.equal(refused.status, 429);
   assert.equal(((await refused.json()) as { error: string }).error, 'ECHO_ERR_TOO_MANY_UNCONNECTED');
   assert.ok(Number(refused.headers.get('retry-after')) >= 1, 'Retry-After');
+});
+
+test('--workers 2: a worker that stops answering (SIGSTOP) costs /metrics its share, within the deadline, and is logged; it answers again once it runs', async (t) => {
+  const { log, lines } = capturingLogger('warn');
+  const { server, health } = await startServer(t, { log });
+  const stopped = (await health()).workers[0]!.pid!;
+  process.kill(stopped, 'SIGSTOP');
+  try {
+    const response = await withTimeout(fetch(`${server.url}/metrics`), METRICS_TIMEOUT_MS + 10_000, '/metrics with a stopped worker');
+    assert.equal(response.status, 200);
+    // The other worker's share and the primary's own are there.
+    assert.match(await response.text(), /^echo_sessions_live 0$/m);
+    const timeout = lines.find((line) => line.event === 'worker-timeout');
+    assert.ok(timeout, JSON.stringify(lines));
+    assert.equal(timeout.worker, 0);
+    assert.equal(timeout.pid, stopped);
+    assert.equal(timeout.request, 'metrics');
+    assert.match(String(timeout.msg), /did not answer metrics within \d+ ms/);
+  } finally {
+    process.kill(stopped, 'SIGCONT');
+  }
+  const before = lines.length;
+  assert.equal((await fetch(`${server.url}/metrics`)).status, 200);
+  assert.equal(lines.slice(before).filter((line) => line.event === 'worker-timeout').length, 0, 'running again, it answers in time');
+  assert.equal((await health()).status, 'ok');
 });

@@ -1,16 +1,18 @@
 /**
- * A bench worker process: runs the client peers of the jobs the coordinator sends it, and
- * reports back. Peers of several workers run on several cores, so the generator is not the
- * bottleneck; each worker keeps the sessions of the echo and idle scenarios between jobs.
+ * The entry point of a bench load worker process (forked by bench/worker-processes.ts): runs
+ * the client peers of the jobs the coordinator sends it, and reports back. No options: jobs
+ * come over the IPC channel (bench/worker/protocol.ts). Peers of several workers run on
+ * several cores, so the generator is not the bottleneck; each worker keeps the sessions of the
+ * echo and idle scenarios between jobs.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { loadEngine } from '../../engines/registry.js';
-import type { Engine } from '../../engines/engine.js';
-import { runConnectJob } from './connect-job.js';
-import { EchoSessions } from './echo-job.js';
-import { runDataChannelJob } from './datachannel-job.js';
-import { IdleSessions } from './idle-job.js';
-import type { JobRequest, WorkerMessage } from './protocol.js';
+import { loadEngine } from '../engines/registry.js';
+import type { Engine } from '../engines/engine.js';
+import { runConnectJob } from '../bench/worker/connect-job.js';
+import { EchoSessions } from '../bench/worker/echo-job.js';
+import { runDataChannelJob } from '../bench/worker/datachannel-job.js';
+import { IdleSessions } from '../bench/worker/idle-job.js';
+import type { JobRequest, WorkerMessage } from '../bench/worker/protocol.js';
 
 const echo = new EchoSessions();
 const idle = new IdleSessions();
