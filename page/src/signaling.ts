@@ -2,6 +2,7 @@
  * The Echo Test's only signaling step: POST the complete offer as JSON to the server's
  * /offer and get the complete answer back (non-trickle ICE: candidates live in the SDP).
  */
+import { candidatesOf, isMdnsName } from '../../src/sdp/candidate-line.js';
 import { EchoPageError } from './errors.js';
 
 /** Bound on one POST /offer; servers answer in well under a second when they work at all. */
@@ -82,6 +83,6 @@ export function iceGatheringComplete(pc: RTCPeerConnection, timeoutMs: number): 
 
 /** True when every host candidate in the SDP is an mDNS name: a server without mDNS cannot reach us. */
 export function onlyMdnsHostCandidates(sdp: string): boolean {
-  const hosts = sdp.split(/\r?\n/).filter((line) => line.startsWith('a=candidate:') && / typ host/.test(line));
-  return hosts.length > 0 && hosts.every((line) => /\s[0-9a-f-]+\.local\s/i.test(line));
+  const hosts = candidatesOf(sdp).filter((candidate) => candidate.type === 'host');
+  return hosts.length > 0 && hosts.every((candidate) => isMdnsName(candidate.ip));
 }
