@@ -95,7 +95,7 @@ export async function runClient(options: ClientRunOptions): Promise<ClientResult
       facts = await peer.transportFacts();
       // Sub-checks after the verdict's echo (and also after a wrong one: they say more about it).
       const probeMs = Math.min(DATA_CHANNEL_PROBE_MS, deadline.remainingMs - 500);
-      if (probeMs > 500) await probeDataChannel(echo.channel, offer.sdp, answer.sdp, facts.sctpMaxMessageSize, checks, probeMs);
+      if (probeMs > 500) await probeDataChannel(echo.channel, offer.sdp, answer.sdp, facts.sctpMaxMessageSize, checks, { ms: probeMs, alloc: (size) => Buffer.alloc(size) });
       if (echo.mismatch) throw echo.mismatch;
     } else if (options.media) {
       const probe = deadline.remainingMs > MEDIA_PROBE_BUDGET_MS;

@@ -1,6 +1,7 @@
 /**
  * The transport sub-checks: the DTLS roles (from the SDP, and from the stack where it says),
  * the SRTP profile (test 0) and SCTP zero checksum (test 1), where the stack can see them.
+ * Plain code, no Node API: the browser client's page script runs the same checks.
  */
 import type { TransportFacts } from '../engines/engine.js';
 import { dtlsRoles } from '../sdp/negotiated.js';
@@ -16,30 +17,38 @@ export interface RunProgress {
  * dtls-role: the roles a=setup gives (offer actpass, answer active: the server is the DTLS
  * client, RFC 8842 §5), the stack's own (where it says), and whether the handshake finished.
  */
-export function checkDtlsRole(offerSdp: string, answerSdp: string, facts: TransportFacts | undefined, progress: RunProgress, checks: SubChecks): void {
-  const roles = dtlsRoles(offerSdp, answerSdp);
-  const sdp = `offer ${roles.offerSetup ?? 'without a=setup'}, answer ${roles.answerSetup ?? 'without a=setup'}`;
-  if (roles.problem) {
-    checks.fail('dtls-role', `${roles.problem} (${sdp})`);
+export function checkDtlsRole(
+  offerSdp: string,
+  answerSdp: string,
+  facts: TransportFacts | undefined,
+  progress: RunProgress,
+  checks: SubChecks,
+  /** Who the facts come from, in the details: our stack, or the browser of the page client. */
+  stackName = 'our stack',
+): void {
+  const negotiated = dtlsRoles(offerSdp, answerSdp);
+  const sdp = `offer ${negotiated.offerSetup ?? 'without a=setup'}, answer ${negotiated.answerSetup ?? 'without a=setup'}`;
+  if (negotiated.problem) {
+    checks.fail('dtls-role', `${negotiated.problem} (${sdp})`);
     return;
   }
-  const ours = roles.offerer!;
-  const theirs = roles.answerer!;
-  const stack = facts?.dtlsRole;
-  if (stack?.known && stack.value !== ours) {
-    checks.fail('dtls-role', `the SDP makes us the DTLS ${ours} (${sdp}) but our stack took ${stack.value}`);
+  const ours = negotiated.offerer!;
+  const theirs = negotiated.answerer!;
+  const taken = facts?.dtlsRole;
+  if (taken?.known && taken.value !== ours) {
+    checks.fail('dtls-role', `the SDP makes us the DTLS ${ours} (${sdp}) but ${stackName} took ${taken.value}`);
     return;
   }
-  const taken = `we are the DTLS ${ours}, the server the DTLS ${theirs} (${sdp}${stack?.known ? `; our stack says ${stack.value}` : stack ? `; ${stack.why}` : ''})`;
+  const roles = `we are the DTLS ${ours}, the server the DTLS ${theirs} (${sdp}${taken?.known ? `; ${stackName} says ${taken.value}` : taken ? `; ${taken.why}` : ''})`;
   if (!progress.connected && progress.iceConnected) {
-    checks.fail('dtls-role', `ICE connected but the DTLS handshake did not complete: ${taken}`);
+    checks.fail('dtls-role', `ICE connected but the DTLS handshake did not complete: ${roles}`);
     return;
   }
   if (!progress.connected) {
-    checks.notApplicable('dtls-role', `not connected (ICE did not connect either): ${taken}`);
+    checks.notApplicable('dtls-role', `not connected (ICE did not connect either): ${roles}`);
     return;
   }
-  checks.pass('dtls-role', taken);
+  checks.pass('dtls-role', roles);
 }
 
 /** srtp-profile: any profile but the NULL ones (no encryption) passes; the stack's name is the detail. */

@@ -2,12 +2,15 @@
  * The browser Echo Test client: Debian's Chromium or Firefox (driver.ts), a page of our own
  * served from 127.0.0.1 (a real origin, so its fetch to the echo server is an ordinary CORS
  * request, not one from an opaque `null` origin, and a secure context, which getUserMedia
- * needs), and page-script.ts doing the test inside it.
+ * needs), and the page script (page-script/echo-test.ts, bundled by `npm run build`) doing
+ * the test inside it.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { packageRoot } from '../../media/package-root.js';
 import type { IceServer } from '../../net/ice-server.js';
 import { launchBrowser, type BrowserName, type LaunchedBrowser } from './driver.js';
-import { PAGE_SCRIPT } from './page-script.js';
 
 export interface BrowserRunOptions {
   browser: BrowserName;
@@ -80,10 +83,19 @@ export async function runBrowserClient(options: BrowserRunOptions): Promise<Brow
   }
 }
 
+/** The bundled page script, built from page-script/ beside the compiled client (the same file under tsx). */
+function pageScript(): string {
+  const file = join(packageRoot(), 'dist/interop/browser/page-script.js');
+  if (!existsSync(file)) throw new Error(`${file} is missing: run npm run build`);
+  return readFileSync(file, 'utf8');
+}
+
 function servePage(browser: BrowserName): Promise<Server> {
-  const html = `<!doctype html><html><head><meta charset="utf-8"><title>webrtc-echo ${browser} client</title></head><body><script>${PAGE_SCRIPT}</script></body></html>`;
+  const script = pageScript();
+  const html = `<!doctype html><html><head><meta charset="utf-8"><title>webrtc-echo ${browser} client</title></head><body><script src="/echo-test.js"></script></body></html>`;
   const server = createServer((request, response) => {
     if (request.url === '/') response.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(html);
+    else if (request.url === '/echo-test.js') response.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8' }).end(script);
     else response.writeHead(request.url === '/favicon.ico' ? 204 : 404).end();
   });
   return new Promise((resolve, reject) => {
