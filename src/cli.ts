@@ -4,13 +4,17 @@ import { Command } from 'commander';
 import { serveCommand } from './commands/serve.js';
 import { clientCommand } from './commands/client.js';
 import { benchCommand } from './commands/bench.js';
+import { benchCompareCommand } from './commands/bench-compare.js';
+import { benchCpuCommand } from './commands/bench-cpu.js';
 
 const program = new Command('webrtc-echo')
   .description('The WebRTC Echo Test: an echo server, a client, an interop matrix and a benchmark')
   .version('0.1.0')
   .addCommand(serveCommand)
   .addCommand(clientCommand)
-  .addCommand(benchCommand);
+  .addCommand(benchCommand)
+  .addCommand(benchCompareCommand)
+  .addCommand(benchCpuCommand);
 program.addCommand((await import('./commands/matrix.js')).matrixCommand);
 
 program.parseAsync(process.argv).then(

@@ -1,22 +1,18 @@
 /**
- * `npm run bench:compare`: the same bench against our server (each engine, and the default
- * engine with two worker processes) and the foreign echo servers that are installed, one after
- * another on loopback, repeated; medians go to docs/benchmarks.md and docs/benchmarks.json.
+ * The comparison behind `webrtc-echo bench-compare` (`npm run bench:compare`, commands/bench-compare.ts):
+ * the same bench against our server (each engine, and the default engine with two worker
+ * processes) and the foreign echo servers that are installed, one after another on loopback,
+ * repeated; medians go to docs/benchmarks.md and docs/benchmarks.json.
  *
  * Two generators drive every server: the pion load worker (Go, every core, cheaper per packet
  * than the servers: media echo, CPU per packet, connect) and our own libdatachannel client peers
  * (connect, idle memory, data channels). A step where a generator or the machine saturated is
  * named, and is not quoted as the server's capacity.
- *
- *   npm run bench:compare -- [--repeats 3] [--quick] [--only pion,libdatachannel] [--merge]
- *
- * --merge keeps the other servers' results of docs/benchmarks.json and replaces only those measured now.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import type { EngineName } from '../engines/engine.js';
 import { ENGINE_NAMES, loadEngine } from '../engines/registry.js';
 import { BENCH_DEFAULTS } from './defaults.js';
@@ -184,22 +180,30 @@ async function measureServer(target: Target, base: ReturnType<typeof benchOption
   return { node, pion, cpu };
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: { repeats: { type: 'string', default: '3' }, quick: { type: 'boolean', default: false }, only: { type: 'string' }, render: { type: 'boolean', default: false }, merge: { type: 'boolean', default: false } },
-  });
-  if (values.render) {
-    // Re-renders docs/benchmarks.md from docs/benchmarks.json, without measuring anything.
-    const saved = JSON.parse(readFileSync(`${root}docs/benchmarks.json`, 'utf8')) as { machine: ReturnType<typeof machineInfo>; repeats: number; options: ReturnType<typeof benchOptions>; results: Record<string, CompareEntry>; argv?: string[] };
-    writeFileSync(`${root}docs/benchmarks.md`, markdown(saved.machine, saved.repeats, saved.options, saved.results, saved.argv ?? []));
-    return;
-  }
-  const repeats = Number(values.repeats);
-  const only = values.only?.split(',');
+export interface CompareOptions {
+  repeats: number;
+  /** Shorter phases: a smoke run, not numbers to quote. */
+  quick: boolean;
+  /** Only the servers whose name contains one of these. */
+  only?: string[];
+  /** Keep the other servers' results of docs/benchmarks.json and replace only those measured now. */
+  merge: boolean;
+  /** The command line, as the generated page quotes it. */
+  argv: string[];
+}
+
+/** Re-renders docs/benchmarks.md from docs/benchmarks.json, without measuring anything. */
+export function renderBenchmarks(): void {
+  const saved = JSON.parse(readFileSync(`${root}docs/benchmarks.json`, 'utf8')) as { machine: ReturnType<typeof machineInfo>; repeats: number; options: ReturnType<typeof benchOptions>; results: Record<string, CompareEntry>; argv?: string[] };
+  writeFileSync(`${root}docs/benchmarks.md`, markdown(saved.machine, saved.repeats, saved.options, saved.results, saved.argv ?? []));
+}
+
+/** Measures every chosen server `repeats` times, round-robin, and writes docs/benchmarks.{md,json} after each run. */
+export async function compareServers({ repeats, quick, only, merge, argv }: CompareOptions): Promise<void> {
   const chosen = (await targets()).filter((t) => !only || only.some((o) => t.name.includes(o)));
-  const base = benchOptions(values.quick!);
+  const base = benchOptions(quick);
   const results: Record<string, CompareEntry> = {};
-  if (values.merge && existsSync(`${root}docs/benchmarks.json`)) {
+  if (merge && existsSync(`${root}docs/benchmarks.json`)) {
     const saved = JSON.parse(readFileSync(`${root}docs/benchmarks.json`, 'utf8')) as { results: Record<string, CompareEntry> };
     for (const [name, entry] of Object.entries(saved.results)) {
       const target = chosen.find((t) => t.name === name);
@@ -232,7 +236,7 @@ async function main(): Promise<void> {
         await server?.stop();
       }
       // Written after every run, so an interrupted comparison still leaves what it measured.
-      write(results, repeats, base, machine);
+      write(results, repeats, base, machine, argv);
     }
   }
   process.stderr.write(`wrote docs/benchmarks.md and docs/benchmarks.json\n`);
@@ -249,11 +253,11 @@ function newEntry(target: Target): CompareEntry {
   };
 }
 
-function write(results: Record<string, CompareEntry>, repeats: number, base: ReturnType<typeof benchOptions>, machine: ReturnType<typeof machineInfo>): void {
+function write(results: Record<string, CompareEntry>, repeats: number, base: ReturnType<typeof benchOptions>, machine: ReturnType<typeof machineInfo>, argv: string[]): void {
   for (const entry of Object.values(results)) entry.median = medians(entry.runs.map(headline));
   mkdirSync(`${root}docs`, { recursive: true });
-  writeFileSync(`${root}docs/benchmarks.json`, `${JSON.stringify({ machine, repeats, argv: process.argv.slice(2), options: base, results }, null, 2)}\n`);
-  writeFileSync(`${root}docs/benchmarks.md`, markdown(machine, repeats, base, results, process.argv.slice(2)));
+  writeFileSync(`${root}docs/benchmarks.json`, `${JSON.stringify({ machine, repeats, argv, options: base, results }, null, 2)}\n`);
+  writeFileSync(`${root}docs/benchmarks.md`, markdown(machine, repeats, base, results, argv));
 }
 
 interface CompareEntry {
@@ -388,7 +392,3 @@ function extra(): string {
 ${readFileSync(path, 'utf8')}` : '';
 }
 
-main().catch((err) => {
-  process.stderr.write(`bench:compare: ${(err as Error).stack ?? err}\n`);
-  process.exitCode = 1;
-}).finally(() => setImmediate(() => process.exit(process.exitCode ?? 0)).unref());

@@ -1,14 +1,10 @@
 /**
- * `npm run bench:cpu`: server CPU per echoed packet at one fixed rate, several servers side by
- * side in one run (round-robin, repeated), driven by the pion load worker. CPU is counted over
- * the whole server: every thread of it and of every process it started.
- *
- *   npm run bench:cpu -- [--rate 32000] [--sessions 16] [--duration 4] [--repeats 5]
- *     [--server 'name=command with {port}']... [--only ours,pion] [--json file]
+ * The comparison behind `webrtc-echo bench-cpu` (`npm run bench:cpu`, commands/bench-cpu.ts):
+ * server CPU per echoed packet at one fixed rate, several servers side by side in one run
+ * (round-robin, repeated), driven by the pion load worker. CPU is counted over the whole
+ * server: every thread of it and of every process it started.
  */
-import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { BENCH_DEFAULTS } from './defaults.js';
 import { run } from './run.js';
 import { ownServerCommand, spawnServer } from './server-process.js';
@@ -131,44 +127,4 @@ export function cpuTable(entries: Record<string, CpuEntry>, reference = 'pion'):
     '|---|---|---|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
-}
-
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      rate: { type: 'string', default: '32000' },
-      sessions: { type: 'string', default: '16' },
-      duration: { type: 'string', default: '4' },
-      payload: { type: 'string', default: '1200' },
-      repeats: { type: 'string', default: '5' },
-      workers: { type: 'string', default: '1' },
-      server: { type: 'string', multiple: true },
-      only: { type: 'string' },
-      json: { type: 'string' },
-    },
-  });
-  const extra = (values.server ?? []).map((spec) => {
-    const at = spec.indexOf('=');
-    return { name: spec.slice(0, at), command: spec.slice(at + 1) };
-  });
-  const only = values.only?.split(',');
-  const targets = [...defaultCpuTargets(), ...extra].filter((t) => !only || only.includes(t.name));
-  const options: CpuOptions = {
-    rate: Number(values.rate),
-    sessions: Number(values.sessions),
-    durationMs: Number(values.duration) * 1000,
-    payloadBytes: Number(values.payload),
-    repeats: Number(values.repeats),
-    workers: Number(values.workers),
-  };
-  const entries = await measureCpu(targets, options, (line) => process.stderr.write(`${line}\n`));
-  process.stdout.write(`${cpuTable(entries, only && !only.includes('pion') ? targets[0]!.name : 'pion')}\n`);
-  if (values.json) writeFileSync(values.json, `${JSON.stringify({ options, date: new Date().toISOString(), entries }, null, 2)}\n`);
-}
-
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  main().catch((err: unknown) => {
-    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
-  });
 }

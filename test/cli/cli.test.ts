@@ -78,3 +78,15 @@ test('client --json reports its sub-checks: media ones in test 0, data channel o
     'dtls-role pass', 'sctp-zero-checksum n/a', 'max-message-size pass', 'dc-binary pass', 'dc-empty-string pass', 'dc-empty-binary pass',
   ]);
 });
+
+test('bench-compare and bench-cpu are commands of the one CLI, their options parsed by commander: a bad value exits 1 naming the option', async () => {
+  const help = await runCli(['--help']);
+  assert.match(help.stdout, /bench-compare/);
+  assert.match(help.stdout, /bench-cpu/);
+  const compare = await runCli(['bench-compare', '--repeats', '0']);
+  assert.equal(compare.code, 1);
+  assert.match(compare.stderr, /option '--repeats <n>' argument '0' is invalid/);
+  const cpu = await runCli(['bench-cpu', '--server', 'no-command']);
+  assert.equal(cpu.code, 1);
+  assert.match(cpu.stderr, /option '--server <name=command>' argument 'no-command' is invalid\. expected name=command/);
+});
