@@ -1,3 +1,5 @@
+import { isCandidateLine } from './candidate-line.js';
+
 /** A candidate line of an SDP, without its `a=`, and the mid of the section it came from. */
 export interface SdpCandidate {
   candidate: string;
@@ -15,7 +17,7 @@ export function splitCandidates(sdp: string): { sdp: string; candidates: SdpCand
     return section
       .split(/\r?\n/)
       .filter((line) => {
-        if (line.startsWith('a=candidate:')) {
+        if (isCandidateLine(line)) {
           candidates.push({ candidate: line.slice(2), mid });
           return false;
         }
