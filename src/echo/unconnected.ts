@@ -1,8 +1,8 @@
 /**
  * Per client (an IPv4 address, an IPv6 /64): offers being answered and sessions not connected
  * yet, against a cap, so that one address cannot hold every slot with offers that never connect.
- * The session registry of a process uses it, and so does the primary of `serve --workers`,
- * where the sessions live in several processes but the cap must hold across them.
+ * Admission (admission.ts) keeps one, for the sessions of one process and for those of
+ * `serve --workers` alike, where they live in several processes but the cap must hold across them.
  */
 import { EchoError } from '../errors/echo-error.js';
 
