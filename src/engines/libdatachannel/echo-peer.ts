@@ -3,8 +3,8 @@
  * data channel message straight back, at packet level, without decoding anything.
  */
 import { PeerConnection, type DataChannel, type Track } from 'node-datachannel';
-import type { CandidatePair, EchoCounters, EchoPeer, EchoPeerOptions, IceState, PeerState } from '../engine.js';
 import sdpTransform from 'sdp-transform';
+import type { CandidatePair, EchoCounters, EchoPeer, EchoPeerOptions, IceState, PeerState } from '../engine.js';
 import type { SessionDescription } from '../../sdp/description.js';
 import type { ParsedOffer, ParsedSdp } from '../../sdp/parsed-offer.js';
 import { deferred, waitForGathering } from '../kit/gathering.js';
