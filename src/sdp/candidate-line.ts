@@ -15,6 +15,19 @@ export type Candidate = NonNullable<sdpTransform.MediaAttributes['candidates']>[
 
 const PREFIX = 'a=candidate:';
 
+/** sdp-transform's rule for `a=candidate` (lib/grammar.js): exported, not in its typings. */
+interface GrammarRule {
+  push?: string;
+  reg: RegExp;
+  names?: string[];
+}
+const RULE = (sdpTransform as unknown as { grammar: { a: GrammarRule[] } }).grammar.a.find((rule) => rule.push === 'candidates')!;
+
+/** sdp-transform's own conversion: a field written as a whole number becomes one. */
+function toIntIfInt(value: string): string | number {
+  return String(Number(value)) === value ? Number(value) : value;
+}
+
 /** Whether an SDP line (without its line ending) is a candidate attribute, readable or not. */
 export function isCandidateLine(line: string): boolean {
   return line.startsWith(PREFIX);
@@ -25,12 +38,15 @@ export function isCandidateLine(line: string): boolean {
  * undefined when it is not one sdp-transform's grammar reads (no `typ`, a missing field).
  */
 export function parseCandidate(line: string): Candidate | undefined {
-  const attribute = line.startsWith('a=') ? line.trimEnd() : `a=${line.trimEnd()}`;
-  if (!isCandidateLine(attribute)) return undefined;
-  // One line is a session with one attribute: the parser's own rule, nothing of ours.
-  const session = sdpTransform.parse(attribute) as { candidates?: Candidate[] };
-  const read = session.candidates?.[0];
-  return read && asTyped(read);
+  const value = (line.startsWith('a=') ? line.slice(2) : line).trimEnd();
+  // The parser's own rule and conversion, nothing of ours (the first rule a candidate line meets).
+  const match = value.startsWith('candidate:') ? RULE.reg.exec(value) : null;
+  if (!match) return undefined;
+  const read: Record<string, string | number> = {};
+  RULE.names!.forEach((name, i) => {
+    if (match[i + 1] != null) read[name] = toIntIfInt(match[i + 1]!);
+  });
+  return asTyped(read as unknown as Candidate);
 }
 
 /**
@@ -50,6 +66,11 @@ export function asTyped(candidate: Candidate): Candidate {
     ...(raddr === undefined ? {} : { raddr: text(raddr) }),
     ...(tcptype === undefined ? {} : { tcptype: text(tcptype) }),
   };
+}
+
+/** Whether a line reads as a candidate, without building it (the rule's pattern alone). */
+export function readsAsCandidate(line: string): boolean {
+  return isCandidateLine(line) && RULE.reg.test(line.slice(2));
 }
 
 /**

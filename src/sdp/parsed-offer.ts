@@ -5,7 +5,7 @@
  * the text and the parse kept in step (rewriteCandidates), so no later step parses it again.
  */
 import type sdpTransform from 'sdp-transform';
-import { isCandidateLine, parseCandidate, withAddress, type Candidate } from './candidate-line.js';
+import { isCandidateLine, readsAsCandidate, withAddress, type Candidate } from './candidate-line.js';
 
 /** sdp-transform's parse of a whole SDP. */
 export type ParsedSdp = sdpTransform.SessionDescription;
@@ -45,33 +45,40 @@ export function rewriteCandidates(
   // Each line with its own ending; section -1 is the session part, before the first m=.
   const lines = offer.sdp.split(/(?<=\n)/);
   let section = -1;
+  let read = 0;
   let changed = false;
   let dropped = false;
+  /** The parse's candidates of a section (-1: the session's), in the order of their lines. */
+  const parsedOf = (index: number) => ((index < 0 ? offer.parsed : offer.parsed.media[index]) as { candidates?: Candidate[] } | undefined)?.candidates ?? [];
   /** Per section, the candidates left, in order: what sdp-transform would read from the new text. */
   const candidates = new Map<number, Candidate[]>();
   const kept: string[] = [];
   for (const raw of lines) {
     const line = raw.replace(/\r?\n$/, '');
-    if (line.startsWith('m=')) section++;
+    if (line.startsWith('m=')) {
+      section++;
+      read = 0;
+    }
     if (!isCandidateLine(line)) {
       kept.push(raw);
       continue;
     }
-    const candidate = parseCandidate(line);
+    // The line's candidate from the one parse, not parsed again: the parse holds every line the grammar reads, in order.
+    const candidate = readsAsCandidate(line) ? parsedOf(section)[read++] : undefined;
     const decision = decide(candidate, line);
     if (decision === 'drop') {
       changed = dropped = true;
       continue;
     }
     let out = raw;
-    let read = candidate;
+    let left = candidate;
     if (decision !== 'keep' && candidate) {
       out = withAddress(line, decision.address) + raw.slice(line.length);
-      read = { ...candidate, ip: decision.address };
+      left = { ...candidate, ip: decision.address };
       changed = true;
     }
     kept.push(out);
-    if (read) candidates.set(section, [...(candidates.get(section) ?? []), read]);
+    if (left) candidates.set(section, [...(candidates.get(section) ?? []), left]);
   }
   if (!changed) return offer;
   const dropEnd = dropped && options.dropEndOfCandidates === true;
