@@ -91,14 +91,14 @@ class Worker {
 
   constructor(
     readonly index: number,
-    readonly process: WorkerLink,
+    readonly spawned: WorkerLink,
   ) {
-    this.rpc = new RpcChannel(`bench worker ${index} (pid ${process.child.pid})`, process.link);
-    process.child.on('exit', (code, signal) => this.rpc.close(`exited (${signal ?? code})`));
+    this.rpc = new RpcChannel(`bench worker ${index} (pid ${spawned.child.pid})`, spawned.link);
+    spawned.child.on('exit', (code, signal) => this.rpc.close(`exited (${signal ?? code})`));
   }
 
   get child(): ChildProcess {
-    return this.process.child;
+    return this.spawned.child;
   }
 
   /** One job, within its deadline (jobTimeoutMs); progress as it comes. */
@@ -183,7 +183,7 @@ export class WorkerPool {
               clearTimeout(kill);
               resolve();
             });
-            w.process.end();
+            w.spawned.end();
           }),
       ),
     );

@@ -8,6 +8,7 @@
  * process) rejects its requests with RpcTimeout instead of hanging whoever asked (/metrics
  * above all). A reply that comes after its deadline is dropped.
  */
+import type { ChildProcess } from 'node:child_process';
 
 /** How messages reach a worker and come back. */
 export interface MessageLink {
@@ -132,7 +133,7 @@ export class RpcChannel<Event = unknown> {
 }
 
 /** The link of a child forked with an IPC channel (forkModule). */
-export function ipcLink(child: import('node:child_process').ChildProcess): MessageLink {
+export function ipcLink(child: ChildProcess): MessageLink {
   return {
     send: (message, done) => {
       if (!child.connected) throw new Error('the IPC channel is closed');
