@@ -8,14 +8,19 @@ import { renderJson } from '../../src/interop/report/json.js';
 import { renderMarkdown } from '../../src/interop/report/markdown.js';
 
 function cell(server: string, client: string, test: 0 | 1, status: CellResult['status'], extra: Partial<CellResult> = {}): CellResult {
+  const timings = { serverStartMs: 300, client: { connected: 42, exited: 900 }, cellMs: 1200 };
   return {
+    id: `direct.test${test}.${server}.${client}`,
     server,
     client,
     test,
     network: 'direct',
     status,
     decisive: server === 'ours' || client === 'ours',
-    timings: { serverStartMs: 300, client: { connected: 42, exited: 900 }, cellMs: 1200 },
+    timings,
+    phases: [],
+    runs: [{ run: 1, status: status === 'flaky' ? 'fail' : status, timings, phases: [], port: 40000, logs: { server: '', client: '' } }],
+    passed: status === 'pass' ? 1 : 0,
     port: 40000,
     logs: { server: `server log of ${server} <b>`, client: `client log of ${client}` },
     ...extra,
@@ -27,6 +32,8 @@ const result: MatrixResult = {
   durationMs: 5000,
   tests: [0, 1],
   networks: ['direct'],
+  repeat: 1,
+  capture: false,
   servers: ['ours', 'pion'],
   clients: ['ours', 'pion', 'chromium'],
   peers: [

@@ -34,10 +34,10 @@ export function browserPeer(browser: BrowserName, label: string): InteropPeer {
       timeoutMs: 20_000,
       // Both take ICE servers and relay only (iceTransportPolicy) in the page.
       networks: ['direct', 'nat', 'relay', 'server-nat'],
-      run: ({ url, test, timeoutMs, server, root, site }) => {
+      run: ({ url, test, timeoutMs, server, root, site, env }) => {
         const args = [main(root), '--browser', browser, '-s', url, '-t', String(test), '--timeout', String(timeoutMs / 1000), '--json', ...iceServerArgs(site)];
         if (server.quirks.videoOnly) args.push('--no-audio');
-        return runClientProcess(process.execPath, args, { root, timeoutMs, site }, (child, exitCode): Partial<ClientOutcome> => {
+        return runClientProcess(process.execPath, args, { root, timeoutMs, site, env }, (child, exitCode): Partial<ClientOutcome> => {
           const result = lastJsonLine(child.stdout());
           if (!result) return readFailureLine(child, exitCode);
           const { ok, reason, message, timings, checks, ...details } = result;

@@ -57,18 +57,18 @@ export function contractPeer(spec: ContractPeerSpec): InteropPeer {
     },
     server: {
       quirks: spec.quirks,
-      start: (port, root, site) => {
+      start: (port, root, site, options) => {
         const [command, ...args] = resolve(root, spec.serverCommand);
-        return startServerProcess(command!, [...args, '--host', site.serverListen, '--port', String(port)], { root, port, site });
+        return startServerProcess(command!, [...args, '--host', site.serverListen, '--port', String(port)], { root, port, site, env: options?.env });
       },
     },
     client: {
       networks: spec.clientNetworks,
-      run: ({ url, test, timeoutMs, root, site }) => {
+      run: ({ url, test, timeoutMs, root, site, env }) => {
         const [command, ...args] = resolve(root, spec.clientCommand);
         args.push('-s', url, '-t', String(test), '--timeout', String(timeoutMs / 1000), ...iceServerArgs(site));
         if (test === 0) args.push(...(spec.test0ClientArgs ?? []));
-        return runClientProcess(command!, args, { root, timeoutMs, site });
+        return runClientProcess(command!, args, { root, timeoutMs, site, env });
       },
     },
   };

@@ -27,7 +27,7 @@ export const janusPeer: InteropPeer = {
     return { available: true };
   },
   server: {
-    start: (port, root, site) =>
-      startServerProcess(process.execPath, [join(root, 'dist', 'interop', 'janus', 'main.js'), '--host', site.serverListen, '--port', String(port)], { root, port, site }),
+    start: (port, root, site, options) =>
+      startServerProcess(process.execPath, [join(root, 'dist', 'interop', 'janus', 'main.js'), '--host', site.serverListen, '--port', String(port)], { root, port, site, env: options?.env }),
   },
 };

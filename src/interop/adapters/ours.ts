@@ -29,22 +29,22 @@ function ourPeer(engine: EngineName): InteropPeer {
     },
     server: {
       networks: NETWORKS,
-      start: (port, root, site) =>
+      start: (port, root, site, options) =>
         startServerProcess(
           process.execPath,
           // --drain-timeout 0: a harness stops its server at once, sessions or not.
           [cli(root), 'serve', '--host', site.serverListen, '--port', String(port), '--engine', engine, '--log-level', 'debug', '--drain-timeout', '0', ...site.serveArgs],
-          { root, port, site, ready: /"event":"listening"/ },
+          { root, port, site, ready: /"event":"listening"/, env: options?.env },
         ),
     },
     client: {
       networks: NETWORKS,
-      run: async ({ url, test, timeoutMs, server, root, site }) => {
+      run: async ({ url, test, timeoutMs, server, root, site, env }) => {
         const args = [cli(root), 'client', '-s', url, '-t', String(test), '--engine', engine, '--json', '--timeout', String(timeoutMs / 1000), '--log-level', 'debug', ...iceServerArgs(site)];
         // Test 0 sends real VP8 and Opus and requires both echoed back.
         if (test === 0) args.push('--media');
         if (test === 0 && server.quirks.videoOnly) args.push('--no-audio');
-        return runClientProcess(process.execPath, args, { root, timeoutMs, site }, (child, exitCode): Partial<ClientOutcome> => {
+        return runClientProcess(process.execPath, args, { root, timeoutMs, site, env }, (child, exitCode): Partial<ClientOutcome> => {
           const result = lastJsonLine(child.stdout());
           if (!result) return readFailureLine(child, exitCode);
           // Our client retries a start-up failure once as a fallback; a cell that needed it fails.

@@ -1,20 +1,25 @@
 /** report.md: servers as rows, clients as columns, one table per test, as the Echo Test suite publishes it. */
 import { SUB_CHECK_LABELS, SUB_CHECK_NAMES, describeCheck } from '../../client/sub-checks.js';
 import type { CellResult, MatrixResult } from '../matrix.js';
-import { cellAt, connectMs, failedChecks, failureText, STATUS_MARK, summarize, tablesOf } from './summary.js';
+import { cellAt, connectMs, failedChecks, failureText, passRate, STATUS_MARK, summarize, tablesOf } from './summary.js';
 
 export function renderMarkdown(result: MatrixResult): string {
   const summary = summarize(result);
   const out: string[] = [];
   out.push('# WebRTC Echo Test interop matrix', '');
   out.push(
-    `${result.startedAt}, ${(result.durationMs / 1000).toFixed(1)} s. ${summary.cells} cells: ${summary.pass} pass, ${summary.fail} fail, ${summary.knownFailure} known failures, ${summary.unsupported} n/a. ` +
+    `${result.startedAt}, ${(result.durationMs / 1000).toFixed(1)} s. ${summary.cells} cells: ${summary.pass} pass, ${summary.fail} fail, ${summary.flaky ? `${summary.flaky} flaky, ` : ''}${summary.knownFailure} known failures, ${summary.unsupported} n/a. ` +
+      ((result.repeat ?? 1) > 1 ? `${result.repeat} runs per cell: ${summary.runsPassed} of ${summary.runs} runs passed. ` : '') +
       (summary.decisiveFailures || summary.ourMissing.length
         ? `**${summary.decisiveFailures} failures involve our peers${summary.ourMissing.length ? `; our peers missing: ${summary.ourMissing.join(', ')}` : ''}.**`
         : 'Every cell with one of our peers passed or is a known failure.'),
     '',
   );
-  out.push('✅ pass (ms until connected) · ❌ fail · ⚠️ known failure of the other stack (see below) · n/a: the pair cannot run this (see below) · blank: not run', '');
+  out.push(
+    `✅ pass (ms until connected${(result.repeat ?? 1) > 1 ? ', median of the runs' : ''}) · ❌ fail · 🎲 flaky: some runs passed, some did not (runs passed/runs) · ⚠️ known failure of the other stack (see below) · n/a: the pair cannot run this (see below) · blank: not run. ` +
+      'Each cell\'s evidence (offer, answer, phase timings, logs, capture) and the command that reruns it: report.html, report.json and cells/.',
+    '',
+  );
 
   for (const { network, test, heading } of tablesOf(result)) {
     out.push(`## ${heading}`, '');
@@ -25,7 +30,8 @@ export function renderMarkdown(result: MatrixResult): string {
         const cell = cellAt(result, server, client, test, network);
         if (!cell) return '';
         const ms = connectMs(cell);
-        return cell.status === 'pass' && ms !== undefined ? `${STATUS_MARK.pass} ${Math.round(ms)}` : STATUS_MARK[cell.status];
+        const rate = cell.status === 'unsupported' ? undefined : passRate(cell);
+        return [STATUS_MARK[cell.status], rate, cell.status === 'pass' && ms !== undefined ? Math.round(ms) : undefined].filter((p) => p !== undefined).join(' ');
       });
       out.push(`| **${server}** | ${row.join(' | ')} |`);
     }
@@ -34,15 +40,19 @@ export function renderMarkdown(result: MatrixResult): string {
     // Cells that did not pass, and passing ones with a failed sub-check (which never changes the verdict).
     const notPassed = inTable.filter((c) => c.status !== 'pass' || failedChecks(c).length > 0);
     if (notPassed.length) {
-      out.push('| server → client | result | why |', '|---|---|---|');
+      out.push('| server → client | result | why | evidence |', '|---|---|---|---|');
       for (const cell of notPassed) {
         const why = cell.knownFailure ? `${cell.knownFailure.why}${cell.knownFailure.link ? ` (${cell.knownFailure.link})` : ''}` : failureText(cell);
-        const status = { fail: cell.decisive ? '❌ fail' : '❌ fail (foreign pair)', 'known-failure': '⚠️ known failure', unsupported: 'n/a', pass: '✅ pass' }[cell.status];
+        const rate = passRate(cell);
+        const status =
+          { fail: cell.decisive ? '❌ fail' : '❌ fail (foreign pair)', 'known-failure': '⚠️ known failure', unsupported: 'n/a', pass: '✅ pass', flaky: cell.decisive ? '🎲 flaky' : '🎲 flaky (foreign pair)' }[cell.status] +
+          (rate && cell.status !== 'unsupported' ? ` ${rate}` : '');
         const parts = cell.status === 'pass' ? [] : [why];
         const others = failedChecks(cell).filter((c) => c.name !== cell.failedCheck?.name); // the first is in `why` already
         // Each one short: report.html and report.json have them whole.
         if (others.length) parts.push(`sub-check${others.length > 1 ? 's' : ''} failed: ${others.map((c) => clip(describeCheck(c), 160)).join('; ')}`);
-        out.push(`| ${cell.server} → ${cell.client} | ${status} | ${escapeCell(parts.join('; '))} |`);
+        const evidence = cell.evidence ? `[cells/${cell.id}](cells/${cell.id}/)` : '';
+        out.push(`| ${cell.server} → ${cell.client} | ${status} | ${escapeCell(parts.join('; '))} | ${evidence} |`);
       }
       out.push('');
     }
