@@ -161,7 +161,7 @@ export async function runOnce(
     logs: { server: serverLog, client: outcome?.process.log() ?? '' },
   };
   if (options.capture) {
-    result.capture = { note: captureNote };
+    result.capture = { note: captureNote ?? 'no capture: the run stopped before it started' };
     if (dumpcap && dir) {
       const connected = outcome?.timings.connected !== undefined || outcome?.ok === true;
       try {

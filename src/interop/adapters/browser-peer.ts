@@ -9,12 +9,22 @@ import { BROWSER_PACKAGES, BROWSER_PATHS, type BrowserName } from '../browser/dr
 import type { Availability, ClientOutcome, InteropPeer } from '../peer.js';
 import { iceServerArgs, lastJsonLine, readFailureLine, runClientProcess } from './spawn-peer.js';
 
+/**
+ * DTLS keys under --capture (SSLKEYLOGFILE reaches the browser through our driver's environment):
+ * as measured here with Debian's builds.
+ */
+const KEY_LOG: Record<BrowserName, { writes: boolean; note: string }> = {
+  chromium: { writes: false, note: "Chromium's WebRTC does its DTLS in its own BoringSSL stream adapter, which ignores SSLKEYLOGFILE (only its network stack's TLS reads it)" },
+  firefox: { writes: true, note: 'NSS writes SSLKEYLOGFILE for WebRTC DTLS too' },
+};
+
 export function browserPeer(browser: BrowserName, label: string): InteropPeer {
   const main = (root: string) => join(root, 'dist', 'interop', 'browser', 'main.js');
   return {
     name: browser,
     ours: false,
     label,
+    keyLog: KEY_LOG[browser],
     async detect(root): Promise<Availability> {
       try {
         await access(BROWSER_PATHS[browser], constants.X_OK);

@@ -26,6 +26,8 @@ export interface ContractPeerSpec {
   probe?: string[];
   /** Debian packages, for the install hint when there is no setup script. */
   debianPackages: string[];
+  /** Whether it writes DTLS keys to SSLKEYLOGFILE (see InteropPeer.keyLog). */
+  keyLog?: { writes: boolean; note: string };
 }
 
 export function contractPeer(spec: ContractPeerSpec): InteropPeer {
@@ -35,6 +37,7 @@ export function contractPeer(spec: ContractPeerSpec): InteropPeer {
     name: spec.name,
     ours: false,
     label: spec.label,
+    keyLog: spec.keyLog,
     async detect(root): Promise<Availability> {
       const install = existsSync(join(root, 'interop', 'setup', `${spec.name}.sh`))
         ? `bash interop/setup/${spec.name}.sh`

@@ -11,6 +11,7 @@ export const janusPeer: InteropPeer = {
   name: 'janus',
   ours: false,
   label: 'Janus 1.1 EchoTest (Debian)',
+  keyLog: { writes: false, note: "Janus 1.1 has no key log option, and Debian's OpenSSL 3.0 does not read SSLKEYLOGFILE" },
   async detect(root): Promise<Availability> {
     for (const [path, mode] of [[JANUS_PATH, constants.X_OK], [ECHOTEST_PLUGIN, constants.R_OK], [HTTP_TRANSPORT, constants.R_OK]] as const) {
       try {

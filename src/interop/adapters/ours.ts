@@ -12,12 +12,24 @@ export function ourPeers(): InteropPeer[] {
   return ENGINE_NAMES.map(ourPeer);
 }
 
+/**
+ * Which engines write DTLS keys to SSLKEYLOGFILE (src/engines/kit/key-log.ts), for a capture's
+ * evidence. An engine not listed is judged by its key file alone (a new one that writes keys
+ * needs no entry).
+ */
+const KEY_LOG: Partial<Record<EngineName, { writes: boolean; note: string }>> = {
+  werift: { writes: true, note: "werift's DTLS socket keeps its secrets in plain fields (src/engines/werift/key-log.ts)" },
+  libdatachannel: { writes: false, note: 'node-datachannel links its own OpenSSL statically and offers no key log callback' },
+  libwebrtc: { writes: false, note: "@roamhq/wrtc's libwebrtc does its DTLS in BoringSSL inside the addon, with no key log" },
+};
+
 function ourPeer(engine: EngineName): InteropPeer {
   const cli = (root: string) => join(root, 'dist', 'cli.js');
   return {
     name: engine,
     ours: true,
     label: `webrtc-echo (${engine})`,
+    keyLog: KEY_LOG[engine],
     async detect(root): Promise<Availability> {
       if (!existsSync(cli(root))) return { available: false, reason: 'dist/cli.js is missing', install: 'npm run build' };
       try {

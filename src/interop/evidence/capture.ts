@@ -3,7 +3,7 @@
  *
  * Where: a run captures inside a network of its own, so the file holds that run's packets and
  * nobody else's (this machine's loopback carries other cells and other people's tests). On the
- * direct network a captured run gets a namespace with loopback and one dummy address (peers
+ * direct network a captured run gets a namespace with loopback and one private address (peers
  * that leave 127.0.0.1 out of their candidates gather that one; its traffic still goes over the
  * namespace's loopback); on nat, relay and server-nat the capture runs on the server's host,
  * which every packet of the run passes (TURN included). dumpcap (Debian `tshark`) captures on
@@ -53,7 +53,7 @@ export interface CaptureEvidence {
 /** Why this machine cannot capture, or undefined. */
 export async function captureUnavailable(): Promise<string | undefined> {
   if (process.getuid?.() !== 0) return 'needs root (a network namespace per captured run, and dumpcap)';
-  for (const [command, args] of [['dumpcap', ['-v']], ['tshark', ['-v']], ['editcap', ['-V']], ['ip', ['netns', 'list']]] as const) {
+  for (const [command, args] of [['dumpcap', ['-v']], ['tshark', ['-v']], ['editcap', ['-v']], ['ip', ['netns', 'list']]] as const) {
     try {
       await run(command, [...args], { timeout: 10_000 });
     } catch (err) {
@@ -65,7 +65,7 @@ export async function captureUnavailable(): Promise<string | undefined> {
 
 /**
  * The direct network in a namespace of its own, for a captured run: server and client on its
- * 127.0.0.1, and a dummy interface with a private address (and the default route, which
+ * 127.0.0.1, and a veth with a private address (and the default route, which
  * Chromium needs to gather at all) for the peers that never use loopback.
  */
 export async function isolatedDirectSite(tag: string): Promise<Site> {
@@ -77,8 +77,10 @@ export async function isolatedDirectSite(tag: string): Promise<Site> {
   try {
     await ip('netns', 'add', ns);
     await ip('-n', ns, 'link', 'set', 'lo', 'up');
-    await ip('-n', ns, 'link', 'add', 'echo0', 'type', 'dummy');
+    // A veth pair with both ends inside (this kernel may have no `dummy` module): an address that is not loopback.
+    await ip('-n', ns, 'link', 'add', 'echo0', 'type', 'veth', 'peer', 'name', 'echo1');
     await ip('-n', ns, 'addr', 'add', '10.79.0.1/24', 'dev', 'echo0');
+    await ip('-n', ns, 'link', 'set', 'echo1', 'up');
     await ip('-n', ns, 'link', 'set', 'echo0', 'up');
     await ip('-n', ns, 'route', 'add', 'default', 'dev', 'echo0');
   } catch (err) {
@@ -152,23 +154,24 @@ async function countPackets(file: string): Promise<number | undefined> {
 }
 
 /**
- * Decrypted DTLS shows as Finished handshake messages (type 20), which are encrypted without
- * keys, and as SCTP inside DTLS where a data channel ran. tshark reads the keys from the file's
- * Decryption Secrets Block; UDP is decoded as DTLS where the ports say nothing else would do.
+ * Decrypted DTLS shows as Finished handshake messages (type 20), which without keys are only
+ * "Encrypted Handshake Message", and as application data in plain: the data channel's SCTP
+ * (tshark 4.0 leaves it as bytes: SCTP common headers, ports 5000 on both sides as the SDP's
+ * a=sctp-port has it). tshark reads the keys from the file's Decryption Secrets Block.
  */
 export async function checkDecryption(file: string): Promise<{ ok: boolean; detail: string }> {
   try {
-    const { stdout } = await run(
-      'tshark',
-      ['-r', file, '-Y', 'dtls', '-T', 'fields', '-e', 'dtls.handshake.type', '-e', 'sctp.srcport'],
-      { timeout: 60_000, maxBuffer: 64 * 1024 * 1024 },
-    );
+    const { stdout } = await run('tshark', ['-r', file, '-Y', 'dtls', '-T', 'fields', '-e', 'dtls.handshake.type', '-e', 'data.data'], {
+      timeout: 60_000,
+      maxBuffer: 64 * 1024 * 1024,
+    });
     const rows = stdout.split('\n').filter(Boolean).map((line) => line.split('\t'));
     const finished = rows.filter(([types]) => (types ?? '').split(',').includes('20')).length;
-    const sctp = rows.filter(([, port]) => port).length;
+    const plain = rows.filter(([, data]) => data).length;
     if (rows.length === 0) return { ok: false, detail: 'tshark found no DTLS in the capture' };
     if (finished === 0) return { ok: false, detail: `tshark found ${rows.length} DTLS records and decrypted no Finished message: the keys do not match this handshake` };
-    return { ok: true, detail: `tshark decrypted ${finished} Finished message${finished > 1 ? 's' : ''}${sctp ? ` and ${sctp} SCTP packets inside DTLS` : ''} (of ${rows.length} DTLS records)` };
+    const data = plain ? ` and ${plain} application data record${plain > 1 ? 's' : ''} (the data channel's SCTP, in plain)` : '';
+    return { ok: true, detail: `tshark decrypted ${finished} Finished message${finished > 1 ? 's' : ''}${data}, of ${rows.length} DTLS records` };
   } catch (err) {
     return { ok: false, detail: `tshark failed: ${(err as Error).message.split('\n')[0]}` };
   }
