@@ -112,7 +112,7 @@ export async function runOnce(
     if (network === 'relay') turn = await startTurnServer({ exec: site.serverExec });
     if (capturing) {
       try {
-        dumpcap = await startCapture(site, join(dir!, `raw-${CAPTURE_FILE}`));
+        dumpcap = await startCapture(site, join(dir!, CAPTURE_FILE));
       } catch (err) {
         captureNote = (err as Error).message;
       }
@@ -165,7 +165,7 @@ export async function runOnce(
     if (dumpcap && dir) {
       const connected = outcome?.timings.connected !== undefined || outcome?.ok === true;
       try {
-        result.capture = { ...(await finishCapture(dir, join(dir, `raw-${CAPTURE_FILE}`), { server, client }, connected)), ...(captureNote ? { note: captureNote } : {}) };
+        result.capture = { ...(await finishCapture(dir, join(dir, CAPTURE_FILE), { server, client }, connected)), ...(captureNote ? { note: captureNote } : {}) };
       } catch (err) {
         result.capture = { note: `the capture could not be finished: ${(err as Error).message.split('\n')[0]}` };
       }

@@ -11,14 +11,14 @@
  *
  * Keys: server and client get `SSLKEYLOGFILE` in their environment, each its own file, and a
  * stack that can write NSS key log lines (`CLIENT_RANDOM <client random> <master secret>`)
- * does. Both files are kept as keys.log and injected into the pcapng (a Decryption Secrets
- * Block, `editcap --inject-secrets`), so Wireshark decrypts it with no setting. tshark then
- * checks that the handshake's Finished messages decrypt. DTLS keys open the handshake and the
- * data channels' SCTP; SRTP keys are exported from the handshake (RFC 5764 §4.2) and no
- * capture tool derives them, so media stays encrypted.
+ * does. Both files are kept as keys.log beside capture.pcapng, and tshark checks that the
+ * handshake's Finished messages decrypt with it (`-o tls.keylog_file:keys.log`, the way a
+ * reader opens it; `editcap --inject-secrets tls,keys.log` makes one self-decrypting file).
+ * DTLS keys open the handshake and the data channels' SCTP; SRTP keys are exported from the
+ * handshake (RFC 5764 §4.2) and no capture tool derives them, so media stays encrypted.
  */
 import { execFile } from 'node:child_process';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Site } from '../peer.js';
@@ -53,7 +53,7 @@ export interface CaptureEvidence {
 /** Why this machine cannot capture, or undefined. */
 export async function captureUnavailable(): Promise<string | undefined> {
   if (process.getuid?.() !== 0) return 'needs root (a network namespace per captured run, and dumpcap)';
-  for (const [command, args] of [['dumpcap', ['-v']], ['tshark', ['-v']], ['editcap', ['-v']], ['ip', ['netns', 'list']]] as const) {
+  for (const [command, args] of [['dumpcap', ['-v']], ['tshark', ['-v']], ['ip', ['netns', 'list']]] as const) {
     try {
       await run(command, [...args], { timeout: 10_000 });
     } catch (err) {
@@ -110,10 +110,10 @@ export interface KeyNotes {
 }
 
 /**
- * After a captured run (dumpcap stopped): keys.log from both sides' files, the keys injected
- * into capture.pcapng, and tshark's verdict on decrypting it. `raw` is dumpcap's file in `dir`.
+ * After a captured run (dumpcap stopped, its file is `file` in `dir`): keys.log from both
+ * sides' files, and tshark's verdict on decrypting the capture with it.
  */
-export async function finishCapture(dir: string, raw: string, peers: KeyNotes, connected: boolean): Promise<CaptureEvidence> {
+export async function finishCapture(dir: string, file: string, peers: KeyNotes, connected: boolean): Promise<CaptureEvidence> {
   const sides = await Promise.all(
     (['server', 'client'] as const).map(async (role) => {
       const text = await readFile(join(dir, KEY_FILES[role]), 'utf8').catch(() => '');
@@ -124,16 +124,9 @@ export async function finishCapture(dir: string, raw: string, peers: KeyNotes, c
   const keys = { server: keySide('server', serverLines.length, peers.server, connected), client: keySide('client', clientLines.length, peers.client, connected) };
   await Promise.all(Object.values(KEY_FILES).map((name) => rm(join(dir, name), { force: true })));
   const lines = [...new Set([...serverLines, ...clientLines].map((l) => l.trim()))];
-  const file = join(dir, CAPTURE_FILE);
-  if (lines.length > 0) {
-    await writeFile(join(dir, KEYS_FILE), `${lines.join('\n')}\n`);
-    await run('editcap', ['--inject-secrets', `tls,${join(dir, KEYS_FILE)}`, raw, file], { timeout: 30_000 });
-    await rm(raw, { force: true });
-  } else {
-    await rename(raw, file);
-  }
+  if (lines.length > 0) await writeFile(join(dir, KEYS_FILE), `${lines.join('\n')}\n`);
   const packets = await countPackets(file);
-  const decrypted = lines.length > 0 ? await checkDecryption(file) : { ok: false, detail: 'no keys: neither side wrote any, so the DTLS stays encrypted' };
+  const decrypted = lines.length > 0 ? await checkDecryption(file, join(dir, KEYS_FILE)) : { ok: false, detail: 'no keys: neither side wrote any, so the DTLS stays encrypted' };
   return { file: CAPTURE_FILE, packets, keys, decrypted };
 }
 
@@ -157,11 +150,11 @@ async function countPackets(file: string): Promise<number | undefined> {
  * Decrypted DTLS shows as Finished handshake messages (type 20), which without keys are only
  * "Encrypted Handshake Message", and as application data in plain: the data channel's SCTP
  * (tshark 4.0 leaves it as bytes: SCTP common headers, ports 5000 on both sides as the SDP's
- * a=sctp-port has it). tshark reads the keys from the file's Decryption Secrets Block.
+ * a=sctp-port has it).
  */
-export async function checkDecryption(file: string): Promise<{ ok: boolean; detail: string }> {
+export async function checkDecryption(file: string, keys: string): Promise<{ ok: boolean; detail: string }> {
   try {
-    const { stdout } = await run('tshark', ['-r', file, '-Y', 'dtls', '-T', 'fields', '-e', 'dtls.handshake.type', '-e', 'data.data'], {
+    const { stdout } = await run('tshark', ['-r', file, '-o', `tls.keylog_file:${keys}`, '-Y', 'dtls', '-T', 'fields', '-e', 'dtls.handshake.type', '-e', 'data.data'], {
       timeout: 60_000,
       maxBuffer: 64 * 1024 * 1024,
     });
