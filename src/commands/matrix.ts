@@ -20,7 +20,7 @@ export const matrixCommand = new Command('matrix')
     'a server of your own (repeatable): COMMAND runs under /bin/sh with {port} (and {host}) replaced, and a cell starts once that port accepts TCP; URL (http://HOST:PORT/offer) is a server already running (direct network only)',
     collect(peerSpec('server')),
   )
-  .option('--add-client <NAME=COMMAND>', 'a client of your own (repeatable): COMMAND runs under /bin/sh with "-s URL -t N" appended; exit 0 pass, 1 fail, 127 unsupported', collect(peerSpec('client')))
+  .option('--add-client <NAME=COMMAND>', 'a client of your own (repeatable): COMMAND runs under /bin/sh with "-s URL -t N" appended as one argument (as the Echo Test containers pass it); exit 0 pass, 1 fail, 127 unsupported', collect(peerSpec('client')))
   .option('--repeat <n>', 'runs per cell: a cell that passes some runs and fails others is flaky', parsePositiveInt, 1)
   .option('--capture', "a pcapng of every run with the DTLS keys its peers can give (SSLKEYLOGFILE), in the run's evidence (root, dumpcap: apt-get install tshark)", false)
   .option('--out <dir>', 'directory for the reports and cells/ (each run\'s evidence)', 'report')

@@ -5,8 +5,9 @@
  * - A server COMMAND runs under /bin/sh with `{port}` (and `{host}`, where the cell wants it
  *   to listen) replaced; the cell starts once that port accepts TCP.
  * - A server URL is a server that is already running: used as it is, on the direct network only.
- * - A client COMMAND runs under /bin/sh with `-s URL -t N` appended: exit 0 pass, 1 fail, 127
- *   this test is not one it runs (n/a). Whatever it prints in the contract's forms counts:
+ * - A client COMMAND runs under /bin/sh with `-s URL -t N` appended as one argument, as the Echo
+ *   Test's client containers get it (their client.sh splits it: `/app/client $1`, as does ours):
+ *   exit 0 pass, 1 fail, 127 this test is not one it runs (n/a). Whatever it prints in the contract's forms counts:
  *   `error: <reason>: <detail>`, `check …` lines and `<step>_ms N` timings on stderr, or a JSON
  *   result as `webrtc-echo client --json` prints it. It is given no timeout flag (the contract
  *   has none): the matrix kills it at its timeout.
@@ -81,8 +82,8 @@ function commandClient(command: string, cwd: string): InteropPeer['client'] {
   return {
     networks: DEFAULT_CLIENT_NETWORKS,
     run: ({ url, test, timeoutMs, site, env }) =>
-      // "$@" after the user's command: the URL reaches it as one word, whatever it holds.
-      runClientProcess('/bin/sh', ['-c', `${command} "$@"`, 'sh', '-s', url, '-t', String(test)], { root: cwd, timeoutMs, site, env, killAfterMs: timeoutMs }, readClientOutput),
+      // "$1" after the user's command: the flags reach it as the one argument of the contract, whatever the URL holds.
+      runClientProcess('/bin/sh', ['-c', `${command} "$1"`, 'sh', `-s ${url} -t ${test}`], { root: cwd, timeoutMs, site, env, killAfterMs: timeoutMs }, readClientOutput),
   };
 }
 
