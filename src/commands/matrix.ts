@@ -52,6 +52,11 @@ export const matrixCommand = new Command('matrix')
       if (peer.availability.available) continue;
       process.stderr.write(`matrix: ${peer.name} (${peer.roles.join(' and ')}) is missing: ${peer.availability.reason}; install it with: ${peer.availability.install}\n`);
     }
+    if (opts.capture) {
+      const { captureUnavailable } = await import('../interop/evidence/capture.js');
+      const why = await captureUnavailable();
+      if (why) process.stderr.write(`matrix: --capture: ${why}; the runs go on without captures\n`);
+    }
     const reportDir = resolve(opts.out);
     const result = await runMatrix({
       root: ROOT,

@@ -12,7 +12,7 @@ import { NETWORK_LABELS, createTopology, type NetworkName } from '../net/namespa
 import { startTurnServer, type TurnServer } from '../net/turn-server.js';
 import { ServerStartError } from './adapters/spawn-peer.js';
 import { CAPTURE_FILE, KEY_FILES, captureUnavailable, finishCapture, isolatedDirectSite, startCapture, type CaptureEvidence } from './evidence/capture.js';
-import { startSignalingRecorder, type SignalingRecorder } from './evidence/helper-process.js';
+import { startSignalingRecorder, type SignalingRecorder } from './evidence/server-host.js';
 import { phasesOf, type Phase } from './evidence/phases.js';
 import { signalingOf, type SignalingEvidence } from './evidence/signaling.js';
 import { knownFailureFor } from './known-failures.js';
@@ -119,7 +119,7 @@ export async function runOnce(
     }
     running = await server.server!.start(port, options.root, site, { env: env('server') });
     // The proxy speaks http: an https server is reached directly, its exchange unrecorded.
-    if (running.url.startsWith('http:')) recorder = await startSignalingRecorder(site, options.root, running.url);
+    if (running.url.startsWith('http:')) recorder = await startSignalingRecorder(site, options.root, proxyTarget(running.url, site, server.server!.external));
     outcome = await client.client!.run({
       url: recorder?.url ?? running.url,
       test,
@@ -138,7 +138,7 @@ export async function runOnce(
     }
   } finally {
     await running?.process?.stop();
-    await recorder?.process.stop();
+    await recorder?.stop();
     await dumpcap?.stop();
     await turn?.stop();
     await site?.remove();
@@ -191,6 +191,19 @@ export async function runOnce(
   if (result.status === 'fail') result.failedCheck = firstFailure(result.checks);
   if (options.evidence) result.evidence = await writeRunEvidence(result, options.evidence.reportDir, options.evidence.runDir);
   return result;
+}
+
+/**
+ * Where the proxy, beside the server, reaches it: the address it listens on. The URL's host is
+ * where the client reaches it, which from the server's own host can be a router's outside
+ * (server-nat: the router drops a flow the server side starts). A server that was already
+ * running is reached at its URL as given.
+ */
+function proxyTarget(url: string, site: Site, external: boolean | undefined): string {
+  if (external) return url;
+  const target = new URL(url);
+  target.hostname = site.serverListen.includes(':') ? `[${site.serverListen}]` : site.serverListen;
+  return target.href;
 }
 
 /** The run's files: the offer and the answer, the exchange, both logs, run.json (and the capture, already there). */

@@ -12,13 +12,13 @@
  * removes them after. A pair that cannot run on a network (a client without TURN options on
  * `relay`) is `unsupported`, shown as n/a: not a failure.
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { runOnce, type RunOptions, type RunResult, type RunStatus } from './cell-run.js';
 import type { Availability, InteropPeer, TestType } from './peer.js';
 import { TEST_TYPES } from './peer.js';
-import { namespacesUnavailable, type NetworkName } from '../net/namespaces.js';
+import { NETWORKS, namespacesUnavailable, type NetworkName } from '../net/namespaces.js';
 
 export type { RunResult, RunStatus } from './cell-run.js';
 
@@ -73,7 +73,7 @@ export interface MatrixOptions {
   repeat?: number;
   /** A pcapng of every run with the DTLS keys (needs root, dumpcap, and `reportDir`). */
   capture?: boolean;
-  /** The report directory: each run's evidence goes to cells/<cell id>/run-<n>/ in it (cells/ is emptied first). */
+  /** The report directory: each run's evidence goes to cells/<cell id>/run-<n>/ in it (an earlier run's cell folders are removed first). */
   reportDir?: string;
   /** The command that reruns one cell (the CLI knows how it was started and what was added). */
   rerunCommand?: (cell: CellKey) => { command: string; cwd: string };
@@ -144,7 +144,7 @@ export async function runMatrix(options: MatrixOptions): Promise<MatrixResult> {
         for (const client of clients) if (!options.oursOnly || server.ours || client.ours) plan.push({ server, client, test, network });
 
   // Evidence of an earlier run in the same directory would be mistaken for this one's.
-  if (options.reportDir) await rm(join(options.reportDir, CELLS_DIR), { recursive: true, force: true });
+  if (options.reportDir) await removeOldEvidence(join(options.reportDir, CELLS_DIR));
   options.onProgress?.({ type: 'start', total: plan.length });
   const cells: CellResult[] = new Array(plan.length);
   let next = 0;
@@ -182,6 +182,13 @@ export const CELLS_DIR = 'cells';
 
 export function cellId({ server, client, test, network }: CellKey): string {
   return `${network}.test${test}.${server}.${client}`;
+}
+
+/** Removes the cell folders of an earlier run (named as cellId names them), and nothing else a user may keep there. */
+async function removeOldEvidence(dir: string): Promise<void> {
+  const entries = await readdir(dir).catch(() => [] as string[]);
+  const ours = new RegExp(`^(${NETWORKS.join('|')})\\.test\\d+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$`);
+  await Promise.all(entries.filter((name) => ours.test(name)).map((name) => rm(join(dir, name), { recursive: true, force: true })));
 }
 
 /**

@@ -85,6 +85,7 @@ test('foreign peers added with --add-server and --add-client run in the matrix l
   assert.match(html, /Rerun this cell/);
   const md = await readFile(join(out, 'report.md'), 'utf8');
   assert.match(md, /\| \*\*pion2\*\* \| ✅ 2\/2 \d+ \| ✅ 2\/2 \d+ \|/);
+  assert.match(md, /\| pion2 → aiortc2 \| [\d.]+ \| [\d.]+ \| [\d.]+ \|/, 'what each phase took, to compare stacks');
 
   // One command reruns one cell, with the same peers: it works as printed, from where it says.
   const rerun = pionToAiortc.rerun!;

@@ -19,7 +19,7 @@ import { checksFromJson } from '../../client/sub-checks.js';
 import { DEFAULT_CLIENT_NETWORKS, DEFAULT_SERVER_NETWORKS, type Availability, type ClientOutcome, type InteropPeer, type RunningServer } from '../peer.js';
 import type { PeerProcess } from '../process.js';
 import { ServerStartError, lastJsonLine, readFailureLine, runClientProcess, startIn } from '../adapters/spawn-peer.js';
-import { waitForServerTcp } from '../evidence/helper-process.js';
+import { waitForServerTcp } from '../evidence/server-host.js';
 import { acceptsTcp } from '../tcp-ready.js';
 import { firstWord, type PeerSpec } from './spec.js';
 

@@ -1,5 +1,6 @@
 /** report.md: servers as rows, clients as columns, one table per test, as the Echo Test suite publishes it. */
 import { SUB_CHECK_LABELS, SUB_CHECK_NAMES, describeCheck } from '../../client/sub-checks.js';
+import { PHASE_LABELS, PHASE_NAMES } from '../evidence/phases.js';
 import type { CellResult, MatrixResult } from '../matrix.js';
 import { cellAt, connectMs, failedChecks, failureText, passRate, STATUS_MARK, summarize, tablesOf } from './summary.js';
 
@@ -57,6 +58,7 @@ export function renderMarkdown(result: MatrixResult): string {
       out.push('');
     }
     out.push(...subCheckTable(inTable));
+    out.push(...phaseTable(inTable));
   }
 
   out.push('## Sub-checks', '', 'What each client saw on the wire, where it can see it: ✅ pass, ❌ fail, n/a the client cannot see it (the reason is in report.json and report.html). They never change a cell\'s verdict; a failed cell names its first failed sub-check.', '');
@@ -89,6 +91,33 @@ function subCheckTable(cells: CellResult[]): string[] {
   }
   out.push('', '</details>', '');
   return out;
+}
+
+/**
+ * How long each phase took, per cell (the median over its passing runs): where stacks differ.
+ * Blank where the client does not say (its phases are unknown).
+ */
+function phaseTable(cells: CellResult[]): string[] {
+  const rows = cells.filter((c) => c.status === 'pass' || c.status === 'flaky').map((cell) => {
+    const passing = (cell.runs ?? []).filter((r) => r.status === 'pass');
+    const took = PHASE_NAMES.map((name) => median(passing.map((r) => r.phases.find((p) => p.name === name)?.tookMs)));
+    return { cell, took };
+  });
+  if (!rows.some((r) => r.took.some((v) => v !== undefined))) return [];
+  const out = [
+    '<details><summary>Phase timings of these cells (ms each took, median of the passing runs)</summary>',
+    '',
+    `| server → client | ${PHASE_NAMES.map((n) => PHASE_LABELS[n]).join(' | ')} |`,
+    `|---|${PHASE_NAMES.map(() => '---:').join('|')}|`,
+  ];
+  for (const { cell, took } of rows) out.push(`| ${cell.server} → ${cell.client} | ${took.map((v) => (v === undefined ? '' : String(Math.round(v * 10) / 10))).join(' | ')} |`);
+  out.push('', 'POST: the server\'s time to answer (the signaling proxy). ICE: from the answer to ICE connected; DTLS: from ICE to DTLS connected; first echo: from DTLS connected, by the client\'s clock.', '', '</details>', '');
+  return out;
+}
+
+function median(values: (number | undefined)[]): number | undefined {
+  const known = values.filter((v): v is number => v !== undefined).sort((a, b) => a - b);
+  return known.length ? known[Math.floor((known.length - 1) / 2)] : undefined;
 }
 
 function clip(text: string, max: number): string {
