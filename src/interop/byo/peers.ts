@@ -32,11 +32,12 @@ export function byoPeers(specs: readonly PeerSpec[], cwd: string): InteropPeer[]
   return names.map((name) => {
     const server = specs.find((s) => s.name === name && s.role === 'server');
     const client = specs.find((s) => s.name === name && s.role === 'client');
-    const kind = [server && (server.kind === 'url' ? 'server at a URL' : 'server command'), client && 'client command'].filter(Boolean).join(' and ');
+    // The reports' peer table says what was run: a report read later still tells which build it was.
+    const roles = [server && (server.kind === 'url' ? `server at ${server.value}` : `server \`${server.value}\``), client && `client \`${client.value}\``];
     return {
       name,
       ours: false,
-      label: `${name} (${kind}, added on the command line)`,
+      label: `added on the command line: ${roles.filter(Boolean).join('; ')}`,
       origin: { server: server?.value, client: client?.value },
       detect: () => detect([server, client].filter((s): s is PeerSpec => s !== undefined), cwd),
       server: server && (server.kind === 'url' ? urlServer(server.value) : commandServer(server.value, cwd)),

@@ -50,8 +50,14 @@ export interface CaptureEvidence {
   note?: string;
 }
 
-/** Why this machine cannot capture, or undefined. */
-export async function captureUnavailable(): Promise<string | undefined> {
+let unavailable: Promise<string | undefined> | undefined;
+
+/** Why this machine cannot capture, or undefined (asked once per process: every run asks). */
+export function captureUnavailable(): Promise<string | undefined> {
+  return (unavailable ??= findWhyUnavailable());
+}
+
+async function findWhyUnavailable(): Promise<string | undefined> {
   if (process.getuid?.() !== 0) return 'needs root (a network namespace per captured run, and dumpcap)';
   for (const [command, args] of [['dumpcap', ['-v']], ['tshark', ['-v']], ['ip', ['netns', 'list']]] as const) {
     try {

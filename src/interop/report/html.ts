@@ -62,7 +62,7 @@ export function renderHtml(result: MatrixResult): string {
   for (const peer of result.peers) {
     const status = peer.availability.available ? 'available' : `missing: ${esc(peer.availability.reason)} — install: <code>${esc(peer.availability.install)}</code>`;
     parts.push(
-      `<tr><th>${esc(peer.name)}${peer.ours ? ' (ours)' : ''}</th><td style="padding:.35rem .6rem">${esc(peer.roles.join(', '))}</td><td style="padding:.35rem .6rem">${status}</td></tr>`,
+      `<tr><th>${esc(peer.name)}${peer.ours ? ' (ours)' : ''}<br><span class="muted" style="font-weight:normal">${esc(peer.label)}</span></th><td style="padding:.35rem .6rem">${esc(peer.roles.join(', '))}</td><td style="padding:.35rem .6rem">${status}</td></tr>`,
     );
   }
   parts.push('</table>');
