@@ -7,10 +7,11 @@ import os
 from aiortc import rtcdtlstransport
 
 
-def install_key_log() -> None:
+def install_key_log():
+    """Returns a function that takes the hook out again (for tests), or None when not installed."""
     path = os.environ.get("SSLKEYLOGFILE")
     if not path:
-        return
+        return None
     create = rtcdtlstransport.RTCCertificate._create_ssl_context
 
     def write(_connection, line: bytes) -> None:
@@ -27,3 +28,8 @@ def install_key_log() -> None:
         return context
 
     rtcdtlstransport.RTCCertificate._create_ssl_context = create_with_key_log
+
+    def uninstall() -> None:
+        rtcdtlstransport.RTCCertificate._create_ssl_context = create
+
+    return uninstall
