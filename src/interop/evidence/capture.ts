@@ -89,12 +89,24 @@ export async function isolatedDirectSite(tag: string): Promise<Site> {
     await ip('-n', ns, 'link', 'set', 'echo1', 'up');
     await ip('-n', ns, 'link', 'set', 'echo0', 'up');
     await ip('-n', ns, 'route', 'add', 'default', 'dev', 'echo0');
+    // UDP over 127.0.0.1 is dropped on its way in (a lost packet to the sender), so every candidate
+    // pair is 10.79.0.1 both ways. Otherwise a stack that gathers loopback (pion) and one that
+    // does not can each send on a different pair, a handshake's two directions become two UDP
+    // conversations, and tshark, which decrypts a DTLS session within one, decrypts nothing.
+    await nftIn(ns, 'table inet capture {\n  chain input {\n    type filter hook input priority 0;\n    ip saddr 127.0.0.0/8 meta l4proto udp drop\n  }\n}\n');
   } catch (err) {
     await remove();
     throw err;
   }
   const exec = ['ip', 'netns', 'exec', ns];
   return { ...DIRECT, clientExec: exec, serverExec: exec, remove };
+}
+
+function nftIn(namespace: string, ruleset: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = execFile('ip', ['netns', 'exec', namespace, 'nft', '-f', '-'], { timeout: 5_000 }, (err) => (err ? reject(err) : resolve()));
+    child.stdin?.end(ruleset);
+  });
 }
 
 /** Starts dumpcap on every interface of the server's host; resolves once it captures. The caller stops it. */
@@ -160,7 +172,7 @@ async function countPackets(file: string): Promise<number | undefined> {
  */
 export async function checkDecryption(file: string, keys: string): Promise<{ ok: boolean; detail: string }> {
   try {
-    const { stdout } = await run('tshark', ['-r', file, '-o', `tls.keylog_file:${keys}`, '-Y', 'dtls', '-T', 'fields', '-e', 'dtls.handshake.type', '-e', 'data.data'], {
+    const { stdout } = await run('tshark', ['-r', file, '-o', `tls.keylog_file:${keys}`, '-Y', 'dtls', '-T', 'fields', '-e', 'dtls.handshake.type', '-e', 'data.data', '-e', 'udp.stream'], {
       timeout: 60_000,
       maxBuffer: 64 * 1024 * 1024,
     });
@@ -168,7 +180,15 @@ export async function checkDecryption(file: string, keys: string): Promise<{ ok:
     const finished = rows.filter(([types]) => (types ?? '').split(',').includes('20')).length;
     const plain = rows.filter(([, data]) => data).length;
     if (rows.length === 0) return { ok: false, detail: 'tshark found no DTLS in the capture' };
-    if (finished === 0) return { ok: false, detail: `tshark found ${rows.length} DTLS records and decrypted no Finished message: the keys do not match this handshake` };
+    if (finished === 0) {
+      const streamsOf = (type: string) => new Set(rows.filter(([types]) => (types ?? '').split(',').includes(type)).map(([, , stream]) => stream));
+      const [hellos, serverHellos] = [streamsOf('1'), streamsOf('2')];
+      const split = hellos.size > 0 && serverHellos.size > 0 && ![...hellos].some((s) => serverHellos.has(s));
+      const why = split
+        ? "the handshake's two directions are two UDP conversations (each side sent on its own candidate pair), and tshark decrypts a DTLS session within one"
+        : 'the keys do not match this handshake';
+      return { ok: false, detail: `tshark found ${rows.length} DTLS records and decrypted no Finished message: ${why}` };
+    }
     const data = plain ? ` and ${plain} application data record${plain > 1 ? 's' : ''} (the data channel's SCTP, in plain)` : '';
     return { ok: true, detail: `tshark decrypted ${finished} Finished message${finished > 1 ? 's' : ''}${data}, of ${rows.length} DTLS records` };
   } catch (err) {
