@@ -13,8 +13,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { ourPeers } from '../../src/interop/adapters/ours.js';
+import { pionPeer } from '../../src/interop/adapters/pion.js';
 import { captureUnavailable } from '../../src/interop/evidence/capture.js';
-import { runMatrix } from '../../src/interop/matrix.js';
+import { runCell, runMatrix } from '../../src/interop/matrix.js';
 import { ROOT } from '../helpers/cli.js';
 import { skipUnlessCi } from '../helpers/timeout.js';
 
@@ -69,6 +70,16 @@ test('a captured run decrypts with the keys its peers wrote, holds only its own 
   assert.match(none.capture?.decrypted?.detail ?? '', /no keys/);
   assert.ok(existsSync(join(out, none.evidence!.capture!)), 'the capture is kept without keys too');
   assert.equal(none.evidence?.keys, undefined);
+
+  // pion gathers loopback candidates, werift does not: left alone they each sent on their own
+  // pair, and the handshake's directions were two conversations tshark could not join.
+  if ((await pionPeer.detect(ROOT)).available || process.env.CI) {
+    const werift = ourPeers().find((p) => p.name === 'werift')!;
+    const mixed = await runCell(pionPeer, werift, 1, 'direct', { root: ROOT, capture: true, reportDir: out }, 'capture-pion');
+    assert.equal(mixed.status, 'pass', `${mixed.reason} ${mixed.message}`);
+    assert.equal(mixed.capture?.keys?.server.lines, 1, mixed.capture?.keys?.server.note);
+    assert.equal(mixed.capture?.decrypted?.ok, true, mixed.capture?.decrypted?.detail);
+  }
 });
 
 function rows(text: string): string[][] {
