@@ -44,6 +44,8 @@ export interface CellResult extends Omit<RunResult, 'run' | 'status'> {
   passed: number;
   /** One command that runs this cell again, with the same peers and options. */
   rerun?: { command: string; cwd: string };
+  /** The stacks' versions, where they can be told (Debian's or npm's package version). */
+  versions?: { server?: string; client?: string };
 }
 
 export interface PeerAvailability {
@@ -77,6 +79,8 @@ export interface MatrixOptions {
   reportDir?: string;
   /** The command that reruns one cell (the CLI knows how it was started and what was added). */
   rerunCommand?: (cell: CellKey) => { command: string; cwd: string };
+  /** Each peer's version, by name (runMatrix fills it from the peers' detection). */
+  versions?: Record<string, string | undefined>;
   onProgress?: (event: ProgressEvent) => void;
 }
 
@@ -130,6 +134,7 @@ export async function runMatrix(options: MatrixOptions): Promise<MatrixResult> {
   }
   const availability = await detectPeers(options.peers, options.root);
   const usable = new Set(availability.filter((p) => p.availability.available).map((p) => p.name));
+  const versions = Object.fromEntries(availability.map((p) => [p.name, p.availability.available ? p.availability.version : undefined]));
   const wanted = (names: string[] | undefined, name: string) => !names || names.includes(name);
   const servers = options.peers.filter((p) => p.server && usable.has(p.name) && wanted(options.servers, p.name));
   const clients = options.peers.filter((p) => p.client && usable.has(p.name) && wanted(options.clients, p.name));
@@ -155,7 +160,7 @@ export async function runMatrix(options: MatrixOptions): Promise<MatrixResult> {
       const index = next++;
       const { server, client, test, network } = plan[index]!;
       options.onProgress?.({ type: 'cell-start', index, total: plan.length, server: server.name, client: client.name, test, network });
-      const cell = await runCell(server, client, test, network, options, `${process.pid % 1000}x${index}`);
+      const cell = await runCell(server, client, test, network, { ...options, versions }, `${process.pid % 1000}x${index}`);
       cells[index] = cell;
       options.onProgress?.({ type: 'cell-done', index, done: ++done, total: plan.length, cell });
     }
@@ -200,7 +205,7 @@ export async function runCell(
   client: InteropPeer,
   test: TestType,
   network: NetworkName,
-  options: Pick<MatrixOptions, 'root' | 'timeoutMs' | 'repeat' | 'capture' | 'reportDir' | 'rerunCommand'>,
+  options: Pick<MatrixOptions, 'root' | 'timeoutMs' | 'repeat' | 'capture' | 'reportDir' | 'rerunCommand' | 'versions'>,
   tag: string,
 ): Promise<CellResult> {
   const key: CellKey = { server: server.name, client: client.name, test, network };
@@ -231,6 +236,7 @@ export async function runCell(
     runs,
     passed: runs.filter((r) => r.status === 'pass').length,
     rerun: options.rerunCommand?.(key),
+    ...(options.versions ? { versions: { server: options.versions[server.name], client: options.versions[client.name] } } : {}),
   };
   if (options.reportDir) await writeCellJson(cell, options.reportDir);
   return cell;

@@ -74,6 +74,9 @@ test('foreign peers added with --add-server and --add-client run in the matrix l
   // aiortc prints its steps (interop/peers/README.md): every phase known, each from its own clock.
   for (const phase of pionToAiortc.phases) assert.ok(phase.atMs !== undefined || phase.name === 'first-echo', `${phase.name}: ${phase.source}`);
   assert.equal(pionToAiortc.phases.find((p) => p.name === 'ice-connected')?.source, 'client');
+  // Which build gave the result: our engine's npm package; an added peer's command is in the peer table.
+  assert.match(report.cells.find((c) => c.client === 'libdatachannel')!.versions?.client ?? '', /^node-datachannel \d+\.\d+/);
+  assert.match(report.peers.find((p) => p.name === 'pion2')!.label, /server `interop\/peers\/pion\/bin\/pion-server --host \{host\} --port \{port\}`/);
   const url = report.cells.find((c) => c.server === 'x')!;
   assert.match(url.logs.server, /already running/);
 

@@ -8,6 +8,7 @@ import { checksFromJson } from '../../client/sub-checks.js';
 import { BROWSER_PACKAGES, BROWSER_PATHS, type BrowserName } from '../browser/driver.js';
 import type { Availability, ClientOutcome, InteropPeer } from '../peer.js';
 import { iceServerArgs, lastJsonLine, readFailureLine, runClientProcess } from './spawn-peer.js';
+import { debianVersion } from './versions.js';
 
 /**
  * DTLS keys under --capture (SSLKEYLOGFILE reaches the browser through our driver's environment):
@@ -37,7 +38,7 @@ export function browserPeer(browser: BrowserName, label: string): InteropPeer {
       } catch {
         return { available: false, reason: 'dist/interop/browser/main.js is missing', install: 'npm run build' };
       }
-      return { available: true };
+      return { available: true, version: await debianVersion(BROWSER_PACKAGES[browser]) };
     },
     client: {
       // A browser launch takes a few hundred ms (Chromium) to a few seconds (Firefox), more on a busy machine.

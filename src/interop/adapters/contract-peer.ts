@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Availability, InteropPeer, ServerQuirks } from '../peer.js';
 import type { NetworkName } from '../../net/namespaces.js';
 import { iceServerArgs, runClientProcess, startServerProcess } from './spawn-peer.js';
+import { debianVersion } from './versions.js';
 
 export interface ContractPeerSpec {
   name: string;
@@ -24,7 +25,7 @@ export interface ContractPeerSpec {
   clientNetworks?: readonly NetworkName[];
   /** A command that exits 0 when the stack is installed (its imports work). */
   probe?: string[];
-  /** Debian packages, for the install hint when there is no setup script. */
+  /** Debian packages, for the install hint when there is no setup script; the first one's version is the peer's. */
   debianPackages: string[];
   /** Whether it writes DTLS keys to SSLKEYLOGFILE (see InteropPeer.keyLog). */
   keyLog?: { writes: boolean; note: string };
@@ -56,7 +57,7 @@ export function contractPeer(spec: ContractPeerSpec): InteropPeer {
         const failure = await probe(root, spec.probe);
         if (failure) return { available: false, reason: failure, install };
       }
-      return { available: true };
+      return { available: true, version: await debianVersion(spec.debianPackages[0]!) };
     },
     server: {
       quirks: spec.quirks,

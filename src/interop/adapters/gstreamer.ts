@@ -21,5 +21,5 @@ export const gstreamerPeer = contractPeer({
   test0ClientArgs: ['--require-echo'],
   probe: ['/usr/bin/python3', '-c', PROBE],
   keyLog: { writes: false, note: "webrtcbin's dtlsenc/dtlsdec keep their OpenSSL context to themselves: no key log" },
-  debianPackages: ['python3-gst-1.0', 'gstreamer1.0-plugins-bad', 'gstreamer1.0-plugins-good', 'gstreamer1.0-plugins-base', 'gstreamer1.0-nice'],
+  debianPackages: ['gstreamer1.0-plugins-bad', 'python3-gst-1.0', 'gstreamer1.0-plugins-good', 'gstreamer1.0-plugins-base', 'gstreamer1.0-nice'],
 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { ECHOTEST_PLUGIN, HTTP_TRANSPORT, JANUS_PATH } from '../janus/config.js';
 import type { Availability, InteropPeer } from '../peer.js';
 import { startServerProcess } from './spawn-peer.js';
+import { debianVersion } from './versions.js';
 
 const INSTALL = 'bash interop/setup/janus.sh (apt-get install -y janus)';
 
@@ -25,7 +26,7 @@ export const janusPeer: InteropPeer = {
     } catch {
       return { available: false, reason: 'dist/interop/janus/main.js is missing', install: 'npm run build' };
     }
-    return { available: true };
+    return { available: true, version: await debianVersion('janus') };
   },
   server: {
     start: (port, root, site, options) =>

@@ -7,6 +7,10 @@ import type { EngineName } from '../../engines/engine.js';
 import type { Availability, ClientOutcome, InteropPeer } from '../peer.js';
 import { NETWORKS } from '../../net/namespaces.js';
 import { iceServerArgs, lastJsonLine, readFailureLine, runClientProcess, startServerProcess } from './spawn-peer.js';
+import { npmVersion } from './versions.js';
+
+/** The npm package that is each engine's stack (an engine not listed has no version in the reports). */
+const ENGINE_PACKAGES: Partial<Record<EngineName, string>> = { libdatachannel: 'node-datachannel', werift: 'werift', libwebrtc: '@roamhq/wrtc' };
 
 export function ourPeers(): InteropPeer[] {
   return ENGINE_NAMES.map(ourPeer);
@@ -34,7 +38,8 @@ function ourPeer(engine: EngineName): InteropPeer {
       if (!existsSync(cli(root))) return { available: false, reason: 'dist/cli.js is missing', install: 'npm run build' };
       try {
         await loadEngine(engine); // a native addon or a module that fails to load shows here, not in 40 cells
-        return { available: true };
+        const stack = ENGINE_PACKAGES[engine];
+        return { available: true, version: stack ? await npmVersion(root, stack) : undefined };
       } catch (err) {
         return { available: false, reason: `engine does not load: ${(err as Error).message.split('\n')[0]}`, install: 'npm ci && npm run build' };
       }

@@ -60,7 +60,7 @@ export function renderHtml(result: MatrixResult): string {
   }
   parts.push('<h2>Peers</h2><table class="grid"><tr><th>peer</th><th>roles</th><th>status</th></tr>');
   for (const peer of result.peers) {
-    const status = peer.availability.available ? 'available' : `missing: ${esc(peer.availability.reason)} — install: <code>${esc(peer.availability.install)}</code>`;
+    const status = peer.availability.available ? `available${peer.availability.version ? `: ${esc(peer.availability.version)}` : ''}` : `missing: ${esc(peer.availability.reason)} — install: <code>${esc(peer.availability.install)}</code>`;
     parts.push(
       `<tr><th>${esc(peer.name)}${peer.ours ? ' (ours)' : ''}<br><span class="muted" style="font-weight:normal">${esc(peer.label)}</span></th><td style="padding:.35rem .6rem">${esc(peer.roles.join(', '))}</td><td style="padding:.35rem .6rem">${status}</td></tr>`,
     );
@@ -96,6 +96,8 @@ function renderCell(cell: CellResult): string {
   const classes = [cell.status, (cell.status === 'fail' || cell.status === 'flaky') && !cell.decisive ? 'foreign' : ''].filter(Boolean).join(' ');
   const body: string[] = [];
   body.push(`<p><strong>${esc(cell.server)}</strong> server → <strong>${esc(cell.client)}</strong> client, test ${cell.test}, network ${esc(cell.network ?? 'direct')}, port ${cell.port}: <strong>${esc(cell.status)}</strong></p>`);
+  const versions = [cell.versions?.server && `server ${cell.versions.server}`, cell.versions?.client && `client ${cell.versions.client}`].filter(Boolean);
+  if (versions.length) body.push(`<p class="muted">${esc(versions.join('; '))}</p>`);
   const runs = cell.runs ?? [];
   if (runs.length > 1) body.push(`<p>${cell.passed} of ${runs.length} runs passed${cell.status === 'flaky' ? ': <strong>flaky</strong>' : ''}.${cell.status !== 'pass' ? ` Below: run ${shownRun(cell)}, the first that did not pass.` : ' Below: run 1.'}</p>`);
   if (cell.status !== 'pass') body.push(`<p>${esc(failureText(cell))}</p>`);

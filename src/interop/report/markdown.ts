@@ -68,7 +68,9 @@ export function renderMarkdown(result: MatrixResult): string {
 
   out.push('## Peers', '', '| peer | roles | status |', '|---|---|---|');
   for (const peer of result.peers) {
-    const status = peer.availability.available ? 'available' : `missing: ${peer.availability.reason}; install: \`${peer.availability.install}\``;
+    const status = peer.availability.available
+      ? `available${peer.availability.version ? `: ${peer.availability.version}` : ''}`
+      : `missing: ${peer.availability.reason}; install: \`${peer.availability.install}\``;
     out.push(`| ${peer.name}${peer.ours ? ' (ours)' : ''} — ${peer.label} | ${peer.roles.join(', ')} | ${escapeCell(status)} |`);
   }
   out.push('');
