@@ -12,20 +12,26 @@
  * removes them after. A pair that cannot run on a network (a client without TURN options on
  * `relay`) is `unsupported`, shown as n/a: not a failure.
  */
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
-import { knownFailureFor, type KnownFailure } from './known-failures.js';
-import {
-  DEFAULT_CLIENT_NETWORKS, DEFAULT_SERVER_NETWORKS, TEST_TYPES, type Availability, type ClientOutcome, type InteropPeer, type RunningServer, type Site, type TestType,
-} from './peer.js';
-import { freePort } from '../net/free-port.js';
-import { NETWORK_LABELS, createTopology, namespacesUnavailable, type NetworkName } from '../net/namespaces.js';
-import { startTurnServer, type TurnServer } from '../net/turn-server.js';
-import { ServerStartError } from './adapters/spawn-peer.js';
-import { firstFailure, type SubCheck } from '../client/sub-checks.js';
+import { join } from 'node:path';
+import { runOnce, type RunOptions, type RunResult, type RunStatus } from './cell-run.js';
+import type { Availability, InteropPeer, TestType } from './peer.js';
+import { TEST_TYPES } from './peer.js';
+import { NETWORKS, namespacesUnavailable, type NetworkName } from '../net/namespaces.js';
 
-export type CellStatus = 'pass' | 'fail' | 'known-failure' | 'unsupported';
+export type { RunResult, RunStatus } from './cell-run.js';
 
-export interface CellResult {
+/** A cell's verdict over its runs: `flaky` when some passed and some did not. */
+export type CellStatus = RunStatus | 'flaky';
+
+/**
+ * One server × client × test × network. With --repeat it holds every run; the fields it shares
+ * with a run are those of its first run that did not pass (the one that says why), else its first.
+ */
+export interface CellResult extends Omit<RunResult, 'run' | 'status'> {
+  /** `<network>.test<N>.<server>.<client>`: the cell's folder under cells/ in the report directory. */
+  id: string;
   server: string;
   client: string;
   test: TestType;
@@ -33,25 +39,13 @@ export interface CellResult {
   status: CellStatus;
   /** True when one of our peers is in the cell: its failure fails the run. */
   decisive: boolean;
-  reason?: string;
-  message?: string;
-  knownFailure?: { id: string; why: string; link?: string };
-  timings: {
-    /** Server spawn until it listens. */
-    serverStartMs?: number;
-    /** The client's own steps (ms since it started) and `exited`: its wall time. */
-    client: Record<string, number>;
-    /** The whole cell, server start to server stop. */
-    cellMs: number;
-  };
-  /** What the client reported about the echo. */
-  details?: unknown;
-  /** The client's sub-checks (src/client/sub-checks.ts), where it reports them; they do not change the status. */
-  checks?: SubCheck[];
-  /** On a failed cell: the first sub-check that failed, which the reports name before the client's reason. */
-  failedCheck?: SubCheck;
-  port: number;
-  logs: { server: string; client: string };
+  runs: RunResult[];
+  /** Runs that passed. */
+  passed: number;
+  /** One command that runs this cell again, with the same peers and options. */
+  rerun?: { command: string; cwd: string };
+  /** The stacks' versions, where they can be told (Debian's or npm's package version). */
+  versions?: { server?: string; client?: string };
 }
 
 export interface PeerAvailability {
@@ -77,7 +71,24 @@ export interface MatrixOptions {
   timeoutMs?: number;
   /** Networks to run every pair on. Default: direct (loopback) only. */
   networks?: NetworkName[];
+  /** Runs per cell. Default 1. */
+  repeat?: number;
+  /** A pcapng of every run with the DTLS keys (needs root, dumpcap, and `reportDir`). */
+  capture?: boolean;
+  /** The report directory: each run's evidence goes to cells/<cell id>/run-<n>/ in it (an earlier run's cell folders are removed first). */
+  reportDir?: string;
+  /** The command that reruns one cell (the CLI knows how it was started and what was added). */
+  rerunCommand?: (cell: CellKey) => { command: string; cwd: string };
+  /** Each peer's version, by name (runMatrix fills it from the peers' detection). */
+  versions?: Record<string, string | undefined>;
   onProgress?: (event: ProgressEvent) => void;
+}
+
+export interface CellKey {
+  server: string;
+  client: string;
+  test: TestType;
+  network: NetworkName;
 }
 
 export type ProgressEvent =
@@ -90,6 +101,9 @@ export interface MatrixResult {
   durationMs: number;
   tests: TestType[];
   networks: NetworkName[];
+  /** Runs per cell asked for. */
+  repeat: number;
+  capture: boolean;
   servers: string[];
   clients: string[];
   peers: PeerAvailability[];
@@ -97,8 +111,6 @@ export interface MatrixResult {
   /** Our own peers that should have been in the matrix but could not run. */
   ourMissing: string[];
 }
-
-const DEFAULT_CLIENT_TIMEOUT_MS = 15_000;
 
 export async function detectPeers(peers: InteropPeer[], root: string): Promise<PeerAvailability[]> {
   return Promise.all(
@@ -122,6 +134,7 @@ export async function runMatrix(options: MatrixOptions): Promise<MatrixResult> {
   }
   const availability = await detectPeers(options.peers, options.root);
   const usable = new Set(availability.filter((p) => p.availability.available).map((p) => p.name));
+  const versions = Object.fromEntries(availability.map((p) => [p.name, p.availability.available ? p.availability.version : undefined]));
   const wanted = (names: string[] | undefined, name: string) => !names || names.includes(name);
   const servers = options.peers.filter((p) => p.server && usable.has(p.name) && wanted(options.servers, p.name));
   const clients = options.peers.filter((p) => p.client && usable.has(p.name) && wanted(options.clients, p.name));
@@ -135,6 +148,8 @@ export async function runMatrix(options: MatrixOptions): Promise<MatrixResult> {
       for (const server of servers)
         for (const client of clients) if (!options.oursOnly || server.ours || client.ours) plan.push({ server, client, test, network });
 
+  // Evidence of an earlier run in the same directory would be mistaken for this one's.
+  if (options.reportDir) await removeOldEvidence(join(options.reportDir, CELLS_DIR));
   options.onProgress?.({ type: 'start', total: plan.length });
   const cells: CellResult[] = new Array(plan.length);
   let next = 0;
@@ -145,7 +160,7 @@ export async function runMatrix(options: MatrixOptions): Promise<MatrixResult> {
       const index = next++;
       const { server, client, test, network } = plan[index]!;
       options.onProgress?.({ type: 'cell-start', index, total: plan.length, server: server.name, client: client.name, test, network });
-      const cell = await runCell(server, client, test, network, options, `${process.pid % 1000}x${index}`);
+      const cell = await runCell(server, client, test, network, { ...options, versions }, `${process.pid % 1000}x${index}`);
       cells[index] = cell;
       options.onProgress?.({ type: 'cell-done', index, done: ++done, total: plan.length, cell });
     }
@@ -157,6 +172,8 @@ export async function runMatrix(options: MatrixOptions): Promise<MatrixResult> {
     durationMs: Date.now() - started,
     tests,
     networks,
+    repeat: Math.max(1, options.repeat ?? 1),
+    capture: options.capture === true,
     servers: servers.map((p) => p.name),
     clients: clients.map((p) => p.name),
     peers: availability,
@@ -165,95 +182,82 @@ export async function runMatrix(options: MatrixOptions): Promise<MatrixResult> {
   };
 }
 
+/** The folder under the report directory that holds every cell's evidence. */
+export const CELLS_DIR = 'cells';
+
+export function cellId({ server, client, test, network }: CellKey): string {
+  return `${network}.test${test}.${server}.${client}`;
+}
+
+/** Removes the cell folders of an earlier run (named as cellId names them), and nothing else a user may keep there. */
+async function removeOldEvidence(dir: string): Promise<void> {
+  const entries = await readdir(dir).catch(() => [] as string[]);
+  const ours = new RegExp(`^(${NETWORKS.join('|')})\\.test\\d+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$`);
+  await Promise.all(entries.filter((name) => ours.test(name)).map((name) => rm(join(dir, name), { recursive: true, force: true })));
+}
+
 /**
- * One cell: a fresh network where it needs one, a fresh server on a fresh port, one client run
- * against it, all stopped and removed. `tag` names the cell's namespaces. Never throws.
+ * One cell, `repeat` times (a fresh server and network each run). A run the client cannot
+ * do at all (n/a) is not repeated. `tag` names the runs' namespaces. Never throws.
  */
 export async function runCell(
   server: InteropPeer,
   client: InteropPeer,
   test: TestType,
   network: NetworkName,
-  options: Pick<MatrixOptions, 'root' | 'timeoutMs'>,
+  options: Pick<MatrixOptions, 'root' | 'timeoutMs' | 'repeat' | 'capture' | 'reportDir' | 'rerunCommand' | 'versions'>,
   tag: string,
 ): Promise<CellResult> {
-  const started = performance.now();
-  const port = await freePort();
-  const base = { server: server.name, client: client.name, test, network, decisive: server.ours || client.ours, port };
-  const unsupportedBy = [
-    !(server.server!.networks ?? DEFAULT_SERVER_NETWORKS).includes(network) && `the ${server.name} server`,
-    !(client.client!.networks ?? DEFAULT_CLIENT_NETWORKS).includes(network) && `the ${client.name} client`,
-  ].filter(Boolean);
-  if (unsupportedBy.length > 0) {
-    const message = `${unsupportedBy.join(' and ')} cannot run on the ${network} network (${NETWORK_LABELS[network]})`;
-    return { ...base, decisive: false, status: 'unsupported', reason: 'unsupported', message, timings: { client: {}, cellMs: 0 }, logs: { server: '', client: '' } };
-  }
-  let site: Site | undefined;
-  let turn: TurnServer | undefined;
-  let running: RunningServer | undefined;
-  let outcome: ClientOutcome | undefined;
-  let failure: { reason: string; message: string } | undefined;
-  let serverLog = '';
-  try {
-    site = await createTopology(network, tag);
-    if (network === 'relay') turn = await startTurnServer({ exec: site.serverExec });
-    running = await server.server!.start(port, options.root, site);
-    outcome = await client.client!.run({
-      url: running.url,
-      test,
-      timeoutMs: options.timeoutMs ?? client.client!.timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS,
-      server: { name: server.name, quirks: server.server!.quirks ?? {} },
+  const key: CellKey = { server: server.name, client: client.name, test, network };
+  const id = cellId(key);
+  const repeat = Math.max(1, options.repeat ?? 1);
+  const runs: RunResult[] = [];
+  for (let run = 1; run <= repeat; run++) {
+    const runOptions: RunOptions = {
       root: options.root,
-      site,
-    });
-  } catch (err) {
-    if (err instanceof ServerStartError) {
-      failure = { reason: 'server-start', message: `${server.name} server ${err.message}` };
-      serverLog = err.process.log();
-    } else {
-      failure = { reason: 'harness-error', message: (err as Error).message };
-    }
-  } finally {
-    await running?.process.stop();
-    await turn?.stop();
-    await site?.remove();
+      timeoutMs: options.timeoutMs,
+      capture: options.capture,
+      evidence: options.reportDir ? { reportDir: options.reportDir, runDir: join(options.reportDir, CELLS_DIR, id, `run-${run}`) } : undefined,
+    };
+    const result = await runOnce(server, client, test, network, run, runOptions, repeat > 1 ? `${tag}r${run}` : tag);
+    runs.push(result);
+    if (result.status === 'unsupported') break;
   }
-  if (running) serverLog = running.process.log();
-  // Exit 127: the client says it cannot run this test at all (as the QUIC interop runner has it).
-  const unsupported = outcome?.exitCode === 127;
+  const status = cellStatus(runs);
+  // The run that says why the cell is not a pass, where there is one.
+  const shown = runs.find((r) => r.status === 'fail') ?? runs.find((r) => r.status !== 'pass' && r.status !== 'unsupported') ?? runs[0]!;
+  const { run: _run, status: _status, ...fields } = shown;
   const cell: CellResult = {
-    ...base,
-    ...(unsupported ? { decisive: false } : {}),
-    status: outcome?.ok ? 'pass' : unsupported ? 'unsupported' : 'fail',
-    reason: unsupported ? 'unsupported' : outcome && !outcome.ok ? outcome.reason : failure?.reason,
-    message: outcome && !outcome.ok ? outcome.message : failure?.message,
-    timings: { serverStartMs: running?.startMs, client: outcome?.timings ?? {}, cellMs: Math.round(performance.now() - started) },
-    details: outcome?.details,
-    checks: outcome?.checks,
-    logs: { server: serverLog, client: outcome?.process.log() ?? '' },
+    ...fields,
+    id,
+    ...key,
+    status,
+    decisive: (server.ours || client.ours) && status !== 'unsupported',
+    runs,
+    passed: runs.filter((r) => r.status === 'pass').length,
+    rerun: options.rerunCommand?.(key),
+    ...(options.versions ? { versions: { server: options.versions[server.name], client: options.versions[client.name] } } : {}),
   };
-  if (cell.status === 'fail') {
-    const known: KnownFailure | undefined = knownFailureFor({
-      server: cell.server,
-      client: cell.client,
-      test,
-      reason: cell.reason,
-      message: cell.message,
-      timings: cell.timings.client,
-      clientLog: cell.logs.client,
-      serverLog: cell.logs.server,
-    });
-    if (known) {
-      cell.status = 'known-failure';
-      cell.knownFailure = { id: known.id, why: known.why, link: known.link };
-    }
-  }
-  // A failure that is not a known one names what broke first, where the client saw it.
-  if (cell.status === 'fail') cell.failedCheck = firstFailure(cell.checks);
+  if (options.reportDir) await writeCellJson(cell, options.reportDir);
   return cell;
 }
 
-/** The cells that fail the run: a failure (not a known one) with one of our peers in it. */
+/** Every run the same: that status. Passes mixed with anything else: flaky. Otherwise a plain failure outweighs a known one. */
+export function cellStatus(runs: readonly RunResult[]): CellStatus {
+  const statuses = new Set(runs.map((r) => r.status));
+  if (statuses.size === 1) return runs[0]!.status;
+  if (statuses.has('pass')) return 'flaky';
+  return statuses.has('fail') ? 'fail' : statuses.has('known-failure') ? 'known-failure' : 'unsupported';
+}
+
+async function writeCellJson(cell: CellResult, reportDir: string): Promise<void> {
+  const dir = join(reportDir, CELLS_DIR, cell.id);
+  await mkdir(dir, { recursive: true });
+  const { logs: _logs, runs, ...rest } = cell;
+  await writeFile(join(dir, 'cell.json'), `${JSON.stringify({ ...rest, runs: runs.map(({ logs: _l, ...run }) => run) }, null, 2)}\n`);
+}
+
+/** The cells that fail the run: a failure (not a known one) or a flaky cell, with one of our peers in it. */
 export function decisiveFailures(result: MatrixResult): CellResult[] {
-  return result.cells.filter((c) => c.decisive && c.status === 'fail');
+  return result.cells.filter((c) => c.decisive && (c.status === 'fail' || c.status === 'flaky'));
 }

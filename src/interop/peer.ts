@@ -25,9 +25,16 @@ export interface ServerQuirks {
 export interface RunningServer {
   /** The /offer URL. */
   readonly url: string;
-  readonly process: PeerProcess;
-  /** ms from spawn until it said it listens. */
+  /** The server's process; none for a server that was already running (`--add-server NAME=URL`). */
+  readonly process?: PeerProcess;
+  /** ms from spawn until it said it listens (or accepted TCP). */
   readonly startMs: number;
+}
+
+/** What the matrix gives a peer's process beside its arguments. */
+export interface PeerEnv {
+  /** Added to the process's environment, e.g. `SSLKEYLOGFILE` under `--capture`. */
+  env?: Record<string, string>;
 }
 
 /** Where a cell runs: loopback, or the hosts of a small network of namespaces (src/net/namespaces.ts). */
@@ -38,8 +45,10 @@ export interface ServerRole {
    * Starts a server on `site.serverListen`:`port` (run through `site.serverExec`) and resolves
    * once it listens; its URL uses `site.serverHost`. The caller stops `process`.
    */
-  start(port: number, root: string, site: Site): Promise<RunningServer>;
+  start(port: number, root: string, site: Site, options?: PeerEnv): Promise<RunningServer>;
   quirks?: ServerQuirks;
+  /** Already running (`--add-server NAME=URL`): no process of ours, no namespaces, nothing to capture in isolation. */
+  external?: boolean;
   /** Networks it can serve on. Default: direct, nat and relay (server-nat needs it to announce a public address). */
   networks?: readonly NetworkName[];
 }
@@ -53,6 +62,8 @@ export interface ClientRun {
   root: string;
   /** Run through `site.clientExec`; use `site.client.iceServers` (and relay only, when it says so). */
   site: Site;
+  /** Added to the client's environment (`SSLKEYLOGFILE` under `--capture`). */
+  env?: Record<string, string>;
 }
 
 export interface ClientOutcome {
@@ -90,5 +101,12 @@ export interface InteropPeer {
   readonly label: string;
   readonly server?: ServerRole;
   readonly client?: ClientRole;
+  /**
+   * Whether its stack writes DTLS keys to `SSLKEYLOGFILE` (NSS key log lines), and if not, why:
+   * said in a capture's evidence when its key file stays empty. Unset: unknown, we only see the file.
+   */
+  readonly keyLog?: { writes: boolean; note: string };
+  /** Added with `--add-server`/`--add-client`: the command or URL it was given, for the rerun command. */
+  readonly origin?: { server?: string; client?: string };
   detect(root: string): Promise<Availability>;
 }

@@ -10,6 +10,8 @@ const MAX_LOG_CHARS = 48 * 1024;
 export interface PeerProcess {
   readonly child: ChildProcess;
   readonly command: string;
+  /** When it was spawned, in ms since the epoch (fractional): comparable with other processes' clocks. */
+  readonly startedAt: number;
   /** stdout and stderr as they came, each line prefixed with its stream and ms since start. */
   log(): string;
   stdout(): string;
@@ -24,6 +26,7 @@ export interface PeerProcess {
 
 export function startProcess(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): PeerProcess {
   const started = performance.now();
+  const startedAt = performance.timeOrigin + started;
   const child = spawn(command, args, {
     cwd: options.cwd,
     env: options.env ?? process.env,
@@ -64,6 +67,7 @@ export function startProcess(command: string, args: string[], options: { cwd: st
   return {
     child,
     command: commandLine,
+    startedAt,
     log: () => truncate(`$ ${commandLine}\n${log}`),
     stdout: () => out,
     stderr: () => err,

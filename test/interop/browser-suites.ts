@@ -28,7 +28,7 @@ export function browserMissing(browser: BrowserName): string | undefined {
 async function startServer(t: TestContext, engine: string): Promise<string> {
   const peer = ourPeers().find((p) => p.name === engine)!;
   const running = await peer.server!.start(await freePort(), ROOT, DIRECT);
-  t.after(() => running.process.stop());
+  t.after(() => running.process!.stop());
   return running.url;
 }
 

@@ -23,7 +23,7 @@ const skip = skipUnlessCi(existsSync(JANUS_PATH) && existsSync(ECHOTEST_PLUGIN) 
 
 async function startJanus(t: TestContext): Promise<RunningServer> {
   const running = await janusPeer.server!.start(await freePort(), ROOT, DIRECT);
-  t.after(() => running.process.stop());
+  t.after(() => running.process!.stop());
   return running;
 }
 
@@ -40,7 +40,7 @@ describe('our clients against Janus 1.1 EchoTest', { skip, timeout: 180_000 }, (
     test(`test 0: the ${engine} client gets its audio and video echoed by Janus`, { timeout: 60_000 }, async (t) => {
       const server = await startJanus(t);
       const outcome = await run(server, 0);
-      assert.equal(outcome.ok, true, `${outcome.reason}: ${outcome.message}\n${outcome.process.log()}\n${server.process.log()}`);
+      assert.equal(outcome.ok, true, `${outcome.reason}: ${outcome.message}\n${outcome.process.log()}\n${server.process!.log()}`);
       const media = (outcome.details as ClientDetails).media;
       assert.ok((media?.audio?.echoed ?? 0) > 0 && (media?.video?.echoed ?? 0) > 0, `audio and video came back: ${JSON.stringify(media)}`);
     });
@@ -75,12 +75,12 @@ describe('the Janus adapter under the peer contract', { skip, timeout: 60_000 },
     const server = await startJanus(t);
     const outcome = await ourPeers().find((p) => p.name === 'werift')!.client!.run({ url: server.url, test: 0, timeoutMs: 15_000, server: { name: 'janus', quirks: {} }, root: ROOT, site: DIRECT });
     assert.equal(outcome.ok, true, `${outcome.reason}: ${outcome.message}`);
-    await eventually(() => /session 1 closed: Janus hung up/.test(server.process.stderr()), 10_000, 'the session closed on the hangup');
-    assert.match(server.process.stderr(), /session 1 answer_ms \d+/);
-    assert.match(server.process.stderr(), /session 1 connected_ms \d+/);
+    await eventually(() => /session 1 closed: Janus hung up/.test(server.process!.stderr()), 10_000, 'the session closed on the hangup');
+    assert.match(server.process!.stderr(), /session 1 answer_ms \d+/);
+    assert.match(server.process!.stderr(), /session 1 connected_ms \d+/);
     const started = Date.now();
-    server.process.child.kill('SIGTERM');
-    assert.equal(await server.process.exited, 0);
+    server.process!.child.kill('SIGTERM');
+    assert.equal(await server.process!.exited, 0);
     assert.ok(Date.now() - started < 3_000, `stopped in ${Date.now() - started} ms`);
   });
 });

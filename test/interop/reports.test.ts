@@ -8,14 +8,19 @@ import { renderJson } from '../../src/interop/report/json.js';
 import { renderMarkdown } from '../../src/interop/report/markdown.js';
 
 function cell(server: string, client: string, test: 0 | 1, status: CellResult['status'], extra: Partial<CellResult> = {}): CellResult {
+  const timings = { serverStartMs: 300, client: { connected: 42, exited: 900 }, cellMs: 1200 };
   return {
+    id: `direct.test${test}.${server}.${client}`,
     server,
     client,
     test,
     network: 'direct',
     status,
     decisive: server === 'ours' || client === 'ours',
-    timings: { serverStartMs: 300, client: { connected: 42, exited: 900 }, cellMs: 1200 },
+    timings,
+    phases: [],
+    runs: [{ run: 1, status: status === 'flaky' ? 'fail' : status, timings, phases: [], port: 40000, logs: { server: '', client: '' } }],
+    passed: status === 'pass' ? 1 : 0,
     port: 40000,
     logs: { server: `server log of ${server} <b>`, client: `client log of ${client}` },
     ...extra,
@@ -27,6 +32,8 @@ const result: MatrixResult = {
   durationMs: 5000,
   tests: [0, 1],
   networks: ['direct'],
+  repeat: 1,
+  capture: false,
   servers: ['ours', 'pion'],
   clients: ['ours', 'pion', 'chromium'],
   peers: [
@@ -144,4 +151,35 @@ test('n/a cells are explained, not counted as failures', () => {
   assert.equal(json.summary.unsupported, 1);
   assert.equal(json.summary.decisiveFailures, 1, 'only the real failure');
   assert.equal(json.cells[0]!.checks!.length, 3, 'report.json keeps the sub-checks');
+});
+
+test('with --repeat a cell shows its pass rate, a flaky one is neither pass nor fail, and every run links its evidence and the rerun', () => {
+  const timings = { serverStartMs: 300, client: { connected: 40, exited: 900 }, cellMs: 1200 };
+  const run = (n: number, status: 'pass' | 'fail', connected: number) => ({
+    run: n,
+    status,
+    ...(status === 'fail' ? { reason: 'timeout', message: 'no echo' } : {}),
+    timings: { ...timings, client: { connected, exited: 900 } },
+    phases: [{ name: 'dtls-connected' as const, atMs: connected, source: 'client' }],
+    port: 40000,
+    logs: { server: '', client: '' },
+    evidence: { offer: `cells/x/run-${n}/offer.sdp`, answer: `cells/x/run-${n}/answer.sdp` },
+  });
+  const flaky = cell('ours', 'pion', 0, 'flaky', { runs: [run(1, 'pass', 30), run(2, 'fail', 50), run(3, 'pass', 70)], passed: 2, reason: 'timeout', message: 'no echo', evidence: { offer: 'cells/x/run-2/offer.sdp' } });
+  const steady = cell('ours', 'ours', 0, 'pass', { runs: [run(1, 'pass', 30), run(2, 'pass', 90), run(3, 'pass', 50)], passed: 3, rerun: { command: "webrtc-echo matrix --add-client 'a=b c' --servers ours --clients ours", cwd: '/w' } });
+  const repeated: MatrixResult = { ...result, repeat: 3, servers: ['ours'], clients: ['ours', 'pion'], cells: [steady, flaky] };
+  const md = renderMarkdown(repeated);
+  assert.match(md, /\| \*\*ours\*\* \| ✅ 3\/3 50 \| 🎲 2\/3 \|/, 'the median of the passing runs, and the rate');
+  assert.match(md, /ours → pion \| 🎲 flaky 2\/3 \| timeout: no echo \| \[cells\/direct\.test0\.ours\.pion\]/);
+  assert.match(md, /3 runs per cell: 5 of 6 runs passed/);
+  const html = renderHtml(repeated);
+  assert.match(html, /<td class="flaky"><details><summary>flaky 2\/3<\/summary>/);
+  assert.match(html, /2 of 3 runs passed: <strong>flaky<\/strong>\. Below: run 2, the first that did not pass\./);
+  assert.match(html, /<a href="cells\/x\/run-3\/answer\.sdp">answer\.sdp<\/a>/, 'each run links its files');
+  assert.match(html, /webrtc-echo matrix --add-client &#39;a=b c&#39;/, 'the rerun command, escaped');
+  const json = JSON.parse(renderJson(repeated)) as { summary: Record<string, number>; cells: CellResult[] };
+  assert.equal(json.summary.flaky, 1);
+  assert.equal(json.summary.decisiveFailures, 1, 'a flaky cell with our peer fails the run');
+  assert.equal(json.cells[1]!.runs.length, 3);
+  assert.equal((json.cells[1]!.runs[0] as { logs?: unknown }).logs, undefined, "each run's logs are in its files, not repeated in report.json");
 });

@@ -19,6 +19,7 @@ from aiortc.contrib.media import MediaPlayer
 import checks
 from client_args import USAGE, Options, UsageError, parse_args
 from common import Stopwatch, log, rtc_configuration
+from key_log import install_key_log
 
 # The media probes (PLI, NACK) take up to ~4 s; with less left they are skipped.
 MEDIA_PROBE_SECONDS = 5.0
@@ -79,8 +80,9 @@ class EchoClient:
 
         @self.pc.on("iceconnectionstatechange")
         def on_ice_state() -> None:
-            if self.pc.iceConnectionState in ("connected", "completed"):
+            if self.pc.iceConnectionState in ("connected", "completed") and not self.ice_connected:
                 self.ice_connected = True
+                self.watch.mark("ice_connected")
 
         @self.pc.on("connectionstatechange")
         def on_state() -> None:
@@ -474,6 +476,7 @@ def main() -> None:
         # 127: a test this client does not run (the QUIC interop runner's convention), not a failure.
         log(f"error: unsupported: test type {opts.test} is not one this client runs (0, 1)")
         os._exit(127)
+    install_key_log()
     code = asyncio.run(main_async(opts))
     sys.stdout.flush()
     sys.stderr.flush()

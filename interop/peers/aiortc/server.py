@@ -16,6 +16,7 @@ from aiohttp import web
 from aiortc import RTCSessionDescription
 
 from common import log
+from key_log import install_key_log
 from session import BadOffer, Sessions
 
 MAX_OFFER_BYTES = 1 << 20
@@ -99,6 +100,7 @@ def main() -> None:
     parser.add_argument("--host", default="0.0.0.0")
     parser.add_argument("--port", type=int, default=8080)
     args = parser.parse_args()
+    install_key_log()
     try:
         asyncio.run(serve(args.host, args.port))
     except OSError as err:

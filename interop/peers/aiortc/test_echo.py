@@ -105,6 +105,29 @@ class EchoTest(unittest.IsolatedAsyncioTestCase):
                 self.assertEqual(res.status, 204)
         self.assertEqual(self.sessions.live, {})
 
+    async def test_both_sides_log_the_same_dtls_keys_to_sslkeylogfile(self):
+        import os
+        import re
+        import tempfile
+
+        from key_log import install_key_log
+
+        with tempfile.TemporaryDirectory() as tmp:
+            keys = os.path.join(tmp, "keys.log")
+            os.environ["SSLKEYLOGFILE"] = keys
+            uninstall = install_key_log()
+            try:
+                await self.run_client("-s", self.url, "-t", "1")
+            finally:
+                uninstall()
+                del os.environ["SSLKEYLOGFILE"]
+            with open(keys) as f:
+                lines = f.read().splitlines()
+        # One handshake, written by the server and by the client: the same line twice.
+        self.assertEqual(len(lines), 2, lines)
+        self.assertEqual(lines[0], lines[1])
+        self.assertRegex(lines[0], r"^CLIENT_RANDOM [0-9a-f]{64} [0-9a-f]{96}$")
+
     async def test_closed_port_fails_as_unreachable(self):
         with self.assertRaisesRegex(Failure, "signaling-unreachable"):
             await self.run_client("-s", "http://127.0.0.1:9/offer", "-t", "1")

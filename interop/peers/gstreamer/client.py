@@ -137,8 +137,9 @@ class EchoClient:
 
     def _on_ice_state(self, *_args):
         state = self.webrtc.get_property("ice-connection-state")
-        if state in (GstWebRTC.WebRTCICEConnectionState.CONNECTED, GstWebRTC.WebRTCICEConnectionState.COMPLETED):
+        if state in (GstWebRTC.WebRTCICEConnectionState.CONNECTED, GstWebRTC.WebRTCICEConnectionState.COMPLETED) and not self.ice_connected:
             self.ice_connected = True
+            self.watch.mark("ice_connected")
 
     def _break(self, reason, detail):
         with self.changed:

@@ -5,6 +5,10 @@
 import type { Engine } from '../engine.js';
 import { createWeriftClientPeer } from './client-peer.js';
 import { createWeriftEchoPeer } from './echo-peer.js';
+import { installWeriftKeyLog } from './key-log.js';
+
+// DTLS keys to SSLKEYLOGFILE when it is set (matrix --capture); nothing otherwise.
+installWeriftKeyLog();
 
 export const weriftEngine: Engine = {
   name: 'werift',

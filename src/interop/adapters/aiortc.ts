@@ -12,4 +12,5 @@ export const aiortcPeer = contractPeer({
   quirks: { videoOnly: true },
   probe: ['/usr/bin/python3', '-c', 'import aiortc, aiohttp'],
   debianPackages: ['python3-aiortc', 'python3-aiohttp'],
+  keyLog: { writes: true, note: "pyOpenSSL's key log callback (interop/peers/aiortc/key_log.py)" },
 });

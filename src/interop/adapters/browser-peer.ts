@@ -8,6 +8,16 @@ import { checksFromJson } from '../../client/sub-checks.js';
 import { BROWSER_PACKAGES, BROWSER_PATHS, type BrowserName } from '../browser/driver.js';
 import type { Availability, ClientOutcome, InteropPeer } from '../peer.js';
 import { iceServerArgs, lastJsonLine, readFailureLine, runClientProcess } from './spawn-peer.js';
+import { debianVersion } from './versions.js';
+
+/**
+ * DTLS keys under --capture (SSLKEYLOGFILE reaches the browser through our driver's environment):
+ * as measured here with Debian's builds.
+ */
+const KEY_LOG: Record<BrowserName, { writes: boolean; note: string }> = {
+  chromium: { writes: false, note: "Chromium's WebRTC does its DTLS in its own BoringSSL stream adapter, which ignores SSLKEYLOGFILE (only its network stack's TLS reads it)" },
+  firefox: { writes: true, note: 'NSS writes SSLKEYLOGFILE for WebRTC DTLS too' },
+};
 
 export function browserPeer(browser: BrowserName, label: string): InteropPeer {
   const main = (root: string) => join(root, 'dist', 'interop', 'browser', 'main.js');
@@ -15,6 +25,7 @@ export function browserPeer(browser: BrowserName, label: string): InteropPeer {
     name: browser,
     ours: false,
     label,
+    keyLog: KEY_LOG[browser],
     async detect(root): Promise<Availability> {
       try {
         await access(BROWSER_PATHS[browser], constants.X_OK);
@@ -27,17 +38,17 @@ export function browserPeer(browser: BrowserName, label: string): InteropPeer {
       } catch {
         return { available: false, reason: 'dist/interop/browser/main.js is missing', install: 'npm run build' };
       }
-      return { available: true };
+      return { available: true, version: await debianVersion(BROWSER_PACKAGES[browser]) };
     },
     client: {
       // A browser launch takes a few hundred ms (Chromium) to a few seconds (Firefox), more on a busy machine.
       timeoutMs: 20_000,
       // Both take ICE servers and relay only (iceTransportPolicy) in the page.
       networks: ['direct', 'nat', 'relay', 'server-nat'],
-      run: ({ url, test, timeoutMs, server, root, site }) => {
+      run: ({ url, test, timeoutMs, server, root, site, env }) => {
         const args = [main(root), '--browser', browser, '-s', url, '-t', String(test), '--timeout', String(timeoutMs / 1000), '--json', ...iceServerArgs(site)];
         if (server.quirks.videoOnly) args.push('--no-audio');
-        return runClientProcess(process.execPath, args, { root, timeoutMs, site }, (child, exitCode): Partial<ClientOutcome> => {
+        return runClientProcess(process.execPath, args, { root, timeoutMs, site, env }, (child, exitCode): Partial<ClientOutcome> => {
           const result = lastJsonLine(child.stdout());
           if (!result) return readFailureLine(child, exitCode);
           const { ok, reason, message, timings, checks, ...details } = result;

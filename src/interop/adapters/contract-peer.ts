@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Availability, InteropPeer, ServerQuirks } from '../peer.js';
 import type { NetworkName } from '../../net/namespaces.js';
 import { iceServerArgs, runClientProcess, startServerProcess } from './spawn-peer.js';
+import { debianVersion } from './versions.js';
 
 export interface ContractPeerSpec {
   name: string;
@@ -24,8 +25,10 @@ export interface ContractPeerSpec {
   clientNetworks?: readonly NetworkName[];
   /** A command that exits 0 when the stack is installed (its imports work). */
   probe?: string[];
-  /** Debian packages, for the install hint when there is no setup script. */
+  /** Debian packages, for the install hint when there is no setup script; the first one's version is the peer's. */
   debianPackages: string[];
+  /** Whether it writes DTLS keys to SSLKEYLOGFILE (see InteropPeer.keyLog). */
+  keyLog?: { writes: boolean; note: string };
 }
 
 export function contractPeer(spec: ContractPeerSpec): InteropPeer {
@@ -35,6 +38,7 @@ export function contractPeer(spec: ContractPeerSpec): InteropPeer {
     name: spec.name,
     ours: false,
     label: spec.label,
+    keyLog: spec.keyLog,
     async detect(root): Promise<Availability> {
       const install = existsSync(join(root, 'interop', 'setup', `${spec.name}.sh`))
         ? `bash interop/setup/${spec.name}.sh`
@@ -53,22 +57,22 @@ export function contractPeer(spec: ContractPeerSpec): InteropPeer {
         const failure = await probe(root, spec.probe);
         if (failure) return { available: false, reason: failure, install };
       }
-      return { available: true };
+      return { available: true, version: await debianVersion(spec.debianPackages[0]!) };
     },
     server: {
       quirks: spec.quirks,
-      start: (port, root, site) => {
+      start: (port, root, site, options) => {
         const [command, ...args] = resolve(root, spec.serverCommand);
-        return startServerProcess(command!, [...args, '--host', site.serverListen, '--port', String(port)], { root, port, site });
+        return startServerProcess(command!, [...args, '--host', site.serverListen, '--port', String(port)], { root, port, site, env: options?.env });
       },
     },
     client: {
       networks: spec.clientNetworks,
-      run: ({ url, test, timeoutMs, root, site }) => {
+      run: ({ url, test, timeoutMs, root, site, env }) => {
         const [command, ...args] = resolve(root, spec.clientCommand);
         args.push('-s', url, '-t', String(test), '--timeout', String(timeoutMs / 1000), ...iceServerArgs(site));
         if (test === 0) args.push(...(spec.test0ClientArgs ?? []));
-        return runClientProcess(command!, args, { root, timeoutMs, site });
+        return runClientProcess(command!, args, { root, timeoutMs, site, env });
       },
     },
   };

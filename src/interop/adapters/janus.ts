@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { ECHOTEST_PLUGIN, HTTP_TRANSPORT, JANUS_PATH } from '../janus/config.js';
 import type { Availability, InteropPeer } from '../peer.js';
 import { startServerProcess } from './spawn-peer.js';
+import { debianVersion } from './versions.js';
 
 const INSTALL = 'bash interop/setup/janus.sh (apt-get install -y janus)';
 
@@ -11,6 +12,7 @@ export const janusPeer: InteropPeer = {
   name: 'janus',
   ours: false,
   label: 'Janus 1.1 EchoTest (Debian)',
+  keyLog: { writes: false, note: "Janus 1.1 has no key log option, and Debian's OpenSSL 3.0 does not read SSLKEYLOGFILE" },
   async detect(root): Promise<Availability> {
     for (const [path, mode] of [[JANUS_PATH, constants.X_OK], [ECHOTEST_PLUGIN, constants.R_OK], [HTTP_TRANSPORT, constants.R_OK]] as const) {
       try {
@@ -24,10 +26,10 @@ export const janusPeer: InteropPeer = {
     } catch {
       return { available: false, reason: 'dist/interop/janus/main.js is missing', install: 'npm run build' };
     }
-    return { available: true };
+    return { available: true, version: await debianVersion('janus') };
   },
   server: {
-    start: (port, root, site) =>
-      startServerProcess(process.execPath, [join(root, 'dist', 'interop', 'janus', 'main.js'), '--host', site.serverListen, '--port', String(port)], { root, port, site }),
+    start: (port, root, site, options) =>
+      startServerProcess(process.execPath, [join(root, 'dist', 'interop', 'janus', 'main.js'), '--host', site.serverListen, '--port', String(port)], { root, port, site, env: options?.env }),
   },
 };

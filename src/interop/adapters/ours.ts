@@ -7,10 +7,25 @@ import type { EngineName } from '../../engines/engine.js';
 import type { Availability, ClientOutcome, InteropPeer } from '../peer.js';
 import { NETWORKS } from '../../net/namespaces.js';
 import { iceServerArgs, lastJsonLine, readFailureLine, runClientProcess, startServerProcess } from './spawn-peer.js';
+import { npmVersion } from './versions.js';
+
+/** The npm package that is each engine's stack (an engine not listed has no version in the reports). */
+const ENGINE_PACKAGES: Partial<Record<EngineName, string>> = { libdatachannel: 'node-datachannel', werift: 'werift', libwebrtc: '@roamhq/wrtc' };
 
 export function ourPeers(): InteropPeer[] {
   return ENGINE_NAMES.map(ourPeer);
 }
+
+/**
+ * Which engines write DTLS keys to SSLKEYLOGFILE (src/engines/kit/key-log.ts), for a capture's
+ * evidence. An engine not listed is judged by its key file alone (a new one that writes keys
+ * needs no entry).
+ */
+const KEY_LOG: Partial<Record<EngineName, { writes: boolean; note: string }>> = {
+  werift: { writes: true, note: "werift's DTLS socket keeps its secrets in plain fields (src/engines/werift/key-log.ts)" },
+  libdatachannel: { writes: false, note: 'node-datachannel links its own OpenSSL statically and offers no key log callback' },
+  libwebrtc: { writes: false, note: "@roamhq/wrtc's libwebrtc does its DTLS in BoringSSL inside the addon, with no key log" },
+};
 
 function ourPeer(engine: EngineName): InteropPeer {
   const cli = (root: string) => join(root, 'dist', 'cli.js');
@@ -18,33 +33,35 @@ function ourPeer(engine: EngineName): InteropPeer {
     name: engine,
     ours: true,
     label: `webrtc-echo (${engine})`,
+    keyLog: KEY_LOG[engine],
     async detect(root): Promise<Availability> {
       if (!existsSync(cli(root))) return { available: false, reason: 'dist/cli.js is missing', install: 'npm run build' };
       try {
         await loadEngine(engine); // a native addon or a module that fails to load shows here, not in 40 cells
-        return { available: true };
+        const stack = ENGINE_PACKAGES[engine];
+        return { available: true, version: stack ? await npmVersion(root, stack) : undefined };
       } catch (err) {
         return { available: false, reason: `engine does not load: ${(err as Error).message.split('\n')[0]}`, install: 'npm ci && npm run build' };
       }
     },
     server: {
       networks: NETWORKS,
-      start: (port, root, site) =>
+      start: (port, root, site, options) =>
         startServerProcess(
           process.execPath,
           // --drain-timeout 0: a harness stops its server at once, sessions or not.
           [cli(root), 'serve', '--host', site.serverListen, '--port', String(port), '--engine', engine, '--log-level', 'debug', '--drain-timeout', '0', ...site.serveArgs],
-          { root, port, site, ready: /"event":"listening"/ },
+          { root, port, site, ready: /"event":"listening"/, env: options?.env },
         ),
     },
     client: {
       networks: NETWORKS,
-      run: async ({ url, test, timeoutMs, server, root, site }) => {
+      run: async ({ url, test, timeoutMs, server, root, site, env }) => {
         const args = [cli(root), 'client', '-s', url, '-t', String(test), '--engine', engine, '--json', '--timeout', String(timeoutMs / 1000), '--log-level', 'debug', ...iceServerArgs(site)];
         // Test 0 sends real VP8 and Opus and requires both echoed back.
         if (test === 0) args.push('--media');
         if (test === 0 && server.quirks.videoOnly) args.push('--no-audio');
-        return runClientProcess(process.execPath, args, { root, timeoutMs, site }, (child, exitCode): Partial<ClientOutcome> => {
+        return runClientProcess(process.execPath, args, { root, timeoutMs, site, env }, (child, exitCode): Partial<ClientOutcome> => {
           const result = lastJsonLine(child.stdout());
           if (!result) return readFailureLine(child, exitCode);
           // Our client retries a start-up failure once as a fallback; a cell that needed it fails.

@@ -10,4 +10,5 @@ export const pionPeer = contractPeer({
   test0ClientArgs: ['--require-echo'],
   clientNetworks: ['direct', 'nat', 'relay', 'server-nat'],
   debianPackages: ['golang-go', 'golang-github-pion-webrtc.v3-dev'],
+  keyLog: { writes: true, note: "read from pion/dtls's connection state (interop/peers/pion/peer/keylog.go)" },
 });

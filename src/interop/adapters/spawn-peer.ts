@@ -16,7 +16,7 @@ const CLIENT_KILL_GRACE_MS = 10_000;
 export async function startServerProcess(
   command: string,
   args: string[],
-  options: { root: string; port: number; site: Site; env?: NodeJS.ProcessEnv; ready?: RegExp },
+  options: { root: string; port: number; site: Site; env?: Record<string, string>; ready?: RegExp },
 ): Promise<RunningServer> {
   const started = performance.now();
   const server = startIn(options.site.serverExec, command, args, { cwd: options.root, env: options.env });
@@ -43,28 +43,42 @@ export class ServerStartError extends Error {
 export async function runClientProcess(
   command: string,
   args: string[],
-  options: { root: string; timeoutMs: number; site: Site; env?: NodeJS.ProcessEnv },
+  options: {
+    root: string;
+    timeoutMs: number;
+    site: Site;
+    /** Added to the environment. */
+    env?: Record<string, string>;
+    /** Killed after this long (default: its timeout + 10 s, for a client that was told its timeout). */
+    killAfterMs?: number;
+  },
   read: (process: PeerProcess, exitCode: number | null) => Partial<ClientOutcome> = readFailureLine,
 ): Promise<ClientOutcome> {
   const started = performance.now();
   const client = startIn(options.site.clientExec, command, args, { cwd: options.root, env: options.env });
+  const killAfterMs = options.killAfterMs ?? options.timeoutMs + CLIENT_KILL_GRACE_MS;
   let killed = false;
   const killer = setTimeout(() => {
     killed = true;
     void client.stop(1_000);
-  }, options.timeoutMs + CLIENT_KILL_GRACE_MS);
+  }, killAfterMs);
   const exitCode = await client.exited;
   clearTimeout(killer);
   await client.stop(); // anything it left running in its group
   const wallMs = Math.round(performance.now() - started);
   const outcome: ClientOutcome = { ok: exitCode === 0, timings: {}, exitCode, process: client, ...read(client, exitCode) };
+  // A client that printed no JSON result may still speak the contract's `<step>_ms N` lines.
+  if (Object.keys(outcome.timings).length === 0) outcome.timings = parseTimingLines(client.stderr());
   outcome.timings = { ...outcome.timings, exited: wallMs };
   // The sub-check protocol of interop/peers/README.md: `check <name> <status> <detail>` lines on stderr.
   if (outcome.checks === undefined) outcome.checks = parseCheckLines(client.stderr());
   if (killed) {
     outcome.ok = false;
-    outcome.reason = 'killed';
-    outcome.message = `still running ${options.timeoutMs + CLIENT_KILL_GRACE_MS} ms after start (its --timeout was ${options.timeoutMs} ms): killed`;
+    outcome.reason = killAfterMs === options.timeoutMs ? 'timeout' : 'killed';
+    outcome.message =
+      killAfterMs === options.timeoutMs
+        ? `still running after the matrix's timeout of ${options.timeoutMs} ms: killed`
+        : `still running ${killAfterMs} ms after start (its --timeout was ${options.timeoutMs} ms): killed`;
   } else if (!outcome.ok && !outcome.reason) {
     outcome.reason = exitCode === null ? 'crashed' : `exit-${exitCode}`;
   }
@@ -99,10 +113,35 @@ export function lastJsonLine(text: string): Record<string, unknown> | undefined 
   return undefined;
 }
 
+/**
+ * The step timings of the peers' contract (interop/peers/README.md): `<step>_ms N` lines on
+ * stderr, N in ms from the client's start, named as our own client names its steps
+ * (src/client/timings.ts). A client that prints none has no timings but `exited`.
+ */
+const TIMING_STEPS: Record<string, string> = {
+  offer: 'offerReady',
+  answer: 'answerReceived',
+  ice_connected: 'iceConnected',
+  connected: 'connected',
+  dc_open: 'channelOpen',
+  dc_echo: 'firstEcho',
+  first_echo: 'firstEcho',
+};
+
+export function parseTimingLines(stderr: string): Record<string, number> {
+  const timings: Record<string, number> = {};
+  for (const [, step, value] of stderr.matchAll(/^([a-z_]+)_ms (\d+(?:\.\d+)?)\s*$/gm)) {
+    const name = TIMING_STEPS[step!];
+    // The first mark counts (a test 1 client marks its echo as dc_echo; first_echo is test 0's).
+    if (name && timings[name] === undefined) timings[name] = Number(value);
+  }
+  return timings;
+}
+
 /** Runs `command` on a site's host: through its exec prefix (`ip netns exec NS`), or directly. */
-function startIn(exec: readonly string[], command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): PeerProcess {
+export function startIn(exec: readonly string[], command: string, args: string[], options: { cwd: string; env?: Record<string, string> }): PeerProcess {
   const [first, ...rest] = [...exec, command, ...args];
-  return startProcess(first!, rest, options);
+  return startProcess(first!, rest, { cwd: options.cwd, env: options.env ? { ...process.env, ...options.env } : undefined });
 }
 
 /**

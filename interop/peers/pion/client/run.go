@@ -41,8 +41,8 @@ func Run(opts Options) (err error) {
 	connection := watchConnection(pc)
 	var iceConnected atomic.Bool
 	pc.OnICEConnectionStateChange(func(state webrtc.ICEConnectionState) {
-		if state == webrtc.ICEConnectionStateConnected || state == webrtc.ICEConnectionStateCompleted {
-			iceConnected.Store(true)
+		if (state == webrtc.ICEConnectionStateConnected || state == webrtc.ICEConnectionStateCompleted) && iceConnected.CompareAndSwap(false, true) {
+			watch.Mark("ice_connected")
 		}
 	})
 	var offerSDP, answerSDP string
@@ -209,7 +209,10 @@ func watchConnection(pc *webrtc.PeerConnection) *connectionWatch {
 		w.mu.Unlock()
 		switch s {
 		case webrtc.PeerConnectionStateConnected:
-			w.onConnect.Do(func() { close(w.connected) })
+			w.onConnect.Do(func() {
+				peer.LogDTLSKeys(pc)
+				close(w.connected)
+			})
 		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed, webrtc.PeerConnectionStateDisconnected:
 			w.onFail.Do(func() { close(w.failed) })
 		}

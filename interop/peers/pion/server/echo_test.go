@@ -3,6 +3,9 @@ package server_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -75,5 +78,28 @@ func TestClientFailsFastOnAClosedPort(t *testing.T) {
 	}
 	if time.Since(start) > 2*time.Second {
 		t.Errorf("took %s", time.Since(start))
+	}
+}
+
+// With SSLKEYLOGFILE set, server and client each append the DTLS secrets of their one
+// handshake: the same CLIENT_RANDOM line twice (peer/keylog.go), which is what decrypts a capture.
+func TestBothSidesLogTheSameDTLSKeysToSSLKEYLOGFILE(t *testing.T) {
+	keys := filepath.Join(t.TempDir(), "keys.log")
+	t.Setenv("SSLKEYLOGFILE", keys)
+	_, url := newEchoServer(t)
+	if err := client.Run(client.Options{URL: url, Test: 1, Timeout: 10 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	// The server writes from its own connection-state callback: give it a moment.
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if data, _ := os.ReadFile(keys); strings.Count(string(data), "\n") >= 2 {
+			break
+		}
+	}
+	data, _ := os.ReadFile(keys)
+	got := strings.Split(strings.TrimSpace(string(data)), "\n")
+	line := regexp.MustCompile(`^CLIENT_RANDOM [0-9a-f]{64} [0-9a-f]{96}$`)
+	if len(got) != 2 || got[0] != got[1] || !line.MatchString(got[0]) {
+		t.Fatalf("want one CLIENT_RANDOM line from each side, the same; got %q", got)
 	}
 }

@@ -209,6 +209,7 @@ func (s *Session) onConnectionState(state webrtc.PeerConnectionState) {
 	switch state {
 	case webrtc.PeerConnectionStateConnected:
 		s.watch.Mark("connected")
+		peer.LogDTLSKeys(s.pc)
 	case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateDisconnected, webrtc.PeerConnectionStateClosed:
 		s.Close(state.String())
 	}
