@@ -7,13 +7,16 @@
 //
 //   npm run build
 //   node scripts/measure-body-flood.mjs [--clients 100] [--mib 40] [--rounds 1] [--chunked] [serve options…]
+//
+// ROOT=<checkout>/ measures another build's server.
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const { readProc } = await import(`${ROOT}dist/bench/proc-stat.js`);
+const HERE = fileURLToPath(new URL('../', import.meta.url));
+const ROOT = process.env.ROOT ?? HERE;
+const { readProc } = await import(`${HERE}dist/bench/proc-stat.js`);
 const { values, positionals } = parseArgs({
   options: { clients: { type: 'string', default: '100' }, mib: { type: 'string', default: '40' }, rounds: { type: 'string', default: '1' }, chunked: { type: 'boolean', default: false } },
   allowPositionals: true,

@@ -20,6 +20,10 @@ tar -C "$root" \
 export PATH="$node_dir/bin:$PATH" npm_config_nodedir="$node_dir"
 cd "$work"
 [ "$(node --version)" = "v$(basename "$node_dir")" ] || { echo "test-on-node.sh: node on PATH is $(node --version), not $(basename "$node_dir")" >&2; exit 1; }
+# node-gyp's headers: this Node's own (a user npmrc's nodedir, e.g. /usr for the system Node, must not win).
+headers="$(sed -n 's/^#define NODE_\(MAJOR\|MINOR\|PATCH\)_VERSION \([0-9]*\)$/\2/p' "$node_dir/include/node/node_version.h" | paste -sd.)"
+[ "$(npm config get nodedir)" = "$node_dir" ] && [ "v$headers" = "$(node --version)" ] \
+  || { echo "test-on-node.sh: node-gyp would use $(npm config get nodedir) (headers $headers), not $node_dir" >&2; exit 1; }
 start=$SECONDS
 echo "== node $(node --version) (ABI $(node -p process.versions.modules)) in $work: npm ci"
 npm ci --no-audit --no-fund

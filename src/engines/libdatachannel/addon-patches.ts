@@ -22,10 +22,11 @@
  * - Run time (`requireAddonPatches`, before node-datachannel is first imported): reads, never
  *   writes. The copy must be the installed addon with exactly the stamp's values at the stamp's
  *   offsets, every patch of the list among them; otherwise the engine refuses to load, saying what
- *   is missing, what the stack then does wrong and how to build the copy. (A server that only
- *   warned ran for months in the container image without either patch: its node_modules is
- *   read-only to the server.) ECHO_ALLOW_UNPATCHED_ADDON=1 runs the stock addon anyway, with a
- *   warning: for platforms the patches do not exist for.
+ *   is missing, what the stack then does wrong and how to build the copy. (It used to write the
+ *   copy at the first engine load and only warn when it could not: the container image, whose
+ *   node_modules is read-only to the server, ran without either patch.)
+ *   ECHO_ALLOW_UNPATCHED_ADDON=1 runs the stock addon anyway, with a warning: for platforms the
+ *   patches do not exist for.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
