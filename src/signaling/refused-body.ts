@@ -19,6 +19,10 @@
  *   (docs/security.md has the measurement), so a refused request costs at most this much.
  *
  * Past a bound the socket is destroyed, as nginx closes it: the client may then lose the reply.
+ * A body that ends within them leaves the connection open, unless the request asked for it to
+ * close (`Connection: close`, HTTP/1.0): Node would destroy the socket right after the reply, so
+ * for that one reply its destroySoon() only sends our FIN, and the socket is closed once the body
+ * is read.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
@@ -49,6 +53,14 @@ export function lingerOnRefusedBody(request: IncomingMessage, keepConnection: ()
   const socket = request.socket;
   if (lingering.has(socket)) return;
   keepConnection();
+  // Node closes a connection the request asked to close with destroySoon() after the reply:
+  // here that only half-closes it (our FIN), and the end of the body closes it.
+  const destroySoon = Object.hasOwn(socket, 'destroySoon') ? socket.destroySoon : undefined;
+  let closeAtEnd = false;
+  socket.destroySoon = () => {
+    closeAtEnd = true;
+    socket.end();
+  };
   const linger: Linger = {
     started: performance.now(),
     bytes: 0,
@@ -59,7 +71,13 @@ export function lingerOnRefusedBody(request: IncomingMessage, keepConnection: ()
       request.off('data', onData);
       request.off('end', onEnd);
       socket.off('close', onClose);
-      if (how === 'end' || how === 'closed') return;
+      if (destroySoon) socket.destroySoon = destroySoon;
+      else delete (socket as Partial<Socket>).destroySoon;
+      if (how === 'closed') return;
+      if (how === 'end') {
+        if (closeAtEnd) socket.destroy();
+        return;
+      }
       log.info(
         { event: 'refused-body-cut', reason: how, bytes: linger.bytes, ms: Math.round(performance.now() - linger.started) },
         `closed a connection whose refused body went on past the ${how === 'bytes' ? `${LINGER_MAX_BYTES} bytes` : how === 'idle' ? `${LINGER_IDLE_MS} ms pause` : 'request timeout'}`,

@@ -28,13 +28,14 @@ interface Upload {
 /**
  * POST /offer with a body of `size` bytes written as fast as the socket takes them, then read
  * what comes back. `pauseAfter`: stop writing after that many bytes and wait; `trickle`: after
- * `pauseAfter`, one KiB a second. The client never stops to read first: it is a client that
- * uploads, then looks at the answer.
+ * `pauseAfter`, one KiB a second; `close`: the request asks for `Connection: close`. The client
+ * never stops to read first: it is a client that uploads, then looks at the answer.
  */
-function upload(port: number, size: number, options: { chunked?: boolean; pauseAfter?: number; trickle?: boolean } = {}): Promise<Upload> {
+function upload(port: number, size: number, options: { chunked?: boolean; close?: boolean; pauseAfter?: number; trickle?: boolean } = {}): Promise<Upload> {
   return new Promise((resolve) => {
     const start = performance.now();
-    const socket = net.connect(port, '127.0.0.1');
+    // allowHalfOpen: the client goes on writing after the server's FIN (a server that closes after its reply).
+    const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
     let reply = '';
     let sent = 0;
     let trickle: NodeJS.Timeout | undefined;
@@ -55,8 +56,10 @@ function upload(port: number, size: number, options: { chunked?: boolean; pauseA
     });
     socket.on('error', (err: NodeJS.ErrnoException) => done(err.code ?? err.message));
     socket.on('close', () => done('end'));
+    // The server's FIN: the end, except after a reply that closes (the server reads on after it).
+    socket.on('end', () => !options.close && done('end'));
     const framing = options.chunked ? 'Transfer-Encoding: chunked' : `Content-Length: ${size}`;
-    socket.write(`POST /offer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${framing}\r\n\r\n`);
+    socket.write(`POST /offer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${options.close ? 'Connection: close\r\n' : ''}${framing}\r\n\r\n`);
     const chunk = Buffer.alloc(64 * 1024, 'x');
     const write = (bytes: Buffer) => {
       sent += bytes.length;
@@ -82,10 +85,16 @@ async function startServer(t: import('node:test').TestContext): Promise<{ server
 
 const errorOf = (reply: string) => (JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4)) as { error: string }).error;
 
-test('a 40 MiB body gets its 413 read, with Content-Length and chunked, while the server serves others', { timeout: 120_000 }, async (t) => {
+test('a 40 MiB body gets its 413 read, with Content-Length and chunked, on a kept or a closing connection, while the server serves others', { timeout: 120_000 }, async (t) => {
   const { server, port } = await startServer(t);
-  // Four at once, both framings, and meanwhile a real session: nobody waits for the uploads.
-  const uploads = Promise.all([upload(port, 40 * MiB), upload(port, 40 * MiB), upload(port, 40 * MiB, { chunked: true }), upload(port, 40 * MiB, { chunked: true })]);
+  // Five at once, both framings, one asking to close, and meanwhile a real session: nobody waits for the uploads.
+  const uploads = Promise.all([
+    upload(port, 40 * MiB),
+    upload(port, 40 * MiB),
+    upload(port, 40 * MiB, { chunked: true }),
+    upload(port, 40 * MiB, { chunked: true }),
+    upload(port, 40 * MiB, { close: true }),
+  ]);
   const health = await fetch(`${server.url}/healthz`);
   assert.equal(health.status, 200);
   const client = await runCli(['client', '-s', `${server.url}/offer`, '-t', '1']);
