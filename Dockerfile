@@ -9,32 +9,47 @@
 #   docker run --rm --stop-timeout 40 -p 8080:8080 -p 50000-50099:50000-50099/udp webrtc-echo \
 #     serve --udp-port-range 50000-50099 --public-ip HOST_ADDRESS
 #
+# Node 26 ('Lithium'): the Active LTS line since 2026-10-28 (Node's release schedule; 24 and 22
+# are in maintenance, 22 ends 2027-04-30). The suite's core runs on it in CI (scripts/test-on-node.sh).
 # bookworm (glibc), not Alpine: node-datachannel and @roamhq/wrtc ship glibc builds
-# (@node-datachannel/linux-x64-gnu, @roamhq/wrtc-linux-x64), and neither has an install
-# script: `npm ci --ignore-scripts` gets every native binary from the registry.
-ARG NODE_IMAGE=node:20-bookworm-slim
+# (@node-datachannel/linux-x64-gnu, @roamhq/wrtc-linux-x64), from the registry, without install
+# scripts. `npm ci --ignore-scripts` runs no dependency's code; what our own install does
+# (package.json prepare) is done below as explicit steps.
+ARG NODE_VERSION=26
 
-# Everything, to build the TypeScript and the page.
-FROM ${NODE_IMAGE} AS build
+# Build: the full image (buildpack-deps: python3, make, g++ for node-gyp), every dependency,
+# TypeScript and the page. Nothing of this stage but its output reaches the image.
+FROM node:${NODE_VERSION}-bookworm AS build
 WORKDIR /app
+# node-gyp compiles against this image's own Node headers (/usr/local/include/node), no download.
+ENV npm_config_nodedir=/usr/local
 COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts --no-audit --no-fund
-COPY tsconfig.json ./
-COPY src ./src
-COPY page ./page
+COPY . .
 RUN npm run build
+# Native addons of our own (native/, node-gyp) build here, against this stage's Node: one line,
+#   RUN node scripts/build-native.mjs
+# Their output, native/build/Release, is copied into the image (empty until there is one).
+RUN mkdir -p native/build/Release
 
-# Production dependencies only (no TypeScript, Vite, tsx or playwright-core).
-FROM ${NODE_IMAGE} AS deps
+# Production dependencies only (no TypeScript, Vite, tsx or playwright-core), with node-datachannel's
+# addon patched while node_modules is still writable (docs/workarounds.md). The server only checks
+# the patched copy at start, and refuses to run the libdatachannel engine without it.
+FROM node:${NODE_VERSION}-bookworm AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/scripts/patch-addon.mjs ./scripts/
+RUN node scripts/patch-addon.mjs
 
-FROM ${NODE_IMAGE}
+# The image: slim (no toolchain), files owned by root, the server as `node`.
+FROM node:${NODE_VERSION}-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/native/build/Release ./native/build/Release
 COPY package.json client.sh ./
 COPY testdata ./testdata
 COPY deploy/healthcheck.mjs ./deploy/

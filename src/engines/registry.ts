@@ -3,8 +3,9 @@ import type { Engine, EngineName } from './engine.js';
 /** Engines load lazily: a stack's native addon is only loaded when someone uses it. */
 const loaders: Record<EngineName, () => Promise<Engine>> = {
   libdatachannel: async () => {
-    // First, before node-datachannel loads its addon: our patched copy of it (addon-patches.ts).
-    (await import('./libdatachannel/addon-patches.js')).ensureAddonPatches();
+    // First, before node-datachannel loads its addon: our patched copy of it must be in place
+    // (written at build time; addon-patches.ts). Refuses, with what is missing, otherwise.
+    (await import('./libdatachannel/addon-patches.js')).requireAddonPatches();
     return (await import('./libdatachannel/index.js')).libdatachannelEngine;
   },
   werift: async () => (await import('./werift/index.js')).weriftEngine,

@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import type { IncomingMessage } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import cors from '@fastify/cors';
@@ -11,6 +10,7 @@ import { EchoError } from '../errors/echo-error.js';
 import type { CandidatePolicy } from '../sdp/candidate-policy.js';
 import type { OfferLimits } from '../sdp/offer.js';
 import { registerOfferRoute } from './offer-route.js';
+import { endLingerOnClientError, lingerOnRefusedBody } from './refused-body.js';
 
 /** The Echo Test caps an offer at 64 KiB: real offers are a few KiB, anything larger is abuse. */
 export const BODY_LIMIT = 64 * 1024;
@@ -23,12 +23,6 @@ export const BODY_LIMIT = 64 * 1024;
 export const REQUEST_TIMEOUT_MS = 15_000;
 export const HEADERS_TIMEOUT_MS = 10_000;
 export const CONNECTIONS_CHECK_MS = 1_000;
-
-/**
- * After a refusal sent before the body was read (413, 429…), the rest of the body is read
- * and thrown away, up to this much, so the client gets to read the refusal (see drainRefusedBody).
- */
-export const DRAIN_MAX_BYTES = 4 * 1024 * 1024;
 
 /** The built browser page, shipped in the package beside the compiled server. */
 const PAGE_DIR = fileURLToPath(new URL('../page/', import.meta.url));
@@ -93,9 +87,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   });
 
+  // A refusal sent before the body was read (413, 429…): the rest of the body is read and
+  // dropped, within bounds, so that the client reads it (refused-body.ts).
   app.addHook('onSend', async (request, reply) => {
-    if (!request.raw.complete) drainRefusedBody(request.raw, () => reply.removeHeader('connection'));
+    if (!request.raw.complete) lingerOnRefusedBody(request.raw, () => reply.removeHeader('connection'), request.log);
   });
+  // Before Fastify's own handler, which would write a 408 after the refusal the client has.
+  app.server.prependListener('clientError', endLingerOnClientError);
 
   app.setErrorHandler((err: FastifyError | EchoError, request, reply) => {
     const echoError = toEchoError(err, request.url);
@@ -157,25 +155,6 @@ export function registerMetricsRoute(app: FastifyInstance, metrics: EchoMetrics,
     void reply.header('Content-Type', metrics.registry.contentType);
     return text();
   });
-}
-
-/**
- * A reply sent before the request's body was read (a 413 from the body limit, a 429 from the
- * rate limit) must reach the client. Closing the socket while its body still streams in makes
- * the kernel answer the unread bytes with a RST, and the client, still writing, loses the
- * reply it had not read yet (seen: 5 of 10 raw-socket clients got EPIPE and no 413). Fastify
- * asks for exactly that close (`Connection: close` after a body error), so we keep the
- * connection instead, read the rest of the body and throw it away, and only cut a client that
- * sends more than DRAIN_MAX_BYTES. The request timeout still bounds how long it may take.
- */
-function drainRefusedBody(request: IncomingMessage, keepConnection: () => void): void {
-  keepConnection();
-  let drained = 0;
-  request.on('data', (chunk: Buffer) => {
-    drained += chunk.length;
-    if (drained > DRAIN_MAX_BYTES) request.socket.destroy();
-  });
-  request.resume();
 }
 
 /** Fastify's own body errors (size, content type, JSON syntax) and refused static paths become ours, with our codes. */

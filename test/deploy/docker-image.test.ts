@@ -1,23 +1,29 @@
 /**
  * The Dockerfile, without a Docker engine (there is none here). First what can be read from
  * it: the suite's container contract (server by default on 8080, /client.sh, non-root, a health
- * check). Then its image laid out by its own steps (test/helpers/dockerfile.ts: each stage's
- * COPY and RUN in a chroot over this machine's Debian /usr), started as the image starts, as
- * uid 1000, in a network namespace of its own so that it can have port 8080.
- *
- * The build stage (npm ci + npm run build, ~1 min) runs when ECHO_DOCKER_BUILD=1; otherwise the
- * repository's dist/ stands in for its output (npm test builds it with the same `npm run build`).
+ * check), its Node line, and its build steps (the addon patches, native builds against the
+ * image's Node, no toolchain in the image). Then its image laid out by its own steps, every
+ * stage with its flags (test/helpers/dockerfile.ts: each stage's COPY and RUN in a chroot over
+ * this machine's Debian /usr, with the registry's Node of the image's tag), started as the image
+ * starts: as uid 1000, on a read-only root, in a network namespace of its own so that it can have
+ * port 8080. Against it: /client.sh, a pion 3.1 client's data channel and its set-up time (the
+ * two addon patches, which the image once lost), a refusal to start without the patched addon,
+ * and a drain.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
+import { median } from '../../src/bench/stats.js';
+import { ADDON_PATCHES, checkAddonPatches } from '../../src/engines/libdatachannel/addon-patches.js';
+import { STUN_PACING_TIME } from '../../src/engines/libdatachannel/triggered-check.js';
 import { ROOT } from '../helpers/cli.js';
+import { runCommand } from '../helpers/run-command.js';
 import {
   chrootRun,
   chrootSpawn,
@@ -34,9 +40,10 @@ const run = promisify(execFile);
 const dockerfile = parseDockerfile(readFileSync(`${ROOT}Dockerfile`, 'utf8'));
 const final = dockerfile.final.instructions;
 const one = (keyword: string) => final.filter((i) => i.keyword === keyword);
+const stage = (name: string) => dockerfile.stages.find((s) => s.name === name)!;
+const runs = (name: string) => stage(name).instructions.filter((i) => i.keyword === 'RUN').map((i) => i.rest);
 
 test('the Dockerfile meets the container contract: serve on 8080 by default, /client.sh, a non-root user, a health check on /healthz', () => {
-  assert.equal(dockerfile.final.from, 'node:20-bookworm-slim', 'a glibc Node 20 image: the native addons are -gnu builds');
   assert.deepEqual(dockerfile.stages.map((s) => s.name), ['build', 'deps', '2'], 'build, production dependencies, the image');
 
   assert.deepEqual(one('EXPOSE').map((i) => i.rest), ['8080']);
@@ -63,25 +70,56 @@ test('the Dockerfile meets the container contract: serve on 8080 by default, /cl
   for (const path of ['node_modules', 'dist', '.git']) assert.ok(ignored.includes(path), `.dockerignore leaves out ${path}`);
 });
 
+test("the image's Node is a line CI runs the core suite on and package.json allows; builds happen in full images, the image is slim", () => {
+  const major = dockerfile.args.NODE_VERSION;
+  assert.match(major ?? '', /^\d+$/, 'ARG NODE_VERSION names a Node line');
+  assert.equal(dockerfile.final.from, `node:${major}-bookworm-slim`, 'glibc (the native addons are -gnu builds), slim: no toolchain in the image');
+  for (const name of ['build', 'deps']) assert.equal(stage(name).from, `node:${major}-bookworm`, `${name}: the full image (python3, make, g++)`);
+  const ci = readFileSync(`${ROOT}.ci/run`, 'utf8');
+  assert.match(ci, new RegExp(`node_lines=\\([^)]*\\b${major}\\b`), `.ci/run runs the core suite on Node ${major}`);
+  const engines = (JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { engines: { node: string } }).engines.node;
+  assert.ok(Number(/>=\s*(\d+)/.exec(engines)?.[1]) <= Number(major), `engines ${engines} allows Node ${major}`);
+  // node-gyp (native builds) compiles against the stage's own Node headers.
+  assert.ok(stage('build').instructions.some((i) => i.keyword === 'ENV' && i.rest === 'npm_config_nodedir=/usr/local'));
+});
+
+test('the addon patches are a build step of the image: written in the deps stage after its npm ci, never at run time', () => {
+  const deps = runs('deps');
+  const install = deps.findIndex((r) => /npm ci --omit=dev --ignore-scripts/.test(r));
+  const patch = deps.findIndex((r) => r === 'node scripts/patch-addon.mjs');
+  assert.ok(install >= 0 && patch > install, `deps stage RUNs: ${deps.join(' | ')}`);
+  // What the deps stage produces is what the image copies: node_modules with the patched copy in it.
+  assert.ok(final.some((i) => i.keyword === 'COPY' && i.flags.from?.[0] === 'deps' && i.rest === '/app/node_modules ./node_modules'));
+  // A native build's output (native/build/Release) goes from the build stage into the image.
+  assert.ok(final.some((i) => i.keyword === 'COPY' && i.flags.from?.[0] === 'build' && i.rest === '/app/native/build/Release ./native/build/Release'));
+  const scripts = (JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { scripts: Record<string, string> }).scripts;
+  assert.match(scripts.prepare!, /node scripts\/patch-addon\.mjs/, 'npm ci runs the same step');
+});
+
 const notRoot = skipUnlessCi(process.getuid?.() === 0 ? undefined : 'laying out the image needs root (chroot, mount and network namespaces)');
+const PION_CLIENT = join(ROOT, 'interop/peers/pion/bin/pion-client');
+const pionMissing = existsSync(PION_CLIENT) ? undefined : 'pion peers not built (interop/setup/pion.sh)';
 
 test(
-  "the image laid out by the Dockerfile's own steps serves on 8080 as uid 1000, reports health, passes /client.sh tests 0 and 1, and drains on SIGTERM",
-  { skip: notRoot, timeout: 600_000 },
+  "the image laid out by the Dockerfile's own steps serves on 8080 as uid 1000 on its own Node, with the patched addon (pion's data channel opens, its set-up is fast), refuses to start without it, passes /client.sh tests 0 and 1, and drains on SIGTERM",
+  { skip: notRoot, timeout: 900_000 },
   async (t) => {
+    if (pionMissing) skipUnlessCi(pionMissing);
     const work = mkdtempSync(join(tmpdir(), 'webrtc-echo-image-'));
     t.after(() => rmSync(work, { recursive: true, force: true }));
-    const buildStage = process.env.ECHO_DOCKER_BUILD === '1';
     const started = Date.now();
     const image = await layOutImage(dockerfile, {
       context: ROOT,
       workDir: work,
-      substitute: buildStage ? undefined : { build: { '/app/dist': `${ROOT}dist` } },
       onStep: (stage, i) => t.diagnostic(`[${stage}] ${i.keyword} ${i.args}`),
     });
-    t.diagnostic(`laid out in ${Math.round((Date.now() - started) / 1000)} s (build stage ${buildStage ? 'run' : 'from the repository dist/'})`);
+    t.diagnostic(`laid out in ${Math.round((Date.now() - started) / 1000)} s, every stage run, base image Node ${image.nodeVersion}`);
     checkLayout(t, image);
     await checkNativeLibraries(image);
+    // The patched copy the deps stage wrote, as the server will check it: every patch in place.
+    const ndc = join(image.root, 'app/node_modules/node-datachannel');
+    const patched = checkAddonPatches(ndc);
+    assert.deepEqual(patched.patches.map((p) => [p.name, p.applied]), ADDON_PATCHES.map((p) => [p.name, true]), JSON.stringify(patched.patches));
 
     // The image's network: a namespace of its own (port 8080 is its own), loopback plus a veth
     // pair with both ends inside (an address that is not loopback: libjuice leaves loopback out
@@ -98,7 +136,18 @@ test(
 
     const env = { ...image.env, HOME: '/home/node' };
     // Read-only as deploy/k8s runs it (readOnlyRootFilesystem): the server writes nothing.
-    const inImage = { env, workdir: image.workdir, user: image.user, netns, readOnlyRoot: true };
+    const inImage = { env, workdir: image.workdir, user: image.user, netns, readOnlyRoot: true, binds: image.binds };
+    const version = await chrootRun(image.root, ['node', '-p', 'process.version'], inImage, 15_000);
+    assert.equal(version.stdout.trim(), image.nodeVersion, `the image's node is its base image's: ${version.output}`);
+    assert.notEqual(image.nodeVersion, process.version, 'not the Node that runs this test');
+
+    // Without the patched copy the server refuses the libdatachannel engine, saying what is missing.
+    const copy = join(ndc, 'build/Release/node_datachannel.node');
+    renameSync(copy, `${copy}.aside`);
+    const refused = await chrootRun(image.root, [...image.entrypoint, ...image.cmd], inImage, 30_000).finally(() => renameSync(`${copy}.aside`, copy));
+    assert.equal(refused.code, 1, refused.output);
+    for (const p of ADDON_PATCHES) assert.ok(refused.output.includes(p.name), `names ${p.name}: ${refused.output}`);
+    assert.match(refused.output, /scripts\/patch-addon\.mjs/);
 
     // `docker run IMAGE`: ENTRYPOINT + CMD, nothing added.
     const server = chrootSpawn(image.root, [...image.entrypoint, ...image.cmd], inImage);
@@ -121,7 +170,7 @@ test(
     assert.equal(up.url, 'http://127.0.0.1:8080');
 
     const status = readFileSync(`/proc/${server.pid}/status`, 'utf8');
-    assert.equal(readFileSync(`/proc/${server.pid}/comm`, 'utf8').trim(), 'node');
+    assert.match(readFileSync(`/proc/${server.pid}/comm`, 'utf8').trim(), /^node(-MainThread)?$/, 'node (Node 24+ names its main thread node-MainThread)');
     assert.match(status, /^Uid:\s+1000\s+1000\s+1000\s+1000$/m, 'the server runs as uid 1000 (node)');
 
     const health = () => chrootRun(image.root, image.healthcheck!, inImage, 15_000);
@@ -132,6 +181,30 @@ test(
       const result = await clientSh(arg);
       assert.equal(result.code, 0, `/client.sh "${arg}": ${result.output}`);
       assert.match(result.stdout, /^PASS test [01]/);
+    }
+
+    // The server runs the patched copy the image carries, and it shows: a pion 3.1 client's data
+    // channel opens (SCTP zero checksum off), and pion, which the server learns from its checks,
+    // connects within libjuice's 50 ms (its triggered check at once).
+    const maps = readFileSync(`/proc/${server.pid}/maps`, 'utf8');
+    assert.match(maps, /node-datachannel\/build\/Release\/node_datachannel\.node/, 'node-datachannel loaded our copy');
+    if (pionMissing) {
+      t.diagnostic(`pion checks skipped: ${pionMissing}`);
+    } else {
+      const pion = (testType: string, timeout: string) => runCommand('ip', ['netns', 'exec', netns, PION_CLIENT, '-s', 'http://127.0.0.1:8080/offer', '-t', testType, '--timeout', timeout]);
+      for (let run = 0; run < 3; run++) {
+        const { code, stderr } = await pion('1', '10');
+        assert.equal(code, 0, `pion data channel: ${stderr}`);
+        assert.match(stderr, /ok test 1/);
+      }
+      const setups: number[] = [];
+      for (let run = 0; run < 7; run++) {
+        const { code, stderr } = await pion('0', '5');
+        assert.equal(code, 0, stderr);
+        setups.push(Number(/^connected_ms (\d+)/m.exec(stderr)?.[1]) - Number(/^answer_ms (\d+)/m.exec(stderr)?.[1]));
+      }
+      t.diagnostic(`pion answer -> connected: ${setups.join(', ')} ms`);
+      assert.ok(median(setups)! < STUN_PACING_TIME, `median ${median(setups)} ms: the stock addon cannot go below ${STUN_PACING_TIME}`);
     }
 
     const tmp = await chrootRun(image.root, ['/bin/sh', '-c', 'touch /tmp/written'], inImage);

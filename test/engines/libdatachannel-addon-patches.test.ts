@@ -1,8 +1,10 @@
 /**
- * The patched copy of node-datachannel's addon (src/engines/libdatachannel/addon-patches.ts):
- * every patch found goes into one copy, a patch not found is left out, the stamp keeps the copy
- * until the addon or the list of patches changes, a foreign local build is left alone, and the
- * copy loaded here differs from the installed addon in the patched values only.
+ * The patched copy of node-datachannel's addon (src/engines/libdatachannel/addon-patches.ts).
+ * Build time: every patch found goes into one copy, a patch not found is left out, the stamp
+ * keeps the copy until the addon or the list of patches changes, a foreign local build is left
+ * alone. Run time: only a copy that is the installed addon with every patch passes; a missing,
+ * stale, altered or partial copy is refused with what is missing and how to build it. The copy
+ * loaded here differs from the installed addon in the patched values only.
  * Run: node --import tsx --test test/engines/libdatachannel-addon-patches.test.ts
  */
 import assert from 'node:assert/strict';
@@ -10,7 +12,15 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ADDON_PATCHES, ensureAddonPatches, isApplied, writePatchedCopy } from '../../src/engines/libdatachannel/addon-patches.js';
+import {
+  ADDON_PATCHES,
+  AddonPatchError,
+  checkAddonPatches,
+  checkPatchedCopy,
+  isApplied,
+  refuseUnpatched,
+  writePatchedCopy,
+} from '../../src/engines/libdatachannel/addon-patches.js';
 import { TRIGGERED_CHECK_DELAY_MS } from '../../src/engines/libdatachannel/triggered-check.js';
 import {
   elfImage,
@@ -132,10 +142,77 @@ test('leaves a local build that is not ours alone', (t) => {
   assert.equal(readFileSync(binary, 'utf8'), 'a real local build');
 });
 
+test('at run time a copy passes only as the installed addon with every patch, and reading it writes nothing', (t) => {
+  const { dir, source, binary } = tempAddon(t);
+  const gcc = elfImage([zeroChecksumGcc(), triggeredCheckGcc()]);
+  writeFileSync(source, gcc.image);
+  const zeroAt = gcc.codeAt(0) + ZERO_CHECKSUM_GCC_VALUE_AT;
+  const missing = checkPatchedCopy(source, binary);
+  assert.ok(missing.patches.every((p) => !p.applied && /no patched copy/.test(p.reason)), JSON.stringify(missing));
+  assert.equal(existsSync(binary), false, 'the check does not write the copy');
+
+  const built = writePatchedCopy(source, binary);
+  assert.deepEqual(checkPatchedCopy(source, binary), built, 'the build step\'s copy passes');
+  assert.doesNotThrow(() => refuseUnpatched(checkPatchedCopy(source, binary), {}));
+
+  // The addon upgraded after the build step: the copy no longer matches it.
+  const upgraded = Buffer.from(gcc.image);
+  upgraded[0x300] = 0x42;
+  writeFileSync(source, upgraded);
+  assert.match((checkPatchedCopy(source, binary).patches[0] as { reason: string }).reason, /not .* with the patches its stamp lists/);
+  writeFileSync(source, gcc.image);
+
+  // Another byte changed in the copy, or a patched value put back.
+  const copy = readFileSync(binary);
+  for (const [at, value] of [[0x310, 0x42], [zeroAt, 1]] as const) {
+    const altered = Buffer.from(copy);
+    altered[at] = value;
+    writeFileSync(binary, altered);
+    assert.ok(checkPatchedCopy(source, binary).patches.every((p) => !p.applied), `byte 0x${at.toString(16)} changed`);
+  }
+  writeFileSync(binary, copy);
+
+  // A copy made before the second patch existed (its stamp lists the first only).
+  rmSync(binary);
+  writePatchedCopy(source, binary, ADDON_PATCHES.slice(0, 1));
+  const partial = checkPatchedCopy(source, binary);
+  assert.deepEqual(partial.patches.map((p) => p.applied), [true, false]);
+  assert.match((partial.patches[1] as { reason: string }).reason, /predates this patch/);
+
+  // A local build without our stamp.
+  rmSync(`${binary}.patches.json`);
+  assert.match((checkPatchedCopy(source, binary).patches[0] as { reason: string }).reason, /no stamp of ours/);
+  assert.ok(existsSync(join(dir, 'addon.node')));
+});
+
+test('a missing patch refuses the engine, naming each patch, what the stack then does wrong, and the build step', async (t) => {
+  const { source, binary } = tempAddon(t);
+  writeFileSync(source, elfImage([zeroChecksumGcc(), triggeredCheckGcc()]).image);
+  const state = checkPatchedCopy(source, binary);
+  assert.throws(() => refuseUnpatched(state, {}), (err: unknown) => {
+    assert.ok(err instanceof AddonPatchError);
+    for (const p of ADDON_PATCHES) {
+      assert.ok(err.message.includes(p.name), p.name);
+      assert.ok(err.message.includes(p.without), p.without);
+    }
+    assert.match(err.message, /scripts\/patch-addon\.mjs/);
+    assert.match(err.message, /ECHO_ALLOW_UNPATCHED_ADDON=1/);
+    return true;
+  });
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.message);
+  process.on('warning', onWarning);
+  t.after(() => process.off('warning', onWarning));
+  assert.equal(refuseUnpatched(state, { ECHO_ALLOW_UNPATCHED_ADDON: '1' }), state, 'allowed by the environment');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0]!, /sctp-zero-checksum-off/);
+});
+
 const linuxX64 = process.platform === 'linux' && process.arch === 'x64';
 
 test('node-datachannel here loads a copy of its addon that differs in the patched values only', { skip: !linuxX64 && 'the patches are for linux-x64 addons' }, () => {
-  const state = ensureAddonPatches();
+  const state = checkAddonPatches();
   assert.deepEqual(state.patches.map((p) => [p.name, p.applied]), ADDON_PATCHES.map((p) => [p.name, true]), JSON.stringify(state.patches));
   const installed = readFileSync(state.source!);
   const loaded = readFileSync(state.binary!);

@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { median } from '../../src/bench/stats.js';
-import { ensureAddonPatches, isApplied } from '../../src/engines/libdatachannel/addon-patches.js';
+import { checkAddonPatches, isApplied } from '../../src/engines/libdatachannel/addon-patches.js';
 import { findTriggeredCheckDelay, loadSegments, STUN_PACING_TIME, TRIGGERED_CHECK_DELAY_MS } from '../../src/engines/libdatachannel/triggered-check.js';
 import { elfImage, TRIGGERED_CHECK_CLANG_DELAY_AT, TRIGGERED_CHECK_GCC_DELAY_AT, triggeredCheckClang, triggeredCheckGcc, type Code } from '../helpers/addon-images.js';
 import { ROOT, runCli } from '../helpers/cli.js';
@@ -49,7 +49,7 @@ test('finds nothing without the message, with two call sites, or when the call i
 const linuxX64 = process.platform === 'linux' && process.arch === 'x64';
 
 test('node-datachannel here loads a copy of its addon whose triggered check waits 1 ms instead of 50', { skip: !linuxX64 && 'the patch is for linux-x64 addons' }, () => {
-  const state = ensureAddonPatches();
+  const state = checkAddonPatches();
   assert.ok(isApplied(state, 'triggered-check-now'), JSON.stringify(state.patches));
   const at = findTriggeredCheckDelay(readFileSync(state.source!));
   assert.ok(at !== undefined, 'the call site is found in the installed addon');

