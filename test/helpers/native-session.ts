@@ -49,12 +49,12 @@ export async function answerWithNativeSession(offerSdp: string, options: NativeT
       else if (event.session === session.id) session.handle(event);
     }
   });
-  const sockets = [];
+  const sockets: Array<{ socket: number; local: { address: string; port: number } }> = [];
   for (const address of options.families ?? ['127.0.0.1']) sockets.push(await plane.open(address));
   const candidates = hostCandidates(sockets);
   let announced = candidates;
   if (options.unreachable) {
-    const holes = [];
+    const holes: typeof sockets = [];
     for (const address of options.families ?? ['127.0.0.1']) {
       const hole = await plane.open(address);
       plane.blackhole(hole.socket);
