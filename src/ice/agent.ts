@@ -177,6 +177,7 @@ export class IceAgent {
   #onRequest(socket: number, from: UdpAddress, message: StunMessage): void {
     const { local, remote } = this.options;
     if (username(message) !== `${local.ufrag}:${remote.ufrag}` || !verifyIntegrity(message, local.pwd)) return;
+    this.#trace('request', { remote: from, nominate: useCandidate(message) });
     const unknown = unknownRequired(message, KNOWN_REQUEST_ATTRIBUTES);
     if (unknown.length > 0) {
       const list = Buffer.alloc(unknown.length * 2);
@@ -238,6 +239,7 @@ export class IceAgent {
     const pair = transaction.subject;
     this.#transactions.finish(transaction);
     this.#inbound++;
+    this.#trace('answer', { remote: from, class: message.class });
     // Symmetric (§7.2.5.2.1): the answer comes from where the check went, to the socket it left from.
     if (from.address !== pair.remote.address || from.port !== pair.remote.port || socket !== pair.socket) {
       if (transaction.kind === 'check') pair.state = 'failed';
@@ -307,12 +309,17 @@ export class IceAgent {
     if (nominate) attributes.push(useCandidateAttribute());
     const request = encodeStun({ class: 'request', transactionId, attributes, integrityKey: remote.pwd, fingerprint: true });
     pair.state = 'in-progress';
-    const send = () => this.#send(pair.socket, pair.remote, request);
+    let sends = 0;
+    const send = () => {
+      this.#trace('check', { remote: pair.remote, nominate, retransmit: sends++ });
+      this.#send(pair.socket, pair.remote, request);
+    };
     this.#transactions.start({ id: transactionId, subject: pair, kind: 'check', role: this.#role, useCandidate: nominate, send }, this.#timing);
   }
 
   #timedOut(transaction: Transaction<Pair>): void {
     const pair = transaction.subject;
+    this.#trace('timeout', { remote: pair.remote });
     if (transaction.kind === 'check' && pair.state === 'in-progress' && !this.#transactions.pending(pair)) pair.state = 'failed';
   }
 
@@ -435,6 +442,11 @@ export class IceAgent {
     if (this.#state === state) return;
     this.#state = state;
     this.#emit(() => this.options.events?.state?.(state));
+  }
+
+  #trace(what: Parameters<NonNullable<IceAgentEvents['trace']>>[0], detail: Parameters<NonNullable<IceAgentEvents['trace']>>[1]): void {
+    const trace = this.options.events?.trace;
+    if (trace) this.#emit(() => trace(what, detail));
   }
 
   #emit(call: () => void): void {

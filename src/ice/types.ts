@@ -58,4 +58,6 @@ export interface IceAgentEvents {
   validated?(socket: number, remote: UdpAddress): void;
   /** The pair nominated and valid: where DTLS and media go (`NativePlane.selectRemote`); again on a later nomination. */
   selected?(pair: SelectedPair): void;
+  /** Every check sent and STUN message taken, for a debug log (off unless given). */
+  trace?(what: 'check' | 'consent' | 'request' | 'answer' | 'timeout', detail: { remote: UdpAddress; nominate?: boolean; class?: string; retransmit?: number }): void;
 }

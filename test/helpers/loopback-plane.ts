@@ -35,6 +35,16 @@ export interface LoopbackPlane extends NativePlane {
 
 const key = (a: UdpAddress) => `${a.address}|${a.port}`;
 
+/**
+ * Tests send only to loopback (the machine's other addresses are not ours to send to): a
+ * datagram for anywhere else is dropped here and counted, as if lost on the way. A pion client
+ * checks us from its 192.0.2.2 socket too; that check goes unanswered.
+ */
+export const dropped = { nonLoopback: 0 };
+function loopback(address: string): boolean {
+  return address.startsWith('127.') || address === '::1';
+}
+
 export async function createLoopbackPlane(onEvents: (events: PlaneEvent[]) => void): Promise<LoopbackPlane> {
   const keys = await CipherContext.createSelfSignedCertificateWithKey(
     { signature: SignatureAlgorithm.ecdsa_3, hash: HashAlgorithm.sha256_4 },
@@ -76,7 +86,7 @@ export async function createLoopbackPlane(onEvents: (events: PlaneEvent[]) => vo
       onData: (_data: Buffer) => {},
       send: async (data: Buffer) => {
         const to = session.remote;
-        if (to && !session.closed) sockets.get(session.options.socket)?.send(data, to.port, to.address);
+        if (to && !session.closed && loopback(to.address)) sockets.get(session.options.socket)?.send(data, to.port, to.address);
       },
       close: async () => {},
     };
@@ -135,6 +145,10 @@ export async function createLoopbackPlane(onEvents: (events: PlaneEvent[]) => vo
     send(socket, to, data) {
       const s = sockets.get(socket);
       if (!s || closed) return false;
+      if (!loopback(to.address)) {
+        dropped.nonLoopback++;
+        return true;
+      }
       s.send(data, to.port, to.address);
       return true;
     },

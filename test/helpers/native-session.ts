@@ -10,7 +10,7 @@ import sdpTransform from 'sdp-transform';
 import { hostCandidates } from '../../src/ice/candidates.js';
 import type { IceTiming } from '../../src/ice/agent.js';
 import type { PlaneEvent } from '../../src/engines/native/plane.js';
-import { NativeSession, type NativeSessionState } from '../../src/engines/native/session.js';
+import { NativeSession, type NativeSessionOptions, type NativeSessionState } from '../../src/engines/native/session.js';
 import { applyCandidatePolicy, parseCidrList } from '../../src/sdp/candidate-policy.js';
 import { createLoopbackPlane, type LoopbackPlane } from './loopback-plane.js';
 
@@ -36,6 +36,8 @@ export interface NativeTestOptions {
   iceTiming?: Partial<IceTiming>;
   maxMessageSize?: number;
   admitDataChannel?(label: string): boolean;
+  iceTrace?: NativeSessionOptions['iceTrace'];
+  dtlsRole?: 'client' | 'server';
 }
 
 const LOOPBACK_ONLY = { allow: parseCidrList('127.0.0.0/8,::1/128'), deny: [], refuseLocal: false };
@@ -76,6 +78,8 @@ export async function answerWithNativeSession(offerSdp: string, options: NativeT
     iceTiming: options.iceTiming,
     maxMessageSize: options.maxMessageSize,
     admitDataChannel: options.admitDataChannel,
+    iceTrace: options.iceTrace,
+    dtlsRole: options.dtlsRole,
     onState: (state) => {
       states.push(state);
       stateAt[state] ??= performance.now();

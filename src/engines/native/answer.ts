@@ -32,6 +32,8 @@ export interface AnswerInput {
   fingerprint: { algorithm: string; value: string };
   /** The largest data channel message our SCTP takes (default DEFAULT_MAX_MESSAGE_SIZE). */
   maxMessageSize?: number;
+  /** The DTLS role we take when the offer leaves it to us (`a=setup:actpass`); default `client`. See stack-policy.ts. */
+  dtlsRole?: 'client' | 'server';
 }
 
 export interface DataChannelPlan {
@@ -45,16 +47,7 @@ export interface DataChannelPlan {
 export interface NativeAnswer {
   sdp: string;
   offer: OfferFacts;
-  /**
-   * The DTLS role we take: `client` (a=setup:active) unless the offer is `active`. RFC 5763 §5
-   * recommends it, werift clients wait 100 ms before their own ClientHello but answer ours at
-   * once, and with us as DTLS client the offerer is DTLS server and picks odd SCTP stream ids,
-   * which is what RFC 8832 §6 says and what aiortc and werift pick by ICE role anyway. Our
-   * hello leaves only once the client nominated the pair and answered our own check on it
-   * (src/ice/agent.ts), so it never reaches a client whose ICE is not connected yet: the early
-   * hello that Firefox drops and libdatachannel takes a 1 s resend to handle
-   * (src/engines/libdatachannel/answer-policy.ts) does not happen.
-   */
+  /** The DTLS role we take: what the offer leaves us (RFC 5763 §5), chosen by stack-policy.ts when it is actpass. */
   dtlsRole: 'client' | 'server';
   /** The sections the data plane echoes (sendrecv audio and video). */
   sections: EchoSectionConfig[];
@@ -67,7 +60,7 @@ export interface NativeAnswer {
 export function buildAnswer(input: AnswerInput): NativeAnswer {
   const { offer } = input;
   const facts = readOfferFacts(offer);
-  const dtlsRole = facts.setup === 'active' ? 'server' : 'client';
+  const dtlsRole = facts.setup === 'active' ? 'server' : facts.setup === 'passive' ? 'client' : (input.dtlsRole ?? 'client');
   const shared = [
     `a=ice-ufrag:${input.ice.ufrag}`,
     `a=ice-pwd:${input.ice.pwd}`,

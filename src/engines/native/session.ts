@@ -11,9 +11,9 @@
 import type { SessionDescription as ParsedSdp } from 'sdp-transform';
 import { IceAgent, type IceTiming } from '../../ice/agent.js';
 import { newCredentials } from '../../ice/credentials.js';
-import type { IceAgentState, LocalCandidate, SelectedPair } from '../../ice/types.js';
+import type { IceAgentEvents, IceAgentState, LocalCandidate, SelectedPair } from '../../ice/types.js';
 import { buildAnswer, type NativeAnswer } from './answer.js';
-import { checkHoldOffMs } from './check-policy.js';
+import { stackPolicy } from './stack-policy.js';
 import { DataChannelEcho } from './data-channels.js';
 import type { NativePlane, PlaneEvent, SrtpProfileName, UdpAddress } from './plane.js';
 
@@ -26,8 +26,10 @@ export interface NativeSessionOptions {
   sockets: ReadonlyArray<{ socket: number; local: UdpAddress }>;
   /** Our host candidates (src/ice/candidates.ts hostCandidates of `sockets`). */
   candidates: readonly LocalCandidate[];
-  /** Default: checkHoldOffMs(offer). */
+  /** Default: stackPolicy(offer). */
   checkHoldOffMs?: number;
+  /** Our DTLS role for an actpass offer. Default: stackPolicy(offer). */
+  dtlsRole?: 'client' | 'server';
   iceTiming?: Partial<IceTiming>;
   /** Default: the answer's DEFAULT_MAX_MESSAGE_SIZE. */
   maxMessageSize?: number;
@@ -35,6 +37,8 @@ export interface NativeSessionOptions {
   admitDataChannel?(label: string): boolean;
   onState?(state: NativeSessionState): void;
   onError?(error: unknown): void;
+  /** The ICE agent's trace (IceAgentEvents.trace), for a debug log. */
+  iceTrace?: IceAgentEvents['trace'];
   /** For tests and --public-ip: the candidates the answer announces (default `candidates`). */
   announced?: readonly LocalCandidate[];
 }
@@ -54,7 +58,15 @@ export class NativeSession {
   constructor(private readonly options: NativeSessionOptions) {
     const { plane } = options;
     const ice = newCredentials();
-    this.answer = buildAnswer({ offer: options.offer, ice, candidates: options.announced ?? options.candidates, fingerprint: plane.fingerprint, maxMessageSize: options.maxMessageSize });
+    const policy = stackPolicy(options.offer);
+    this.answer = buildAnswer({
+      offer: options.offer,
+      ice,
+      candidates: options.announced ?? options.candidates,
+      fingerprint: plane.fingerprint,
+      maxMessageSize: options.maxMessageSize,
+      dtlsRole: options.dtlsRole ?? policy.dtlsRole,
+    });
     const facts = this.answer.offer;
     const socket = options.sockets[0]?.socket;
     if (socket === undefined) throw new Error('a native session needs a socket');
@@ -75,12 +87,13 @@ export class NativeSession {
       remoteLite: facts.iceLite,
       localCandidates: options.candidates,
       remoteCandidates: facts.candidates,
-      checkHoldOffMs: options.checkHoldOffMs ?? checkHoldOffMs(options.offer),
+      checkHoldOffMs: options.checkHoldOffMs ?? policy.checkHoldOffMs,
       timing: options.iceTiming,
       events: {
         state: (state) => this.#onIceState(state),
         validated: (_socket, remote) => plane.allowRemote(id, remote),
         selected: (pair: SelectedPair) => plane.selectRemote(id, pair.remote),
+        trace: options.iceTrace,
       },
     });
     const data = this.answer.dataChannel;
@@ -115,9 +128,12 @@ export class NativeSession {
     if (this.#state === 'closed') return;
     switch (event.type) {
       case 'dtls-connected':
+        // Connected even before ICE selected a pair: a client that is DTLS client (libdatachannel,
+        // see stack-policy.ts) shakes hands on its first working pair, from an address ICE
+        // validated, and the plane answers there until selectRemote names the selected one.
         this.#dtlsConnected = true;
         this.dataChannels?.start();
-        if (this.ice.state === 'connected') this.#setState('connected');
+        this.#setState('connected');
         break;
       case 'app-data':
         this.dataChannels?.receive(event.data);
