@@ -103,5 +103,5 @@ for (const holdOff of values['hold-off']!.split(',').map(Number)) {
       (failures.length ? ` (${[...new Set(failures)].join('; ')})` : ''),
   );
 }
-nodeDataChannel.cleanup();
+
 process.exit(0);

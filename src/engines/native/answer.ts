@@ -51,8 +51,13 @@ export interface NativeAnswer {
   dtlsRole: 'client' | 'server';
   /** The sections the data plane echoes (sendrecv audio and video). */
   sections: EchoSectionConfig[];
-  /** The negotiated mid header extension id (RFC 8843 §15), 0 for none. */
+  /**
+   * The negotiated mid header extension id (RFC 8843 §15), 0 for none: the first section's.
+   * werift offers a different id per section for it (extmap:1 in audio, extmap:2 in video), so
+   * `midExtensionIds` has each section's; plane.ts takes one id per session.
+   */
   midExtensionId: number;
+  midExtensionIds: Record<string, number>;
   dataChannel: DataChannelPlan | undefined;
 }
 
@@ -71,7 +76,7 @@ export function buildAnswer(input: AnswerInput): NativeAnswer {
   const sections: EchoSectionConfig[] = [];
   const accepted: string[] = [];
   const body: string[] = [];
-  let midExtensionId = 0;
+  const midExtensionIds: Record<string, number> = {};
   let dataChannel: DataChannelPlan | undefined;
 
   (offer.media ?? []).forEach((m, index) => {
@@ -83,7 +88,7 @@ export function buildAnswer(input: AnswerInput): NativeAnswer {
       if (media) {
         lines = media.lines;
         if (media.section) sections.push(media.section);
-        if (media.midExtensionId) midExtensionId = media.midExtensionId;
+        if (media.midExtensionId) midExtensionIds[mid] = media.midExtensionId;
       }
     } else if (inTransport && m.type === 'application' && /SCTP/i.test(m.protocol) && !dataChannel && mid !== undefined) {
       const data = answerData(m, mid, input.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE);
@@ -109,7 +114,8 @@ export function buildAnswer(input: AnswerInput): NativeAnswer {
     ...(bundled ? [`a=group:BUNDLE ${accepted.join(' ')}`] : []),
     'a=msid-semantic:WMS echo',
   ];
-  return { sdp: `${[...session, ...body].join('\r\n')}\r\n`, offer: facts, dtlsRole, sections, midExtensionId, dataChannel };
+  const midExtensionId = Object.values(midExtensionIds)[0] ?? 0;
+  return { sdp: `${[...session, ...body].join('\r\n')}\r\n`, offer: facts, dtlsRole, sections, midExtensionId, midExtensionIds, dataChannel };
 }
 
 /**
