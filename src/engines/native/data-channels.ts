@@ -23,11 +23,14 @@ import { Event, RTCSctpTransport, type RTCDataChannel, type RTCDtlsTransport } f
 /** RFC 8831 §6.6: an empty message travels as one byte with its own PPID. */
 const PPID_STRING_EMPTY = 56;
 const PPID_BINARY_EMPTY = 57;
+const CHUNK_INIT = 1;
+/** werift's SCTP_STATE.CLOSED (lib/sctp/src/const.js): as the server, it stays there until the COOKIE-ECHO. */
+const SCTP_STATE_CLOSED = 1;
 
 /** The parts of werift 0.24's RTCSctpTransport this adapter reaches (private in its types). */
 interface SctpInternals {
   datachannelReceive(streamId: number, ppId: number, data: Buffer): Promise<void>;
-  sctp: { handleData(packet: Buffer): Promise<void> };
+  sctp: { handleData(packet: Buffer): Promise<void>; associationState: number };
   dataChannelQueue: Array<[RTCDataChannel, number, Buffer]>;
   dataChannelFlush(): Promise<void>;
 }
@@ -50,6 +53,24 @@ export interface DataChannelCounters {
   messageBytes: number;
 }
 
+/**
+ * What werift 0.24's RTCSctpTransport uses of its DTLS transport (transport/sctp.js:
+ * setDtlsTransport, BridgeDtls, isServer), over anything that sends a packet. werift's SCTP
+ * waits for the remote INIT when its ICE role is not controlling (our case: the client sends it).
+ */
+export function dtlsStandIn(send: (packet: Buffer) => boolean, state: Event<['closed' | 'new' | 'connected' | 'failed' | 'connecting']>, role: 'controlled' | 'controlling') {
+  return {
+    id: randomUUID(),
+    iceTransport: { role },
+    onStateChange: state,
+    /** BridgeDtls sets it; DataChannelEcho.receive hands packets to the association itself. */
+    dataReceiver: (_data: Buffer) => {},
+    sendData: async (data: Buffer) => {
+      if (!send(data)) throw new Error('DTLS cannot carry data now');
+    },
+  };
+}
+
 export class DataChannelEcho {
   readonly counters: DataChannelCounters = { messages: 0, messageBytes: 0 };
   /** We never offer SCTP zero checksum (RFC 9653): pion 3.1 clients cannot take it. */
@@ -68,7 +89,7 @@ export class DataChannelEcho {
     // PPID, or an ACK for a channel it does not know, would be an unhandled rejection.
     const receive = internals.datachannelReceive;
     internals.datachannelReceive = (streamId, ppId, data) => receive(streamId, ppId, data).catch((error: unknown) => this.#error(error));
-    sctp.setDtlsTransport(this.#standIn() as unknown as RTCDtlsTransport);
+    sctp.setDtlsTransport(dtlsStandIn(options.send, this.#dtlsState, 'controlled') as unknown as RTCDtlsTransport);
     // The client's limit bounds what we may send back: every message goes back as it came.
     sctp.setRemoteMaxMessageSize(options.maxMessageSize);
     sctp.setRemotePort(options.remotePort);
@@ -92,6 +113,12 @@ export class DataChannelEcho {
   /** One SCTP packet, decrypted (`app-data`). Never throws. */
   receive(packet: Buffer): void {
     if (this.#closed) return;
+    // An INIT (chunk type 1, alone in its packet) after the first would restart the association
+    // (RFC 9260 §5.2.2), which werift 0.24 does not implement: it resets its TSN state and then runs
+    // out of memory (one crafted INIT took the process to the 1.5 GB heap limit; found by
+    // test/engines/native-data-channels.test.ts). No WebRTC stack restarts SCTP inside one DTLS
+    // session, so an INIT once the association is up is dropped.
+    if (packet.length > 12 && packet[12] === CHUNK_INIT && this.#internals.sctp.associationState !== SCTP_STATE_CLOSED) return;
     // Straight to the association rather than through BridgeDtls, whose callback drops the promise.
     this.#internals.sctp.handleData(packet).catch((error: unknown) => this.#error(error));
   }
@@ -104,21 +131,6 @@ export class DataChannelEcho {
     this.#sctp.stop().catch(() => undefined);
     this.#dtlsState.execute('closed');
     this.#sctp.onDataChannel.allUnsubscribe();
-  }
-
-  /** What werift's RTCSctpTransport uses of its DTLS transport, over the plane. */
-  #standIn() {
-    const send = this.options.send;
-    return {
-      id: randomUUID(),
-      // werift's SCTP waits for the client's INIT when its ICE role is not controlling.
-      iceTransport: { role: 'controlled' },
-      onStateChange: this.#dtlsState,
-      dataReceiver: (_data: Buffer) => {},
-      sendData: async (data: Buffer) => {
-        if (!send(data)) throw new Error('DTLS cannot carry data now');
-      },
-    };
   }
 
   #echo(channel: RTCDataChannel): void {
