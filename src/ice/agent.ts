@@ -205,6 +205,12 @@ export class IceAgent {
     if (this.#role === 'controlled' && useCandidate(message)) pair.nominated = true;
     if (pair.state === 'succeeded') {
       if (pair.nominated && this.#role === 'controlled') this.#select(pair);
+      // Beyond RFC 8445 §7.3.1.4 (nothing for a Succeeded pair): until a pair is selected, a
+      // check back anyway. A pion client nominates when a check of ours reaches a pair that works
+      // for it, or on its next 200 ms tick (pion/ice 2.3 selection.go, HandleBindingRequest); when
+      // our check got there first (ours after the hold-off, its own still on the way) that tick
+      // was all it had left.
+      else if (!this.#selected && !this.#transactions.pending(pair)) this.#check(pair);
     } else {
       // Triggered check (§7.3.1.4): an In-Progress one stops resending but may still be answered.
       this.#transactions.quiet(pair);

@@ -23,6 +23,8 @@ export interface NativeTestSession {
   answeredAt: number;
   /** When the session reached each state. */
   stateAt: Partial<Record<NativeSessionState, number>>;
+  /** When ICE selected a pair (the client nominated it and our check on it succeeded). */
+  iceConnectedAt: number | undefined;
   /** Offer candidates the policy kept. */
   offerCandidates: number;
   errors: unknown[];
@@ -31,7 +33,8 @@ export interface NativeTestSession {
 
 export interface NativeTestOptions {
   families?: Array<'127.0.0.1' | '::1'>;
-  unreachable?: boolean;
+  /** true: announce sockets that drop everything; 'no-candidates': announce none (the client learns us from our checks only). */
+  unreachable?: boolean | 'no-candidates';
   checkHoldOffMs?: number;
   iceTiming?: Partial<IceTiming>;
   maxMessageSize?: number;
@@ -55,7 +58,9 @@ export async function answerWithNativeSession(offerSdp: string, options: NativeT
   for (const address of options.families ?? ['127.0.0.1']) sockets.push(await plane.open(address));
   const candidates = hostCandidates(sockets);
   let announced = candidates;
-  if (options.unreachable) {
+  if (options.unreachable === 'no-candidates') {
+    announced = [];
+  } else if (options.unreachable) {
     const holes: typeof sockets = [];
     for (const address of options.families ?? ['127.0.0.1']) {
       const hole = await plane.open(address);
@@ -68,6 +73,7 @@ export async function answerWithNativeSession(offerSdp: string, options: NativeT
   const states: NativeSessionState[] = [];
   const stateAt: NativeTestSession['stateAt'] = {};
   const errors: unknown[] = [];
+  const ice = { connectedAt: undefined as number | undefined };
   session = new NativeSession({
     plane,
     offer: sdpTransform.parse(filtered.sdp),
@@ -85,6 +91,9 @@ export async function answerWithNativeSession(offerSdp: string, options: NativeT
       stateAt[state] ??= performance.now();
     },
     onError: (error) => errors.push(error),
+    onIceState: (state) => {
+      if (state === 'connected') ice.connectedAt ??= performance.now();
+    },
   });
   const started = session;
   const offerCandidates = started.answer.offer.candidates.length;
@@ -96,6 +105,9 @@ export async function answerWithNativeSession(offerSdp: string, options: NativeT
     states,
     answeredAt: performance.now(),
     stateAt,
+    get iceConnectedAt() {
+      return ice.connectedAt;
+    },
     offerCandidates,
     errors,
     close() {

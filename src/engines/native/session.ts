@@ -36,6 +36,8 @@ export interface NativeSessionOptions {
   srtpProfiles?: SrtpProfileName[];
   admitDataChannel?(label: string): boolean;
   onState?(state: NativeSessionState): void;
+  /** The ICE agent's own states (EchoPeer.onIceStateChange). */
+  onIceState?(state: IceAgentState): void;
   onError?(error: unknown): void;
   /** The ICE agent's trace (IceAgentEvents.trace), for a debug log. */
   iceTrace?: IceAgentEvents['trace'];
@@ -158,6 +160,11 @@ export class NativeSession {
   }
 
   #onIceState(state: IceAgentState): void {
+    try {
+      this.options.onIceState?.(state);
+    } catch (error) {
+      this.options.onError?.(error);
+    }
     if (state === 'checking') this.#setState('connecting');
     else if (state === 'connected') this.#setState(this.#dtlsConnected ? 'connected' : 'connecting');
     else if (state === 'disconnected' || state === 'failed') this.#setState(state);
