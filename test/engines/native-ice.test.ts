@@ -73,7 +73,7 @@ test('a libdatachannel client that cannot reach us is checked after its hold-off
   const { connectedMs } = await libdatachannelEcho('127.0.0.1', { unreachable: true });
   t.diagnostic(`answer -> connected ${connectedMs.toFixed(1)} ms (hold-off 100 ms)`);
   assert.ok(connectedMs >= 95, `connected ${connectedMs.toFixed(1)} ms after the answer: not before its hold-off`);
-  assert.ok(connectedMs < 1_000, `connected ${connectedMs.toFixed(1)} ms after the answer: not after libjuice gave up on our unreachable candidate (2 s)`);
+  assert.ok(connectedMs < 1_500, `connected ${connectedMs.toFixed(1)} ms after the answer: not after libjuice gave up on our unreachable candidate (2 s)`);
 });
 
 test('a libdatachannel client that can reach us and offers a reachable candidate connects on its own check, before the hold-off', async (t) => {

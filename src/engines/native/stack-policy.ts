@@ -21,11 +21,13 @@ export interface StackPolicy {
  */
 export const LIBDATACHANNEL_HOLD_OFF_MS = 100;
 /**
- * Everyone else: long enough for a client on the same host to have applied our answer (pion
- * drops a check that comes before, and we resend only after the RTO), short enough that a
- * client that cannot reach us gets our check within a few ms of its answer.
+ * Everyone else: at once. RFC 8445 §7.3 has an agent take checks that come before the answer,
+ * and libwebrtc does: it learns our address from such a check and pings it the moment it has the
+ * answer, while a check after that waits for its ~48 ms ping schedule (a libwebrtc client that
+ * could not reach us: answer -> connected p50 8-11 ms at 0, 59-60 ms at 10 ms). A stack that
+ * drops an early check (pion) loses nothing: its own first check gets ours back at once.
  */
-export const DEFAULT_HOLD_OFF_MS = 10;
+export const DEFAULT_HOLD_OFF_MS = 0;
 
 export function stackPolicy(offer: ParsedSdp): StackPolicy {
   if (offer.origin?.username === 'rtc') {
