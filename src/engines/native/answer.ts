@@ -1,0 +1,201 @@
+/**
+ * The native engine's answer, written from the parsed offer, and what the data plane needs to
+ * echo it (`EchoSectionConfig` per section). The echo sends each packet back as it came, only
+ * the SSRC rewritten, so the answer mirrors the offer's payload types and header extension ids
+ * and announces one echo SSRC per section.
+ */
+import { randomBytes } from 'node:crypto';
+import type { MediaDescription, SessionDescription as ParsedSdp } from 'sdp-transform';
+import { candidateLine } from '../../ice/candidates.js';
+import type { IceCredentials, LocalCandidate } from '../../ice/types.js';
+import { MID_EXTENSION_URI } from '../../rtp/header-extensions.js';
+import { isLive, readOfferFacts, UnanswerableOffer, type OfferFacts } from './offer-facts.js';
+
+export { UnanswerableOffer };
+import type { EchoSectionConfig } from './plane.js';
+
+/** Our SCTP port (RFC 8841 §5: 5000 is what every stack uses). */
+export const SCTP_PORT = 5000;
+/** What our SCTP takes in one message, before the offer's own limit lowers it. */
+export const DEFAULT_MAX_MESSAGE_SIZE = 262_144;
+/** RFC 8841 §6.1: an offer without a=max-message-size takes 64 KiB. */
+const MAX_MESSAGE_SIZE_ABSENT = 65_536;
+
+export interface AnswerInput {
+  /** The parsed offer (sdp-transform), as the route hands it over. */
+  offer: ParsedSdp;
+  /** Our ICE credentials (the agent's). */
+  ice: IceCredentials;
+  /** Our host candidates, as the agent has them (the server may rewrite them later for --public-ip). */
+  candidates: readonly LocalCandidate[];
+  /** The data plane's certificate fingerprint. */
+  fingerprint: { algorithm: string; value: string };
+  /** The largest data channel message our SCTP takes (default DEFAULT_MAX_MESSAGE_SIZE). */
+  maxMessageSize?: number;
+  /** The DTLS role we take when the offer leaves it to us (`a=setup:actpass`); default `client`. See stack-policy.ts. */
+  dtlsRole?: 'client' | 'server';
+}
+
+export interface DataChannelPlan {
+  mid: string;
+  localPort: number;
+  remotePort: number;
+  /** What the answer announces: the smaller of ours and the offer's, since every message goes back (0: no limit). */
+  maxMessageSize: number;
+}
+
+export interface NativeAnswer {
+  sdp: string;
+  offer: OfferFacts;
+  /** The DTLS role we take: what the offer leaves us (RFC 5763 §5), chosen by stack-policy.ts when it is actpass. */
+  dtlsRole: 'client' | 'server';
+  /** The sections the data plane echoes (sendrecv audio and video). */
+  sections: EchoSectionConfig[];
+  /**
+   * The negotiated mid header extension id (RFC 8843 §15), 0 for none: the first section's.
+   * werift offers a different id per section for it (extmap:1 in audio, extmap:2 in video), so
+   * `midExtensionIds` has each section's; plane.ts takes one id per session.
+   */
+  midExtensionId: number;
+  midExtensionIds: Record<string, number>;
+  dataChannel: DataChannelPlan | undefined;
+}
+
+/** Throws UnanswerableOffer when there is nothing this engine can answer. */
+export function buildAnswer(input: AnswerInput): NativeAnswer {
+  const { offer } = input;
+  const facts = readOfferFacts(offer);
+  const dtlsRole = facts.setup === 'active' ? 'server' : facts.setup === 'passive' ? 'client' : (input.dtlsRole ?? 'client');
+  const shared = [
+    `a=ice-ufrag:${input.ice.ufrag}`,
+    `a=ice-pwd:${input.ice.pwd}`,
+    `a=fingerprint:${input.fingerprint.algorithm} ${input.fingerprint.value}`,
+    `a=setup:${dtlsRole === 'client' ? 'active' : 'passive'}`,
+  ];
+  const usedSsrcs = new Set((offer.media ?? []).flatMap((m) => (m.ssrcs ?? []).map((s) => Number(s.id))));
+  const sections: EchoSectionConfig[] = [];
+  const accepted: string[] = [];
+  const body: string[] = [];
+  const midExtensionIds: Record<string, number> = {};
+  let dataChannel: DataChannelPlan | undefined;
+
+  (offer.media ?? []).forEach((m, index) => {
+    const mid = m.mid === undefined ? undefined : String(m.mid);
+    const inTransport = facts.transportSections.has(index) && isLive(m);
+    let lines: string[] | undefined;
+    if (inTransport && (m.type === 'audio' || m.type === 'video') && mid !== undefined) {
+      const media = answerMedia(m, mid, usedSsrcs);
+      if (media) {
+        lines = media.lines;
+        if (media.section) sections.push(media.section);
+        if (media.midExtensionId) midExtensionIds[mid] = media.midExtensionId;
+      }
+    } else if (inTransport && m.type === 'application' && /SCTP/i.test(m.protocol) && !dataChannel && mid !== undefined) {
+      const data = answerData(m, mid, input.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE);
+      lines = data.lines;
+      dataChannel = data.plan;
+    }
+    if (!lines) {
+      body.push(`m=${m.type} 0 ${m.protocol} ${m.payloads ?? ''}`.trimEnd(), 'c=IN IP4 0.0.0.0', ...(mid === undefined ? [] : [`a=mid:${mid}`]));
+      return;
+    }
+    const candidates = accepted.length === 0 ? [...input.candidates.map((c) => `a=${candidateLine(c)}`), 'a=end-of-candidates'] : [];
+    accepted.push(mid!);
+    body.push(...lines.slice(0, 3), ...shared, ...lines.slice(3), ...candidates);
+  });
+  if (accepted.length === 0) throw new UnanswerableOffer('the offer has no section this engine can answer');
+
+  const bundled = (offer.groups ?? []).some((g) => g.type.toUpperCase() === 'BUNDLE');
+  const session = [
+    'v=0',
+    `o=- ${randomBytes(6).readUIntBE(0, 6)} 2 IN IP4 127.0.0.1`,
+    's=-',
+    't=0 0',
+    ...(bundled ? [`a=group:BUNDLE ${accepted.join(' ')}`] : []),
+    'a=msid-semantic:WMS echo',
+  ];
+  const midExtensionId = Object.values(midExtensionIds)[0] ?? 0;
+  return { sdp: `${[...session, ...body].join('\r\n')}\r\n`, offer: facts, dtlsRole, sections, midExtensionId, midExtensionIds, dataChannel };
+}
+
+/**
+ * Codecs that make no sense to echo packet by packet (as src/engines/libdatachannel/echo-plan.ts
+ * says): retransmission and redundancy streams travel on their own SSRCs or wrap other payload
+ * types, so after an SSRC rewrite they would be misread.
+ */
+const NOT_ECHOED = new Set(['rtx', 'red', 'ulpfec', 'flexfec', 'flexfec-03']);
+
+/** NACK and PLI/FIR, which the echo relays to the client's sender; not REMB or transport-cc (no bandwidth estimation here). */
+function keepsFeedback(type: string, rawSubtype: string | undefined): string | undefined {
+  const subtype = rawSubtype?.trim() || undefined; // pion writes `nack ` with a trailing space
+  if (type === 'nack' && subtype === undefined) return 'nack';
+  if (type === 'nack' && subtype === 'pli') return 'nack pli';
+  if (type === 'ccm' && subtype === 'fir') return 'ccm fir';
+  return undefined;
+}
+
+/** RFC 3264 §6.1: the answer mirrors the offer's direction; there is nothing to echo without the client's media. */
+function answerDirection(offered: string | undefined): 'sendrecv' | 'recvonly' | 'inactive' {
+  if (offered === 'sendonly') return 'recvonly';
+  if (offered === 'recvonly' || offered === 'inactive') return 'inactive';
+  return 'sendrecv';
+}
+
+function answerMedia(m: MediaDescription, mid: string, usedSsrcs: Set<number>): { lines: string[]; section?: EchoSectionConfig; midExtensionId: number } | undefined {
+  // RTP and RTCP share the transport's one port (RFC 5761); an offer that cannot is refused here.
+  if (m.rtcpMux === undefined) return undefined;
+  const payloads = String(m.payloads ?? '').split(' ').filter(Boolean).map(Number).filter((pt) => Number.isInteger(pt) && pt >= 0 && pt <= 127);
+  const mapped = payloads.map((pt) => ({ pt, rtp: m.rtp.find((r) => r.payload === pt) })).filter(({ pt, rtp }) => rtp !== undefined || pt < 35);
+  const echoed = mapped.filter(({ rtp }) => !rtp || !NOT_ECHOED.has(rtp.codec.toLowerCase()));
+  if (echoed.length === 0) return undefined;
+  const direction = answerDirection(m.direction);
+  const codecLines: string[] = [];
+  for (const { pt, rtp } of echoed) {
+    if (rtp) codecLines.push(`a=rtpmap:${pt} ${rtp.codec}/${rtp.rate ?? 90000}${rtp.encoding !== undefined ? `/${rtp.encoding}` : ''}`);
+    for (const fmtp of m.fmtp) if (Number(fmtp.payload) === pt) codecLines.push(`a=fmtp:${pt} ${fmtp.config}`);
+    const feedback = new Set<string>();
+    for (const fb of m.rtcpFb ?? []) {
+      const kept = (String(fb.payload) === String(pt) || fb.payload === '*') && keepsFeedback(fb.type, fb.subtype);
+      if (kept) feedback.add(kept);
+    }
+    for (const fb of feedback) codecLines.push(`a=rtcp-fb:${pt} ${fb}`);
+  }
+  // The echo carries the client's header extensions back as they came, each packet with the
+  // mid of the section it came on: the answer may say so, and the client demuxes by mid.
+  const midExtension = m.ext?.find((e) => e.uri === MID_EXTENSION_URI);
+  const lines = [`m=${m.type} 9 ${m.protocol} ${echoed.map((e) => e.pt).join(' ')}`, 'c=IN IP4 0.0.0.0', `a=mid:${mid}`, `a=${direction}`, 'a=rtcp-mux'];
+  if (midExtension) lines.push(`a=extmap:${midExtension.value} ${MID_EXTENSION_URI}`);
+  lines.push(...codecLines);
+  if (direction !== 'sendrecv') return { lines, midExtensionId: midExtension?.value ?? 0 };
+  // Clients such as pion drop RTP on an SSRC the answer did not declare (RFC 5576 §4.1).
+  const echoSsrc = freshSsrc(usedSsrcs);
+  const track = `echo-${m.type}-${mid}`;
+  lines.push(`a=msid:echo ${track}`, `a=ssrc:${echoSsrc} cname:echo`, `a=ssrc:${echoSsrc} msid:echo ${track}`);
+  const offeredSsrcs = [...new Set((m.ssrcs ?? []).map((s) => Number(s.id)))];
+  const section = { mid, echoSsrc, payloadTypes: echoed.map((e) => e.pt), offeredSsrcs };
+  return { lines, section, midExtensionId: midExtension?.value ?? 0 };
+}
+
+function answerData(m: MediaDescription, mid: string, ourLimit: number): { lines: string[]; plan: DataChannelPlan } {
+  // Both forms of RFC 8841: `UDP/DTLS/SCTP webrtc-datachannel` with a=sctp-port, and the older
+  // `DTLS/SCTP 5000` with a=sctpmap (aiortc 1.4), whose third field counts streams, not bytes.
+  const legacy = m.sctpPort === undefined && m.sctpmap !== undefined;
+  const remotePort = m.sctpPort ?? m.sctpmap?.sctpmapNumber ?? (Number(m.payloads) || SCTP_PORT);
+  const theirs = m.maxMessageSize ?? MAX_MESSAGE_SIZE_ABSENT;
+  const maxMessageSize = theirs === 0 ? ourLimit : Math.min(ourLimit, theirs);
+  const lines = legacy
+    ? [`m=application 9 ${m.protocol} ${SCTP_PORT}`, 'c=IN IP4 0.0.0.0', `a=mid:${mid}`, `a=sctpmap:${SCTP_PORT} webrtc-datachannel 65535`]
+    : [`m=application 9 ${m.protocol} webrtc-datachannel`, 'c=IN IP4 0.0.0.0', `a=mid:${mid}`, `a=sctp-port:${SCTP_PORT}`];
+  lines.push(`a=max-message-size:${maxMessageSize}`);
+  return { lines, plan: { mid, localPort: SCTP_PORT, remotePort, maxMessageSize } };
+}
+
+function freshSsrc(used: Set<number>): number {
+  for (;;) {
+    const ssrc = randomBytes(4).readUInt32BE(0);
+    if (ssrc !== 0 && !used.has(ssrc)) {
+      used.add(ssrc);
+      return ssrc;
+    }
+  }
+}

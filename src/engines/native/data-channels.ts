@@ -1,0 +1,179 @@
+/**
+ * Data channels of one native session: SCTP (RFC 9260) and DCEP (RFC 8832) over the data
+ * plane's DTLS application data, echoing every message on the channel it came on, text as
+ * text and binary as binary, empty messages included (RFC 8831 §6.6).
+ *
+ * The SCTP association and DCEP are werift's (`RTCSctpTransport`, pinned to one version in
+ * package.json): pure TypeScript already in our dependencies, run by our werift engine and
+ * clients in every matrix cell, with DCEP, stream reset and partial reliability. It wants a
+ * werift DTLS transport; what it uses of one (transport/sctp.js, setDtlsTransport and
+ * BridgeDtls) is an id, `sendData`, a writable `dataReceiver`, `onStateChange` and
+ * `iceTransport.role`, and the stand-in below gives exactly that over the plane
+ * (test/engines/native-data-channels.test.ts holds werift to it). The alternative, usrsctp,
+ * is a system library npm cannot install (Debian's libusrsctp 0.9.5 is from 2021), with
+ * threads of its own and a few hundred lines of C++ glue in the addon.
+ *
+ * werift announces no Zero Checksum Acceptable (RFC 9653) in its INIT/INIT-ACK, so every
+ * packet carries its CRC32c: pion 3.1's SCTP drops an INIT with that parameter
+ * (docs/sctp-zero-checksum.md), and this adapter's `zeroChecksum` says so for the sub-checks.
+ */
+import { randomUUID } from 'node:crypto';
+import { Event, RTCSctpTransport, type RTCDataChannel, type RTCDtlsTransport } from 'werift';
+
+/** RFC 8831 §6.6: an empty message travels as one byte with its own PPID. */
+const PPID_STRING_EMPTY = 56;
+const PPID_BINARY_EMPTY = 57;
+const CHUNK_INIT = 1;
+/** werift's SCTP_STATE.CLOSED (lib/sctp/src/const.js): as the server, it stays there until the COOKIE-ECHO. */
+const SCTP_STATE_CLOSED = 1;
+
+/** The parts of werift 0.24's RTCSctpTransport this adapter reaches (private in its types). */
+interface SctpInternals {
+  datachannelReceive(streamId: number, ppId: number, data: Buffer): Promise<void>;
+  sctp: { handleData(packet: Buffer): Promise<void>; associationState: number };
+  dataChannelQueue: Array<[RTCDataChannel, number, Buffer]>;
+  dataChannelFlush(): Promise<void>;
+}
+
+export interface DataChannelEchoOptions {
+  /** Sends one SCTP packet as DTLS application data (`NativePlane.sendApplicationData`); false when it cannot now. */
+  send(packet: Buffer): boolean;
+  localPort: number;
+  remotePort: number;
+  /** What our answer announced: the largest message we take (0: no limit). */
+  maxMessageSize: number;
+  /** Asked once per channel the client opens; on false it is closed at once and never echoed. */
+  admit?(label: string): boolean;
+  /** Something went wrong inside SCTP with one packet or message; the association goes on. */
+  onError?(error: unknown): void;
+}
+
+export interface DataChannelCounters {
+  messages: number;
+  messageBytes: number;
+}
+
+/**
+ * What werift 0.24's RTCSctpTransport uses of its DTLS transport (transport/sctp.js:
+ * setDtlsTransport, BridgeDtls, isServer), over anything that sends a packet. werift's SCTP
+ * waits for the remote INIT when its ICE role is not controlling (our case: the client sends it).
+ */
+export function dtlsStandIn(send: (packet: Buffer) => boolean, state: Event<['closed' | 'new' | 'connected' | 'failed' | 'connecting']>, role: 'controlled' | 'controlling') {
+  return {
+    id: randomUUID(),
+    iceTransport: { role },
+    onStateChange: state,
+    /** BridgeDtls sets it; DataChannelEcho.receive hands packets to the association itself. */
+    dataReceiver: (_data: Buffer) => {},
+    sendData: async (data: Buffer) => {
+      if (!send(data)) throw new Error('DTLS cannot carry data now');
+    },
+  };
+}
+
+export class DataChannelEcho {
+  readonly counters: DataChannelCounters = { messages: 0, messageBytes: 0 };
+  /** We never offer SCTP zero checksum (RFC 9653): pion 3.1 clients cannot take it. */
+  readonly zeroChecksum = false;
+  readonly #sctp: RTCSctpTransport;
+  readonly #internals: SctpInternals;
+  readonly #dtlsState = new Event<['closed' | 'new' | 'connected' | 'failed' | 'connecting']>();
+  readonly #channels = new Set<RTCDataChannel>();
+  #started = false;
+  #closed = false;
+
+  constructor(private readonly options: DataChannelEchoOptions) {
+    const sctp = new RTCSctpTransport(options.localPort, options.maxMessageSize);
+    const internals = sctp as unknown as SctpInternals;
+    // werift calls its DCEP handler from an event without catching it: a message with an unknown
+    // PPID, or an ACK for a channel it does not know, would be an unhandled rejection.
+    const receive = internals.datachannelReceive;
+    internals.datachannelReceive = (streamId, ppId, data) => receive(streamId, ppId, data).catch((error: unknown) => this.#error(error));
+    sctp.setDtlsTransport(dtlsStandIn(options.send, this.#dtlsState, 'controlled') as unknown as RTCDtlsTransport);
+    // The client's limit bounds what we may send back: every message goes back as it came.
+    sctp.setRemoteMaxMessageSize(options.maxMessageSize);
+    sctp.setRemotePort(options.remotePort);
+    sctp.onDataChannel.subscribe((channel) => this.#echo(channel));
+    this.#sctp = sctp;
+    this.#internals = internals;
+  }
+
+  /** Open channels, as the client sees them. */
+  get channels(): number {
+    return this.#channels.size;
+  }
+
+  /** Once DTLS is connected: the association starts (the client sends the INIT, we answer). */
+  start(): void {
+    if (this.#started || this.#closed) return;
+    this.#started = true;
+    this.#sctp.start(this.options.remotePort).catch((error: unknown) => this.#error(error));
+  }
+
+  /** One SCTP packet, decrypted (`app-data`). Never throws. */
+  receive(packet: Buffer): void {
+    if (this.#closed) return;
+    // An INIT (chunk type 1, alone in its packet) after the first would restart the association
+    // (RFC 9260 §5.2.2), which werift 0.24 does not implement: it resets its TSN state and then runs
+    // out of memory (one crafted INIT took the process to the 1.5 GB heap limit; found by
+    // test/engines/native-data-channels.test.ts). No WebRTC stack restarts SCTP inside one DTLS
+    // session, so an INIT once the association is up is dropped.
+    if (packet.length > 12 && packet[12] === CHUNK_INIT && this.#internals.sctp.associationState !== SCTP_STATE_CLOSED) return;
+    // Straight to the association rather than through BridgeDtls, whose callback drops the promise.
+    this.#internals.sctp.handleData(packet).catch((error: unknown) => this.#error(error));
+  }
+
+  /** Idempotent: closes the association (an ABORT to the client while DTLS still carries it) and every channel. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#channels.clear();
+    this.#sctp.stop().catch(() => undefined);
+    this.#dtlsState.execute('closed');
+    this.#sctp.onDataChannel.allUnsubscribe();
+  }
+
+  #echo(channel: RTCDataChannel): void {
+    if (this.#closed) return;
+    if (this.options.admit?.(channel.label) === false) {
+      channel.close();
+      return;
+    }
+    this.#channels.add(channel);
+    channel.stateChanged.subscribe((state) => {
+      if (state === 'closed') this.#channels.delete(channel);
+    });
+    channel.onMessage.subscribe((data) => {
+      if (this.#closed) return;
+      this.counters.messages++;
+      this.counters.messageBytes += typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+      try {
+        this.#send(channel, data);
+      } catch (error) {
+        this.#error(error);
+      }
+    });
+  }
+
+  /**
+   * werift 0.24 sends an empty message as no DATA chunk at all while its stream sequence moves
+   * on, which stalls the channel (src/engines/werift/messages.ts): empty messages go out as
+   * RFC 8831 says, through werift's own send queue.
+   */
+  #send(channel: RTCDataChannel, data: string | Buffer): void {
+    if (data.length > 0) {
+      channel.send(data);
+      return;
+    }
+    this.#internals.dataChannelQueue.push([channel, typeof data === 'string' ? PPID_STRING_EMPTY : PPID_BINARY_EMPTY, Buffer.from([0])]);
+    this.#internals.dataChannelFlush().catch((error: unknown) => this.#error(error));
+  }
+
+  #error(error: unknown): void {
+    try {
+      this.options.onError?.(error);
+    } catch {
+      // the listener's own
+    }
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * The control plane of one native echo session: the answer, the ICE agent on the data plane's
+ * sockets, and data channels over its DTLS application data. What an EchoPeer of the native
+ * engine wraps; the engine routes the plane's events here (`receiveStun` for `stun` events on
+ * this session's sockets, `handle` for the others with this session's id).
+ *
+ * Lifecycle: constructed from the offer (the answer is ready at once: host candidates need no
+ * gathering), `start()` when the answer leaves (the check hold-off counts from then), `close()`
+ * on any path (idempotent; frees the agent's timers, SCTP and the plane's session).
+ */
+import type { SessionDescription as ParsedSdp } from 'sdp-transform';
+import { IceAgent, type IceTiming } from '../../ice/agent.js';
+import { newCredentials } from '../../ice/credentials.js';
+import type { IceAgentEvents, IceAgentState, LocalCandidate, SelectedPair } from '../../ice/types.js';
+import { buildAnswer, type NativeAnswer } from './answer.js';
+import { stackPolicy } from './stack-policy.js';
+import { DataChannelEcho } from './data-channels.js';
+import type { NativePlane, PlaneEvent, SrtpProfileName, UdpAddress } from './plane.js';
+
+export type NativeSessionState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
+
+export interface NativeSessionOptions {
+  plane: Pick<NativePlane, 'fingerprint' | 'send' | 'createSession' | 'allowRemote' | 'selectRemote' | 'sendApplicationData' | 'closeSession'>;
+  offer: ParsedSdp;
+  /** The sockets this session's candidates are on, as `openSocket` returned them. */
+  sockets: ReadonlyArray<{ socket: number; local: UdpAddress }>;
+  /** Our host candidates (src/ice/candidates.ts hostCandidates of `sockets`). */
+  candidates: readonly LocalCandidate[];
+  /** Default: stackPolicy(offer). */
+  checkHoldOffMs?: number;
+  /** Our DTLS role for an actpass offer. Default: stackPolicy(offer). */
+  dtlsRole?: 'client' | 'server';
+  iceTiming?: Partial<IceTiming>;
+  /** Default: the answer's DEFAULT_MAX_MESSAGE_SIZE. */
+  maxMessageSize?: number;
+  srtpProfiles?: SrtpProfileName[];
+  admitDataChannel?(label: string): boolean;
+  onState?(state: NativeSessionState): void;
+  /** The ICE agent's own states (EchoPeer.onIceStateChange). */
+  onIceState?(state: IceAgentState): void;
+  onError?(error: unknown): void;
+  /** The ICE agent's trace (IceAgentEvents.trace), for a debug log. */
+  iceTrace?: IceAgentEvents['trace'];
+  /** For tests and --public-ip: the candidates the answer announces (default `candidates`). */
+  announced?: readonly LocalCandidate[];
+}
+
+const DEFAULT_SRTP_PROFILES: SrtpProfileName[] = ['SRTP_AEAD_AES_128_GCM', 'SRTP_AES128_CM_SHA1_80'];
+
+export class NativeSession {
+  readonly answer: NativeAnswer;
+  readonly ice: IceAgent;
+  /** The data plane's session id. */
+  readonly id: number;
+  readonly dataChannels: DataChannelEcho | undefined;
+  #state: NativeSessionState = 'new';
+  #dtlsConnected = false;
+
+  /** Throws UnanswerableOffer (a 4xx for the route) or Error when the plane refuses the session. */
+  constructor(private readonly options: NativeSessionOptions) {
+    const { plane } = options;
+    const ice = newCredentials();
+    const policy = stackPolicy(options.offer);
+    this.answer = buildAnswer({
+      offer: options.offer,
+      ice,
+      candidates: options.announced ?? options.candidates,
+      fingerprint: plane.fingerprint,
+      maxMessageSize: options.maxMessageSize,
+      dtlsRole: options.dtlsRole ?? policy.dtlsRole,
+    });
+    const facts = this.answer.offer;
+    const socket = options.sockets[0]?.socket;
+    if (socket === undefined) throw new Error('a native session needs a socket');
+    const id = plane.createSession({
+      socket,
+      dtlsRole: this.answer.dtlsRole,
+      remoteFingerprint: facts.fingerprint,
+      srtpProfiles: options.srtpProfiles ?? DEFAULT_SRTP_PROFILES,
+      sections: this.answer.sections,
+      midExtensionId: this.answer.midExtensionId,
+    });
+    if (typeof id === 'string') throw new Error(`the data plane refused the session: ${id}`);
+    this.id = id;
+    this.ice = new IceAgent({
+      transport: { send: (s, to, data) => void plane.send(s, to, data) },
+      local: ice,
+      remote: facts.ice,
+      remoteLite: facts.iceLite,
+      localCandidates: options.candidates,
+      remoteCandidates: facts.candidates,
+      checkHoldOffMs: options.checkHoldOffMs ?? policy.checkHoldOffMs,
+      timing: options.iceTiming,
+      events: {
+        state: (state) => this.#onIceState(state),
+        validated: (_socket, remote) => plane.allowRemote(id, remote),
+        selected: (pair: SelectedPair) => plane.selectRemote(id, pair.remote),
+        trace: options.iceTrace,
+      },
+    });
+    const data = this.answer.dataChannel;
+    this.dataChannels = data
+      ? new DataChannelEcho({
+          send: (packet) => plane.sendApplicationData(id, packet),
+          localPort: data.localPort,
+          remotePort: data.remotePort,
+          maxMessageSize: data.maxMessageSize,
+          admit: options.admitDataChannel,
+          onError: options.onError,
+        })
+      : undefined;
+  }
+
+  get state(): NativeSessionState {
+    return this.#state;
+  }
+
+  /** Call when the answer leaves: the ICE agent starts (and its check hold-off with it). */
+  start(): void {
+    this.ice.start();
+  }
+
+  /** A `stun` event on one of this session's sockets. */
+  receiveStun(socket: number, from: UdpAddress, data: Buffer): void {
+    this.ice.receive(socket, from, data);
+  }
+
+  /** The plane's other events for this session. */
+  handle(event: Exclude<PlaneEvent, { type: 'stun' }>): void {
+    if (this.#state === 'closed') return;
+    switch (event.type) {
+      case 'dtls-connected':
+        // Connected even before ICE selected a pair: a client that is DTLS client (libdatachannel,
+        // see stack-policy.ts) shakes hands on its first working pair, from an address ICE
+        // validated, and the plane answers there until selectRemote names the selected one.
+        this.#dtlsConnected = true;
+        this.dataChannels?.start();
+        this.#setState('connected');
+        break;
+      case 'app-data':
+        this.dataChannels?.receive(event.data);
+        break;
+      case 'dtls-failed':
+        this.#setState('failed');
+        break;
+      case 'dtls-closed':
+        this.close();
+        break;
+      case 'rtcp-bye':
+        break;
+    }
+  }
+
+  close(): void {
+    if (this.#state === 'closed') return;
+    this.ice.close();
+    this.dataChannels?.close();
+    this.options.plane.closeSession(this.id);
+    this.#setState('closed');
+  }
+
+  #onIceState(state: IceAgentState): void {
+    try {
+      this.options.onIceState?.(state);
+    } catch (error) {
+      this.options.onError?.(error);
+    }
+    if (state === 'checking') this.#setState('connecting');
+    else if (state === 'connected') this.#setState(this.#dtlsConnected ? 'connected' : 'connecting');
+    else if (state === 'disconnected' || state === 'failed') this.#setState(state);
+  }
+
+  #setState(state: NativeSessionState): void {
+    if (this.#state === state || this.#state === 'closed') return;
+    this.#state = state;
+    try {
+      this.options.onState?.(state);
+    } catch (error) {
+      this.options.onError?.(error);
+    }
+  }
+}

@@ -1,0 +1,63 @@
+/** What the ICE agent (agent.ts) takes and gives: sockets by number, addresses as text. */
+
+/** An address as a socket gives and takes it: IPv4 dotted quad or IPv6 text (no brackets, no IPv4-mapped form). */
+export interface UdpAddress {
+  address: string;
+  port: number;
+}
+
+/**
+ * Where the agent's STUN goes out: the native data plane's sockets (`NativePlane.send`), or
+ * node dgram sockets in tests. Received STUN comes back in through `IceAgent.receive`.
+ */
+export interface IceTransport {
+  send(socket: number, to: UdpAddress, data: Buffer): void;
+}
+
+export interface IceCredentials {
+  ufrag: string;
+  pwd: string;
+}
+
+/** RTCIceConnectionState, as far as one agent has it. `closed` is last. */
+export type IceAgentState = 'new' | 'checking' | 'connected' | 'disconnected' | 'failed' | 'closed';
+
+export type IceRole = 'controlling' | 'controlled';
+
+/** One of our host candidates: a socket and the address it is announced with for one family. */
+export interface LocalCandidate {
+  socket: number;
+  address: string;
+  port: number;
+  priority: number;
+  foundation: string;
+}
+
+export interface RemoteCandidate {
+  address: string;
+  port: number;
+  priority: number;
+  type: 'host' | 'srflx' | 'prflx' | 'relay';
+  foundation: string;
+}
+
+/** The pair ICE selected, as the data plane needs it (`selectRemote`) and the session reports it. */
+export interface SelectedPair {
+  socket: number;
+  local: LocalCandidate;
+  remote: RemoteCandidate;
+}
+
+export interface IceAgentEvents {
+  state?(state: IceAgentState): void;
+  /**
+   * An address that passed a check either way (its check answered by us, or ours answered by
+   * it): the data plane may now take DTLS and SRTP from it (`NativePlane.allowRemote`). Once
+   * per socket and address.
+   */
+  validated?(socket: number, remote: UdpAddress): void;
+  /** The pair nominated and valid: where DTLS and media go (`NativePlane.selectRemote`); again on a later nomination. */
+  selected?(pair: SelectedPair): void;
+  /** Every check sent and STUN message taken, for a debug log (off unless given). */
+  trace?(what: 'check' | 'consent' | 'request' | 'answer' | 'timeout', detail: { remote: UdpAddress; nominate?: boolean; class?: string; retransmit?: number }): void;
+}

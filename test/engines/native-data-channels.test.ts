@@ -1,0 +1,204 @@
+/**
+ * The native engine's data channels (src/engines/native/data-channels.ts): werift's SCTP and
+ * DCEP over a stand-in for werift's DTLS transport. Here over an in-memory link to a werift SCTP
+ * client (the same stand-in, other role), to see every packet: what werift touches of the
+ * stand-in (the pinned version must not reach further), no zero checksum on the wire, and no
+ * throw or unhandled rejection whatever a client sends. Against real clients over DTLS:
+ * native-session.test.ts.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { crc32c, Event, RTCDataChannel, RTCDataChannelParameters, RTCSctpTransport, type RTCDtlsTransport } from 'werift';
+import { DataChannelEcho, dtlsStandIn } from '../../src/engines/native/data-channels.js';
+import { ROOT } from '../helpers/cli.js';
+import { eventually } from '../helpers/timeout.js';
+
+const WERIFT_VERSION = '0.24.4';
+
+test('werift is pinned to the version the stand-in was written against', () => {
+  const pkg = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { dependencies: Record<string, string> };
+  assert.equal(pkg.dependencies.werift, WERIFT_VERSION, 'an exact version in package.json');
+  const installed = JSON.parse(readFileSync(`${ROOT}node_modules/werift/package.json`, 'utf8')) as { version: string };
+  assert.equal(installed.version, WERIFT_VERSION);
+});
+
+/** Our echo and a werift SCTP client joined in memory; every packet each way is kept. */
+function link() {
+  const toClient: Buffer[] = [];
+  const toServer: Buffer[] = [];
+  let client: RTCSctpTransport | undefined;
+  const echo = new DataChannelEcho({
+    send: (packet) => {
+      toClient.push(packet);
+      setImmediate(() => void (client as unknown as { sctp: { handleData(p: Buffer): Promise<void> } }).sctp.handleData(packet).catch(() => undefined));
+      return true;
+    },
+    localPort: 5000,
+    remotePort: 5000,
+    maxMessageSize: 65536,
+  });
+  client = new RTCSctpTransport(5000, 65536);
+  // The fuzzing below makes our echo ACK channels the client never opened; werift's own DCEP
+  // handler throws on those without catching (our echo wraps its own): the client's, not ours.
+  const internals = client as unknown as { datachannelReceive(...args: unknown[]): Promise<void> };
+  const receive = internals.datachannelReceive;
+  internals.datachannelReceive = (...args) => receive(...args).catch(() => undefined);
+  const standIn = dtlsStandIn(
+    (packet) => {
+      toServer.push(packet);
+      setImmediate(() => echo.receive(packet));
+      return true;
+    },
+    new Event(),
+    'controlling',
+  );
+  client.setDtlsTransport(standIn as unknown as RTCDtlsTransport);
+  client.setRemotePort(5000);
+  return { echo, client, toClient, toServer };
+}
+
+async function openChannel(client: RTCSctpTransport, label: string) {
+  const channel = new RTCDataChannel(client, new RTCDataChannelParameters({ label }));
+  const received: Array<string | Buffer> = [];
+  channel.onMessage.subscribe((m) => received.push(m));
+  await eventually(() => channel.readyState === 'open', 5000, `${label} open`);
+  return { channel, received };
+}
+
+test('what werift reaches of the stand-in is what it provides', async () => {
+  const used = new Set<string>();
+  const watch = <T extends object>(target: T, path: string): T =>
+    new Proxy(target, {
+      get(object, property, receiver) {
+        if (typeof property === 'string') used.add(`${path}${property}`);
+        const value = Reflect.get(object, property, receiver) as unknown;
+        return property === 'iceTransport' && value && typeof value === 'object' ? watch(value, 'iceTransport.') : value;
+      },
+      set(object, property, value) {
+        if (typeof property === 'string') used.add(`${path}${property}=`);
+        return Reflect.set(object, property, value);
+      },
+    });
+  const server = new RTCSctpTransport(5000, 65536);
+  const peer = new RTCSctpTransport(5000, 65536);
+  const serverSide = dtlsStandIn((p) => (setImmediate(() => void (peer as unknown as { sctp: { handleData(p: Buffer): Promise<void> } }).sctp.handleData(p)), true), new Event(), 'controlled');
+  server.setDtlsTransport(watch(serverSide, '') as unknown as RTCDtlsTransport);
+  peer.setDtlsTransport(dtlsStandIn((p) => (setImmediate(() => void (server as unknown as { sctp: { handleData(p: Buffer): Promise<void> } }).sctp.handleData(p)), true), new Event(), 'controlling') as unknown as RTCDtlsTransport);
+  server.setRemotePort(5000);
+  peer.setRemotePort(5000);
+  const opened = new Promise<void>((resolve) => server.onDataChannel.subscribe(() => resolve()));
+  await Promise.all([server.start(5000), peer.start(5000)]);
+  const channel = new RTCDataChannel(peer, new RTCDataChannelParameters({ label: 'watched' }));
+  await opened;
+  channel.send('x');
+  await eventually(() => channel.readyState === 'open', 5000, 'open');
+  await Promise.all([server.stop(), peer.stop()]);
+  const provided = new Set(['id', 'iceTransport', 'iceTransport.role', 'onStateChange', 'dataReceiver', 'dataReceiver=', 'sendData']);
+  const beyond = [...used].filter((name) => !provided.has(name));
+  assert.deepEqual(beyond, [], 'werift reaches past the stand-in: check the new version before unpinning');
+  assert.ok(used.has('sendData') && used.has('iceTransport.role'), `werift used ${[...used].join(', ')}`);
+});
+
+test('echoes over the link: text and binary, on every channel; no zero checksum, every packet with its CRC32c', async () => {
+  const { echo, client, toClient } = link();
+  try {
+    echo.start();
+    await client.start(5000);
+    const first = await openChannel(client, 'first');
+    const second = await openChannel(client, 'second');
+    first.channel.send('hello');
+    first.channel.send(Buffer.from([9, 8, 7]));
+    second.channel.send('on two');
+    await eventually(() => first.received.length === 2 && second.received.length === 1, 5000, 'echoes');
+    assert.deepEqual(first.received, ['hello', Buffer.from([9, 8, 7])]);
+    assert.deepEqual(second.received, ['on two']);
+    assert.equal(echo.channels, 2);
+    assert.deepEqual(echo.counters, { messages: 3, messageBytes: 14 });
+
+    // INIT-ACK (chunk type 2): its parameters after the fixed 16 bytes; 0x8001 is Zero Checksum Acceptable (RFC 9653).
+    const initAck = toClient.find((p) => p[12] === 2)!;
+    assert.ok(initAck, 'our INIT-ACK went out');
+    const parameters: number[] = [];
+    for (let at = 12 + 4 + 16; at + 4 <= 12 + initAck.readUInt16BE(14); ) {
+      parameters.push(initAck.readUInt16BE(at));
+      at += Math.ceil(initAck.readUInt16BE(at + 2) / 4) * 4;
+    }
+    assert.ok(!parameters.includes(0x8001), `INIT-ACK parameters ${parameters.map((p) => p.toString(16)).join(' ')}`);
+    assert.equal(echo.zeroChecksum, false);
+    assert.ok(toClient.every((p) => p.readUInt32LE(8) !== 0), 'a checksum in every packet');
+  } finally {
+    echo.close();
+    echo.close();
+    await client.stop();
+  }
+});
+
+test('whatever a client sends: no throw and no unhandled rejection; broken packets leave the association echoing', async () => {
+  const rejections: unknown[] = [];
+  const onRejection = (reason: unknown) => rejections.push(reason);
+  process.on('unhandledRejection', onRejection);
+  const { echo, client, toServer } = link();
+  const params = { seed: Number(process.env.FUZZ_SEED ?? 20_261_201), numRuns: 400 * Number(process.env.FUZZ_RUNS ?? 1) };
+  try {
+    echo.start();
+    await client.start(5000);
+    const { channel, received } = await openChannel(client, 'fuzzed');
+    const valid = [...toServer];
+    // Random bytes, flipped bytes, cut packets: the checksum or the tag gives them away.
+    const broken = fc.oneof(
+      fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)),
+      fc.tuple(fc.constantFrom(...valid), fc.nat(), fc.integer({ min: 1, max: 255 })).map(([packet, at, xor]) => {
+        const copy = Buffer.from(packet);
+        copy[at % copy.length]! ^= xor;
+        return copy;
+      }),
+      fc.tuple(fc.constantFrom(...valid), fc.nat()).map(([packet, at]) => packet.subarray(0, at % packet.length)),
+    );
+    fc.assert(fc.property(broken, (packet) => echo.receive(packet)), params);
+    await new Promise((r) => setTimeout(r, 200));
+    channel.send('still here');
+    await eventually(() => received.includes('still here'), 5000, 'an echo after the broken packets');
+
+    // Changed past the common header with the checksum made right again: into chunk parsing and
+    // DCEP. Such a packet may rightly end the association (an ABORT with the right tag); it may not
+    // throw or leave a rejection behind.
+    const reChecksummed = fc.tuple(fc.constantFrom(...valid), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 })).map(([packet, edits]) => {
+      const copy = Buffer.from(packet);
+      for (const [at, value] of edits) if (copy.length > 12) copy[12 + (at % (copy.length - 12))] = value;
+      copy.writeUInt32LE(0, 8);
+      copy.writeUInt32LE(crc32c(copy), 8);
+      return copy;
+    });
+    fc.assert(fc.property(reChecksummed, (packet) => echo.receive(packet)), params);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(rejections, []);
+  } finally {
+    process.off('unhandledRejection', onRejection);
+    echo.close();
+    await client.stop();
+  }
+});
+
+test('an INIT once the association is up is dropped: werift would restart its TSN state and run out of memory', async () => {
+  const { echo, client } = link();
+  try {
+    echo.start();
+    await client.start(5000);
+    const { channel, received } = await openChannel(client, 'restart');
+    // Found by the fuzzing above: ports 5000, tag 0, INIT with 65535 streams, PR-SCTP and RE-CONFIG.
+    const init = Buffer.from('13881388000000002156750c0100001ee718864000100000ffffffffc83fd3d9c000000080080006c0820000', 'hex');
+    init.writeUInt32LE(0, 8);
+    init.writeUInt32LE(crc32c(init), 8);
+    const heap = process.memoryUsage().heapUsed;
+    echo.receive(init);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.ok(process.memoryUsage().heapUsed - heap < 50e6, 'no runaway allocation');
+    channel.send('after the INIT');
+    await eventually(() => received.includes('after the INIT'), 5000, 'an echo after the INIT');
+  } finally {
+    echo.close();
+    await client.stop();
+  }
+});

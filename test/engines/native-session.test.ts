@@ -1,0 +1,88 @@
+/**
+ * The native engine's control plane against real client stacks: the answer, our ICE agent and
+ * data channels (werift's SCTP over DTLS application data) on the loopback stand-in of the data
+ * plane (test/helpers/loopback-plane.ts: dgram sockets and werift's DTLS; no SRTP, no media
+ * echo). The clients are our three engines' client peers (libdatachannel, werift, libwebrtc).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ClientDataChannel, ClientPeer, Engine, PeerState } from '../../src/engines/engine.js';
+import { ENGINE_NAMES, loadEngine } from '../../src/engines/registry.js';
+import { silentLogger as log } from '../../src/log.js';
+import { activeResources, GATHER_TIMEOUT_MS, resourcesBackTo, STEP_TIMEOUT_MS, waitForState } from '../helpers/engine-pair.js';
+import { answerWithNativeSession, type NativeTestOptions, type NativeTestSession } from '../helpers/native-session.js';
+import { eventually, withTimeout } from '../helpers/timeout.js';
+
+const engines: Engine[] = await Promise.all(ENGINE_NAMES.map((name) => loadEngine(name)));
+
+let baseline: string[] = [];
+before(() => {
+  baseline = activeResources();
+});
+after(async () => {
+  await resourcesBackTo(baseline);
+});
+
+interface Connected {
+  client: ClientPeer;
+  native: NativeTestSession;
+  clientStates: PeerState[];
+}
+
+async function connect(t: { after(fn: () => void): void }, engine: Engine, shape: { audio?: boolean; video?: boolean; dataChannel?: string }, options: NativeTestOptions = {}): Promise<Connected> {
+  const client = engine.createClientPeer({ audio: shape.audio ?? false, video: shape.video ?? false, dataChannel: shape.dataChannel, gatherTimeoutMs: GATHER_TIMEOUT_MS, log });
+  t.after(() => client.close());
+  const clientStates: PeerState[] = [];
+  client.onStateChange((state) => clientStates.push(state));
+  const offer = await withTimeout(client.createOffer(), STEP_TIMEOUT_MS, 'client offer');
+  const native = await answerWithNativeSession(offer.sdp, options);
+  t.after(() => native.close());
+  const connected = waitForState((l) => client.onStateChange(l), 'connected');
+  await withTimeout(client.acceptAnswer({ type: 'answer', sdp: native.answerSdp }), STEP_TIMEOUT_MS, 'client applies the answer');
+  await withTimeout(connected, STEP_TIMEOUT_MS, `${engine.name} client connected (states ${clientStates.join(' ')}; ours ${native.states.join(' ')})`);
+  return { client, native, clientStates };
+}
+
+async function echoOf(channel: ClientDataChannel, messages: Array<string | Buffer>): Promise<Array<string | Buffer>> {
+  if (!channel.isOpen) await withTimeout(new Promise<void>((r) => channel.onOpen(r)), STEP_TIMEOUT_MS, `${channel.label} open`);
+  const received: Array<string | Buffer> = [];
+  const allBack = new Promise<void>((resolve) => channel.onMessage((m) => received.push(m) === messages.length && resolve()));
+  for (const message of messages) channel.send(message);
+  await withTimeout(allBack, STEP_TIMEOUT_MS, `${messages.length} messages echoed on ${channel.label}`);
+  return received;
+}
+
+for (const engine of engines) {
+  describe(`a ${engine.name} client`, () => {
+    test('connects (ICE and DTLS) to an offer of audio, video and a data channel', async (t) => {
+      const { native } = await connect(t, engine, { audio: true, video: true, dataChannel: 'echo' });
+      await eventually(() => native.session.state === 'connected', STEP_TIMEOUT_MS, 'our side connected');
+      assert.equal(native.session.ice.state, 'connected');
+      assert.ok(native.session.ice.selectedPair, 'a selected pair');
+      assert.ok(native.session.ice.inboundActivity > 0, 'STUN from the client counted');
+    });
+
+    test('gets text as text, binary as binary, empty messages and a message of the announced size back', async (t) => {
+      const { client, native } = await connect(t, engine, { dataChannel: 'echo' });
+      const channel = client.dataChannel!;
+      const announced = native.session.answer.dataChannel!.maxMessageSize;
+      const big = Buffer.alloc(announced, 7);
+      const messages = ['hello', Buffer.from([0, 1, 2, 255]), '', Buffer.alloc(0), big];
+      const back = await echoOf(channel, messages);
+      assert.deepEqual(back.slice(0, 4), messages.slice(0, 4));
+      assert.ok(Buffer.isBuffer(back[4]) && back[4].equals(big), `a ${announced}-byte message came back whole`);
+      // A channel opened once connected (in-band DCEP) echoes too.
+      const later = client.openDataChannel('later');
+      assert.deepEqual(await echoOf(later, ['on the second channel']), ['on the second channel']);
+      assert.equal(native.session.dataChannels?.counters.messages, 6);
+
+      const facts = await client.transportFacts();
+      // Our role is the stack policy's (src/engines/native/stack-policy.ts); the client takes the other.
+      const ours = native.session.answer.dtlsRole;
+      assert.equal(ours, engine.name === 'libdatachannel' ? 'server' : 'client');
+      if (facts.dtlsRole.known) assert.equal(facts.dtlsRole.value, ours === 'client' ? 'server' : 'client', 'the client took the role our a=setup left it');
+      if (facts.sctpZeroChecksum.known) assert.equal(facts.sctpZeroChecksum.value, false, 'our SCTP announces no zero checksum');
+      if (facts.sctpMaxMessageSize.known) assert.equal(facts.sctpMaxMessageSize.value, announced, 'the client takes our a=max-message-size');
+    });
+  });
+}
