@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { summarize } from '../../src/bench/stats.js';
 import { applyCandidatePolicy, parseCidrList } from '../../src/sdp/candidate-policy.js';
+import { parseOffer } from '../../src/sdp/offer.js';
 import { ROOT } from '../helpers/cli.js';
 import { startNativeHttpServer } from '../helpers/native-http.js';
 import { runCommand } from '../helpers/run-command.js';
@@ -32,7 +33,7 @@ const proxy = createServer((req, res) => {
   req.on('data', (c) => (body += c));
   req.on('end', () => {
     const offer = JSON.parse(body) as { sdp: string };
-    offer.sdp = applyCandidatePolicy(offer.sdp, LOOPBACK_ONLY).sdp;
+    offer.sdp = applyCandidatePolicy(parseOffer(offer.sdp), LOOPBACK_ONLY).offer.sdp;
     const out = request({ host: '127.0.0.1', port: pionPort, path: '/offer', method: 'POST', headers: { 'content-type': 'application/json' } }, (r) => {
       let answer = '';
       r.on('data', (c) => (answer += c));

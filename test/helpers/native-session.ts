@@ -6,12 +6,12 @@
  * routed to the session. `unreachable` announces a socket that drops everything instead: the
  * client cannot reach us, and only our own checks can connect it.
  */
-import sdpTransform from 'sdp-transform';
 import { hostCandidates } from '../../src/ice/candidates.js';
 import type { IceTiming } from '../../src/ice/agent.js';
 import type { PlaneEvent } from '../../src/engines/native/plane.js';
 import { NativeSession, type NativeSessionOptions, type NativeSessionState } from '../../src/engines/native/session.js';
 import { applyCandidatePolicy, parseCidrList } from '../../src/sdp/candidate-policy.js';
+import { parseOffer } from '../../src/sdp/offer.js';
 import { createLoopbackPlane, type LoopbackPlane } from './loopback-plane.js';
 
 export interface NativeTestSession {
@@ -69,14 +69,14 @@ export async function answerWithNativeSession(offerSdp: string, options: NativeT
     }
     announced = candidates.map((c, i) => ({ ...c, port: holes[i]!.local.port }));
   }
-  const filtered = applyCandidatePolicy(offerSdp, LOOPBACK_ONLY);
+  const filtered = applyCandidatePolicy(parseOffer(offerSdp), LOOPBACK_ONLY).offer;
   const states: NativeSessionState[] = [];
   const stateAt: NativeTestSession['stateAt'] = {};
   const errors: unknown[] = [];
   const ice = { connectedAt: undefined as number | undefined };
   session = new NativeSession({
     plane,
-    offer: sdpTransform.parse(filtered.sdp),
+    offer: filtered.parsed,
     sockets,
     candidates,
     announced,
