@@ -166,6 +166,7 @@ void Plane::stop() {
   // The thread is gone: what it owned can go on this one.
   sessions_.clear();
   sockets_.clear();
+  closedSockets_.clear();
   handshaking_.clear();
   openSessions_.clear();
   openSockets_.clear();
@@ -212,8 +213,14 @@ void Plane::run() {
   while (!stopping_) {
     const int timeout = serviceTimers();
     const int count = loop_.wait(ready, 64, timeout);
-    for (int i = 0; i < count; i++) drain(*static_cast<SocketSlot*>(ready[i]));
+    // Commands first: a session created just before its peer's first datagram must be there
+    // to take it.
     runCommands();
+    for (int i = 0; i < count; i++) {
+      auto* slot = static_cast<SocketSlot*>(ready[i]);
+      if (!slot->gone) drain(*slot);
+    }
+    closedSockets_.clear();
   }
 }
 
@@ -373,7 +380,10 @@ void Plane::destroySession(EchoSession* session) {
 
 void Plane::destroySocket(SocketSlot* slot) {
   loop_.remove(slot->socket->fd());
-  sockets_.erase(slot->id);
+  slot->gone = true;
+  auto found = sockets_.find(slot->id);
+  closedSockets_.push_back(std::move(found->second));
+  sockets_.erase(found);
 }
 
 int Plane::serviceTimers() {

@@ -60,6 +60,8 @@ class Plane : private EventSink {
     std::unique_ptr<UdpSocket> socket;
     int sessions = 0;
     bool closing = false;
+    /** Closed in this turn of the loop: still in the ready list, no longer read. */
+    bool gone = false;
     /** Validated remote address -> session: how a shared socket tells its sessions apart. */
     std::unordered_map<Endpoint, EchoSession*, EndpointHash> routes;
   };
@@ -125,6 +127,8 @@ class Plane : private EventSink {
   bool stopping_ = false;
   std::vector<Command> running_;
   std::unordered_map<int, std::unique_ptr<SocketSlot>> sockets_;
+  /** Sockets closed in this turn, freed at its end (the ready list may still name them). */
+  std::vector<std::unique_ptr<SocketSlot>> closedSockets_;
   std::unordered_map<int, std::unique_ptr<EchoSession>> sessions_;
   std::unordered_set<EchoSession*> handshaking_;
   bool timersDirty_ = false;
