@@ -131,7 +131,7 @@ test('s_client: SRTP_AES128_CM_SHA1_32 negotiated, application data both ways, i
   const serverSrtp = new AesCmSrtp(material.subarray(16, 32), material.subarray(46, 60), 4);
   const echoes: Buffer[] = [];
   media.on('message', (data) => echoes.push(data));
-  const sent = [];
+  const sent: Buffer[] = [];
   for (let i = 0; i < 20; i++) {
     const plain = rtpPacket({ ssrc: 0x32323232, seq: 7000 + i, payload: randomBytes(100 + i) });
     sent.push(plain);

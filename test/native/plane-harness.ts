@@ -9,6 +9,10 @@ import type { CreateSessionOptions, NativeAddon, NativePlane, PlaneEvent, UdpAdd
 export function nativeAddon(): NativeAddon {
   const load = loadNativeAddon();
   if ('unavailable' in load) throw new Error(`the native addon is unavailable: ${load.unavailable} (npm run build:native)`);
+  // The ASan run (asan.test.ts) must not pass on the plain build by mistake.
+  if (process.env.WEBRTC_ECHO_EXPECT_SANITIZERS && !load.addon.versions().sanitizers) {
+    throw new Error(`expected the sanitizer build, loaded ${JSON.stringify(load.addon.versions())}`);
+  }
   return load.addon;
 }
 
