@@ -1,5 +1,7 @@
 #include "plane.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <chrono>
 #include <climits>
@@ -209,6 +211,10 @@ void Plane::post(PlaneEvent&& event) {
 }
 
 void Plane::run() {
+#if defined(__linux__)
+  // Named, so /proc/PID/task/*/comm finds it for per-thread CPU accounting.
+  pthread_setname_np(pthread_self(), "echo-plane");
+#endif
   void* ready[64];
   while (!stopping_) {
     const int timeout = serviceTimers();
