@@ -3,7 +3,8 @@
 # addon links no OpenSSL of its own and resolves it from the node binary at load.
 {
   "variables": {
-    "node_addon_api_dir%": "<!(node -p \"require('node-addon-api').include_dir\")",
+    # scripts/build-native.mjs passes where npm put node-addon-api; this is for node-gyp by hand.
+    "node_addon_api_dir%": "<(module_root_dir)/../node_modules/node-addon-api",
     "sanitize%": 0,
     "portable_io%": 0
   },

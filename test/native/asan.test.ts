@@ -46,7 +46,7 @@ test('the addon tests pass on the ASan build without a sanitizer report', { skip
   };
   delete env.NODE_TEST_CONTEXT; // a test runner of its own, reporting as usual
 
-  const run = await runCommand(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...SUITES], env, 840_000, ROOT);
+  const run = await runCommand(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', '--test-concurrency=1', ...SUITES], env, 840_000, ROOT);
   const output = `${run.stdout}\n${run.stderr}`;
   const tail = output.split('\n').slice(-60).join('\n');
   // (The crash hook's own report stays inside its child process unless that test fails.)
