@@ -7,6 +7,7 @@
  *
  *   node scripts/bench-native-echo.mjs [--sessions 16] [--rate 32000] [--seconds 10]
  *        [--payload 1200] [--profile SRTP_AEAD_AES_128_GCM] [--mux] [--runs 3]
+ *        [--handshakeBatch N]   at most N DTLS handshakes at a time (default: all at once)
  *
  * Not the engine benchmark (that one drives the integrated engine with pion's load worker):
  * this isolates the data plane. Linux only (schedstat).
@@ -22,7 +23,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 
 function options() {
-  const out = { sessions: 16, rate: 32000, seconds: 10, payload: 1200, profile: 'SRTP_AEAD_AES_128_GCM', mux: false, runs: 3 };
+  const out = { sessions: 16, rate: 32000, seconds: 10, payload: 1200, profile: 'SRTP_AEAD_AES_128_GCM', mux: false, runs: 3, handshakeBatch: 1_000_000 };
   const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i].replace(/^--/, '');
@@ -47,6 +48,11 @@ function buildGenerator() {
   return binary;
 }
 
+/** Resident set size of this process, in bytes. */
+function rss() {
+  return Number(readFileSync('/proc/self/statm', 'utf8').split(' ')[1]) * 4096;
+}
+
 /** CPU nanoseconds of this process's threads: the data-plane thread's and all of them. */
 function cpu() {
   let plane = 0;
@@ -64,9 +70,12 @@ function cpu() {
 }
 
 async function run(addon, generator, o) {
+  globalThis.gc?.();
+  const rssBefore = rss();
   const plane = addon.createPlane(() => {});
   if (typeof plane === 'string') throw new Error(plane);
-  const child = spawn(generator, ['--sessions', o.sessions, '--rate', o.rate, '--seconds', o.seconds, '--payload', o.payload, '--profile', o.profile].map(String), {
+  const args = ['--sessions', o.sessions, '--rate', o.rate, '--seconds', o.seconds, '--payload', o.payload, '--profile', o.profile, '--handshake-batch', o.handshakeBatch];
+  const child = spawn(generator, args.map(String), {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   // Lines in order; the generator may exit before the last one is read.
@@ -103,12 +112,17 @@ async function run(addon, generator, o) {
       plane.selectRemote(session, { address: '127.0.0.1', port: Number(port) });
       serverPorts.push(socket.local.port);
     });
+    globalThis.gc?.();
+    const rssCreated = rss();
     child.stdin.write(`go 127.0.0.1 ${plane.fingerprint.value} ${serverPorts.join(',')}\n`);
     const connected = await next();
     await next(); // sending
     const before = cpu();
     const result = await next();
     const after = cpu();
+    // Steady state: every session connected, after the traffic.
+    globalThis.gc?.();
+    const rssConnected = rss();
     const values = Object.fromEntries(result.split(' ').slice(1).map((kv) => kv.split('=')).map(([k, v]) => [k, Number(v)]));
     const echoed = values.received;
     return {
@@ -119,6 +133,8 @@ async function run(addon, generator, o) {
       planeUsPerPacket: (after.plane - before.plane) / 1000 / echoed,
       processUsPerPacket: (after.total - before.total) / 1000 / echoed,
       planeCore: (after.plane - before.plane) / 1e9 / values.seconds,
+      rssPerSessionKiB: (rssConnected - rssBefore) / 1024 / o.sessions,
+      rssBeforeHandshakeKiB: (rssCreated - rssBefore) / 1024 / o.sessions,
     };
   } finally {
     child.kill();
@@ -127,7 +143,7 @@ async function run(addon, generator, o) {
 }
 
 const o = options();
-const addon = require('node-gyp-build')(join(root, 'native'));
+const addon = process.env.WEBRTC_ECHO_NATIVE_ADDON ? require(resolve(process.env.WEBRTC_ECHO_NATIVE_ADDON)) : require('node-gyp-build')(join(root, 'native'));
 const generator = buildGenerator();
 const results = [];
 for (let i = 0; i < o.runs; i++) {
@@ -139,5 +155,6 @@ const median = (key) => results.map((r) => r[key]).sort((a, b) => a - b)[Math.fl
 console.log(
   `${o.sessions} sessions x ${Math.round(o.rate / o.sessions)} pkt/s, ${o.payload}-byte payloads, ${o.profile}, ${o.mux ? 'one shared port' : 'a port per session'}: ` +
     `median ${median('planeUsPerPacket').toFixed(2)} µs per echoed packet on the data-plane thread, ` +
-    `${median('processUsPerPacket').toFixed(2)} µs for the whole server process, loss ${(median('loss') * 100).toFixed(2)}% (${o.runs} runs)`,
+    `${median('processUsPerPacket').toFixed(2)} µs for the whole server process, loss ${(median('loss') * 100).toFixed(2)}%, ` +
+    `RSS ${median('rssPerSessionKiB').toFixed(1)} KiB per connected session (${o.runs} runs)`,
 );

@@ -79,7 +79,7 @@ std::vector<std::string> split(const std::string& text, char by) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int sessions = 16, rate = 32000, payload = 1200;
+  int sessions = 16, rate = 32000, payload = 1200, handshakeBatch = 1 << 30;
   double seconds = 10;
   std::string profileName = "SRTP_AEAD_AES_128_GCM";
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -90,6 +90,7 @@ int main(int argc, char** argv) {
     else if (flag == "--seconds") seconds = std::stod(value);
     else if (flag == "--payload") payload = std::stoi(value);
     else if (flag == "--profile") profileName = value;
+    else if (flag == "--handshake-batch") handshakeBatch = std::stoi(value);
   }
   const SrtpProfileInfo* profile = srtpProfileByName(profileName);
   std::string error;
@@ -130,7 +131,6 @@ int main(int argc, char** argv) {
     endpointFromText(words[1], std::stoi(serverPorts[i]), s.server);
     s.dtls = std::make_unique<DtlsTransport>(*context, s, DtlsRole::Client);
     if (!s.dtls->init(serverFingerprint, {profile->profile}, error)) return 2;
-    s.dtls->start();
   }
 
   std::vector<pollfd> fds(sessions);
@@ -175,7 +175,15 @@ int main(int argc, char** argv) {
   };
 
   const double handshakeStart = nowSeconds();
+  int started = 0;
   for (;;) {
+    // At most handshakeBatch handshakes at a time.
+    int open = 0;
+    for (int i = 0; i < started; i++) open += !all[i]->connected;
+    while (started < sessions && open < handshakeBatch) {
+      all[started++]->dtls->start();
+      open++;
+    }
     pump(false);
     int done = 0;
     for (auto& s : all) {

@@ -211,6 +211,7 @@ void DtlsTransport::receive(const uint8_t* data, size_t size) {
     state_ = DtlsState::Connecting;
   }
   if (BIO_write(SSL_get_rbio(ssl_), data, static_cast<int>(size)) != static_cast<int>(size)) return;
+  acquireBuffers();
   if (state_ == DtlsState::Connecting) {
     handshake();
   } else {
@@ -218,6 +219,22 @@ void DtlsTransport::receive(const uint8_t* data, size_t size) {
   }
   // Whatever OpenSSL did not consume (a record it dropped) must not be read as the next datagram.
   (void)BIO_reset(SSL_get_rbio(ssl_));
+  releaseBuffers();
+}
+
+// DTLS keeps a read and a write buffer (~33 KiB together) for the session's life: OpenSSL's
+// SSL_MODE_RELEASE_BUFFERS does not apply to DTLS. Once connected a media session hardly uses
+// them, so they are freed after each call into OpenSSL and allocated again before the next
+// (before every call that may write: OpenSSL writes an alert or a retransmission into the write
+// buffer without allocating it first).
+void DtlsTransport::acquireBuffers() {
+  if (!buffersReleased_) return;
+  SSL_alloc_buffers(ssl_);
+  buffersReleased_ = false;
+}
+
+void DtlsTransport::releaseBuffers() {
+  if (state_ == DtlsState::Connected && SSL_free_buffers(ssl_) == 1) buffersReleased_ = true;
 }
 
 void DtlsTransport::handshake() {
@@ -282,12 +299,16 @@ void DtlsTransport::readApplicationData() {
 bool DtlsTransport::send(const uint8_t* data, size_t size) {
   if (state_ != DtlsState::Connected || size == 0 || size > 16384) return false;
   ERR_clear_error();
-  return SSL_write(ssl_, data, static_cast<int>(size)) == static_cast<int>(size);
+  acquireBuffers();
+  const bool sent = SSL_write(ssl_, data, static_cast<int>(size)) == static_cast<int>(size);
+  releaseBuffers();
+  return sent;
 }
 
 void DtlsTransport::close() {
   if (state_ == DtlsState::Connected) {
     ERR_clear_error();
+    acquireBuffers();
     SSL_shutdown(ssl_);
   }
   if (state_ != DtlsState::Failed) state_ = DtlsState::Closed;
@@ -303,9 +324,11 @@ int64_t DtlsTransport::timeoutMs() const {
 void DtlsTransport::onTimeout() {
   if (!ssl_ || state_ == DtlsState::Failed || state_ == DtlsState::Closed) return;
   ERR_clear_error();
+  acquireBuffers();
   if (DTLSv1_handle_timeout(ssl_) < 0) {
     fail(state_ == DtlsState::Connecting ? "DTLS handshake timed out" : "DTLS retransmission failed");
   }
+  releaseBuffers();
 }
 
 int DtlsTransport::verifyPeer(int, void* opaqueStore) {

@@ -93,6 +93,8 @@ class DtlsTransport {
  private:
   void handshake();
   void readApplicationData();
+  void acquireBuffers();
+  void releaseBuffers();
   void fail(const std::string& reason);
   std::string sslError(const char* fallback) const;
 
@@ -103,6 +105,7 @@ class DtlsTransport {
   SSL* ssl_ = nullptr;
   Fingerprint remote_;
   bool peerMatched_ = false;
+  bool buffersReleased_ = false;
   std::string verifyError_;
 };
 

@@ -1,6 +1,9 @@
 #include "plane.h"
 
 #include <pthread.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -217,7 +220,7 @@ void Plane::run() {
 #endif
   void* ready[64];
   while (!stopping_) {
-    const int timeout = serviceTimers();
+    const int timeout = trimMemory(serviceTimers());
     const int count = loop_.wait(ready, 64, timeout);
     // Commands first: a session created just before its peer's first datagram must be there
     // to take it.
@@ -413,9 +416,32 @@ int Plane::serviceTimers() {
       ++it;
     } else {
       it = handshaking_.erase(it);
+      handshakesEnded_ = true;
     }
   }
+
   return nextTimerAt_ == INT64_MAX ? -1 : static_cast<int>(nextTimerAt_ - now);
+}
+
+int Plane::trimMemory(int timeout) {
+#if defined(__GLIBC__)
+  // A handshake allocates tens of KiB that it frees at its end, between allocations the session
+  // keeps; glibc leaves those pages resident. Handing them back (at most once a second, once
+  // handshakes have ended) keeps the resident size near what the sessions really hold.
+  if (!handshakesEnded_) return timeout;
+  const int64_t now = nowMs();
+  const int64_t due = lastTrimAt_ + 1000;
+  if (now >= due) {
+    malloc_trim(0);
+    lastTrimAt_ = now;
+    handshakesEnded_ = false;
+    return timeout;
+  }
+  const int wait = static_cast<int>(due - now);
+  return timeout < 0 ? wait : std::min(timeout, wait);
+#else
+  return timeout;
+#endif
 }
 
 }  // namespace echo

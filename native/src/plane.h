@@ -98,6 +98,8 @@ class Plane : private EventSink {
   void runCommands();
   void runCommand(Command& command);
   int serviceTimers();
+  /** Returns `timeout`, shortened to when a pending trim is due. */
+  int trimMemory(int timeout);
   EchoSession* findSession(int id);
   SocketSlot* findSocket(int id);
   void destroySession(EchoSession* session);
@@ -132,6 +134,8 @@ class Plane : private EventSink {
   std::unordered_map<int, std::unique_ptr<EchoSession>> sessions_;
   std::unordered_set<EchoSession*> handshaking_;
   bool timersDirty_ = false;
+  bool handshakesEnded_ = false;
+  int64_t lastTrimAt_ = 0;
   int64_t nextTimerAt_ = INT64_MAX;
   ReceiveBatch receiveBatch_;
   SendBatch sendBatch_;
