@@ -47,6 +47,7 @@ function buildRoot(options) {
 
 /** Why this Node cannot build the addon at all, or undefined. */
 function missingPrerequisite(nodeDir) {
+  if (process.platform === 'win32') return 'the native data plane is POSIX-only (no Windows build)';
   if (!process.versions.openssl) return `Node ${process.version} has no OpenSSL of its own to lend the addon`;
   const headers = join(nodeDir, 'include', 'node');
   if (!existsSync(join(headers, 'node_api.h'))) return `no Node headers at ${headers}`;
