@@ -182,12 +182,12 @@ test('as DTLS client the plane retransmits its ClientHello to a silent server', 
   assert.deepEqual(hellos[1]!.subarray(13, 14), Buffer.from([1]), 'the retransmission is a ClientHello too');
 });
 
-test('RTP finds its section by the mid extension or, failing that, by a payload type only one section has', async (t) => {
+test('RTP finds its section by the mid extension (both forms), the offered SSRCs, or a payload type only one section has', async (t) => {
   const harness = PlaneHarness.open(t);
   const sections = [
     { mid: 'audio', echoSsrc: 0xa0, payloadTypes: [111], offeredSsrcs: [] },
     { mid: 'video', echoSsrc: 0xb0, payloadTypes: [96, 97], offeredSsrcs: [] },
-    { mid: 'video2', echoSsrc: 0xc0, payloadTypes: [96, 97], offeredSsrcs: [] },
+    { mid: 'video2', echoSsrc: 0xc0, payloadTypes: [96, 97], offeredSsrcs: [5] },
   ];
   const { peer, session } = await connectPair(t, harness, harness.socket(), { sections, midExtensionId: 4 });
   const send = (packet: Buffer) => peer.sendRtp(packet);
@@ -196,7 +196,9 @@ test('RTP finds its section by the mid extension or, failing that, by a payload 
   send(rtpPacket({ ssrc: 2, seq: 2, payloadType: 96, payload: Buffer.from('vp8 again') })); // the SSRC is known now
   send(rtpPacket({ ssrc: 3, seq: 1, payloadType: 96, payload: Buffer.from('which?') })); // 96 is in two sections: dropped
   send(rtpPacket({ ssrc: 4, seq: 1, payloadType: 100, payload: Buffer.from('no such type'), mid: { id: 4, value: 'video' } }));
-  await peer.until(() => peer.rtp.length >= 3, 5_000, 'three echoes');
+  send(rtpPacket({ ssrc: 5, seq: 1, payloadType: 97, payload: Buffer.from('offered') })); // by a=ssrc
+  send(rtpPacket({ ssrc: 6, seq: 1, payloadType: 97, payload: Buffer.from('two-byte'), mid: { id: 4, value: 'video', twoByte: true } }));
+  await peer.until(() => peer.rtp.length >= 5, 5_000, 'five echoes');
   await new Promise((r) => setTimeout(r, 100));
   assert.deepEqual(
     peer.rtp.map((p) => [p.readUInt32BE(8), RtpPacket.deSerialize(p).payload.toString()]),
@@ -204,6 +206,8 @@ test('RTP finds its section by the mid extension or, failing that, by a payload 
       [0xa0, 'opus'],
       [0xc0, 'vp8'],
       [0xc0, 'vp8 again'],
+      [0xc0, 'offered'],
+      [0xb0, 'two-byte'],
     ],
   );
   assert.equal(harness.plane.stats(session)?.rtpDropped, 2);

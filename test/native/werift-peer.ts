@@ -199,16 +199,20 @@ export function rtpPacket(options: {
   payloadType?: number;
   timestamp?: number;
   payload: Buffer;
-  mid?: { id: number; value: string };
+  /** RFC 8285: the one-byte form (profile 0xBEDE) unless `twoByte`. */
+  mid?: { id: number; value: string; twoByte?: boolean };
 }): Buffer {
   const extension = options.mid
     ? (() => {
+        const { id, twoByte } = options.mid;
         const value = Buffer.from(options.mid.value);
-        const body = Buffer.alloc(Math.ceil((1 + value.length) / 4) * 4);
-        body[0] = (options.mid.id << 4) | (value.length - 1);
-        value.copy(body, 1);
+        const head = twoByte ? Buffer.from([0, id, value.length]) : Buffer.from([(id << 4) | (value.length - 1)]);
+        // (a padding byte first in the two-byte form, which a reader must skip)
+        const element = Buffer.concat([head, value]);
+        const body = Buffer.alloc(Math.ceil(element.length / 4) * 4);
+        element.copy(body);
         const header = Buffer.alloc(4);
-        header.writeUInt16BE(0xbede, 0);
+        header.writeUInt16BE(twoByte ? 0x1000 : 0xbede, 0);
         header.writeUInt16BE(body.length / 4, 2);
         return Buffer.concat([header, body]);
       })()
