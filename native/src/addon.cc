@@ -54,7 +54,7 @@ bool readBytes(const Napi::Value& value, std::vector<uint8_t>& out) {
   return true;
 }
 
-Napi::Object endpointObject(Napi::Env env, const Endpoint& endpoint) {
+Napi::Object endpointObject(Napi::Env env, const Endpoint& endpoint) {  // for return values
   Napi::Object object = Napi::Object::New(env);
   object.Set("address", echo::endpointAddressText(endpoint));
   object.Set("port", endpoint.port);
@@ -167,63 +167,114 @@ struct Delivery {
   std::vector<PlaneEvent> batch;
 };
 
-Napi::Value eventObject(Napi::Env env, const PlaneEvent& event) {
-  Napi::Object object = Napi::Object::New(env);
-  auto buffer = [&env](const std::vector<uint8_t>& data) {
-    return Napi::Buffer<uint8_t>::Copy(env, data.data(), data.size());
-  };
-  switch (event.type) {
-    case PlaneEvent::Type::Stun:
-      object.Set("type", "stun");
-      object.Set("socket", event.socket);
-      object.Set("from", endpointObject(env, event.from));
-      object.Set("data", buffer(event.data));
-      break;
-    case PlaneEvent::Type::DtlsConnected: {
-      const echo::SrtpProfileInfo* info = echo::srtpProfileInfo(event.profile);
-      object.Set("type", "dtls-connected");
-      object.Set("session", event.session);
-      object.Set("role", event.clientRole ? "client" : "server");
-      object.Set("srtpProfile", info ? info->name : "none");
-      break;
-    }
-    case PlaneEvent::Type::DtlsFailed:
-      object.Set("type", "dtls-failed");
-      object.Set("session", event.session);
-      object.Set("reason", event.text);
-      break;
-    case PlaneEvent::Type::DtlsClosed:
-      object.Set("type", "dtls-closed");
-      object.Set("session", event.session);
-      break;
-    case PlaneEvent::Type::AppData:
-      object.Set("type", "app-data");
-      object.Set("session", event.session);
-      object.Set("data", buffer(event.data));
-      break;
-    case PlaneEvent::Type::RtcpBye:
-      object.Set("type", "rtcp-bye");
-      object.Set("session", event.session);
-      object.Set("mid", event.text);
-      object.Set("ssrc", event.ssrc);
-      break;
+/**
+ * Builds event objects with plain Node-API calls: while a Worker terminates, JavaScript can no
+ * longer run, calls fail, and node-addon-api would turn the failure into a fatal error. Here a
+ * failure only drops the batch.
+ */
+class EventBuilder {
+ public:
+  explicit EventBuilder(napi_env env) : env_(env) {}
+  bool ok() const { return ok_; }
+
+  napi_value object() {
+    napi_value value = nullptr;
+    ok_ = ok_ && napi_create_object(env_, &value) == napi_ok;
+    return value;
   }
-  return object;
-}
+  napi_value string(const std::string& text) {
+    napi_value value = nullptr;
+    ok_ = ok_ && napi_create_string_utf8(env_, text.data(), text.size(), &value) == napi_ok;
+    return value;
+  }
+  napi_value number(double number) {
+    napi_value value = nullptr;
+    ok_ = ok_ && napi_create_double(env_, number, &value) == napi_ok;
+    return value;
+  }
+  napi_value buffer(const std::vector<uint8_t>& data) {
+    napi_value value = nullptr;
+    void* copy = nullptr;
+    ok_ = ok_ && napi_create_buffer_copy(env_, data.size(), data.data(), &copy, &value) == napi_ok;
+    return value;
+  }
+  void set(napi_value object, const char* name, napi_value value) {
+    ok_ = ok_ && object && value && napi_set_named_property(env_, object, name, value) == napi_ok;
+  }
+  napi_value endpoint(const Endpoint& endpoint) {
+    napi_value value = object();
+    set(value, "address", string(echo::endpointAddressText(endpoint)));
+    set(value, "port", number(endpoint.port));
+    return value;
+  }
+
+  napi_value event(const PlaneEvent& event) {
+    napi_value value = object();
+    switch (event.type) {
+      case PlaneEvent::Type::Stun:
+        set(value, "type", string("stun"));
+        set(value, "socket", number(event.socket));
+        set(value, "from", endpoint(event.from));
+        set(value, "data", buffer(event.data));
+        break;
+      case PlaneEvent::Type::DtlsConnected: {
+        const echo::SrtpProfileInfo* info = echo::srtpProfileInfo(event.profile);
+        set(value, "type", string("dtls-connected"));
+        set(value, "session", number(event.session));
+        set(value, "role", string(event.clientRole ? "client" : "server"));
+        set(value, "srtpProfile", string(info ? info->name : "none"));
+        break;
+      }
+      case PlaneEvent::Type::DtlsFailed:
+        set(value, "type", string("dtls-failed"));
+        set(value, "session", number(event.session));
+        set(value, "reason", string(event.text));
+        break;
+      case PlaneEvent::Type::DtlsClosed:
+        set(value, "type", string("dtls-closed"));
+        set(value, "session", number(event.session));
+        break;
+      case PlaneEvent::Type::AppData:
+        set(value, "type", string("app-data"));
+        set(value, "session", number(event.session));
+        set(value, "data", buffer(event.data));
+        break;
+      case PlaneEvent::Type::RtcpBye:
+        set(value, "type", string("rtcp-bye"));
+        set(value, "session", number(event.session));
+        set(value, "mid", string(event.text));
+        set(value, "ssrc", number(event.ssrc));
+        break;
+    }
+    return value;
+  }
+
+ private:
+  napi_env env_;
+  bool ok_ = true;
+};
 
 void deliverEvents(Napi::Env env, Napi::Function callback, Delivery* delivery, std::nullptr_t*) {
   if (!env || !delivery || delivery->closed || !delivery->plane) return;
   delivery->batch.clear();
   delivery->plane->takeEvents(delivery->batch);
   if (delivery->batch.empty()) return;
-  Napi::Array events = Napi::Array::New(env, delivery->batch.size());
-  for (size_t i = 0; i < delivery->batch.size(); i++) events.Set(static_cast<uint32_t>(i), eventObject(env, delivery->batch[i]));
+  EventBuilder build(env);
+  napi_value events = nullptr;
+  bool ok = napi_create_array_with_length(env, delivery->batch.size(), &events) == napi_ok;
+  for (size_t i = 0; ok && i < delivery->batch.size(); i++) {
+    napi_value event = build.event(delivery->batch[i]);
+    ok = build.ok() && napi_set_element(env, events, static_cast<uint32_t>(i), event) == napi_ok;
+  }
   delivery->batch.clear();
-  callback.Call({events});
-  // A throwing handler is the handler's bug; it must not take the next batches with it.
-  if (env.IsExceptionPending()) {
-    Napi::Error error = env.GetAndClearPendingException();
-    napi_fatal_exception(env, error.Value());
+  napi_value receiver = nullptr;
+  if (!ok || napi_get_undefined(env, &receiver) != napi_ok) return;
+  napi_value result = nullptr;
+  if (napi_call_function(env, receiver, callback, 1, &events, &result) == napi_pending_exception) {
+    // A throwing handler is the handler's bug: it goes to 'uncaughtException', and the next
+    // batches still come.
+    napi_value error = nullptr;
+    if (napi_get_and_clear_last_exception(env, &error) == napi_ok && error) napi_fatal_exception(env, error);
   }
 }
 
@@ -272,6 +323,10 @@ class PlaneWrap : public Napi::ObjectWrap<PlaneWrap> {
     // registered after the thread-safe function, so it runs before that one's own cleanup.
     napi_add_env_cleanup_hook(env, &PlaneWrap::cleanupHook, this);
     hooked_ = true;
+    // An open plane is a handle, as a socket is: garbage collection must not close it behind
+    // JavaScript's back (which would stop its events); close() lets it go.
+    Ref();
+    referenced_ = true;
     Napi::Object self = info.This().As<Napi::Object>();
     Napi::Object fingerprint = Napi::Object::New(env);
     fingerprint.Set("algorithm", "sha-256");
@@ -424,6 +479,10 @@ class PlaneWrap : public Napi::ObjectWrap<PlaneWrap> {
 
   Napi::Value close(const Napi::CallbackInfo& info) {
     shutDown();
+    if (referenced_) {
+      referenced_ = false;
+      Unref();
+    }
     return info.Env().Undefined();
   }
 
@@ -433,6 +492,7 @@ class PlaneWrap : public Napi::ObjectWrap<PlaneWrap> {
   Delivery* delivery_ = nullptr;
   bool closed_ = false;
   bool hooked_ = false;
+  bool referenced_ = false;
   std::string error_;
 };
 

@@ -17,7 +17,7 @@ import { skipUnlessCi } from '../helpers/timeout.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const ADDON = join(ROOT, 'native', 'build-asan', 'build', 'Release', 'webrtc_echo_native.node');
-const SUITES = ['echo-werift', 'rtcp-relay', 'sessions', 'dtls-openssl', 'crash-hook'].map((name) => join('test', 'native', `${name}.test.ts`));
+const SUITES = ['echo-werift', 'rtcp-relay', 'sessions', 'dtls-openssl', 'crash-hook', 'teardown'].map((name) => join('test', 'native', `${name}.test.ts`));
 
 function asanRuntime(): string | undefined {
   const result = spawnSync('clang', ['-print-file-name=libclang_rt.asan-x86_64.so'], { encoding: 'utf8' });
