@@ -8,6 +8,7 @@
  *   node scripts/bench-native-echo.mjs [--sessions 16] [--rate 32000] [--seconds 10]
  *        [--payload 1200] [--profile SRTP_AEAD_AES_128_GCM] [--mux] [--runs 3]
  *        [--handshakeBatch N]   at most N DTLS handshakes at a time (default: all at once)
+ *        [--coalesce µs]        the plane's coalesceMicroseconds (default: the plane's, 200)
  *
  * Not the engine benchmark (that one drives the integrated engine with pion's load worker):
  * this isolates the data plane. Linux only (schedstat).
@@ -23,7 +24,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 
 function options() {
-  const out = { sessions: 16, rate: 32000, seconds: 10, payload: 1200, profile: 'SRTP_AEAD_AES_128_GCM', mux: false, runs: 3, handshakeBatch: 1_000_000 };
+  const out = { sessions: 16, rate: 32000, seconds: 10, payload: 1200, profile: 'SRTP_AEAD_AES_128_GCM', mux: false, runs: 3, handshakeBatch: 1_000_000, coalesce: undefined };
   const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i].replace(/^--/, '');
@@ -72,7 +73,7 @@ function cpu() {
 async function run(addon, generator, o) {
   globalThis.gc?.();
   const rssBefore = rss();
-  const plane = addon.createPlane(() => {});
+  const plane = addon.createPlane(() => {}, o.coalesce === undefined ? undefined : { coalesceMicroseconds: o.coalesce });
   if (typeof plane === 'string') throw new Error(plane);
   const args = ['--sessions', o.sessions, '--rate', o.rate, '--seconds', o.seconds, '--payload', o.payload, '--profile', o.profile, '--handshake-batch', o.handshakeBatch];
   const child = spawn(generator, args.map(String), {
@@ -130,6 +131,8 @@ async function run(addon, generator, o) {
       sentPerSecond: Math.round(values.sent / values.seconds),
       loss: 1 - echoed / values.sent,
       bad: values.bad,
+      rttP50us: values.rttP50us,
+      rttP99us: values.rttP99us,
       planeUsPerPacket: (after.plane - before.plane) / 1000 / echoed,
       processUsPerPacket: (after.total - before.total) / 1000 / echoed,
       planeCore: (after.plane - before.plane) / 1e9 / values.seconds,
@@ -153,8 +156,9 @@ for (let i = 0; i < o.runs; i++) {
 }
 const median = (key) => results.map((r) => r[key]).sort((a, b) => a - b)[Math.floor(results.length / 2)];
 console.log(
-  `${o.sessions} sessions x ${Math.round(o.rate / o.sessions)} pkt/s, ${o.payload}-byte payloads, ${o.profile}, ${o.mux ? 'one shared port' : 'a port per session'}: ` +
+  `${o.sessions} sessions x ${Math.round(o.rate / o.sessions)} pkt/s, ${o.payload}-byte payloads, ${o.profile}, ${o.mux ? 'one shared port' : 'a port per session'}, coalescing ${o.coalesce ?? 'default'}: ` +
     `median ${median('planeUsPerPacket').toFixed(2)} µs per echoed packet on the data-plane thread, ` +
     `${median('processUsPerPacket').toFixed(2)} µs for the whole server process, loss ${(median('loss') * 100).toFixed(2)}%, ` +
+    `echo round trip p50 ${median('rttP50us').toFixed(0)} µs, p99 ${median('rttP99us').toFixed(0)} µs (as the generator sees it), ` +
     `RSS ${median('rssPerSessionKiB').toFixed(1)} KiB per connected session (${o.runs} runs)`,
 );

@@ -8,10 +8,11 @@
 //   <- go <host> <fingerprint> <port,port,...>    the server's address and one port per session
 //   -> connected <ms>                             every DTLS handshake done
 //   -> sending                                    the measured phase starts
-//   -> result sent=<n> received=<n> bad=<n> seconds=<s>
+//   -> result sent=<n> received=<n> bad=<n> seconds=<s> rttP50us=<µs> rttP99us=<µs>
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -46,6 +47,8 @@ struct Session : DtlsListener {
   uint32_t ssrc = 0;
   uint16_t seq = 0;
   uint32_t roc = 0;
+  /** When each sequence number went out, for the echo's round-trip time. */
+  std::vector<double> sentAt = std::vector<double>(65536, 0);
 
   void onDtlsSend(const uint8_t* data, size_t size) override { socket->sendTo(server, data, size); }
   void onDtlsConnected(SrtpProfile profile, const uint8_t* material, size_t size) override {
@@ -137,6 +140,7 @@ int main(int argc, char** argv) {
   for (int i = 0; i < sessions; i++) fds[i] = pollfd{all[i]->socket->fd(), POLLIN, 0};
   ReceiveBatch batch;
   uint64_t received = 0, bad = 0;
+  std::vector<double> rtts;
   std::vector<uint8_t> expected(payload);
   std::mt19937 random(42);
   for (auto& b : expected) b = static_cast<uint8_t>(random());
@@ -155,6 +159,8 @@ int main(int argc, char** argv) {
             s.dtls->receive(data, size);
           } else if (media && data[0] >= 128 && data[0] <= 191 && size > 12) {
             received++;
+            const double sentAt = s.sentAt[load16(data + 2)];
+            if (sentAt > 0 && rtts.size() < 2000000) rtts.push_back(nowSeconds() - sentAt);
             // Spot-check one echo in 64: it decrypts, carries another SSRC, and the payload came back.
             if ((received & 63) == 0) {
               const uint16_t seq = load16(data + 2);
@@ -216,6 +222,7 @@ int main(int argc, char** argv) {
       memcpy(packet + 12, expected.data(), expected.size());
       size_t size = 12 + expected.size();
       s.tx.protectRtp(packet, size, sizeof(packet), 12, s.ssrc, (uint64_t{s.roc} << 16) | s.seq);
+      s.sentAt[s.seq] = nowSeconds();
       s.socket->sendTo(s.server, packet, size);
       if (++s.seq == 0) s.roc++;
       sent++;
@@ -224,7 +231,9 @@ int main(int argc, char** argv) {
   }
   const double end = nowSeconds();
   while (nowSeconds() - end < 0.5) pump(true);
+  std::sort(rtts.begin(), rtts.end());
+  auto percentile = [&rtts](double p) { return rtts.empty() ? 0.0 : rtts[static_cast<size_t>(p * (rtts.size() - 1))] * 1e6; };
   std::cout << "result sent=" << sent << " received=" << received << " bad=" << bad << " seconds=" << (end - start)
-            << std::endl;
+            << " rttP50us=" << percentile(0.5) << " rttP99us=" << percentile(0.99) << std::endl;
   return 0;
 }

@@ -309,8 +309,22 @@ class PlaneWrap : public Napi::ObjectWrap<PlaneWrap> {
     events_ = EventFunction::New(env, info[0].As<Napi::Function>(), "webrtc-echo native plane", 0, 1, delivery,
                                  [](Napi::Env, void*, Delivery* data) { delete data; });
     std::string error;
+    echo::PlaneOptions options;
+    if (info.Length() >= 2 && info[1].IsObject()) {
+      const Napi::Value coalesce = info[1].As<Napi::Object>().Get("coalesceMicroseconds");
+      int64_t micros = 0;
+      if (!coalesce.IsUndefined()) {
+        if (!readInt(coalesce, 0, 100000, micros)) {
+          error_ = "coalesceMicroseconds must be 0-100000";
+          events_.Release();
+          delivery_ = nullptr;
+          return;
+        }
+        options.coalesceMicroseconds = static_cast<int>(micros);
+      }
+    }
     EventFunction* events = &events_;
-    std::unique_ptr<Plane> plane = Plane::create([events] { events->NonBlockingCall(); }, error);
+    std::unique_ptr<Plane> plane = Plane::create([events] { events->NonBlockingCall(); }, options, error);
     if (!plane) {
       error_ = error.empty() ? "cannot start the data plane" : error;
       events_.Release();
@@ -503,8 +517,9 @@ struct AddonData {
 Napi::Value createPlane(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsFunction()) return Napi::String::New(env, "onEvents must be a function");
+  if (info.Length() >= 2 && !info[1].IsUndefined() && !info[1].IsObject()) return Napi::String::New(env, "options must be an object");
   auto* data = env.GetInstanceData<AddonData>();
-  Napi::Object plane = data->planeClass.New({info[0]});
+  Napi::Object plane = data->planeClass.New({info[0], info.Length() >= 2 ? info[1] : env.Undefined()});
   PlaneWrap* wrap = PlaneWrap::Unwrap(plane);
   if (!wrap || !wrap->error().empty()) return Napi::String::New(env, wrap ? wrap->error() : "cannot create the plane");
   return plane;

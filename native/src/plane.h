@@ -22,12 +22,21 @@
 
 namespace echo {
 
+struct PlaneOptions {
+  /**
+   * How long a busy data-plane thread (woken again within 1 ms) lets packets gather before it
+   * reads them, in microseconds: fewer, bigger batches for at most this much more echo delay.
+   * 0 reads at once.
+   */
+  int coalesceMicroseconds = 200;
+};
+
 class Plane : private EventSink {
  public:
   /** Called on the data-plane thread when events are waiting and none were before. */
   using Notify = std::function<void()>;
 
-  static std::unique_ptr<Plane> create(Notify notify, std::string& error);
+  static std::unique_ptr<Plane> create(Notify notify, const PlaneOptions& options, std::string& error);
   ~Plane() override;
   Plane(const Plane&) = delete;
   Plane& operator=(const Plane&) = delete;
@@ -110,6 +119,7 @@ class Plane : private EventSink {
   EventLoop loop_;
   std::thread thread_;
   bool stopped_ = false;
+  int coalesceUs_ = 0;
 
   // JavaScript thread only.
   int nextSocketId_ = 1;

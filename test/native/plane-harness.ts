@@ -4,7 +4,7 @@
  */
 import type { TestContext } from 'node:test';
 import { loadNativeAddon } from '../../src/engines/native/addon.js';
-import type { CreateSessionOptions, NativeAddon, NativePlane, PlaneEvent, UdpAddress } from '../../src/engines/native/plane.js';
+import type { CreateSessionOptions, NativeAddon, NativePlane, PlaneEvent, PlaneOptions, UdpAddress } from '../../src/engines/native/plane.js';
 
 export function nativeAddon(): NativeAddon {
   const load = loadNativeAddon();
@@ -21,19 +21,19 @@ export class PlaneHarness {
   readonly plane: NativePlane;
   #waiters: Array<() => void> = [];
 
-  constructor(addon: NativeAddon = nativeAddon()) {
+  constructor(addon: NativeAddon = nativeAddon(), options?: PlaneOptions) {
     const plane = addon.createPlane((events) => {
       this.events.push(...events);
       const waiters = this.#waiters;
       this.#waiters = [];
       for (const wake of waiters) wake();
-    });
+    }, options);
     if (typeof plane === 'string') throw new Error(`createPlane: ${plane}`);
     this.plane = plane;
   }
 
-  static open(t: TestContext, addon?: NativeAddon): PlaneHarness {
-    const harness = new PlaneHarness(addon);
+  static open(t: TestContext, addon?: NativeAddon, options?: PlaneOptions): PlaneHarness {
+    const harness = new PlaneHarness(addon, options);
     t.after(() => harness.plane.close());
     return harness;
   }

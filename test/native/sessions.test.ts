@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { RtpPacket } from 'werift';
 import { CLIENT_SSRC, connectPair, ECHO_SSRC } from './echo-pair.js';
-import { PlaneHarness } from './plane-harness.js';
+import { nativeAddon, PlaneHarness } from './plane-harness.js';
 import { rtpPacket, type WeriftPeer } from './werift-peer.js';
 
 /** Sends `count` packets in groups, waiting for each group's echo; returns what was sent. */
@@ -221,4 +221,15 @@ test("a second source on a section continues the echo's sequence, so no SRTP ind
   const second = await echoRound(peer, 0xbeef, 5, 100); // a new source from 100: echoed from 510 on
   assert.deepEqual(peer.rtp.slice(10).map((p) => p.readUInt16BE(2)), [510, 511, 512, 513, 514]);
   assert.deepEqual(peer.rtp.slice(10).map((p) => p.subarray(12)), second.map((p) => p.subarray(12)), 'payloads as sent');
+});
+
+test('createPlane refuses options out of range; with coalescing off the echo is the same', async (t) => {
+  const addon = nativeAddon();
+  assert.equal(addon.createPlane(() => {}, { coalesceMicroseconds: -1 }), 'coalesceMicroseconds must be 0-100000');
+  assert.equal(addon.createPlane(() => {}, { coalesceMicroseconds: 1.5 }), 'coalesceMicroseconds must be 0-100000');
+  assert.equal(addon.createPlane('nope' as never), 'onEvents must be a function');
+  const harness = PlaneHarness.open(t, addon, { coalesceMicroseconds: 0 });
+  const { peer } = await connectPair(t, harness, harness.socket());
+  const sent = await echoRound(peer, CLIENT_SSRC, 60);
+  assertEchoOf(peer.rtp, sent, ECHO_SSRC, 'without coalescing');
 });
