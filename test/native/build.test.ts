@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { loadNativeAddon } from '../../src/engines/native/addon.js';
 import { runCommand } from '../helpers/run-command.js';
+import { skipWithoutAddon } from './plane-harness.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const SCRIPT = join(ROOT, 'scripts', 'build-native.mjs');
@@ -22,7 +23,7 @@ function tempDir(t: TestContext): string {
   return dir;
 }
 
-test('the loader gives the addon built for this Node, lending it its OpenSSL', () => {
+test('the loader gives the addon built for this Node, lending it its OpenSSL', { skip: skipWithoutAddon() }, () => {
   const load = loadNativeAddon();
   assert.ok('addon' in load, 'unavailable' in load ? load.unavailable : '');
   const versions = load.addon.versions();

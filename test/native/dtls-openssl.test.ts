@@ -17,11 +17,11 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { skipUnlessCi } from '../helpers/timeout.js';
 import { AesCmSrtp } from './aes-cm-srtp.js';
-import { isConnected, isFailed, PlaneHarness } from './plane-harness.js';
+import { isConnected, isFailed, PlaneHarness, skipWithoutAddon } from './plane-harness.js';
 import { rtpPacket } from './werift-peer.js';
 
 const opensslMissing = spawnSync('openssl', ['version']).status === 0 ? undefined : 'the openssl command is not installed';
-const skip = skipUnlessCi(opensslMissing);
+const skip = skipUnlessCi(opensslMissing) || skipWithoutAddon();
 
 interface Identity {
   cert: string;

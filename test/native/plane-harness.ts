@@ -4,7 +4,17 @@
  */
 import type { TestContext } from 'node:test';
 import { loadNativeAddon } from '../../src/engines/native/addon.js';
+import { skipUnlessCi } from '../helpers/timeout.js';
 import type { CreateSessionOptions, NativeAddon, NativePlane, PlaneEvent, PlaneOptions, UdpAddress } from '../../src/engines/native/plane.js';
+
+/**
+ * A reason to skip the tests that need the built addon, outside CI only: `npm ci` builds it
+ * where a compiler is (.ci/run installs one), so there its absence is a failure.
+ */
+export function skipWithoutAddon(): string | false {
+  const load = loadNativeAddon();
+  return skipUnlessCi('unavailable' in load ? `the native addon is unavailable: ${load.unavailable}` : undefined);
+}
 
 export function nativeAddon(): NativeAddon {
   const load = loadNativeAddon();

@@ -14,11 +14,13 @@ import { runInNewContext } from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import type { NativePlane } from '../../src/engines/native/plane.js';
 import { runCommand } from '../helpers/run-command.js';
-import { nativeAddon } from './plane-harness.js';
+import { nativeAddon, skipWithoutAddon } from './plane-harness.js';
+
+const SKIP = skipWithoutAddon();
 
 const FIXTURE = resolve(import.meta.dirname, 'fixtures', 'teardown.ts');
 
-test('process.exit() while the plane is busy exits with the code given', async () => {
+test('process.exit() while the plane is busy exits with the code given', { skip: SKIP }, async () => {
   for (let i = 0; i < 3; i++) {
     const result = await runCommand(process.execPath, ['--import', 'tsx', FIXTURE], process.env, 60_000);
     assert.equal(result.code, 0, `run ${i}: ${result.stdout}${result.stderr}`);
@@ -26,7 +28,7 @@ test('process.exit() while the plane is busy exits with the code given', async (
   }
 });
 
-test('a Worker with a busy plane can be terminated, again and again', async () => {
+test('a Worker with a busy plane can be terminated, again and again', { skip: SKIP }, async () => {
   for (let i = 0; i < 5; i++) {
     const worker = new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(FIXTURE)}); });`, { eval: true });
     const errors: unknown[] = [];
@@ -43,7 +45,7 @@ test('a Worker with a busy plane can be terminated, again and again', async () =
   }
 });
 
-test('an open plane that nothing references keeps working through garbage collection', async (t) => {
+test('an open plane that nothing references keeps working through garbage collection', { skip: SKIP }, async (t) => {
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as () => void;
   let events = 0;
@@ -70,7 +72,7 @@ test('an open plane that nothing references keeps working through garbage collec
   }
 });
 
-test('a throwing event handler reaches uncaughtException, and later batches still come', async () => {
+test('a throwing event handler reaches uncaughtException, and later batches still come', { skip: SKIP }, async () => {
   const result = await runCommand(process.execPath, ['--import', 'tsx', resolve(import.meta.dirname, 'fixtures', 'throwing-handler.ts')], process.env, 60_000);
   assert.equal(result.code, 0, result.stderr);
   const [, batches, caught] = /batches (\d+) caught (\d+)/.exec(result.stdout) ?? [];

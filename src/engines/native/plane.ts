@@ -101,7 +101,7 @@ export type PlaneEvent =
   | { type: 'rtcp-bye'; session: number; mid: string; ssrc: number };
 
 export interface NativePlane {
-  /** The fingerprint of the process's DTLS certificate, for the answer's `a=fingerprint`. */
+  /** The fingerprint of this plane's DTLS certificate (one per plane), for the answer's `a=fingerprint`. */
   readonly fingerprint: { algorithm: 'sha-256'; value: string };
   /**
    * Binds a UDP socket (on this thread, synchronously) that the data-plane thread then reads;
