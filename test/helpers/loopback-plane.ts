@@ -159,14 +159,17 @@ export async function createLoopbackPlane(onEvents: (events: PlaneEvent[]) => vo
       return id;
     },
     allowRemote(session, remote) {
-      sessions.get(session)?.allowed.add(key(remote));
+      const s = sessions.get(session);
+      s?.allowed.add(key(remote));
+      return s !== undefined;
     },
     selectRemote(id, remote) {
       const session = sessions.get(id);
-      if (!session || session.closed) return;
+      if (!session || session.closed) return false;
       session.remote = remote;
       session.allowed.add(key(remote));
       if (!session.dtls && session.options.dtlsRole === 'client') startDtls(id, session);
+      return true;
     },
     sendApplicationData(id, data) {
       const session = sessions.get(id);

@@ -9,7 +9,12 @@
  * error string or false, and the data plane reports what happens on its thread as events.
  *
  * Ids (sockets, sessions) are small integers chosen by the data plane and never reused within a
- * process. An event may name a session that TypeScript has already closed: it is dropped.
+ * process. Events of a session or socket TypeScript has already closed are dropped by the addon
+ * before delivery (closeSession/closeSocket happen on the JavaScript thread, so nothing of theirs
+ * arrives after the call returns).
+ *
+ * The addon is loaded by `loadNativeAddon()` (./addon.ts), which returns it or the reason it is
+ * unavailable; native/README.md says how it is built (normal and ASan).
  */
 
 /** An address as the data plane gives and takes it: IPv4 dotted quad or IPv6 text (no brackets, no IPv4-mapped form). */
@@ -21,7 +26,7 @@ export interface UdpAddress {
 export type SrtpProfileName = 'SRTP_AES128_CM_SHA1_80' | 'SRTP_AES128_CM_SHA1_32' | 'SRTP_AEAD_AES_128_GCM';
 
 export interface OpenSocketOptions {
-  /** Where to bind: '::' (dual stack, the default), '0.0.0.0', or one local address. */
+  /** Where to bind: '::' (dual stack, also when left out), '0.0.0.0', or one local address. */
   address: string;
   /** Inclusive port range to bind in; 0-0 lets the OS choose. A busy port is skipped. */
   portMin: number;
@@ -38,6 +43,11 @@ export interface EchoSectionConfig {
   /** SSRCs the offer declared for this section (a=ssrc), to map packets before the mid is seen. */
   offeredSsrcs: number[];
 }
+// An RTP packet finds its section by, in order: the SSRC it came with before, its mid header
+// extension, the offered SSRCs, then its payload type if only one section has it. The echo keeps
+// the packet byte for byte but for the SSRC, and the sequence number only when a second client
+// source takes over a section (after a BYE or an SSRC change): its sequence then continues the
+// echo's, so that no SRTP index repeats under the session key.
 
 export interface CreateSessionOptions {
   /** The socket the session's candidates are on (a port per session, or the shared mux socket). */
@@ -57,6 +67,7 @@ export interface SessionStats {
   /** Everything that came from the remote on a validated address: SRTP, SRTCP, DTLS, STUN. */
   packetsIn: number;
   rtpEchoed: number;
+  /** Bytes of the echoed RTP packets, header included, SRTP tag not. */
   rtpEchoedBytes: number;
   /** RTP not echoed: unknown payload type or section, SRTP auth failure, replay. */
   rtpDropped: number;
@@ -67,12 +78,20 @@ export interface SessionStats {
   srtpAuthFailures: number;
 }
 
+/**
+ * Delivered in batches, in the order they happened. STUN and app-data events are dropped while
+ * 65,536 events or 32 MiB wait undelivered (a flood JavaScript cannot keep up with); the others
+ * never are.
+ */
 export type PlaneEvent =
-  /** Every STUN message on any socket, from any address: ICE is TypeScript's. */
+  /** Every STUN message (first byte 0-3, 20 bytes or more) on any socket, from any address: ICE is TypeScript's. */
   | { type: 'stun'; socket: number; from: UdpAddress; data: Buffer }
   /** The handshake finished and the remote certificate matched the fingerprint; SRTP keys are in place. */
   | { type: 'dtls-connected'; session: number; role: 'client' | 'server'; srtpProfile: SrtpProfileName | 'none' }
-  /** The handshake failed (alert, fingerprint mismatch, too many retransmissions). */
+  /**
+   * The handshake failed: `the peer certificate does not match the fingerprint`, `DTLS
+   * handshake timed out` (OpenSSL's retransmissions ran out), or OpenSSL's reason for an alert.
+   */
   | { type: 'dtls-failed'; session: number; reason: string }
   /** The remote sent close_notify. */
   | { type: 'dtls-closed'; session: number }
@@ -82,35 +101,78 @@ export type PlaneEvent =
   | { type: 'rtcp-bye'; session: number; mid: string; ssrc: number };
 
 export interface NativePlane {
-  /** The fingerprint of the process's DTLS certificate, for the answer's `a=fingerprint`. */
+  /** The fingerprint of this plane's DTLS certificate (one per plane), for the answer's `a=fingerprint`. */
   readonly fingerprint: { algorithm: 'sha-256'; value: string };
-  /** Binds a UDP socket on the data-plane thread; an error string when no port is free. */
+  /**
+   * Binds a UDP socket (on this thread, synchronously) that the data-plane thread then reads;
+   * an error string (`no free UDP port in 50000-50099`, `invalid bind address: …`) otherwise.
+   */
   openSocket(options: OpenSocketOptions): { socket: number; local: UdpAddress } | string;
   /** Closes a socket once no session uses it. */
   closeSocket(socket: number): void;
-  /** Sends one datagram as it is (STUN from the ICE agent). False when the socket is gone. */
+  /**
+   * Sends one datagram as it is (STUN from the ICE agent), at most 2,048 bytes. False when the
+   * socket is gone or an argument is invalid; true means queued (UDP may still drop it).
+   */
   send(socket: number, to: UdpAddress, data: Buffer): boolean;
+  /** The session's id, or an error string for options out of shape or an unknown socket. */
   createSession(options: CreateSessionOptions): number | string;
   /**
    * An address ICE validated for the session (a check answered either way): DTLS and SRTP from
-   * it are accepted. On a shared socket it also routes that address's packets to this session.
+   * it are accepted. On a shared socket it also routes that address's packets to this session
+   * (the latest session to allow an address gets it). A session keeps its last 16 addresses;
+   * the oldest one that is not the selected one goes first.
    */
-  allowRemote(session: number, remote: UdpAddress): void;
-  /** The selected pair's remote: where DTLS, the echo and RTCP go. Starts the handshake in the client role. */
-  selectRemote(session: number, remote: UdpAddress): void;
-  /** Encrypts and sends DTLS application data (an SCTP packet). False before the handshake is done. */
+  allowRemote(session: number, remote: UdpAddress): boolean;
+  /**
+   * The selected pair's remote: where DTLS, the echo and RTCP go (it is allowed too). Starts the
+   * handshake in the client role. Before it, the server role answers DTLS where it came from.
+   * Both return false for an unknown session or an invalid address.
+   */
+  selectRemote(session: number, remote: UdpAddress): boolean;
+  /**
+   * Encrypts and sends DTLS application data (an SCTP packet, at most 16 KiB). False before the
+   * handshake is done or after it ended.
+   */
   sendApplicationData(session: number, data: Buffer): boolean;
   /** Synchronous snapshot of the session's counters. */
   stats(session: number): SessionStats | undefined;
-  /** Sends close_notify and frees the session on the data-plane thread. Idempotent. */
+  /** Sends close_notify (if connected) and frees the session on the data-plane thread. Idempotent. */
   closeSession(session: number): void;
-  /** Stops the thread and frees everything; later calls are no-ops. */
+  /**
+   * Stops the thread (every connected session sends close_notify first) and frees everything;
+   * later calls are no-ops. Until then the plane keeps the process alive, as a socket would.
+   * The environment's teardown (process.exit, Worker.terminate) closes it too.
+   */
   close(): void;
+  /**
+   * Test hook, present only when WEBRTC_ECHO_TEST_HOOKS=1 was set when the plane was created:
+   * the data-plane thread dies of a segmentation fault, taking its process with it.
+   */
+  crashDataPlaneForTest?(): void;
+}
+
+export interface PlaneOptions {
+  /**
+   * Interrupt moderation: how long a busy data-plane thread (woken again within 1 ms of its last
+   * wake-up) lets packets gather before it reads them, in microseconds, 0-100000. Fewer, bigger
+   * batches cost less CPU per packet for at most this much more echo delay; an idle plane reads
+   * at once. Default 200 (measured in native/README.md); 0 turns it off.
+   */
+  coalesceMicroseconds?: number;
 }
 
 export interface NativeAddon {
-  /** Starts a data plane (one thread) whose events arrive in batches on the JavaScript thread. */
-  createPlane(onEvents: (events: PlaneEvent[]) => void): NativePlane;
-  /** Versions of what it was built and runs with, e.g. `{ addon: '0.1.0', openssl: 'OpenSSL 3.0.15 ...' }`. */
+  /**
+   * Starts a data plane (one thread, its own DTLS certificate) whose events arrive in batches on
+   * the JavaScript thread; an error string when it cannot start or an option is out of range.
+   * An exception thrown by `onEvents` goes to process 'uncaughtException' and later batches
+   * still come.
+   */
+  createPlane(onEvents: (events: PlaneEvent[]) => void, options?: PlaneOptions): NativePlane | string;
+  /**
+   * What it was built and runs with, e.g. `{ addon: '0.1.0', openssl: 'OpenSSL 3.0.19 27 Jan
+   * 2026', io: 'recvmmsg/sendmmsg, epoll' }`, plus `sanitizers: 'address,undefined'` in the ASan build.
+   */
   versions(): Record<string, string>;
 }

@@ -1,0 +1,104 @@
+// libFuzzer target: the echo after authentication. The input is a plain RTP or RTCP packet
+// (or a run of them) that the target protects with the client's keys first, so everything
+// behind the SRTP check runs on attacker-chosen bytes: section mapping by SSRC, mid extension
+// and payload type, the SSRC rewrite and sequence epochs, and the RTCP relay, which rewrites
+// compound packets in place and must leave well-formed RTCP that decrypts with the echo's keys.
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "../src/byte_order.h"
+#include "../src/demux.h"
+#include "../src/media_echo.h"
+#include "../src/rtp_packet.h"
+
+using namespace echo;
+
+namespace {
+
+struct Events : MediaListener {
+  void onRtcpBye(const std::string& mid, uint32_t) override {
+    if (mid.empty()) __builtin_trap();
+  }
+};
+
+constexpr size_t kCapacity = 2048;
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size < 2) return 0;
+  static const SrtpProfile kProfiles[] = {SrtpProfile::AesCm128HmacSha1_80, SrtpProfile::AesCm128HmacSha1_32,
+                                          SrtpProfile::AeadAes128Gcm};
+  const SrtpProfile profile = kProfiles[data[0] % 3];
+  const uint8_t midId = data[1] % 16;
+  data += 2;
+  size -= 2;
+  uint8_t clientKey[32], echoKey[32];
+  for (int i = 0; i < 32; i++) {
+    clientKey[i] = static_cast<uint8_t>(i);
+    echoKey[i] = static_cast<uint8_t>(255 - i);
+  }
+  SrtpCipher client, receiver;
+  if (!client.init(profile, clientKey, clientKey + 16) || !receiver.init(profile, echoKey, echoKey + 16)) __builtin_trap();
+
+  static SessionCounters counters;
+  Events events;
+  MediaConfig config;
+  const char* mids[] = {"0", "1", "video"};
+  for (int i = 0; i < 3; i++) {
+    EchoSectionConfig section;
+    section.mid = mids[i];
+    section.echoSsrc = 0xE0 + i;
+    for (int pt = 96 + i; pt < 128; pt += 3) section.payloadTypes.set(pt);
+    section.payloadTypes.set(111);
+    section.offeredSsrcs.push_back(0x1000 + i);
+    config.sections.push_back(section);
+  }
+  config.midExtensionId = midId;
+  MediaEcho echo(config, counters, events);
+  if (!echo.setKeys(profile, clientKey, clientKey + 16, echoKey, echoKey + 16)) __builtin_trap();
+
+  // The input is a run of packets, each prefixed by its 11-bit length.
+  std::vector<uint8_t> buffer(kCapacity);
+  uint32_t rtcpIndex = 0;
+  while (size >= 2) {
+    size_t length = ((static_cast<size_t>(data[0]) << 8) | data[1]) & 0x7FF;
+    data += 2;
+    size -= 2;
+    if (length > size) length = size;
+    if (length > 1400) length = 1400;
+    memcpy(buffer.data(), data, length);
+    data += length;
+    size -= length;
+    const PacketKind kind = classify(buffer.data(), length);
+    size_t sealed = length;
+    if (kind == PacketKind::Rtp) {
+      RtpHeader header;
+      if (!parseRtpHeader(buffer.data(), length, header)) continue;
+      if (!client.protectRtp(buffer.data(), sealed, kCapacity, header.headerSize, header.ssrc, header.sequence)) continue;
+      const size_t out = echo.onRtp(buffer.data(), sealed, kCapacity);
+      if (out == 0) continue;
+      // An echo goes out on one of the echo SSRCs, as big as what came in.
+      RtpHeader echoed;
+      if (out != sealed || !parseRtpHeader(buffer.data(), out, echoed) || echoed.ssrc < 0xE0 || echoed.ssrc > 0xE2) {
+        __builtin_trap();
+      }
+    } else if (kind == PacketKind::Rtcp) {
+      if (!client.protectRtcp(buffer.data(), sealed, kCapacity, ++rtcpIndex)) continue;
+      const size_t out = echo.onRtcp(buffer.data(), sealed, kCapacity);
+      if (out == 0) continue;
+      size_t plain = out;
+      if (!receiver.unprotectRtcp(buffer.data(), plain)) __builtin_trap();
+      // What the relay writes is well-formed: whole RTCP packets, version 2, lengths that add up.
+      size_t at = 0;
+      while (at < plain) {
+        if (plain - at < 4 || (buffer[at] >> 6) != 2) __builtin_trap();
+        at += (static_cast<size_t>(load16(buffer.data() + at + 2)) + 1) * 4;
+      }
+      if (at != plain) __builtin_trap();
+    }
+  }
+  return 0;
+}

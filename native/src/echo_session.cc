@@ -1,0 +1,136 @@
+#include "echo_session.h"
+
+#include <algorithm>
+
+#include "udp_socket.h"
+
+namespace echo {
+
+EchoSession::EchoSession(int id, SessionOptions options, DtlsContext& dtls, EventSink& events,
+                         std::shared_ptr<SessionCounters> counters)
+    : id_(id),
+      socketId_(options.socket),
+      events_(events),
+      counters_(std::move(counters)),
+      fingerprint_(std::move(options.remoteFingerprint)),
+      profiles_(std::move(options.profiles)),
+      dtls_(dtls, *this, options.role),
+      media_(std::move(options.media), *counters_, *this) {}
+
+bool EchoSession::init(std::string& error) { return dtls_.init(fingerprint_, profiles_, error); }
+
+bool EchoSession::allowRemote(const Endpoint& remote, Endpoint& evicted) {
+  if (std::find(allowed_.begin(), allowed_.end(), remote) != allowed_.end()) return false;
+  bool evictedOne = false;
+  if (allowed_.size() >= kMaxAllowedRemotes) {
+    // The oldest that is not the selected pair goes.
+    auto victim = std::find_if(allowed_.begin(), allowed_.end(), [&](const Endpoint& e) { return e != selected_; });
+    evicted = *victim;
+    allowed_.erase(victim);
+    evictedOne = true;
+  }
+  allowed_.push_back(remote);
+  return evictedOne;
+}
+
+void EchoSession::selectRemote(const Endpoint& remote) {
+  selected_ = remote;
+  selectedAddressSize_ = 0;
+  if (socket_ && !endpointToSockaddr(remote, socket_->family(), selectedAddress_, selectedAddressSize_)) {
+    selectedAddressSize_ = 0;
+  }
+  dtls_.start();
+}
+
+const sockaddr_storage* EchoSession::replyTo(socklen_t& size) const {
+  if (selectedAddressSize_ == 0) return nullptr;
+  size = selectedAddressSize_;
+  return &selectedAddress_;
+}
+
+size_t EchoSession::onDatagram(PacketKind kind, uint8_t* data, size_t size, size_t capacity, const Endpoint& from) {
+  switch (kind) {
+    case PacketKind::Dtls:
+      dtlsPeer_ = from;
+      dtls_.receive(data, size);
+      return 0;
+    case PacketKind::Rtp:
+      return media_.onRtp(data, size, capacity);
+    case PacketKind::Rtcp:
+      return media_.onRtcp(data, size, capacity);
+    default:
+      return 0;
+  }
+}
+
+bool EchoSession::sendApplicationData(const uint8_t* data, size_t size) { return dtls_.send(data, size); }
+
+void EchoSession::close() {
+  dtls_.close();
+  counters_->connected.store(false, std::memory_order_relaxed);
+}
+
+bool EchoSession::handshaking() const {
+  const DtlsState state = dtls_.state();
+  return state == DtlsState::New || state == DtlsState::Connecting;
+}
+
+void EchoSession::onDtlsSend(const uint8_t* data, size_t size) {
+  if (!socket_) return;
+  if (selected_.valid()) {
+    if (selectedAddressSize_ > 0) socket_->sendTo(selectedAddress_, selectedAddressSize_, data, size);
+  } else if (dtlsPeer_.valid()) {
+    socket_->sendTo(dtlsPeer_, data, size);
+  }
+}
+
+void EchoSession::onDtlsConnected(SrtpProfile profile, const uint8_t* material, size_t size) {
+  const bool client = dtls_.role() == DtlsRole::Client;
+  if (profile != SrtpProfile::None && !media_.setKeys(profile, material, size, client)) {
+    onDtlsFailed("cannot set up SRTP");
+    return;
+  }
+  counters_->connected.store(true, std::memory_order_release);
+  PlaneEvent event;
+  event.type = PlaneEvent::Type::DtlsConnected;
+  event.session = id_;
+  event.clientRole = client;
+  event.profile = profile;
+  events_.post(std::move(event));
+}
+
+void EchoSession::onDtlsFailed(const std::string& reason) {
+  counters_->connected.store(false, std::memory_order_relaxed);
+  PlaneEvent event;
+  event.type = PlaneEvent::Type::DtlsFailed;
+  event.session = id_;
+  event.text = reason;
+  events_.post(std::move(event));
+}
+
+void EchoSession::onDtlsClosed() {
+  counters_->connected.store(false, std::memory_order_relaxed);
+  PlaneEvent event;
+  event.type = PlaneEvent::Type::DtlsClosed;
+  event.session = id_;
+  events_.post(std::move(event));
+}
+
+void EchoSession::onDtlsData(const uint8_t* data, size_t size) {
+  PlaneEvent event;
+  event.type = PlaneEvent::Type::AppData;
+  event.session = id_;
+  event.data.assign(data, data + size);
+  events_.post(std::move(event));
+}
+
+void EchoSession::onRtcpBye(const std::string& mid, uint32_t ssrc) {
+  PlaneEvent event;
+  event.type = PlaneEvent::Type::RtcpBye;
+  event.session = id_;
+  event.text = mid;
+  event.ssrc = ssrc;
+  events_.post(std::move(event));
+}
+
+}  // namespace echo

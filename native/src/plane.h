@@ -1,0 +1,154 @@
+// The data plane: one thread that owns the sockets and sessions, reads and writes in batches,
+// and runs the echo without JavaScript. The JavaScript thread talks to it through a command
+// queue (never blocking on it) and reads events and counters back.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "dtls_transport.h"
+#include "echo_session.h"
+#include "event_loop.h"
+#include "plane_event.h"
+#include "session_counters.h"
+#include "udp_socket.h"
+
+namespace echo {
+
+struct PlaneOptions {
+  /**
+   * How long a busy data-plane thread (woken again within 1 ms) lets packets gather before it
+   * reads them, in microseconds: fewer, bigger batches for at most this much more echo delay.
+   * 0 reads at once.
+   */
+  int coalesceMicroseconds = 200;
+};
+
+class Plane : private EventSink {
+ public:
+  /** Called on the data-plane thread when events are waiting and none were before. */
+  using Notify = std::function<void()>;
+
+  static std::unique_ptr<Plane> create(Notify notify, const PlaneOptions& options, std::string& error);
+  ~Plane() override;
+  Plane(const Plane&) = delete;
+  Plane& operator=(const Plane&) = delete;
+
+  const std::string& fingerprint() const { return dtls_->certificate().sha256Fingerprint(); }
+
+  // ---- JavaScript thread ----
+  int openSocket(const std::string& address, int portMin, int portMax, Endpoint& local, std::string& error);
+  void closeSocket(int socket);
+  bool send(int socket, const Endpoint& to, std::vector<uint8_t> data);
+  /** The new session's id, or 0 with `error` set. */
+  int createSession(SessionOptions options, std::string& error);
+  void allowRemote(int session, const Endpoint& remote);
+  void selectRemote(int session, const Endpoint& remote);
+  bool sendApplicationData(int session, std::vector<uint8_t> data);
+  /** Null when the session is unknown or closed. */
+  std::shared_ptr<const SessionCounters> counters(int session) const;
+  void closeSession(int session);
+  /** Stops and joins the thread (sessions send close_notify first). Idempotent. */
+  void stop();
+  bool stopped() const { return stopped_; }
+  /** The events waiting, minus those of sessions and sockets already closed. */
+  void takeEvents(std::vector<PlaneEvent>& out);
+  /** Test hook: the data-plane thread dies of a segmentation fault. */
+  void crashForTest();
+
+ private:
+  struct SocketSlot {
+    int id = 0;
+    std::unique_ptr<UdpSocket> socket;
+    int sessions = 0;
+    bool closing = false;
+    /** Closed in this turn of the loop: still in the ready list, no longer read. */
+    bool gone = false;
+    /** Validated remote address -> session: how a shared socket tells its sessions apart. */
+    std::unordered_map<Endpoint, EchoSession*, EndpointHash> routes;
+  };
+  struct Command {
+    enum class Type : uint8_t {
+      AddSocket,
+      CloseSocket,
+      Send,
+      AddSession,
+      AllowRemote,
+      SelectRemote,
+      ApplicationData,
+      CloseSession,
+      Crash,
+      Stop
+    };
+    Type type = Type::Stop;
+    int socket = 0;
+    int session = 0;
+    Endpoint endpoint;
+    std::vector<uint8_t> data;
+    std::unique_ptr<SocketSlot> slot;
+    std::unique_ptr<EchoSession> echo;
+  };
+
+  explicit Plane(Notify notify) : notify_(std::move(notify)) {}
+  void post(PlaneEvent&& event) override;
+  void postCommand(Command&& command);
+
+  // ---- data-plane thread ----
+  void run();
+  void drain(SocketSlot& slot);
+  void handleDatagram(SocketSlot& slot, int index);
+  void runCommands();
+  void runCommand(Command& command);
+  int serviceTimers();
+  /** Returns `timeout`, shortened to when a pending trim is due. */
+  int trimMemory(int timeout);
+  EchoSession* findSession(int id);
+  SocketSlot* findSocket(int id);
+  void destroySession(EchoSession* session);
+  void destroySocket(SocketSlot* slot);
+
+  Notify notify_;
+  std::unique_ptr<DtlsContext> dtls_;
+  EventLoop loop_;
+  std::thread thread_;
+  bool stopped_ = false;
+  int coalesceUs_ = 0;
+
+  // JavaScript thread only.
+  int nextSocketId_ = 1;
+  int nextSessionId_ = 1;
+  std::unordered_set<int> openSockets_;
+  std::unordered_map<int, std::shared_ptr<SessionCounters>> openSessions_;
+
+  // Shared, under their mutexes.
+  std::mutex commandMutex_;
+  std::vector<Command> commands_;
+  std::mutex eventMutex_;
+  std::vector<PlaneEvent> events_;
+  size_t eventBytes_ = 0;
+  uint64_t eventsDropped_ = 0;
+
+  // Data-plane thread only.
+  bool stopping_ = false;
+  std::vector<Command> running_;
+  std::unordered_map<int, std::unique_ptr<SocketSlot>> sockets_;
+  /** Sockets closed in this turn, freed at its end (the ready list may still name them). */
+  std::vector<std::unique_ptr<SocketSlot>> closedSockets_;
+  std::unordered_map<int, std::unique_ptr<EchoSession>> sessions_;
+  std::unordered_set<EchoSession*> handshaking_;
+  bool timersDirty_ = false;
+  bool handshakesEnded_ = false;
+  int64_t lastTrimAt_ = 0;
+  int64_t nextTimerAt_ = INT64_MAX;
+  ReceiveBatch receiveBatch_;
+  SendBatch sendBatch_;
+};
+
+}  // namespace echo

@@ -1,0 +1,34 @@
+// What the data-plane thread reports to JavaScript (see PlaneEvent in src/engines/native/plane.ts).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "endpoint.h"
+#include "srtp_profile.h"
+
+namespace echo {
+
+struct PlaneEvent {
+  enum class Type : uint8_t { Stun, DtlsConnected, DtlsFailed, DtlsClosed, AppData, RtcpBye };
+  Type type = Type::Stun;
+  int socket = 0;
+  int session = 0;
+  Endpoint from;
+  std::vector<uint8_t> data;
+  /** The failure reason, or the mid of a BYE. */
+  std::string text;
+  uint32_t ssrc = 0;
+  bool clientRole = false;
+  SrtpProfile profile = SrtpProfile::None;
+};
+
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  /** Called on the data-plane thread; must not block on the JavaScript thread. */
+  virtual void post(PlaneEvent&& event) = 0;
+};
+
+}  // namespace echo
