@@ -22,6 +22,7 @@ import {
 } from 'werift';
 import type { CandidatePair, EchoCounters, EchoPeer, EchoPeerOptions, IceState, PeerState } from '../engine.js';
 import type { SessionDescription } from '../../sdp/description.js';
+import type { SdpCandidate } from '../../sdp/candidates.js';
 import { closeQuietly, safely } from '../kit/close.js';
 import { waitForGathering } from '../kit/gathering.js';
 import { messageBytes } from '../kit/messages.js';
@@ -182,6 +183,12 @@ class WeriftEchoPeer implements EchoPeer {
 
   /** werift's own consent checks make a live client answer: inboundActivity sees them. */
   probeLiveness(): void {}
+
+  /** A trickled candidate (WHIP/WHEP PATCH); werift adds it asynchronously, a refusal is only logged. */
+  addRemoteCandidate({ candidate, mid }: SdpCandidate): void {
+    if (this.closed) return;
+    this.pc.addIceCandidate({ candidate, sdpMid: mid }).catch((err: unknown) => this.log.debug({ err, candidate }, 'trickled candidate not added'));
+  }
 
   async selectedPair(): Promise<CandidatePair | undefined> {
     return this.closed ? undefined : selectedPairOf(this.pc);

@@ -12,7 +12,7 @@ installWeriftKeyLog();
 
 export const weriftEngine: Engine = {
   name: 'werift',
-  capabilities: { packetEcho: true, rawRtp: true, udpMux: false },
+  capabilities: { packetEcho: true, rawRtp: true, udpMux: false, playback: false, trickle: true },
   // One socket per ICE transport: an unbundled offer opens one per section.
   budget: { maxSessions: 500, fdsPerSession: 15, threadsPerSession: 0 },
   createEchoPeer: createWeriftEchoPeer,
