@@ -82,7 +82,7 @@ export function publishedTracks(answer: ParsedSdp): PublishedTrack[] {
  * first track of its kind not played yet, with every codec both sides have (payload types
  * mapped); a section of a kind the publisher does not send stays idle. Throws 422
  * ECHO_ERR_UNSUPPORTED_OFFER when the offer cannot receive anything the publisher sends, or
- * would send to us (WHEP players offer `recvonly`, or `sendrecv`; never `sendonly` or `inactive`).
+ * A section that does not receive (`sendonly`, `inactive`: refused before, ingest-offer.ts) plays nothing.
  */
 export function planPlayback(viewerOffer: ParsedSdp, tracks: readonly PublishedTrack[]): PlaybackPlan {
   const mappings: TrackMapping[] = [];
@@ -93,10 +93,8 @@ export function planPlayback(viewerOffer: ParsedSdp, tracks: readonly PublishedT
     if (media.type !== 'audio' && media.type !== 'video') continue;
     if ((media.port === 0 && media.bundleOnly === undefined) || media.mid === undefined) continue;
     const mid = String(media.mid);
-    if (media.direction === 'sendonly' || media.direction === 'inactive') {
-      throw EchoError.unsupportedOffer(`a WHEP player's ${media.type} section (mid ${mid}) must be recvonly or sendrecv, not ${media.direction}`);
-    }
-    const track = unplayed.find((t) => t.kind === media.type);
+    const receives = media.direction !== 'sendonly' && media.direction !== 'inactive';
+    const track = receives ? unplayed.find((t) => t.kind === media.type) : undefined;
     if (!track) {
       idle.push({ mid, kind: media.type });
       continue;

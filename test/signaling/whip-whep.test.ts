@@ -1,0 +1,80 @@
+/**
+ * WHIP in, WHEP out, over real HTTP and real peer connections on loopback: our libdatachannel
+ * client publishes the shipped VP8 clip and Opus by WHIP, viewers of ours watch it by WHEP.
+ * What RFC 9725 and draft-ietf-wish-whep ask of the resources (201, Location, ETag, DELETE 200,
+ * 404 after), and what playback promises (the publisher's payloads byte for byte, on the SSRC
+ * and mid each viewer's answer gave, a keyframe request as a viewer joins, viewers that end
+ * with their publisher and not with each other).
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import sdpTransform from 'sdp-transform';
+import { loadEngine } from '../../src/engines/registry.js';
+import { MID_EXTENSION_URI, rtpHeaderExtension } from '../../src/rtp/header-extensions.js';
+import { rtpPayloadType, rtpSequenceNumber, rtpSsrc } from '../../src/rtp/packet.js';
+import { rtpPayload, STEP_TIMEOUT_MS } from '../helpers/engine-pair.js';
+import { startTestServer } from '../helpers/server.js';
+import { eventually } from '../helpers/timeout.js';
+import { collectRtp, connectResource, playOn } from '../helpers/whip.js';
+
+const libdatachannel = await loadEngine('libdatachannel');
+
+describe('WHIP publish and WHEP playback (libdatachannel server)', () => {
+  test('POST /whip answers 201 with the answer, Location, ETag and Accept-Patch; DELETE ends it with 200, and 404 after', async (t) => {
+    const server = await startTestServer(t, 'libdatachannel');
+    const publisher = await connectResource(t, libdatachannel, `${server.url}/whip`, 'sendonly');
+    const { response } = publisher;
+    assert.equal(response.headers.get('content-type'), 'application/sdp');
+    assert.match(response.headers.get('location')!, /^\/whip\/[0-9a-f-]{36}$/);
+    assert.match(publisher.etag, /^"[A-Za-z0-9_-]+"$/, 'a strong entity-tag');
+    assert.equal(response.headers.get('accept-patch'), 'application/trickle-ice-sdpfrag');
+    const answer = sdpTransform.parse(publisher.answer);
+    assert.deepEqual(answer.media.map((m) => [m.type, m.direction]), [['audio', 'recvonly'], ['video', 'recvonly']], 'RFC 9725: the answer is recvonly');
+    assert.deepEqual(server.sessions.roleOf(publisher.id), { kind: 'publisher' });
+
+    const get = await fetch(publisher.url);
+    assert.equal(get.status, 200);
+    assert.equal(await get.text(), '');
+    const deleted = await fetch(publisher.url, { method: 'DELETE' });
+    assert.equal(deleted.status, 200);
+    assert.equal(server.sessions.size, 0);
+    assert.equal((await fetch(publisher.url, { method: 'DELETE' })).status, 404);
+    assert.equal((await fetch(publisher.url)).status, 404);
+  });
+
+  test('viewers get the publisher\'s payloads byte for byte, on their own payload type, SSRC and mid, and a keyframe as they join', async (t) => {
+    const server = await startTestServer(t, 'libdatachannel');
+    const publisher = await connectResource(t, libdatachannel, `${server.url}/whip`, 'sendonly');
+    const playing = await playOn(t, publisher.peer);
+    const video = playing.get('video')!.player;
+
+    for (const round of [1, 2]) {
+      const before = video.stats.keyframeRequests;
+      const viewer = await connectResource(t, libdatachannel, `${server.url}/whep/${publisher.id}`, 'recvonly');
+      assert.match(viewer.response.headers.get('location')!, new RegExp(`^/whep/${publisher.id}/[0-9a-f-]{36}$`));
+      const answer = sdpTransform.parse(viewer.answer);
+      assert.deepEqual(answer.media.map((m) => [m.type, m.direction]), [['audio', 'sendonly'], ['video', 'sendonly']], 'WHEP: the answer is sendonly');
+      const received = collectRtp(viewer.peer);
+      await eventually(() => (received.get('video')?.length ?? 0) > 20 && (received.get('audio')?.length ?? 0) > 20, STEP_TIMEOUT_MS, `media at viewer ${round}`);
+      await eventually(() => video.stats.keyframeRequests > before, STEP_TIMEOUT_MS, `viewer ${round}'s join asked the publisher for a keyframe`);
+
+      for (const kind of ['audio', 'video'] as const) {
+        const section = answer.media.find((m) => m.type === kind)!;
+        const ssrc = Number(section.ssrcs![0]!.id);
+        const payloadType = Number(String(section.payloads).split(' ')[0]);
+        const midId = section.ext?.find((e) => e.uri === MID_EXTENSION_URI)?.value;
+        assert.ok(midId !== undefined, `${kind}: the answer keeps the mid extension the viewer offered`);
+        const { sent } = playing.get(kind)!;
+        for (const packet of received.get(kind)!) {
+          assert.equal(rtpSsrc(packet), ssrc, `${kind} on the SSRC the viewer's answer announced`);
+          assert.equal(rtpPayloadType(packet), payloadType, `${kind} on the payload type the viewer's answer gave`);
+          assert.equal(rtpHeaderExtension(packet, midId)?.toString(), String(section.mid), `${kind} carries the viewer's mid`);
+          const original = sent.get(rtpSequenceNumber(packet));
+          assert.ok(original, `${kind} ${rtpSequenceNumber(packet)} was sent by the publisher`);
+          assert.deepEqual(rtpPayload(packet), rtpPayload(original), `${kind} ${rtpSequenceNumber(packet)}: the publisher's payload, unchanged`);
+        }
+      }
+    }
+    assert.equal(server.sessions.size, 3);
+  });
+});
