@@ -10,11 +10,14 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import sdpTransform from 'sdp-transform';
 import { loadEngine } from '../../src/engines/registry.js';
+import { rtpLegs } from '../../src/engines/engine.js';
+import { byeSources } from '../../src/rtp/rtcp.js';
 import { MID_EXTENSION_URI, rtpHeaderExtension } from '../../src/rtp/header-extensions.js';
 import { rtpPayloadType, rtpSequenceNumber, rtpSsrc } from '../../src/rtp/packet.js';
 import { rtpPayload, STEP_TIMEOUT_MS } from '../helpers/engine-pair.js';
 import { startTestServer } from '../helpers/server.js';
 import { eventually } from '../helpers/timeout.js';
+import { capturingLogger } from '../helpers/capture-log.js';
 import { collectRtp, connectResource, playOn } from '../helpers/whip.js';
 
 const libdatachannel = await loadEngine('libdatachannel');
@@ -76,5 +79,53 @@ describe('WHIP publish and WHEP playback (libdatachannel server)', () => {
       }
     }
     assert.equal(server.sessions.size, 3);
+  });
+});
+
+describe('WHIP and WHEP resources end as they should', () => {
+  test('a viewer\'s DELETE ends only that viewer; the publisher\'s DELETE ends it and every viewer left', async (t) => {
+    const server = await startTestServer(t, 'libdatachannel');
+    const publisher = await connectResource(t, libdatachannel, `${server.url}/whip`, 'sendonly');
+    await playOn(t, publisher.peer);
+    const [first, second] = [
+      await connectResource(t, libdatachannel, `${server.url}/whep/${publisher.id}`, 'recvonly'),
+      await connectResource(t, libdatachannel, `${server.url}/whep/${publisher.id}`, 'recvonly'),
+    ];
+    const received = collectRtp(second!.peer);
+    assert.equal((await fetch(first!.url, { method: 'DELETE' })).status, 200);
+    assert.equal(server.sessions.roleOf(first!.id), undefined);
+    // The other viewer goes on receiving.
+    const count = received.get('video')!.length;
+    await eventually(() => received.get('video')!.length > count + 10, STEP_TIMEOUT_MS, 'the other viewer still receives');
+    // A viewer resource is not the publisher's, and lives under its own publisher only.
+    assert.equal((await fetch(`${server.url}/whip/${second!.id}`, { method: 'DELETE' })).status, 404);
+    assert.equal((await fetch(`${server.url}/whep/${first!.id}/${second!.id}`, { method: 'DELETE' })).status, 404);
+    assert.equal(server.sessions.size, 2);
+
+    // The server says goodbye for what it played (RTCP BYE): libdatachannel sends no close_notify for media alone.
+    const answered = sdpTransform.parse(second!.answer).media.map((m) => Number(m.ssrcs![0]!.id));
+    const byes = new Set<number>();
+    for (const leg of rtpLegs(second!.peer)) leg.onRtcp((rtcp) => byeSources(rtcp).forEach((s) => byes.add(s)));
+    assert.equal((await fetch(publisher.url, { method: 'DELETE' })).status, 200);
+    await eventually(() => server.sessions.size === 0, STEP_TIMEOUT_MS, 'the viewer ended with its publisher');
+    assert.equal((await fetch(second!.url, { method: 'DELETE' })).status, 404);
+    await eventually(() => answered.every((ssrc) => byes.has(ssrc)), STEP_TIMEOUT_MS, 'an RTCP BYE for every source the viewer was played');
+  });
+
+  test('a publisher that goes away without a DELETE (its client closes) takes its viewers with it', async (t) => {
+    const { log, lines } = capturingLogger('info');
+    const server = await startTestServer(t, 'libdatachannel', { log });
+    const publisher = await connectResource(t, libdatachannel, `${server.url}/whip`, 'sendonly');
+    await playOn(t, publisher.peer);
+    const viewer = await connectResource(t, libdatachannel, `${server.url}/whep/${publisher.id}`, 'recvonly');
+    publisher.peer.close();
+    await eventually(() => server.sessions.size === 0, 15_000, 'publisher and viewer released');
+    const closedLines = lines.filter((l) => l.event === 'session-closed');
+    assert.deepEqual(
+      closedLines.map((l) => [l.role, l.reason]).sort(),
+      [['publisher', 'remote-closed'], ['viewer', 'publisher-gone']],
+      'logged with role and reason',
+    );
+    assert.equal((await fetch(viewer.url, { method: 'DELETE' })).status, 404);
   });
 });

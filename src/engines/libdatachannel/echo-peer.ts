@@ -83,8 +83,9 @@ class LibdatachannelEchoPeer implements EchoPeer {
   readonly #sections = new Map<string, EchoSection>();
   /** A publishing peer's viewers (WHIP); undefined for the others. */
   #fanOut: RtpFanOut | undefined;
-  /** A viewer peer's tie to its publisher (WHEP). */
+  /** A viewer peer's tie to its publisher (WHEP), and its goodbye to the viewer. */
   #viewerLink: ViewerLink | undefined;
+  #sayBye: (() => void) | undefined;
   #closed = false;
 
   constructor(options: EchoPeerOptions) {
@@ -130,7 +131,7 @@ class LibdatachannelEchoPeer implements EchoPeer {
 
   /** A WHEP viewer's sections, each fed from its publisher track (playback-track.ts). */
   addPlayback(sections: Parameters<typeof addPlaybackTracks>[1], publication: Publication): void {
-    const { tracks, link } = addPlaybackTracks(this.#pc, sections, publication, {
+    const { tracks, link, sayBye } = addPlaybackTracks(this.#pc, sections, publication, {
       log: this.#log,
       counters: this.counters,
       received: () => this.#received++,
@@ -138,6 +139,7 @@ class LibdatachannelEchoPeer implements EchoPeer {
     });
     this.#tracks.push(...tracks);
     this.#viewerLink = link;
+    this.#sayBye = sayBye;
   }
 
   /** A trickled candidate (WHIP/WHEP PATCH), already resolved and judged by the server. */
@@ -206,6 +208,7 @@ class LibdatachannelEchoPeer implements EchoPeer {
     this.#probe?.close();
     this.#fanOut?.close();
     this.#viewerLink?.remove();
+    this.#sayBye?.();
     const channels = [...this.#channels];
     this.#channels.clear();
     teardown({

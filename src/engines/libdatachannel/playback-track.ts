@@ -9,7 +9,7 @@
 import type { PeerConnection, Track } from 'node-datachannel';
 import type { EchoCounters, EchoPeerOptions, Publication, ViewerLink, ViewerTrack } from '../engine.js';
 import { isRtcp, randomSsrc } from '../../rtp/packet.js';
-import { byeSources, genericNacks, keyframeRequestTargets } from '../../rtp/rtcp.js';
+import { buildBye, byeSources, genericNacks, keyframeRequestTargets } from '../../rtp/rtcp.js';
 import { stackTakes } from '../kit/refusal.js';
 import { buildMedia } from './media-description.js';
 import type { ViewerSectionPlan } from './playback-plan.js';
@@ -29,8 +29,9 @@ export function addPlaybackTracks(
   sections: readonly ViewerSectionPlan[],
   publication: Publication,
   hooks: PlaybackHooks,
-): { tracks: Track[]; link: ViewerLink } {
+): { tracks: Track[]; link: ViewerLink; sayBye(): void } {
   const tracks = new Map<string, Track>();
+  const sources: Array<{ track: Track; ssrc: number }> = [];
   const viewerTracks: ViewerTrack[] = [];
   let link: ViewerLink | undefined;
   for (const section of sections) {
@@ -40,7 +41,10 @@ export function addPlaybackTracks(
       pc.addTrack(buildMedia({ ...section, ssrc: { ssrc, cname: 'echo', streamId: 'whep', trackId: `whep-${section.kind}-${mid}` } })),
     );
     tracks.set(mid, track);
-    if (section.mapping) viewerTracks.push({ ...section.mapping, ssrc });
+    if (section.mapping) {
+      viewerTracks.push({ ...section.mapping, ssrc });
+      sources.push({ track, ssrc });
+    }
     const repeats = new RtcpRepeatFilter();
     track.onMessage((packet) => {
       hooks.received();
@@ -74,5 +78,19 @@ export function addPlaybackTracks(
     },
     viewerTracks,
   );
-  return { tracks: [...tracks.values()], link };
+  /**
+   * Before the peer closes: an RTCP BYE for every source we played (RFC 3550 §6.6). libdatachannel
+   * sends no DTLS close_notify for a media-only connection, so without it a viewer whose session
+   * the server ended (its publisher went) would only learn it when ICE consent expires.
+   */
+  const sayBye = () => {
+    for (const { track, ssrc } of sources) {
+      try {
+        if (track.isOpen()) track.sendMessageBinary(buildBye(ssrc));
+      } catch {
+        // closing anyway
+      }
+    }
+  };
+  return { tracks: [...tracks.values()], link, sayBye };
 }
