@@ -207,3 +207,17 @@ describe('WHIP and WHEP over HTTP', () => {
     assert.deepEqual(statuses, [201, 201, 429]);
   });
 });
+
+describe('WHEP on an engine without playback', () => {
+  test('libwebrtc (decode and re-encode, no raw RTP) takes WHIP, and answers WHEP with 501 before reading the offer', async (t) => {
+    const s = await startTestServer(t, 'libwebrtc');
+    assert.equal(s.sessions.capabilities.playback, false);
+    const { id, url } = await publish(s);
+    const refused = await postSdp(`${s.url}/whep/${id}`, offer('recvonly'));
+    assert.equal(refused.status, 501);
+    const body = (await refused.json()) as { error: string; message: string };
+    assert.equal(body.error, 'ECHO_ERR_PLAYBACK_UNSUPPORTED');
+    assert.match(body.message, /libwebrtc.*--engine libdatachannel or werift/);
+    assert.equal((await fetch(url, { method: 'DELETE' })).status, 200);
+  });
+});
