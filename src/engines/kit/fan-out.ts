@@ -10,6 +10,7 @@ import type { PublishedTrack } from '../../sdp/playback.js';
 import { oneByteExtensionBlock } from '../../rtp/header-extensions.js';
 import { forwardedPacket } from '../../rtp/forward.js';
 import { rtpPayloadType } from '../../rtp/packet.js';
+import { KeyframeRequests } from './keyframe-requests.js';
 
 /** What the publishing peer does for its viewers: asks its client's sender for a keyframe, or for packets again. */
 export interface PublisherUpstream {
@@ -17,13 +18,6 @@ export interface PublisherUpstream {
   requestKeyframe(mid: string): boolean;
   nack(mid: string, sequences: readonly number[]): void;
 }
-
-/**
- * Keyframe requests for one publisher track at most this often; one that comes sooner is sent
- * when the interval is over, not dropped, so a viewer that joins right after another still gets
- * a keyframe within this long. A keyframe costs the publisher many times a delta frame.
- */
-export const KEYFRAME_REQUEST_INTERVAL_MS = 300;
 
 /** One viewer section fed from one publisher track. */
 interface Outlet {
@@ -38,8 +32,7 @@ export class RtpFanOut implements Publication {
   /** Per publisher mid, the viewer sections it feeds. */
   readonly #outlets = new Map<string, Set<Outlet>>();
   readonly #viewers = new Set<ViewerLink>();
-  /** Per publisher mid: when a keyframe request last went out, and the one waiting for the interval. */
-  readonly #keyframes = new Map<string, { sentAt: number; pending?: NodeJS.Timeout }>();
+  readonly #keyframes: KeyframeRequests;
   #closed = false;
   /** Viewer copies sent (for the publisher's log line). */
   forwarded = 0;
@@ -47,8 +40,10 @@ export class RtpFanOut implements Publication {
   constructor(
     readonly tracks: readonly PublishedTrack[],
     private readonly upstream: PublisherUpstream,
-    private readonly log: Logger,
-  ) {}
+    log: Logger,
+  ) {
+    this.#keyframes = new KeyframeRequests((mid) => upstream.requestKeyframe(mid), log);
+  }
 
   get viewers(): number {
     return this.#viewers.size;
@@ -81,7 +76,8 @@ export class RtpFanOut implements Publication {
     const link: ViewerLink = {
       requestKeyframe: (viewerMid) => {
         const mid = publisherMidOf(viewerMid);
-        if (!removed && mid !== undefined) this.#requestKeyframe(mid);
+        // Audio has no keyframes: only video tracks are asked.
+        if (!removed && mid !== undefined && this.tracks.find((t) => t.mid === mid)?.kind === 'video') this.#keyframes.request(mid);
       },
       nack: (viewerMid, sequences) => {
         const mid = publisherMidOf(viewerMid);
@@ -111,23 +107,6 @@ export class RtpFanOut implements Publication {
   close(): void {
     this.#closed = true;
     for (const link of [...this.#viewers]) link.remove();
-    for (const state of this.#keyframes.values()) clearTimeout(state.pending);
-    this.#keyframes.clear();
-  }
-
-  #requestKeyframe(mid: string): void {
-    if (this.#closed || this.tracks.find((t) => t.mid === mid)?.kind !== 'video') return;
-    let state = this.#keyframes.get(mid);
-    if (!state) this.#keyframes.set(mid, (state = { sentAt: -Infinity }));
-    if (state.pending) return;
-    const wait = state.sentAt + KEYFRAME_REQUEST_INTERVAL_MS - performance.now();
-    const send = () => {
-      state.pending = undefined;
-      if (this.#closed) return;
-      if (this.upstream.requestKeyframe(mid)) state.sentAt = performance.now();
-      else this.log.debug({ mid }, 'keyframe request not sent: no packet from the publisher yet');
-    };
-    if (wait <= 0) send();
-    else state.pending = setTimeout(send, wait).unref();
+    this.#keyframes.close();
   }
 }
