@@ -317,8 +317,9 @@ for (const engine of engines) {
         t.after(() => server.close());
         assert.ok(server.addRemoteCandidate, 'capabilities.trickle: addRemoteCandidate');
         for (const candidate of candidates) server.addRemoteCandidate(candidate);
-        // werift and libwebrtc add a candidate asynchronously: give them a moment before the client checks.
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        // werift and libwebrtc add a candidate asynchronously (wrtc on its signaling thread): give
+        // them a moment before the client checks, or its check makes the pair's remote end peer-reflexive.
+        await new Promise((resolve) => setTimeout(resolve, 500));
         const connected = waitForState((l) => server.onStateChange(l), 'connected');
         await client.acceptAnswer(server.answer);
         await withTimeout(connected, STEP_TIMEOUT_MS, 'echo peer connected');
