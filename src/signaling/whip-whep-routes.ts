@@ -62,7 +62,7 @@ export function registerWhipWhepRoutes(app: FastifyInstance, sessions: SessionHo
   // SDP bodies arrive as text, under the app's body limit (64 KiB); the route checks which type it takes.
   app.addContentTypeParser([SDP_MEDIA_TYPE, SDPFRAG_MEDIA_TYPE], { parseAs: 'string' }, (_request, body, done) => done(null, body));
 
-  /** Refused before the body is read: the type (415), and for a resource, whether it exists (404). */
+  /** The body's type, checked before the body is read (415, with Accept-Post or Accept-Patch). */
   const requireType = (expected: string) => async (request: FastifyRequest) => {
     const type = request.headers['content-type'];
     if (type === undefined || type.split(';')[0]!.trim().toLowerCase() !== expected) throw EchoError.unsupportedMediaType(type, expected);
@@ -134,6 +134,15 @@ export function registerWhipWhepRoutes(app: FastifyInstance, sessions: SessionHo
     throw EchoError.methodNotAllowed(request.method, allowed);
   };
 
+  type Params = { id: string; viewer?: string };
+  /** A PATCH's checks before its body is read, in order: the resource (404), PATCH at all (405: an engine that takes no trickled candidates), the type (415). */
+  const patchGuard = (resource: (params: Params) => { id: string; role: SessionRole }) => async (request: FastifyRequest) => {
+    const { id, role } = resource(request.params as Params);
+    requireResource(request, id, role);
+    if (!sessions.capabilities.trickle) throw EchoError.methodNotAllowed('PATCH', 'DELETE');
+    await requireType(SDPFRAG_MEDIA_TYPE)(request);
+  };
+
   // --- WHIP ---
   const whipRole: SessionRole = { kind: 'publisher' };
   app.post('/whip', { config: rateLimit, onRequest: requireType(SDP_MEDIA_TYPE) }, (request, reply) =>
@@ -144,7 +153,7 @@ export function registerWhipWhepRoutes(app: FastifyInstance, sessions: SessionHo
   app.route({ method: ['PUT', 'PATCH', 'DELETE'], url: '/whip', handler: resourceMethods('POST') });
 
   type One = { Params: { id: string } };
-  app.patch<One>('/whip/:id', { config: rateLimit, onRequest: resourceGuard(sessions, whipRole, requireType) }, (request, reply) => patchSession(request, reply, request.params.id));
+  app.patch<One>('/whip/:id', { config: rateLimit, onRequest: patchGuard(({ id }) => ({ id, role: whipRole })) }, (request, reply) => patchSession(request, reply, request.params.id));
   app.delete<One>('/whip/:id', { config: rateLimit }, (request, reply) => {
     requireResource(request, request.params.id, whipRole);
     return deleteSession(reply, request.params.id, request.url);
@@ -182,7 +191,7 @@ export function registerWhipWhepRoutes(app: FastifyInstance, sessions: SessionHo
   type Two = { Params: { id: string; viewer: string } };
   app.patch<Two>(
     '/whep/:id/:viewer',
-    { config: rateLimit, onRequest: resourceGuard(sessions, (params) => whepRole(params.id), requireType, 'viewer') },
+    { config: rateLimit, onRequest: patchGuard(({ id, viewer }) => ({ id: viewer!, role: whepRole(id) })) },
     (request, reply) => patchSession(request, reply, request.params.viewer),
   );
   app.delete<Two>('/whep/:id/:viewer', { config: rateLimit }, (request, reply) => {
@@ -195,23 +204,4 @@ export function registerWhipWhepRoutes(app: FastifyInstance, sessions: SessionHo
   });
   app.options('/whep/:id/:viewer', optionsOf(false));
   app.route({ method: ['POST', 'PUT'], url: '/whep/:id/:viewer', handler: resourceMethods('PATCH, DELETE') });
-}
-
-/**
- * A PATCH's checks before its body is read, in order: the resource (404), PATCH at all (405:
- * an engine that takes no trickled candidates), the body's type (415).
- */
-function resourceGuard(
-  sessions: SessionHost,
-  role: SessionRole | ((params: { id: string }) => SessionRole),
-  requireType: (expected: string) => (request: FastifyRequest) => Promise<void>,
-  idParam: 'id' | 'viewer' = 'id',
-) {
-  return async (request: FastifyRequest) => {
-    const params = request.params as { id: string; viewer?: string };
-    const wanted = typeof role === 'function' ? role(params) : role;
-    if (!sameRole(sessions.roleOf(params[idParam]!), wanted)) throw EchoError.noSuchResource(request.url.split('?')[0]!);
-    if (!sessions.capabilities.trickle) throw EchoError.methodNotAllowed('PATCH', 'DELETE');
-    await requireType(SDPFRAG_MEDIA_TYPE)(request);
-  };
 }
