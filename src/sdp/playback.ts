@@ -5,7 +5,6 @@
  * per packet: payload types, mids, the mid extension's id.
  */
 import { EchoError } from '../errors/echo-error.js';
-import { MID_EXTENSION_URI } from '../rtp/header-extensions.js';
 import type { MediaKind } from './description.js';
 import type { ParsedSdp } from './parsed-offer.js';
 
@@ -43,6 +42,9 @@ export interface PlaybackPlan {
   /** Viewer sections of a kind the publisher does not send: answered `inactive`. */
   readonly idle: ReadonlyArray<{ readonly mid: string; readonly kind: MediaKind }>;
 }
+
+/** RFC 8843 §15 (rtp/header-extensions.ts names it too; sdp/ imports nothing but errors/). */
+const MID_EXTENSION_URI = 'urn:ietf:params:rtp-hdrext:sdes:mid';
 
 /** Codecs that only make sense beside another one; never the codec a track plays. */
 const AUXILIARY = new Set(['rtx', 'red', 'ulpfec', 'flexfec', 'flexfec-03']);
