@@ -43,6 +43,8 @@ export class SessionRegistry implements SessionHost {
   private readonly sessions = new Map<string, EchoSession>();
   /** Per publisher id, its live viewers (WHEP): they end with it. */
   private readonly viewers = new Map<string, Set<EchoSession>>();
+  /** Per publisher id, viewers being answered: they count against --max-viewers before they exist. */
+  private readonly pendingViewers = new Map<string, number>();
   private readonly admission: Admission;
 
   constructor(
@@ -164,6 +166,7 @@ export class SessionRegistry implements SessionHost {
       ...(role.kind === 'publisher' && this.engine.capabilities.playback ? { publish: true } : {}),
     };
     const publisher = role.kind === 'viewer' ? this.publisherFor(role.publisher) : undefined;
+    if (publisher) this.pendingViewers.set(publisher.id, (this.pendingViewers.get(publisher.id) ?? 0) + 1);
     let peer: EchoPeer;
     try {
       if (publisher) {
@@ -177,6 +180,8 @@ export class SessionRegistry implements SessionHost {
       if (err instanceof OfferRefused) throw EchoError.offerRejected(err.message);
       if (err instanceof EchoError) throw err;
       throw EchoError.internal(err, { engine: this.engine.name });
+    } finally {
+      if (publisher) this.releasePendingViewer(publisher.id);
     }
     const answer = { type: peer.answer.type, sdp: announcePublicAddresses(peer.answer.sdp, this.options.publicIps) };
     const session: EchoSession = new EchoSession(
@@ -208,8 +213,14 @@ export class SessionRegistry implements SessionHost {
     if (!publisher || publisher.isClosed || publisher.role.kind !== 'publisher') throw EchoError.noSuchResource(`WHIP session ${id}`);
     if (!this.engine.capabilities.playback || !this.engine.createViewerPeer || !publisher.publication) throw EchoError.playbackUnsupported(this.engine.name);
     const max = this.options.maxViewersPerPublisher;
-    if ((this.viewers.get(id)?.size ?? 0) >= max) throw EchoError.tooManyViewers(max);
+    if ((this.viewers.get(id)?.size ?? 0) + (this.pendingViewers.get(id) ?? 0) >= max) throw EchoError.tooManyViewers(max);
     return publisher;
+  }
+
+  private releasePendingViewer(id: string): void {
+    const left = (this.pendingViewers.get(id) ?? 1) - 1;
+    if (left > 0) this.pendingViewers.set(id, left);
+    else this.pendingViewers.delete(id);
   }
 
   private addViewer(publisher: string, viewer: EchoSession): void {
