@@ -14,5 +14,7 @@ export default defineConfig({
     target: 'es2022',
     // One small page: no source maps shipped, no inlined-asset surprises.
     sourcemap: false,
+    // Two pages: the Echo Test, and WHIP in / WHEP out.
+    rollupOptions: { input: { main: `${here}index.html`, ingest: `${here}ingest.html` } },
   },
 });

@@ -36,12 +36,12 @@ ln -s "$peer_dir" "$gopath/src/webrtcecho/pion"
 mkdir -p "$peer_dir/bin"
 export GO111MODULE=off GOPATH="$gopath:$gocode" GOFLAGS="" GOCACHE="${GOCACHE:-$HOME/.cache/go-build}"
 cd "$gopath/src/webrtcecho/pion"
-for cmd in pion-server pion-client pion-load; do
+for cmd in pion-server pion-client pion-load pion-whip; do
   go build -o "$peer_dir/bin/$cmd" "webrtcecho/pion/cmd/$cmd"
 done
 
 if [ "${1:-}" = "--test" ]; then
-  packages="webrtcecho/pion/peer webrtcecho/pion/server webrtcecho/pion/client webrtcecho/pion/load webrtcecho/pion/cmd/pion-server webrtcecho/pion/cmd/pion-client webrtcecho/pion/cmd/pion-load"
+  packages="webrtcecho/pion/peer webrtcecho/pion/server webrtcecho/pion/client webrtcecho/pion/load webrtcecho/pion/cmd/pion-server webrtcecho/pion/cmd/pion-client webrtcecho/pion/cmd/pion-load webrtcecho/pion/cmd/pion-whip"
   go vet $packages
   go test -count=1 -timeout 60s $packages
 fi
@@ -52,4 +52,4 @@ if ! ls "$peer_dir/../../../testdata/"*.ivf >/dev/null 2>&1 && command -v ffmpeg
   ffmpeg -loglevel error -y -f lavfi -i testsrc=size=320x240:rate=30 -t 3 \
     -c:v libvpx -b:v 300k -g 30 -deadline realtime "$peer_dir/bin/sample.ivf" || true
 fi
-echo "built $peer_dir/bin/pion-server $peer_dir/bin/pion-client $peer_dir/bin/pion-load"
+echo "built $peer_dir/bin/pion-server $peer_dir/bin/pion-client $peer_dir/bin/pion-load $peer_dir/bin/pion-whip"

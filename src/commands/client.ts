@@ -26,9 +26,14 @@ export const clientCommand = new Command('client')
   .addOption(secondsOption('--hold <seconds>', 'after passing, keep the connection open and idle this long', 0).hideHelp())
   .option('--ice-server <url>', 'STUN/TURN server: stun:HOST:PORT or turn://USER:PASS@HOST:PORT?transport=udp|tcp (repeatable)', collect(parseIceServer))
   .option('--relay-only', 'use relay (TURN) candidates only', false)
+  .option('--whip <url>', 'instead of the Echo Test: publish our media to this WHIP endpoint (RFC 9725) and check what it does, item by item; exit 1 when an item fails')
+  .option('--whep <url>', 'with --whip: watch the published stream come back from this WHEP endpoint ({id}: the WHIP session id), e.g. http://host:8080/whep/{id}')
+  .option('--token <token>', 'with --whip: a bearer token for every request (Authorization: Bearer)')
   .option('--json', 'print the result as one JSON object on stdout', false)
   .addOption(new Option('--log-level <level>', 'log level (stderr)').choices(LOG_LEVELS).default('warn'))
   .action(async (positional: string | undefined, opts: ClientOptions) => {
+    if (opts.whip !== undefined) return whipCheck(opts);
+    if (opts.whep !== undefined || opts.token !== undefined) throw new InvalidArgumentError('--whep and --token go with --whip');
     if (!SUPPORTED_TESTS.includes(opts.test)) {
       // The interop runners' convention (QUIC interop runner): 127 says "this client cannot run that test", not "it failed".
       process.stderr.write(`webrtc-echo client: FAIL unsupported: test type ${JSON.stringify(opts.test)} is not one this client runs (${SUPPORTED_TESTS.join(', ')})\n`);
@@ -64,6 +69,9 @@ export const EXIT_UNSUPPORTED = 127;
 const SUPPORTED_TESTS = ['0', '1'];
 
 interface ClientOptions {
+  whip?: string;
+  whep?: string;
+  token?: string;
   server?: string;
   test: string;
   engine: EngineName;
@@ -78,6 +86,35 @@ interface ClientOptions {
   hold: number;
   json: boolean;
   logLevel: (typeof LOG_LEVELS)[number];
+}
+
+/** `--whip URL`: the WHIP conformance check (src/client/whip/run.ts); exit 0 when no item fails. */
+async function whipCheck(opts: ClientOptions): Promise<void> {
+  const { runWhipCheck } = await import('../client/whip/run.js');
+  if (!opts.audio && !opts.video) throw new InvalidArgumentError('--whip needs audio or video');
+  const result = await runWhipCheck({
+    url: new URL(/^[a-z]+:\/\//i.test(opts.whip!) ? opts.whip! : `http://${opts.whip}`).toString(),
+    whep: opts.whep,
+    engine: opts.engine,
+    timeoutMs: opts.timeout,
+    audio: opts.audio,
+    video: opts.video,
+    token: opts.token,
+    network: { iceServers: opts.iceServer, relayOnly: opts.relayOnly },
+    ca: opts.ca === undefined ? undefined : readCa(opts.ca),
+    log: createLogger(opts.logLevel),
+  });
+  if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  else process.stdout.write(formatWhipResult(result));
+  const failed = result.items.filter((item) => item.status === 'fail');
+  if (failed.length > 0) process.stderr.write(`webrtc-echo client: FAIL whip: ${failed.map((item) => item.name).join(', ')}\n`);
+  process.exitCode = result.ok ? 0 : 1;
+}
+
+function formatWhipResult(result: import('../client/whip/run.js').WhipCheckResult): string {
+  const lines = [`${result.ok ? 'PASS' : 'FAIL'} WHIP check of ${result.url} (engine ${result.engine})`];
+  for (const item of result.items) lines.push(`  ${item.status.toUpperCase().padEnd(4)} ${item.name.padEnd(20)} ${item.detail}`);
+  return `${lines.join('\n')}\n`;
 }
 
 function readCa(file: string): Buffer {

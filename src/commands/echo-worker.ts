@@ -38,24 +38,44 @@ async function leave(): Promise<void> {
 async function answer(message: Extract<Request, { type: 'offer' }>): Promise<void> {
   const reservation = registry.reserve(message.client);
   try {
-    const session = await reservation.answer(message.offer);
-    send({ type: 'answer', id: message.id, session: { id: session.id, answer: session.answer } });
+    const session = await reservation.answer(message.offer, message.role);
+    send({ type: 'answer', id: message.id, session: { id: session.id, answer: session.answer, etag: session.etag } });
     void session.connected.then(() => send({ type: 'session-connected', sessionId: session.id }));
     void session.closed.then(() => send({ type: 'session-closed', sessionId: session.id }));
   } catch (err) {
-    const error = err instanceof EchoError ? err : EchoError.internal(err);
-    // A bug is logged here, with its stack: the primary only learns its code.
-    if (error.code === 'ECHO_ERR_INTERNAL') log.error({ event: 'internal-error', err: error.cause ?? err, ...error.context }, 'unexpected error answering an offer');
-    send({ type: 'error', id: message.id, error: { code: error.code, message: error.message, context: error.context } });
+    sendError(message.id, err, 'answering an offer');
   } finally {
     reservation.release();
   }
+}
+
+/** A WHIP/WHEP PATCH for one of our sessions. */
+async function trickle(message: Extract<Request, { type: 'trickle' }>): Promise<void> {
+  try {
+    await registry.trickle(message.sessionId, message.patch);
+    send({ type: 'trickled', id: message.id });
+  } catch (err) {
+    sendError(message.id, err, 'adding trickled candidates');
+  }
+}
+
+/** The error of one request, as its code; a bug is logged here, with its stack: the primary only learns its code. */
+function sendError(id: number, err: unknown, doing: string): void {
+  const error = err instanceof EchoError ? err : EchoError.internal(err);
+  if (error.code === 'ECHO_ERR_INTERNAL') log.error({ event: 'internal-error', err: error.cause ?? err, ...error.context }, `unexpected error ${doing}`);
+  send({ type: 'error', id, error: { code: error.code, message: error.message, context: error.context } });
 }
 
 process.on('message', (message: Request) => {
   switch (message.type) {
     case 'offer':
       void answer(message);
+      return;
+    case 'end':
+      void registry.end(message.sessionId, message.reason).then((found) => send({ type: 'ended', id: message.id, found }));
+      return;
+    case 'trickle':
+      void trickle(message);
       return;
     case 'metrics':
       void metrics.registry.getMetricsAsJSON().then((json) => send({ type: 'metrics', id: message.id, metrics: json }));

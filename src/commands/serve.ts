@@ -13,7 +13,7 @@ import {
 } from './parse.js';
 
 export const serveCommand = new Command('serve')
-  .description('run the echo server peer: POST /offer answers, echoes RTP and data channel messages')
+  .description('run the echo server peer: POST /offer answers, echoes RTP and data channel messages; WHIP in (POST /whip), WHEP out (POST /whep/ID)')
   .option('--host <host>', 'address to listen on (:: is IPv6 and IPv4)', SERVER_DEFAULTS.host)
   .option('-p, --port <port>', 'TCP port of the HTTP signaling server', parsePort, SERVER_DEFAULTS.port)
   .addOption(new Option('-e, --engine <engine>', 'WebRTC stack').choices(ENGINE_NAMES).default(DEFAULT_ENGINE))
@@ -42,6 +42,8 @@ export const serveCommand = new Command('serve')
   .option('--max-media-sections <n>', 'm= sections per offer; more get 422', parsePositiveInt, SERVER_DEFAULTS.maxMediaSections)
   .option('--max-candidates <n>', 'distinct ICE candidates per offer; more get 422', parsePositiveInt, SERVER_DEFAULTS.maxCandidates)
   .option('--max-data-channels <n>', 'data channels per session; later ones are closed at once', parsePositiveInt, SERVER_DEFAULTS.maxDataChannels)
+  .option('--max-viewers <n>', 'WHEP viewers per WHIP publisher; more get 503', parsePositiveInt, SERVER_DEFAULTS.maxViewersPerPublisher)
+  .option('--link-ice-server <url>', 'STUN/TURN server announced to WHIP and WHEP clients in Link headers (rel="ice-server"), same forms as --ice-server (repeatable)', collect(parseIceServer))
   .addOption(
     new Option('--max-unconnected-per-address <n>', 'sessions one client address (IPv6: its /64) may hold before they connect; more get 429')
       .argParser(parsePositiveInt)
@@ -50,7 +52,7 @@ export const serveCommand = new Command('serve')
   .option('--offer-rate <n>', 'offers per second per client address; more get 429 (0: no limit)', parseCount, SERVER_DEFAULTS.offersPerSecond)
   .option('--candidate-allow <cidrs>', 'take remote candidates only from these ranges (comma-separated CIDRs)', parseCidrs)
   .option('--candidate-deny <cidrs>', 'never take remote candidates from these ranges (comma-separated CIDRs)', parseCidrs)
-  .option('--cors-origin <origins>', 'origins allowed to POST /offer from a page: * or comma-separated origins', parseOrigins, '*' as const)
+  .option('--cors-origin <origins>', 'origins allowed to use /offer, /whip and /whep from a page: * or comma-separated origins', parseOrigins, '*' as const)
   .option('--trust-proxy [proxies]', 'client address from X-Forwarded-For: from any proxy, from these comma-separated addresses/CIDRs, or a hop count', parseTrustProxy)
   .option('--metrics-port <port>', 'serve /metrics (and /healthz) on a listener of its own, and not on the main one', parsePort)
   .option('--metrics-host <host>', 'address of the metrics listener', SERVER_DEFAULTS.metricsHost)
@@ -81,6 +83,8 @@ export const serveCommand = new Command('serve')
       maxMediaSections: opts.maxMediaSections,
       maxCandidates: opts.maxCandidates,
       maxDataChannels: opts.maxDataChannels,
+      maxViewersPerPublisher: opts.maxViewers,
+      linkIceServers: opts.linkIceServer ?? [],
       maxUnconnectedPerAddress: opts.maxUnconnectedPerAddress,
       offersPerSecond: opts.offerRate,
       candidateAllow: opts.candidateAllow,
@@ -164,6 +168,8 @@ interface ServeOptions {
   maxMediaSections: number;
   maxCandidates: number;
   maxDataChannels: number;
+  maxViewers: number;
+  linkIceServer?: IceServer[];
   maxUnconnectedPerAddress: number | undefined;
   offerRate: number;
   candidateAllow: Cidr[] | undefined;

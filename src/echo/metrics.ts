@@ -20,6 +20,8 @@ export function createEchoMetrics(liveSessions?: () => number) {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
+    createdByRole: new Counter({ name: 'echo_whip_whep_sessions_created_total', help: 'Sessions created by POST /whip (role publisher) and POST /whep/{id} (role viewer); echo_sessions_created_total counts them too', labelNames: ['role'], registers: [registry] }),
+    forwardedPackets: new Counter({ name: 'echo_rtp_packets_forwarded_total', help: 'RTP packets closed WHEP viewer sessions were sent from their publisher', registers: [registry] }),
     echoedPackets: new Counter({ name: 'echo_rtp_packets_echoed_total', help: 'RTP packets echoed by closed sessions', registers: [registry] }),
     droppedPackets: new Counter({ name: 'echo_rtp_packets_dropped_total', help: 'RTP packets closed sessions did not echo because the server was behind', registers: [registry] }),
     echoedMessages: new Counter({ name: 'echo_datachannel_messages_echoed_total', help: 'Data channel messages echoed by closed sessions', registers: [registry] }),

@@ -1,6 +1,45 @@
+import type { EngineCapabilities } from '../engines/engine.js';
 import type { SessionDescription } from '../sdp/description.js';
 import type { ParsedOffer } from '../sdp/parsed-offer.js';
+import type { TrickledCandidate } from '../sdp/sdpfrag.js';
 import type { CloseReason } from './session.js';
+
+/**
+ * What a session is for: the Echo Test's (`POST /offer`), a WHIP publisher's (`POST /whip`,
+ * echoed too where it offers sendrecv), or a WHEP viewer's of one publisher (`POST /whep/{id}`).
+ * Plain data: it crosses to worker processes.
+ */
+export type SessionRole = { readonly kind: 'echo' } | { readonly kind: 'publisher' } | { readonly kind: 'viewer'; readonly publisher: string };
+
+export const ECHO_ROLE: SessionRole = { kind: 'echo' };
+
+/** Whether `actual` is the role a resource URL names (a viewer under its own publisher). */
+export function sameRole(actual: SessionRole | undefined, wanted: SessionRole): boolean {
+  if (!actual || actual.kind !== wanted.kind) return false;
+  return actual.kind !== 'viewer' || (wanted.kind === 'viewer' && actual.publisher === wanted.publisher);
+}
+
+/** A session just answered: its id, the answer the client gets, and the entity-tag of its ICE session (WHIP/WHEP ETag). */
+export interface AnsweredSession {
+  id: string;
+  answer: SessionDescription;
+  etag: string;
+}
+
+/**
+ * A PATCH's trickled candidates (RFC 8840), resolved and judged by the candidate policy in the
+ * signaling layer, with what the session checks: the precondition (RFC 9725: 428 without
+ * If-Match, 412 for another ICE session), new credentials (an ICE restart), the candidate limit.
+ */
+export interface TricklePatch {
+  /** The If-Match header as sent, or undefined. */
+  ifMatch: string | undefined;
+  ufrag?: string;
+  pwd?: string;
+  candidates: TrickledCandidate[];
+  /** Distinct candidates the session may have in all, the offer's and trickled ones (--max-candidates). */
+  maxCandidates: number;
+}
 
 /**
  * One offer's way to a session, in one direction: reserve a slot (the limits decide, before
@@ -9,8 +48,8 @@ import type { CloseReason } from './session.js';
  * has begun.
  */
 export interface OfferReservation {
-  /** Answers the checked offer with a new session; throws EchoError when it cannot. At most once. */
-  answer(offer: ParsedOffer): Promise<{ id: string; answer: SessionDescription }>;
+  /** Answers the checked offer with a new session of `role` (default: echo); throws EchoError when it cannot. At most once. */
+  answer(offer: ParsedOffer, role?: SessionRole): Promise<AnsweredSession>;
   /** Gives the slot back unanswered. Idempotent; a no-op once answer() has been called. */
   release(): void;
 }
@@ -22,11 +61,19 @@ export interface OfferReservation {
  */
 export interface SessionHost {
   readonly engineName: string;
+  /** What the engine can do: whether WHEP (playback) and PATCH (trickle) can be offered at all. */
+  readonly capabilities: EngineCapabilities;
   /** Live sessions (in every worker). */
   readonly size: number;
   readonly isDraining: boolean;
   /** A slot for one client's offer (clientKey), or the EchoError that says why not. */
   reserve(client: string): OfferReservation;
+  /** The role of live session `id`, or undefined: how a resource URL is told from one that names nothing. */
+  roleOf(id: string): SessionRole | undefined;
+  /** Ends session `id` (a WHIP/WHEP DELETE; a publisher's viewers go with it). False when there was none. */
+  end(id: string, reason: CloseReason): Promise<boolean>;
+  /** Adds trickled candidates to session `id`; throws EchoError (404, 412, 422, 428) when it cannot. */
+  trickle(id: string, patch: TricklePatch): Promise<void>;
   /** Stops accepting offers (ECHO_ERR_DRAINING) and leaves live sessions alone. */
   startDraining(): void;
   /** Resolves once no session is alive and no offer holds a slot. */

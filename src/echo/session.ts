@@ -1,7 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { describePair, type EchoCounters, type EchoPeer, type PeerState } from '../engines/engine.js';
+import { describePair, type EchoCounters, type EchoPeer, type PeerState, type Publication } from '../engines/engine.js';
 import type { SessionDescription } from '../sdp/description.js';
+import { EchoError } from '../errors/echo-error.js';
+import { ECHO_ROLE, type SessionRole, type TricklePatch } from './session-host.js';
+import { ifMatchSatisfied } from './entity-tag.js';
 
 /** Why a session ended; one value per path a session can leave by. */
 export type CloseReason =
@@ -13,6 +16,10 @@ export type CloseReason =
   | 'connect-timeout'
   | 'max-lifetime'
   | 'shutdown'
+  /** The client's DELETE of its WHIP or WHEP resource. */
+  | 'deleted'
+  /** A WHEP viewer whose publisher's session ended. */
+  | 'publisher-gone'
   | 'error';
 
 export interface SessionTimeouts {
@@ -35,6 +42,14 @@ const IDLE_CHECK_MS = 500;
 /** Liveness probes of a silent peer, at most this often. */
 const PROBE_INTERVAL_MS = 1_000;
 
+/** What a session knows of its client's ICE session, to take trickled candidates (WHIP/WHEP PATCH). */
+export interface RemoteIce {
+  ufrag?: string;
+  pwd?: string;
+  /** The offer's distinct candidates (candidateKey), counted against the limit with trickled ones. */
+  candidates: ReadonlySet<string>;
+}
+
 export interface SessionSummary {
   id: string;
   state: 'connecting' | 'connected' | 'closed';
@@ -48,7 +63,12 @@ export interface SessionSummary {
  * through close(), whichever path it leaves by.
  */
 export class EchoSession {
+  /** Random (a v4 UUID): a WHIP/WHEP resource URL is not to be guessed (RFC 9725, security considerations). */
   readonly id = randomUUID();
+  /** The strong entity-tag of the client's ICE session: WHIP/WHEP ETag and If-Match (RFC 9725). */
+  readonly etag = `"${randomBytes(12).toString('base64url')}"`;
+  /** Candidates of the offer and trickled since (candidateKey). */
+  private readonly remoteCandidates: Set<string>;
   readonly closed: Promise<CloseReason>;
   /** Settles when the session first connects; never, for one that does not. */
   readonly connected: Promise<void>;
@@ -69,8 +89,11 @@ export class EchoSession {
     private readonly timeouts: SessionTimeouts,
     log: Logger,
     private readonly onConnected: (connectMs: number) => void = () => {},
+    readonly role: SessionRole = ECHO_ROLE,
+    private readonly remoteIce: RemoteIce = { candidates: new Set() },
   ) {
-    this.log = log.child({ session: this.id });
+    this.remoteCandidates = new Set(remoteIce.candidates);
+    this.log = log.child({ session: this.id, ...(role.kind === 'echo' ? {} : { role: role.kind }), ...(role.kind === 'viewer' ? { publisher: role.publisher } : {}) });
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.connected = new Promise((resolve) => (this.resolveConnected = resolve));
     this.schedule(timeouts.connectTimeoutMs, () => {
@@ -89,6 +112,34 @@ export class EchoSession {
 
   get isClosed(): boolean {
     return this.closeReason !== undefined;
+  }
+
+  /** A publisher's media, for its viewers (WHIP sessions of an engine with playback). */
+  get publication(): Publication | undefined {
+    return this.peer.publication;
+  }
+
+  /**
+   * Takes a PATCH's trickled candidates (RFC 9725, trickle ICE), in the order RFC 9110 §13.2.2
+   * evaluates: the precondition first (428 without If-Match, 412 for another ICE session), then
+   * new ICE credentials (an ICE restart: 422, not done), then the candidate limit (422); then
+   * every candidate goes to the stack. Throws EchoError.
+   */
+  trickle(patch: TricklePatch, engine: string): void {
+    if (!this.peer.addRemoteCandidate) throw EchoError.methodNotAllowed('PATCH', 'DELETE');
+    if (patch.ifMatch === undefined) throw EchoError.preconditionRequired();
+    if (!ifMatchSatisfied(patch.ifMatch, this.etag)) throw EchoError.preconditionFailed(patch.ifMatch, this.etag);
+    if (patch.ufrag !== undefined && (patch.ufrag !== this.remoteIce.ufrag || patch.pwd !== this.remoteIce.pwd)) {
+      throw EchoError.iceRestartUnsupported(engine);
+    }
+    const fresh = patch.candidates.filter((c) => !this.remoteCandidates.has(c.key));
+    const total = this.remoteCandidates.size + new Set(fresh.map((c) => c.key)).size;
+    if (total > patch.maxCandidates) throw EchoError.tooManyCandidates(total, patch.maxCandidates);
+    for (const candidate of fresh) {
+      this.remoteCandidates.add(candidate.key);
+      this.peer.addRemoteCandidate({ candidate: candidate.candidate, mid: candidate.mid });
+    }
+    this.log.info({ event: 'candidates-trickled', added: fresh.length, repeated: patch.candidates.length - fresh.length }, `${fresh.length} trickled candidates added`);
   }
 
   summary(): SessionSummary {

@@ -18,7 +18,9 @@ import type { ParsedOffer } from '../sdp/parsed-offer.js';
 import { EchoError } from '../errors/echo-error.js';
 import { Admission } from './admission.js';
 import type { EchoMetrics } from './metrics.js';
-import type { OfferReservation, SessionHost } from './session-host.js';
+import type { EngineCapabilities } from '../engines/engine.js';
+import { ECHO_ROLE, type AnsweredSession, type OfferReservation, type SessionHost, type SessionRole, type TricklePatch } from './session-host.js';
+import type { CloseReason } from './session.js';
 import { WORKER_CONFIG_ENV, type ToWorker, type WorkerConfig, type WorkerEvent, type WorkerReply } from './worker-protocol.js';
 
 export interface WorkerPoolOptions extends Omit<WorkerConfig, 'index'> {
@@ -26,6 +28,8 @@ export interface WorkerPoolOptions extends Omit<WorkerConfig, 'index'> {
   log: Logger;
   /** The primary's own metrics (rejected offers); /metrics adds the workers' to them. */
   metrics: EchoMetrics;
+  /** The engine's, as the primary loaded it. */
+  capabilities: EngineCapabilities;
 }
 
 /** The worker's entry point (commands/echo-worker.ts), without extension (forkModule adds it). */
@@ -40,6 +44,8 @@ const CLOSE_TIMEOUT_MS = 10_000;
 export const METRICS_TIMEOUT_MS = 3_000;
 /** An offer may take the worker its gathering time (--gather-timeout) and this much more. */
 const OFFER_MARGIN_MS = 10_000;
+/** A DELETE or PATCH: closing a session or adding candidates takes the worker a few milliseconds. */
+const RESOURCE_TIMEOUT_MS = 5_000;
 
 class WorkerSlot {
   child: ChildProcess | undefined;
@@ -49,7 +55,8 @@ class WorkerSlot {
   restarts = 0;
   /** Offers forwarded and not answered yet. */
   inFlight = 0;
-  readonly sessions = new Set<string>();
+  /** Its live sessions, and what each is for (a WHEP viewer goes to its publisher's worker). */
+  readonly sessions = new Map<string, SessionRole>();
   private readonly crashes: number[] = [];
 
   constructor(
@@ -106,7 +113,7 @@ class WorkerSlot {
     this.ready = false;
     this.child = undefined;
     const lost = this.sessions.size;
-    for (const id of this.sessions) this.pool.admission.closed(id);
+    for (const id of this.sessions.keys()) this.pool.admission.closed(id);
     this.sessions.clear();
     if (this.pool.admission.isShuttingDown) return;
     // Its sockets and peer connections died with it: the clients' connections fail on their side.
@@ -143,7 +150,7 @@ export class WorkerSessions implements SessionHost {
   private closed: Promise<void> | undefined;
 
   private constructor(private readonly options: WorkerPoolOptions) {
-    const { workers: _workers, log, metrics: _metrics, ...config } = options;
+    const { workers: _workers, log, metrics: _metrics, capabilities: _capabilities, ...config } = options;
     this.config = config;
     this.log = log;
     this.admission = new Admission(config);
@@ -170,6 +177,44 @@ export class WorkerSessions implements SessionHost {
     return this.admission.size;
   }
 
+  get capabilities(): EngineCapabilities {
+    return this.options.capabilities;
+  }
+
+  roleOf(id: string): SessionRole | undefined {
+    return this.slotOf(id)?.sessions.get(id);
+  }
+
+  async end(id: string, reason: CloseReason): Promise<boolean> {
+    const worker = this.slotOf(id);
+    if (!worker) return false;
+    const reply = await this.ask(worker, { type: 'end', sessionId: id, reason }, 'end');
+    return reply.type === 'ended' && reply.found;
+  }
+
+  async trickle(id: string, patch: TricklePatch): Promise<void> {
+    const worker = this.slotOf(id);
+    if (!worker) throw EchoError.noSuchResource(`session ${id}`);
+    await this.ask(worker, { type: 'trickle', sessionId: id, patch }, 'trickle');
+  }
+
+  private slotOf(id: string): WorkerSlot | undefined {
+    return this.slots.find((s) => s.sessions.has(id));
+  }
+
+  /** One resource request to a worker; its EchoError, or a 500 when it does not answer in time. */
+  private async ask(worker: WorkerSlot, message: ToWorker, what: string): Promise<WorkerReply> {
+    let reply: WorkerReply;
+    try {
+      reply = await worker.request(message, RESOURCE_TIMEOUT_MS);
+    } catch (err) {
+      if (err instanceof RpcTimeout) this.log.error({ event: 'worker-timeout', worker: worker.index, pid: worker.pid, request: what, ms: err.ms }, err.message);
+      throw EchoError.internal(err, { worker: worker.index });
+    }
+    if (reply.type === 'error') throw EchoError.from(reply.error);
+    return reply;
+  }
+
   get isDraining(): boolean {
     return this.admission.isDraining;
   }
@@ -177,13 +222,13 @@ export class WorkerSessions implements SessionHost {
   reserve(client: string): OfferReservation {
     const slot = this.admission.reserve(client);
     return {
-      answer: async (offer) => {
+      answer: async (offer, role = ECHO_ROLE) => {
         try {
           slot.checkOpen();
-          const { worker, session } = await this.forward(offer, client);
+          const { worker, session } = await this.forward(offer, client, role);
           // When shutdown began meanwhile, closing the pool closes that worker's sessions too.
           slot.admit(session.id, { connected: false, discard: () => {} });
-          worker.sessions.add(session.id);
+          worker.sessions.set(session.id, role);
           return session;
         } finally {
           slot.release();
@@ -193,14 +238,19 @@ export class WorkerSessions implements SessionHost {
     };
   }
 
-  /** The offer to the least-loaded worker that is up, and its answer (or its EchoError). */
-  private async forward(offer: ParsedOffer, client: string) {
-    const worker = this.slots.filter((s) => s.ready).sort((a, b) => a.load - b.load)[0];
+  /**
+   * The offer to the least-loaded worker that is up, and its answer (or its EchoError). A WHEP
+   * viewer's goes to the worker that holds its publisher: playback is in one process, packet by
+   * packet (404 when no worker holds it).
+   */
+  private async forward(offer: ParsedOffer, client: string, role: SessionRole): Promise<{ worker: WorkerSlot; session: AnsweredSession }> {
+    const worker = role.kind === 'viewer' ? this.slotOf(role.publisher) : this.slots.filter((s) => s.ready).sort((a, b) => a.load - b.load)[0];
+    if (!worker && role.kind === 'viewer') throw EchoError.noSuchResource(`WHIP session ${role.publisher}`);
     if (!worker) throw EchoError.internal(new Error('no worker is up'));
     worker.inFlight++;
     let reply: WorkerReply;
     try {
-      reply = await worker.request({ type: 'offer', offer, client }, this.config.gatherTimeoutMs + OFFER_MARGIN_MS);
+      reply = await worker.request({ type: 'offer', offer, client, role }, this.config.gatherTimeoutMs + OFFER_MARGIN_MS);
     } catch (err) {
       if (err instanceof RpcTimeout) this.log.error({ event: 'worker-timeout', worker: worker.index, pid: worker.pid, request: 'offer', ms: err.ms }, err.message);
       throw EchoError.internal(err, { worker: worker.index });
@@ -250,7 +300,7 @@ export class WorkerSessions implements SessionHost {
     this.admission.shutDown();
     return (this.closed ??= Promise.all(this.slots.map((s) => s.close())).then(() => {
       for (const slot of this.slots) {
-        for (const id of slot.sessions) this.admission.closed(id);
+        for (const id of slot.sessions.keys()) this.admission.closed(id);
         slot.sessions.clear();
       }
     }));

@@ -11,6 +11,8 @@ import type { Logger } from 'pino';
 import type { IceServer } from '../net/ice-server.js';
 import type { MediaKind, SessionDescription } from '../sdp/description.js';
 import type { ParsedOffer } from '../sdp/parsed-offer.js';
+import type { SdpCandidate } from '../sdp/candidates.js';
+import type { PlaybackPlan, PublishedTrack, TrackMapping } from '../sdp/playback.js';
 
 export type EngineName = 'libdatachannel' | 'werift' | 'libwebrtc';
 
@@ -69,6 +71,11 @@ export interface EchoPeerOptions {
    * engine closes that channel at once and never echoes on it. Absent: every channel is admitted.
    */
   admitDataChannel?(label: string): boolean;
+  /**
+   * The session publishes (WHIP): the peer carries a `publication` that viewers can be added to.
+   * Only where `capabilities.playback`. Default false.
+   */
+  publish?: boolean;
 }
 
 /**
@@ -103,6 +110,57 @@ export interface EchoPeer {
   probeLiveness(): void;
   /** Idempotent, never throws: closes the peer connection and frees tracks and channels. */
   close(): void;
+  /** With `EchoPeerOptions.publish` (and `capabilities.playback`): what this peer receives, to be played to viewers. */
+  readonly publication?: Publication;
+  /**
+   * Adds a remote candidate trickled after the answer (WHIP/WHEP PATCH, RFC 8840), one that the
+   * server already resolved and judged by its candidate policy. Only where `capabilities.trickle`.
+   * Throws OfferRefused when the stack refuses the candidate.
+   */
+  addRemoteCandidate?(candidate: SdpCandidate): void;
+}
+
+/**
+ * Playback (WHEP), in the engine: one publishing peer's RTP sent on to viewer peers of the same
+ * engine and process. The mapping is plain numbers (payload types, SSRCs, mids, an extension
+ * id), so a data plane in another language can forward natively: `addViewer` hands it the
+ * viewer and the mapping, and no packet needs to cross into JavaScript (docs/whip-whep.md).
+ */
+export interface Publication {
+  /** The sections the publisher sends on, with the codecs our answer accepted. */
+  readonly tracks: readonly PublishedTrack[];
+  /** Viewers attached now. */
+  readonly viewers: number;
+  /**
+   * From now on, sends this publisher's tracks to `viewer` as `tracks` map them. Packets go out
+   * with the viewer's payload types, SSRC and mid; each viewer is independent (one that cannot
+   * take a packet does not hold back the others).
+   */
+  addViewer(viewer: ViewerSink, tracks: readonly ViewerTrack[]): ViewerLink;
+}
+
+/** One viewer section's share of a publication: the mapping, and the SSRC the viewer's answer announced. */
+export interface ViewerTrack extends TrackMapping {
+  readonly ssrc: number;
+}
+
+/** Where a publication sends a viewer's packets: the viewer peer's section `viewerMid`. */
+export interface ViewerSink {
+  /** Sends one RTP packet, already rewritten for the viewer; false when it could not go out (not connected yet). */
+  sendRtp(viewerMid: string, packet: Buffer): boolean;
+}
+
+/** A viewer's tie to its publication, held by the viewer peer. */
+export interface ViewerLink {
+  /**
+   * The viewer asked for a keyframe on `viewerMid` (a PLI or FIR), or has just connected: the
+   * publisher is asked (PLI), requests of several viewers close together coalesced into one.
+   */
+  requestKeyframe(viewerMid: string): void;
+  /** The viewer lost these sequence numbers on `viewerMid` (a generic NACK): the publisher is asked to send them again. */
+  nack(viewerMid: string, sequences: readonly number[]): void;
+  /** Stops sending to this viewer. Idempotent. */
+  remove(): void;
 }
 
 export interface ClientPeerOptions {
@@ -110,10 +168,17 @@ export interface ClientPeerOptions {
   video: boolean;
   /** Label of the data channel created before the offer, or undefined for none. */
   dataChannel?: string;
+  /**
+   * The direction each media section offers: `sendrecv` for the Echo Test (the default),
+   * `sendonly` for a WHIP publisher, `recvonly` for a WHEP player (its legs only receive).
+   */
+  direction?: MediaDirection;
   gatherTimeoutMs: number;
   network?: NetworkOptions;
   log: Logger;
 }
+
+export type MediaDirection = 'sendrecv' | 'sendonly' | 'recvonly';
 
 /** Payload types the client offers; our packetizers write them into the RTP they send. */
 export const CLIENT_PAYLOAD_TYPES = { video: 96, audio: 111 } as const;
@@ -201,6 +266,12 @@ export interface ClientPeer {
   selectedPair(): Promise<CandidatePair | undefined>;
   /** Once connected: what the stack says about its DTLS and SCTP transports. Never throws. */
   transportFacts(): Promise<TransportFacts>;
+  /**
+   * After createOffer: every local candidate the stack gathered, with its section's mid, whether
+   * or not the offer carries it (a stack may send its offer without them), for a caller that
+   * trickles them (WHIP PATCH, RFC 8840). Its ICE credentials, for the fragment's ice-ufrag/ice-pwd.
+   */
+  localCandidates(): { candidates: SdpCandidate[]; ufrag: string; pwd: string } | undefined;
   /** Idempotent, never throws. */
   close(): void;
 }
@@ -217,6 +288,14 @@ export interface EngineCapabilities {
   readonly rawRtp: boolean;
   /** `NetworkOptions.udpMux` works: every peer of the process on one UDP port. */
   readonly udpMux: boolean;
+  /**
+   * Playback (WHEP): echo peers made with `publish` carry a `Publication`, and `createViewerPeer`
+   * plays one to a viewer, at packet level (payload types mapped, SSRC and mid rewritten,
+   * keyframe requests and NACKs relayed to the publisher).
+   */
+  readonly playback: boolean;
+  /** `EchoPeer.addRemoteCandidate`: candidates trickled after the answer (WHIP/WHEP PATCH). */
+  readonly trickle: boolean;
 }
 
 /**
@@ -245,6 +324,14 @@ export interface Engine {
    * it throws is a bug, answered 500.
    */
   createEchoPeer(offer: ParsedOffer, options: EchoPeerOptions): Promise<EchoPeer>;
+  /**
+   * Only where `capabilities.playback`: answers a viewer's offer (checked and parsed, as for
+   * createEchoPeer) with a peer that plays `publication` (a peer of this engine, in this process)
+   * as `plan` says: one sendonly section per mapping, an inactive one per idle section. The plan
+   * was made from the offer and `publication.tracks` (sdp/playback.ts, planPlayback). The peer
+   * echoes the viewer's data channels, and detaches from the publication when it closes.
+   */
+  createViewerPeer?(offer: ParsedOffer, publication: Publication, plan: PlaybackPlan, options: EchoPeerOptions): Promise<EchoPeer>;
   createClientPeer(options: ClientPeerOptions): ClientPeer;
 }
 

@@ -10,20 +10,27 @@ export const ERROR_STATUS = {
   ECHO_ERR_NOT_AN_OFFER: 400,
   ECHO_ERR_MISSING_SDP: 400,
   ECHO_ERR_INVALID_SDP_CHARACTERS: 400,
+  ECHO_ERR_INVALID_SDPFRAG: 400,
   ECHO_ERR_NOT_FOUND: 404,
   ECHO_ERR_METHOD_NOT_ALLOWED: 405,
+  ECHO_ERR_PRECONDITION_FAILED: 412,
   ECHO_ERR_BODY_TOO_LARGE: 413,
   ECHO_ERR_UNSUPPORTED_MEDIA_TYPE: 415,
   ECHO_ERR_UNPARSABLE_SDP: 422,
   ECHO_ERR_OFFER_REJECTED: 422,
   ECHO_ERR_TOO_MANY_MEDIA_SECTIONS: 422,
   ECHO_ERR_TOO_MANY_CANDIDATES: 422,
+  ECHO_ERR_UNSUPPORTED_OFFER: 422,
+  ECHO_ERR_ICE_RESTART_UNSUPPORTED: 422,
+  ECHO_ERR_PRECONDITION_REQUIRED: 428,
   ECHO_ERR_TOO_MANY_REQUESTS: 429,
   ECHO_ERR_TOO_MANY_UNCONNECTED: 429,
   ECHO_ERR_INTERNAL: 500,
+  ECHO_ERR_PLAYBACK_UNSUPPORTED: 501,
   ECHO_ERR_TOO_MANY_SESSIONS: 503,
   ECHO_ERR_DRAINING: 503,
   ECHO_ERR_SHUTTING_DOWN: 503,
+  ECHO_ERR_TOO_MANY_VIEWERS: 503,
 } as const;
 
 /**
@@ -103,11 +110,38 @@ export class EchoError extends Error {
   static notFound(url: string) {
     return new EchoError('ECHO_ERR_NOT_FOUND', `No route for ${url}`);
   }
+  /** A WHIP or WHEP resource that does not exist (any more): never created, deleted, or its session ended. */
+  static noSuchResource(url: string) {
+    return new EchoError('ECHO_ERR_NOT_FOUND', `No session at ${url}: it never existed or has ended`);
+  }
   static bodyTooLarge(limit: number) {
     return new EchoError('ECHO_ERR_BODY_TOO_LARGE', `Request body is larger than ${limit} bytes`, { limit });
   }
-  static unsupportedMediaType(contentType: string | undefined) {
-    return new EchoError('ECHO_ERR_UNSUPPORTED_MEDIA_TYPE', `Content-Type must be application/json, got ${contentType ?? 'none'}`);
+  static unsupportedMediaType(contentType: string | undefined, expected = 'application/json') {
+    return new EchoError('ECHO_ERR_UNSUPPORTED_MEDIA_TYPE', `Content-Type must be ${expected}, got ${contentType ?? 'none'}`, { accept: expected });
+  }
+  /** A WHIP or WHEP offer that is valid SDP but not what the endpoint takes (directions, tracks, codecs). */
+  static unsupportedOffer(detail: string) {
+    return new EchoError('ECHO_ERR_UNSUPPORTED_OFFER', `This endpoint cannot use the offer: ${detail}`);
+  }
+  static invalidSdpFragment(detail: string) {
+    return new EchoError('ECHO_ERR_INVALID_SDPFRAG', `The body is not a usable application/trickle-ice-sdpfrag (RFC 8840): ${detail}`);
+  }
+  /** A PATCH that must name the ICE session (If-Match) and did not: RFC 6585 §3. */
+  static preconditionRequired() {
+    return new EchoError('ECHO_ERR_PRECONDITION_REQUIRED', 'A trickle PATCH needs If-Match with the ETag of the ICE session (or * for an ICE restart)');
+  }
+  static preconditionFailed(sent: string, current: string) {
+    return new EchoError('ECHO_ERR_PRECONDITION_FAILED', `If-Match ${sent} does not name the current ICE session (${current})`);
+  }
+  static iceRestartUnsupported(engine: string) {
+    return new EchoError('ECHO_ERR_ICE_RESTART_UNSUPPORTED', `New ICE credentials ask for an ICE restart, which this server does not do (engine ${engine}); trickled candidates are taken. The session goes on with its ICE session as it was`);
+  }
+  static playbackUnsupported(engine: string) {
+    return new EchoError('ECHO_ERR_PLAYBACK_UNSUPPORTED', `The ${engine} engine cannot play one session's media to another (WHEP); serve with --engine libdatachannel or werift`);
+  }
+  static tooManyViewers(max: number) {
+    return new EchoError('ECHO_ERR_TOO_MANY_VIEWERS', `This publisher already has its maximum of ${max} viewers; try again later`, { max, retryAfterSeconds: GOING_AWAY_RETRY_AFTER_S });
   }
   /** The same error again, from its parts (an error that crossed from a worker process). */
   static from(parts: { code: EchoErrorCode; message: string; context?: Record<string, unknown> }) {

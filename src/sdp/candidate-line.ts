@@ -101,3 +101,8 @@ export function candidatesOf(sdp: string): Candidate[] {
 export function isMdnsName(address: string): boolean {
   return /\.local$/i.test(address);
 }
+
+/** What makes two candidates the same for the candidate limits: component, transport, address, port. */
+export function candidateKey(candidate: Candidate): string {
+  return `${candidate.component} ${String(candidate.transport).toLowerCase()} ${String(candidate.ip).toLowerCase()} ${candidate.port}`;
+}

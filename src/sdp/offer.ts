@@ -1,6 +1,6 @@
 import sdpTransform from 'sdp-transform';
 import { EchoError } from '../errors/echo-error.js';
-import { asTyped, isCandidateLine, parseCandidate, type Candidate } from './candidate-line.js';
+import { asTyped, candidateKey, isCandidateLine, parseCandidate, type Candidate } from './candidate-line.js';
 import type { ParsedOffer, ParsedSdp } from './parsed-offer.js';
 
 /** What an offer may ask of the server; docs/security.md gives the reasons for the defaults. */
@@ -46,7 +46,7 @@ export function parseOffer(sdp: string, limits: OfferLimits = OFFER_LIMIT_DEFAUL
  * (RFC 8866 §5 and §9 leave out NUL, CR and LF; we also refuse the rest of C0 but TAB, DEL and
  * C1, which no stack writes and some C/C++ parsers cut a string at).
  */
-function checkCharacters(sdp: string): void {
+export function checkCharacters(sdp: string): void {
   const control = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F\x80-\x9F]|\r(?!\n)/.exec(sdp);
   if (control) {
     const code = control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
@@ -128,18 +128,18 @@ function checkCodecLines(lines: string[]): void {
 }
 
 /** The candidates of the parse as candidate-line.ts reads them (text fields as text). */
-function typedCandidates(session: ParsedSdp): void {
+export function typedCandidates(session: ParsedSdp): void {
   const parts: Array<{ candidates?: Candidate[] }> = [session as { candidates?: Candidate[] }, ...session.media];
   for (const part of parts) if (part.candidates) part.candidates = part.candidates.map(asTyped);
 }
 
 /** A line the grammar cannot read counts as one of its own: it still costs the stack a line. */
-function distinctCandidates(lines: string[]): number {
+export function distinctCandidates(lines: string[]): number {
   const seen = new Set<string>();
   for (const line of lines) {
     if (!isCandidateLine(line)) continue;
     const c = parseCandidate(line);
-    seen.add(c ? `${c.component} ${c.transport.toLowerCase()} ${c.ip.toLowerCase()} ${c.port}` : line);
+    seen.add(c ? candidateKey(c) : line);
   }
   return seen.size;
 }

@@ -9,7 +9,9 @@ import type { EchoMetrics } from '../echo/metrics.js';
 import { EchoError } from '../errors/echo-error.js';
 import type { CandidatePolicy } from '../sdp/candidate-policy.js';
 import type { OfferLimits } from '../sdp/offer.js';
-import { registerOfferRoute } from './offer-route.js';
+import type { IceServer } from '../net/ice-server.js';
+import { registerOfferRoute, registerRateLimit } from './offer-route.js';
+import { WHIP_WHEP_CORS, isWhipWhepPath, registerWhipWhepRoutes } from './whip-whep-routes.js';
 import { endLingerOnClientError, lingerOnRefusedBody } from './refused-body.js';
 
 /** The Echo Test caps an offer at 64 KiB: real offers are a few KiB, anything larger is abuse. */
@@ -45,6 +47,8 @@ export interface AppOptions {
   https?: { cert: string | Buffer; key: string | Buffer };
   /** Sent as `X-Echo-Instance` on every reply and shown in /healthz. */
   instanceId?: string;
+  /** STUN/TURN servers announced to WHIP and WHEP clients (Link rel="ice-server"). Default none. */
+  linkIceServers?: readonly IceServer[];
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -78,12 +82,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   if (instanceId) app.addHook('onRequest', async (_request, reply) => void reply.header('X-Echo-Instance', instanceId));
 
-  // Only /offer is for other origins (any page may POST an offer: another echo server's page,
-  // a local file, a test harness); /metrics, /healthz and the page carry no CORS grant.
+  // Only /offer, WHIP and WHEP are for other origins (any page may POST an offer: another echo
+  // server's page, a local file, a test harness, a WHIP player in a browser); /metrics, /healthz
+  // and the page carry no CORS grant. WHIP/WHEP's OPTIONS go on to their routes (Accept-Post,
+  // ICE servers), and a plain OPTIONS without Origin is one too (RFC 9725).
   await app.register(cors, {
     delegator: (request, callback) => {
-      const path = (request.url ?? '').split('?')[0];
-      callback(null, path === '/offer' ? { origin: options.corsOrigin, methods: ['POST', 'OPTIONS'], maxAge: 86_400 } : { origin: false });
+      const path = (request.url ?? '').split('?')[0]!;
+      if (path === '/offer') callback(null, { origin: options.corsOrigin, methods: ['POST', 'OPTIONS'], maxAge: 86_400 });
+      else if (isWhipWhepPath(path)) callback(null, { origin: options.corsOrigin, ...WHIP_WHEP_CORS, maxAge: 86_400, preflightContinue: true, strictPreflight: false });
+      else callback(null, { origin: false });
     },
   });
 
@@ -106,6 +114,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     }
     metrics.rejected.inc({ reason: echoError.code });
     if (echoError.code === 'ECHO_ERR_METHOD_NOT_ALLOWED') reply.header('Allow', String(echoError.context.allowed));
+    // RFC 9110 §15.5.16: a 415 may say what is taken (Accept-Post for a POST, Accept-Patch for a PATCH).
+    if (echoError.code === 'ECHO_ERR_UNSUPPORTED_MEDIA_TYPE' && typeof echoError.context.accept === 'string') {
+      reply.header(request.method === 'PATCH' ? 'Accept-Patch' : 'Accept-Post', echoError.context.accept);
+    }
     if (typeof echoError.context.retryAfterSeconds === 'number') reply.header('Retry-After', String(echoError.context.retryAfterSeconds));
     void reply.status(echoError.statusCode).send({ error: echoError.code, message: echoError.message });
   });
@@ -114,7 +126,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     throw EchoError.notFound(request.url);
   });
 
-  await registerOfferRoute(app, sessions, { ...options, log });
+  await registerRateLimit(app);
+  registerOfferRoute(app, sessions, { ...options, log });
+  registerWhipWhepRoutes(app, sessions, { ...options, log, linkIceServers: options.linkIceServers ?? [] });
 
   // 503 while draining, so that load balancers and readiness probes stop sending offers here.
   app.get('/healthz', async (_request, reply) => {

@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { LevelWithSilent, Logger } from 'pino';
 import type { Engine, EngineName, NetworkOptions } from '../engines/engine.js';
 import { loadEngine } from '../engines/registry.js';
+import type { IceServer } from '../net/ice-server.js';
 import { descriptorShortfall, openFileLimit } from '../net/descriptor-limit.js';
 import { SessionRegistry, type SessionRegistryOptions } from '../echo/sessions.js';
 import { createEchoMetrics, type EchoMetrics } from '../echo/metrics.js';
@@ -38,6 +39,10 @@ export interface EchoServerOptions {
   maxCandidates?: number;
   /** Data channels per session. Default 16. */
   maxDataChannels?: number;
+  /** WHEP viewers per WHIP publisher. Default 16. */
+  maxViewersPerPublisher?: number;
+  /** STUN/TURN servers announced to WHIP and WHEP clients in Link headers (rel="ice-server"). Default none. */
+  linkIceServers?: readonly IceServer[];
   /** Unconnected sessions per client address. Default 5% of maxSessions, at least 2. */
   maxUnconnectedPerAddress?: number;
   /** Offers per second per client address; 0: no limit. Default 10. */
@@ -72,6 +77,7 @@ export const SERVER_DEFAULTS = {
   network: {},
   publicIps: [],
   maxDataChannels: 16,
+  maxViewersPerPublisher: 16,
   offersPerSecond: 10,
   metricsHost: '127.0.0.1',
   /** How long a drain (SIGTERM) lets live sessions run before it closes them. */
@@ -146,6 +152,7 @@ export async function startWorkerServer(options: WorkerServerOptions): Promise<E
     logLevel: options.logLevel,
     log: options.log.child({ module: 'workers' }),
     metrics,
+    capabilities: engine.capabilities,
   });
   try {
     return await serveSessions(sessions, metrics, registryOptions.maxSessions, options);
@@ -166,6 +173,7 @@ function sessionOptions(engine: Engine, options: EchoServerOptions): SessionRegi
     connectTimeoutMs, maxLifetimeMs, gatherTimeoutMs, disconnectGraceMs, idleTimeoutMs, network, publicIps,
     maxSessions,
     maxDataChannels: options.maxDataChannels ?? SERVER_DEFAULTS.maxDataChannels,
+    maxViewersPerPublisher: options.maxViewersPerPublisher ?? SERVER_DEFAULTS.maxViewersPerPublisher,
     maxUnconnectedPerAddress: options.maxUnconnectedPerAddress ?? defaultMaxUnconnectedPerAddress(maxSessions),
   };
 }
@@ -200,6 +208,7 @@ async function serveSessions<Host extends SessionHost>(sessions: Host, metrics: 
     serveMetrics: !metricsApart,
     https: options.tls,
     instanceId: options.instanceId,
+    linkIceServers: options.linkIceServers ?? [],
   });
   let metricsApp: FastifyInstance | undefined;
   let host: string;

@@ -17,7 +17,7 @@ import type { ParsedOffer } from '../../src/sdp/parsed-offer.js';
 import { shapedOffer } from '../helpers/offer-shapes.js';
 
 const OPTIONS = {
-  gatherTimeoutMs: 2_000, connectTimeoutMs: 5_000, maxLifetimeMs: 60_000, disconnectGraceMs: 5_000, idleTimeoutMs: 10_000, maxDataChannels: 16, network: {}, publicIps: [],
+  gatherTimeoutMs: 2_000, connectTimeoutMs: 5_000, maxLifetimeMs: 60_000, disconnectGraceMs: 5_000, idleTimeoutMs: 10_000, maxDataChannels: 16, maxViewersPerPublisher: 16, network: {}, publicIps: [],
 };
 
 type Prepare = (offer: ParsedOffer) => Promise<ParsedOffer>;

@@ -16,6 +16,8 @@ import { rtpPayloadType, rtpSequenceNumber, rtpSsrc } from '../../src/rtp/packet
 import { buildNack, buildPli, genericNacks, keyframeRequestTargets, type GenericNack } from '../../src/rtp/rtcp.js';
 import { dtlsRoles } from '../../src/sdp/negotiated.js';
 import { parseOffer } from '../../src/sdp/offer.js';
+import { planPlayback } from '../../src/sdp/playback.js';
+import { splitCandidates } from '../../src/sdp/candidates.js';
 import {
   GATHER_TIMEOUT_MS, STEP_TIMEOUT_MS, activeResources, answeredSsrc, connectPair, resourcesBackTo, rtpPayload, syntheticRtp, waitForState,
 } from '../helpers/engine-pair.js';
@@ -47,7 +49,7 @@ function opened(channel: ClientDataChannel): Promise<void> {
 }
 
 for (const engine of engines) {
-  const { packetEcho, rawRtp } = engine.capabilities;
+  const { packetEcho, rawRtp, playback, trickle } = engine.capabilities;
   const rtpClientEngine = rawRtp ? engine : rawRtpEngine!;
 
   describe(`the ${engine.name} engine`, () => {
@@ -235,6 +237,101 @@ for (const engine of engines) {
       await opened(client.dataChannel!);
       assert.deepEqual(await echoOf(client.dataChannel!, ['found you']), ['found you']);
     });
+
+    if (playback) {
+      test(`plays a publishing peer to viewer peers (WHEP): payloads unchanged on each viewer's payload type, SSRC and mid; PLI and NACK reach the publisher (${rtpClientEngine.name} clients)`, async (t) => {
+        const publisherClient = rtpClientEngine.createClientPeer({ audio: true, video: true, direction: 'sendonly', gatherTimeoutMs: GATHER_TIMEOUT_MS, log });
+        t.after(() => publisherClient.close());
+        const publisher = await withTimeout(engine.createEchoPeer(parseOffer((await publisherClient.createOffer()).sdp), { gatherTimeoutMs: GATHER_TIMEOUT_MS, log, publish: true }), STEP_TIMEOUT_MS, 'publisher answer');
+        t.after(() => publisher.close());
+        const publisherUp = waitForState((l) => publisherClient.onStateChange(l), 'connected');
+        await publisherClient.acceptAnswer(publisher.answer);
+        await withTimeout(publisherUp, STEP_TIMEOUT_MS, 'publisher connected');
+        const publication = publisher.publication;
+        assert.ok(publication, 'a publishing peer carries its publication');
+        assert.deepEqual(publication.tracks.map((track) => track.kind), ['audio', 'video']);
+
+        const viewerClient = rtpClientEngine.createClientPeer({ audio: true, video: true, direction: 'recvonly', gatherTimeoutMs: GATHER_TIMEOUT_MS, log });
+        t.after(() => viewerClient.close());
+        const viewerOffer = parseOffer((await viewerClient.createOffer()).sdp);
+        const plan = planPlayback(viewerOffer.parsed, publication.tracks);
+        const viewer = await withTimeout(engine.createViewerPeer!(viewerOffer, publication, plan, { gatherTimeoutMs: GATHER_TIMEOUT_MS, log }), STEP_TIMEOUT_MS, 'viewer answer');
+        t.after(() => viewer.close());
+        const viewerUp = waitForState((l) => viewerClient.onStateChange(l), 'connected');
+        await viewerClient.acceptAnswer(viewer.answer);
+        await withTimeout(viewerUp, STEP_TIMEOUT_MS, 'viewer connected');
+        assert.equal(publication.viewers, 1);
+        const answer = sdpTransform.parse(viewer.answer.sdp);
+        assert.deepEqual(answer.media.map((m) => m.direction), ['sendonly', 'sendonly']);
+
+        for (const leg of rtpLegs(publisherClient)) {
+          const viewerLeg = rtpLegs(viewerClient).find((l) => l.kind === leg.kind)!;
+          const ssrc = answeredSsrc(viewer.answer.sdp, leg.kind);
+          const payloadType = Number(String(answer.media.find((m) => m.type === leg.kind)!.payloads).split(' ')[0]);
+          const got = new Map<number, Buffer>();
+          viewerLeg.onRtp((packet) => got.set(rtpSequenceNumber(packet), packet));
+          // Until the viewer's transport is up to take them, packets may be dropped: send until some arrive.
+          let sequence = 100;
+          await eventually(() => {
+            leg.send(syntheticRtp(leg.payloadType, leg.ssrc, sequence++));
+            return got.size >= 5;
+          }, STEP_TIMEOUT_MS, `${leg.kind} played to the viewer`);
+          for (const [seq, packet] of got) {
+            assert.equal(rtpSsrc(packet), ssrc, `${leg.kind}: on the SSRC the viewer's answer declares`);
+            assert.equal(rtpPayloadType(packet), payloadType, `${leg.kind}: on the viewer's payload type`);
+            assert.deepEqual(rtpPayload(packet), rtpPayload(syntheticRtp(leg.payloadType, leg.ssrc, seq)), `${leg.kind}: payload unchanged`);
+          }
+          if (leg.kind !== 'video') continue;
+          const asked = new Promise<{ pli: number[]; nack: number[] }>((resolve) => {
+            const seen = { pli: [] as number[], nack: [] as number[] };
+            leg.onRtcp((rtcp) => {
+              seen.pli.push(...keyframeRequestTargets(rtcp));
+              seen.nack.push(...genericNacks(rtcp).filter((n) => n.mediaSsrc === leg.ssrc).flatMap((n) => n.sequences));
+              if (seen.pli.includes(leg.ssrc) && seen.nack.includes(101)) resolve(seen);
+            });
+          });
+          viewerLeg.sendRtcp(buildPli(viewerLeg.ssrc, ssrc));
+          viewerLeg.sendRtcp(buildNack(viewerLeg.ssrc, ssrc, [101]));
+          const seen = await withTimeout(asked, STEP_TIMEOUT_MS, 'the viewer\'s PLI and NACK at the publisher\'s client');
+          assert.ok(seen.pli.includes(leg.ssrc) && seen.nack.includes(101));
+        }
+        viewer.close();
+        assert.equal(publication.viewers, 0, 'a closed viewer is detached');
+      });
+    } else {
+      test('declares no playback: no viewer peers, and a publishing peer carries no publication', () => {
+        assert.equal(engine.createViewerPeer, undefined);
+      });
+    }
+
+    if (trickle) {
+      test('takes candidates trickled after the answer (addRemoteCandidate), and connects through them', async (t) => {
+        // A werift client offers its candidates and waits for the answer before it checks: the
+        // server knows the client only from what was trickled, so the pair's remote end is one of them.
+        const weriftEngine = await loadEngine('werift');
+        const client = weriftEngine.createClientPeer({ audio: false, video: false, dataChannel: 'echo', gatherTimeoutMs: GATHER_TIMEOUT_MS, log });
+        t.after(() => client.close());
+        const { sdp, candidates } = splitCandidates((await withTimeout(client.createOffer(), STEP_TIMEOUT_MS, 'client offer')).sdp);
+        assert.ok(candidates.length > 0);
+        const server = await withTimeout(engine.createEchoPeer(parseOffer(sdp), { gatherTimeoutMs: GATHER_TIMEOUT_MS, log }), STEP_TIMEOUT_MS, 'echo answer');
+        t.after(() => server.close());
+        assert.ok(server.addRemoteCandidate, 'capabilities.trickle: addRemoteCandidate');
+        for (const candidate of candidates) server.addRemoteCandidate(candidate);
+        // werift and libwebrtc add a candidate asynchronously (wrtc on its signaling thread): give
+        // them a moment before the client checks, or its check makes the pair's remote end peer-reflexive.
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        const connected = waitForState((l) => server.onStateChange(l), 'connected');
+        await client.acceptAnswer(server.answer);
+        await withTimeout(connected, STEP_TIMEOUT_MS, 'echo peer connected');
+        await opened(client.dataChannel!);
+        assert.deepEqual(await echoOf(client.dataChannel!, ['trickled']), ['trickled']);
+        // Learnt from the client's checks instead, the remote end would be peer-reflexive.
+        const pair = await server.selectedPair();
+        const trickled = candidates.map((c) => c.candidate.split(' ').slice(4, 6).join(' '));
+        assert.equal(pair?.remote.type, 'host', 'the pair\'s remote end is a trickled host candidate');
+        assert.ok(trickled.includes(`${pair.remote.address} ${pair.remote.port}`), `${pair.remote.address}:${pair.remote.port} is one of ${trickled}`);
+      });
+    }
 
     test('refuses an offer without ICE credentials and leaves nothing behind', async () => {
       const start = activeResources();

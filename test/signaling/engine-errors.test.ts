@@ -27,12 +27,12 @@ import { postJson, startTestServer } from '../helpers/server.js';
 import { withTimeout } from '../helpers/timeout.js';
 
 async function serve(t: TestContext, engine: Engine, log: Logger) {
-  const { connectTimeoutMs, maxLifetimeMs, gatherTimeoutMs, disconnectGraceMs, idleTimeoutMs, maxDataChannels } = SERVER_DEFAULTS;
+  const { connectTimeoutMs, maxLifetimeMs, gatherTimeoutMs, disconnectGraceMs, idleTimeoutMs, maxDataChannels, maxViewersPerPublisher } = SERVER_DEFAULTS;
   let registry: SessionRegistry | undefined;
   const metrics = createEchoMetrics(() => registry?.size ?? 0);
   registry = new SessionRegistry(
     engine,
-    { connectTimeoutMs, maxLifetimeMs, gatherTimeoutMs, disconnectGraceMs, idleTimeoutMs, maxDataChannels, network: {}, publicIps: [], maxSessions: 10, maxUnconnectedPerAddress: 10 },
+    { connectTimeoutMs, maxLifetimeMs, gatherTimeoutMs, disconnectGraceMs, idleTimeoutMs, maxDataChannels, maxViewersPerPublisher, network: {}, publicIps: [], maxSessions: 10, maxUnconnectedPerAddress: 10 },
     log.child({ module: 'echo', engine: engine.name }),
     metrics,
   );

@@ -5,14 +5,15 @@
 import { randomUUID } from 'node:crypto';
 import { PeerConnection, type DataChannel, type Track } from 'node-datachannel';
 import sdpTransform from 'sdp-transform';
-import { CLIENT_PAYLOAD_TYPES, type CandidatePair, type ClientDataChannel, type ClientMedia, type ClientPeer, type ClientPeerOptions, type IceState, type PeerState, type RtpLeg, type TransportFacts } from '../engine.js';
+import { CLIENT_PAYLOAD_TYPES, type CandidatePair, type MediaDirection, type ClientDataChannel, type ClientMedia, type ClientPeer, type ClientPeerOptions, type IceState, type PeerState, type RtpLeg, type TransportFacts } from '../engine.js';
 import type { MediaKind, SessionDescription } from '../../sdp/description.js';
 import { known, unknown } from '../kit/facts.js';
 import { deferred, waitForGathering } from '../kit/gathering.js';
 import { toMessage } from '../kit/messages.js';
 import { PeerStates } from '../kit/state-reporter.js';
 import { parseCandidate } from '../../sdp/candidate-line.js';
-import { splitCandidates } from '../../sdp/candidates.js';
+import { splitCandidates, type SdpCandidate } from '../../sdp/candidates.js';
+import { iceCredentialsOf } from '../kit/local-candidates.js';
 import { MID_EXTENSION_URI } from '../../rtp/header-extensions.js';
 import { isRtcp, isRtp, randomSsrc } from '../../rtp/packet.js';
 import { buildBye } from '../../rtp/rtcp.js';
@@ -44,6 +45,8 @@ const CODEC_LINES: Record<MediaKind, string[]> = {
   ],
 };
 
+const NATIVE_DIRECTIONS = { sendrecv: 'SendRecv', sendonly: 'SendOnly', recvonly: 'RecvOnly' } as const satisfies Record<MediaDirection, string>;
+
 export function createLibdatachannelClientPeer(options: ClientPeerOptions): ClientPeer {
   return new LibdatachannelClient(options);
 }
@@ -66,6 +69,8 @@ class LibdatachannelClient implements ClientPeer {
   #closed = false;
   /** The answer's other candidates, added one Ta after its best (acceptAnswer). */
   #laterCandidates: NodeJS.Timeout | undefined;
+  /** What createOffer gathered and left out of the offer, for a caller that trickles it. */
+  #local: { candidates: SdpCandidate[]; ufrag: string; pwd: string } | undefined;
 
   constructor(options: ClientPeerOptions) {
     this.#options = options;
@@ -102,7 +107,14 @@ class LibdatachannelClient implements ClientPeer {
     // answer's candidates, which we add after the description is stored. The cost: a server
     // that can reach us but that we cannot reach (behind a NAT, no public address, no STUN)
     // cannot connect us.
-    return { type: 'offer', sdp: splitCandidates(local.sdp).sdp };
+    const { sdp, candidates } = splitCandidates(local.sdp);
+    const credentials = iceCredentialsOf(local.sdp);
+    if (credentials) this.#local = { candidates, ...credentials };
+    return { type: 'offer', sdp };
+  }
+
+  localCandidates(): { candidates: SdpCandidate[]; ufrag: string; pwd: string } | undefined {
+    return this.#local;
   }
 
   async acceptAnswer(answer: SessionDescription): Promise<void> {
@@ -203,7 +215,7 @@ class LibdatachannelClient implements ClientPeer {
     const track = this.#pc.addTrack(buildMedia({
       kind,
       mid,
-      direction: 'SendRecv',
+      direction: NATIVE_DIRECTIONS[this.#options.direction ?? 'sendrecv'],
       codecs: [{ payloadType: CLIENT_PAYLOAD_TYPES[kind], codec: CODECS[kind] }],
       codecLines: [...CODEC_LINES[kind], `a=extmap:${MID_EXTENSION_ID} ${MID_EXTENSION_URI}`],
       ssrc: { ssrc, cname: `client-${streamId.slice(0, 8)}`, streamId, trackId: `${kind}-${randomUUID()}` },

@@ -1,18 +1,23 @@
 /**
  * The libdatachannel echo peer: answers an offer (non-trickle) and sends every RTP packet and
- * data channel message straight back, at packet level, without decoding anything.
+ * data channel message straight back, at packet level, without decoding anything. A publishing
+ * peer (WHIP) also hands each packet to its viewers (kit/fan-out.ts); a viewer peer (WHEP) is
+ * the same peer with playback sections instead of echo sections (playback-track.ts).
  */
 import { PeerConnection, type DataChannel, type Track } from 'node-datachannel';
 import sdpTransform from 'sdp-transform';
-import type { CandidatePair, EchoCounters, EchoPeer, EchoPeerOptions, IceState, PeerState } from '../engine.js';
+import type { CandidatePair, EchoCounters, EchoPeer, EchoPeerOptions, IceState, PeerState, Publication, ViewerLink } from '../engine.js';
 import type { SessionDescription } from '../../sdp/description.js';
+import type { SdpCandidate } from '../../sdp/candidates.js';
 import type { ParsedOffer, ParsedSdp } from '../../sdp/parsed-offer.js';
+import { publishedTracks, type PlaybackPlan } from '../../sdp/playback.js';
+import { RtpFanOut } from '../kit/fan-out.js';
 import { deferred, waitForGathering } from '../kit/gathering.js';
 import { messageBytes, toMessage } from '../kit/messages.js';
 import { OfferRefused, stackTakes } from '../kit/refusal.js';
 import { PeerStates } from '../kit/state-reporter.js';
 import { isRtcp, isRtp, randomSsrc, rtpPayloadType, rtpSsrc, setRtpSsrc } from '../../rtp/packet.js';
-import { buildPli, byeSources, keyframeRequestTargets, relayedNack } from '../../rtp/rtcp.js';
+import { buildNack, buildPli, byeSources, keyframeRequestTargets, relayedNack } from '../../rtp/rtcp.js';
 import { planEchoSections, type EchoSectionPlan } from './echo-plan.js';
 import { answerPolicy } from './answer-policy.js';
 import { rtcConfig, selectedPairOf } from './config.js';
@@ -21,20 +26,42 @@ import { LivenessProbe, iceCredentials } from './liveness.js';
 import { buildMedia } from './media-description.js';
 import { RtcpRepeatFilter } from './rtcp-repeat-filter.js';
 import { echoBacklog } from './backlog.js';
+import { addPlaybackTracks } from './playback-track.js';
+import { planViewerSections } from './playback-plan.js';
 
 /** Probes right after connecting, this far apart, until one is answered. */
 const CALIBRATION_PROBES = 5;
 const CALIBRATION_INTERVAL_MS = 500;
 
 export async function createLibdatachannelEchoPeer(offer: ParsedOffer, options: EchoPeerOptions): Promise<EchoPeer> {
-  const plans = planEchoSections(offer.parsed);
   const peer = new LibdatachannelEchoPeer(options);
   try {
-    return await peer.negotiate(offer, plans, options.gatherTimeoutMs);
+    for (const plan of planEchoSections(offer.parsed)) peer.addEchoTrack(plan);
+    return await peer.negotiate(offer, options.gatherTimeoutMs, options.publish === true);
   } catch (err) {
     peer.close();
     throw err instanceof Error ? err : new Error(String(err));
   }
+}
+
+/** A WHEP viewer: the viewer's offer answered with playback sections fed by `publication`. */
+export async function createLibdatachannelViewerPeer(offer: ParsedOffer, publication: Publication, plan: PlaybackPlan, options: EchoPeerOptions): Promise<EchoPeer> {
+  const peer = new LibdatachannelEchoPeer(options);
+  try {
+    peer.addPlayback(planViewerSections(offer.parsed, plan), publication);
+    return await peer.negotiate(offer, options.gatherTimeoutMs, false);
+  } catch (err) {
+    peer.close();
+    throw err instanceof Error ? err : new Error(String(err));
+  }
+}
+
+/** One echo section's state, by mid: what a viewer's keyframe request or NACK goes through. */
+interface EchoSection {
+  track: Track;
+  echoSsrc: number;
+  /** The client's own SSRC on this mid, learned from its RTP. */
+  clientSsrc?: number;
 }
 
 class LibdatachannelEchoPeer implements EchoPeer {
@@ -53,6 +80,12 @@ class LibdatachannelEchoPeer implements EchoPeer {
   #probe: LivenessProbe | undefined;
   #calibration: NodeJS.Timeout | undefined;
   readonly #admitDataChannel: EchoPeerOptions['admitDataChannel'];
+  readonly #sections = new Map<string, EchoSection>();
+  /** A publishing peer's viewers (WHIP); undefined for the others. */
+  #fanOut: RtpFanOut | undefined;
+  /** A viewer peer's tie to its publisher (WHEP), and its goodbye to the viewer. */
+  #viewerLink: ViewerLink | undefined;
+  #sayBye: (() => void) | undefined;
   #closed = false;
 
   constructor(options: EchoPeerOptions) {
@@ -76,8 +109,12 @@ class LibdatachannelEchoPeer implements EchoPeer {
     return this.#answer;
   }
 
-  async negotiate(offer: ParsedOffer, plans: EchoSectionPlan[], gatherTimeoutMs: number): Promise<EchoPeer> {
-    for (const plan of plans) this.#addEchoTrack(plan);
+  get publication(): Publication | undefined {
+    return this.#fanOut;
+  }
+
+  /** After the tracks are added: applies the offer, gathers, and keeps the answer. */
+  async negotiate(offer: ParsedOffer, gatherTimeoutMs: number, publish: boolean): Promise<EchoPeer> {
     const sdp = answerPolicy(offer);
     // With auto-negotiation on (the default), applying the offer also creates the answer.
     stackTakes(() => this.#pc.setRemoteDescription(sdp, 'offer'));
@@ -86,8 +123,55 @@ class LibdatachannelEchoPeer implements EchoPeer {
     const local = this.#pc.localDescription();
     if (!local || local.type !== 'answer') throw new OfferRefused('libdatachannel produced no answer');
     this.#answer = { type: 'answer', sdp: local.sdp };
-    this.#probe = this.#createProbe(offer.parsed, sdpTransform.parse(local.sdp));
+    const answer = sdpTransform.parse(local.sdp);
+    this.#probe = this.#createProbe(offer.parsed, answer);
+    if (publish) this.#fanOut = this.#publish(answer);
     return this;
+  }
+
+  /** A WHEP viewer's sections, each fed from its publisher track (playback-track.ts). */
+  addPlayback(sections: Parameters<typeof addPlaybackTracks>[1], publication: Publication): void {
+    const { tracks, link, sayBye } = addPlaybackTracks(this.#pc, sections, publication, {
+      log: this.#log,
+      counters: this.counters,
+      received: () => this.#received++,
+      sourceLeft: (mid) => this.#sourceLeft(mid),
+    });
+    this.#tracks.push(...tracks);
+    this.#viewerLink = link;
+    this.#sayBye = sayBye;
+  }
+
+  /** A trickled candidate (WHIP/WHEP PATCH), already resolved and judged by the server. */
+  addRemoteCandidate(candidate: SdpCandidate): void {
+    if (this.#closed) return;
+    stackTakes(() => this.#pc.addRemoteCandidate(candidate.candidate, candidate.mid));
+  }
+
+  /** What this peer receives, played to viewers; keyframe requests and NACKs go to the client's sender. */
+  #publish(answer: ParsedSdp): RtpFanOut {
+    const upstream = {
+      requestKeyframe: (mid: string) => {
+        const section = this.#sections.get(mid);
+        if (this.#closed || !section || section.clientSsrc === undefined) return false;
+        return this.#sendRtcp(section.track, buildPli(section.echoSsrc, section.clientSsrc), 'keyframe request for a viewer');
+      },
+      nack: (mid: string, sequences: readonly number[]) => {
+        const section = this.#sections.get(mid);
+        if (this.#closed || !section || section.clientSsrc === undefined) return;
+        this.#sendRtcp(section.track, buildNack(section.echoSsrc, section.clientSsrc, sequences), 'NACK for a viewer');
+      },
+    };
+    return new RtpFanOut(publishedTracks(answer), upstream, this.#log);
+  }
+
+  #sendRtcp(track: Track, packet: Buffer, what: string): boolean {
+    try {
+      return track.sendMessageBinary(packet);
+    } catch (err) {
+      this.#log.debug({ err }, `${what} not sent`);
+      return false;
+    }
   }
 
   onStateChange(listener: (state: PeerState) => void): void {
@@ -122,6 +206,9 @@ class LibdatachannelEchoPeer implements EchoPeer {
     this.#closed = true;
     clearTimeout(this.#calibration);
     this.#probe?.close();
+    this.#fanOut?.close();
+    this.#viewerLink?.remove();
+    this.#sayBye?.();
     const channels = [...this.#channels];
     this.#channels.clear();
     teardown({
@@ -168,38 +255,44 @@ class LibdatachannelEchoPeer implements EchoPeer {
   }
 
   /**
-   * One sendrecv track per offered media section, announcing the SSRC the echo goes out with.
-   * Every RTP packet goes back on the same mid with only its SSRC rewritten.
+   * One track per offered media section, announcing the SSRC the echo goes out with. Every RTP
+   * packet goes to the publication's viewers (when the peer publishes), and back on the same mid
+   * with only its SSRC rewritten, when the answer sends (a sendrecv offer).
    */
-  #addEchoTrack(plan: EchoSectionPlan): void {
+  addEchoTrack(plan: EchoSectionPlan): void {
     const echoSsrc = randomSsrc();
     const ssrc = { ssrc: echoSsrc, cname: 'echo', streamId: 'echo', trackId: `echo-${plan.kind}-${plan.mid}` };
     // The stack takes the offer's codec lines here (Media::parseSdpLine), before the offer itself.
     const track = stackTakes(() => this.#pc.addTrack(buildMedia({ ...plan, ssrc })));
     this.#tracks.push(track);
+    const section: EchoSection = { track, echoSsrc };
+    this.#sections.set(plan.mid, section);
+    // A sendonly offer (a WHIP publisher) is answered recvonly: nothing goes back.
+    const echoes = plan.direction === 'SendRecv';
 
     const payloadTypes = new Set(plan.payloadTypes);
-    // The client's own SSRC on this mid, learned from its RTP: keyframe requests go there.
-    let clientSsrc: number | undefined;
     const repeats = new RtcpRepeatFilter();
 
     track.onMessage((packet) => {
       this.#received++;
       if (isRtcp(packet)) {
         if (repeats.isRepeat(packet)) return;
-        this.#relayKeyframeRequests(track, packet, echoSsrc, clientSsrc);
-        this.#relayNacks(track, packet, echoSsrc, clientSsrc);
+        this.#relayKeyframeRequests(track, packet, echoSsrc, section.clientSsrc);
+        this.#relayNacks(track, packet, echoSsrc, section.clientSsrc);
         // Any BYE on this section but for our own echo source is the client's source leaving.
         if (byeSources(packet).some((source) => source !== echoSsrc)) this.#sourceLeft(plan.mid);
         return;
       }
       repeats.reset();
       if (!isRtp(packet) || !payloadTypes.has(rtpPayloadType(packet))) return;
-      clientSsrc = rtpSsrc(packet);
+      section.clientSsrc = rtpSsrc(packet);
       if (!echoBacklog.admit()) {
         this.counters.rtpDropped!++;
         return;
       }
+      // Before the echo rewrites it in place: each viewer gets its own copy.
+      this.#fanOut?.forward(plan.mid, packet);
+      if (!echoes) return;
       setRtpSsrc(packet, echoSsrc);
       try {
         if (!track.sendMessageBinary(packet)) return;

@@ -4,13 +4,14 @@
  */
 import type { Engine } from '../engine.js';
 import { createLibdatachannelClientPeer } from './client-peer.js';
-import { createLibdatachannelEchoPeer } from './echo-peer.js';
+import { createLibdatachannelEchoPeer, createLibdatachannelViewerPeer } from './echo-peer.js';
 
 export const libdatachannelEngine: Engine = {
   name: 'libdatachannel',
-  capabilities: { packetEcho: true, rawRtp: true, udpMux: true },
+  capabilities: { packetEcho: true, rawRtp: true, udpMux: true, playback: true, trickle: true },
   // Every session runs on libdatachannel's shared thread pool, with one UDP socket.
   budget: { maxSessions: 1000, fdsPerSession: 1, threadsPerSession: 0 },
   createEchoPeer: createLibdatachannelEchoPeer,
+  createViewerPeer: createLibdatachannelViewerPeer,
   createClientPeer: createLibdatachannelClientPeer,
 };

@@ -11,6 +11,7 @@ import type { MediaKind, SessionDescription } from '../../sdp/description.js';
 import { known, unknown } from '../kit/facts.js';
 import { waitForGathering } from '../kit/gathering.js';
 import { toMessage } from '../kit/messages.js';
+import { localCandidatesOf } from '../kit/local-candidates.js';
 import { PeerStates } from '../kit/state-reporter.js';
 import { WrtcPeerConnection, closePeer, followStates, gatheringComplete, peerConfig } from './addon.js';
 import { guardProcessExit } from './exit-guard.js';
@@ -48,7 +49,7 @@ class LibwebrtcClient implements ClientPeer {
     for (const kind of kinds) {
       const source = createSource(kind);
       this.#sources.push(source);
-      const transceiver = this.#pc.addTransceiver(source.track, { direction: 'sendrecv' });
+      const transceiver = this.#pc.addTransceiver(source.track, { direction: options.direction ?? 'sendrecv' });
       this.#legs.push(new GeneratedLeg(kind, transceiver));
     }
     if (options.dataChannel !== undefined) this.dataChannel = this.openDataChannel(options.dataChannel);
@@ -62,6 +63,10 @@ class LibwebrtcClient implements ClientPeer {
     if (!sdp) throw new Error('libwebrtc produced no offer');
     for (const leg of this.#legs) leg.readOffer(sdp);
     return { type: 'offer', sdp };
+  }
+
+  localCandidates() {
+    return localCandidatesOf(this.#pc.localDescription?.sdp);
   }
 
   async acceptAnswer(answer: SessionDescription): Promise<void> {

@@ -10,6 +10,7 @@
  */
 import type { CandidatePair, EchoCounters, EchoPeer, EchoPeerOptions, IceState, PeerState } from '../engine.js';
 import type { SessionDescription } from '../../sdp/description.js';
+import type { SdpCandidate } from '../../sdp/candidates.js';
 import type { ParsedOffer } from '../../sdp/parsed-offer.js';
 import { stackTakes } from '../kit/refusal.js';
 import { safely } from '../kit/close.js';
@@ -113,6 +114,11 @@ class LibwebrtcEchoPeer implements EchoPeer {
 
   /** libwebrtc's own checks of the selected pair make a live client answer. */
   probeLiveness(): void {}
+
+  /** A trickled candidate (WHIP/WHEP PATCH). wrtc applies it asynchronously; a refusal is only logged. */
+  addRemoteCandidate({ candidate, mid }: SdpCandidate): void {
+    this.#pc.addIceCandidate({ candidate, sdpMid: mid }).catch((err: unknown) => this.log.debug({ err, candidate }, 'trickled candidate not added'));
+  }
 
   async selectedPair(): Promise<CandidatePair | undefined> {
     if (this.#closed) return undefined;

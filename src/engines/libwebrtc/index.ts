@@ -9,7 +9,7 @@ import { createLibwebrtcEchoPeer } from './echo-peer.js';
 
 export const libwebrtcEngine: Engine = {
   name: 'libwebrtc',
-  capabilities: { packetEcho: false, rawRtp: false, udpMux: false },
+  capabilities: { packetEcho: false, rawRtp: false, udpMux: false, playback: false, trickle: true },
   // Every media section gets threads and sockets of its own (a 16-section offer: 271 fds, 31 threads).
   budget: { maxSessions: 50, fdsPerSession: 271, threadsPerSession: 31 },
   createEchoPeer: createLibwebrtcEchoPeer,

@@ -21,6 +21,7 @@ import type { MediaKind, SessionDescription } from '../../sdp/description.js';
 import { closeQuietly } from '../kit/close.js';
 import { SRTP_PROFILE_NAMES, known, unknown } from '../kit/facts.js';
 import { waitForGathering } from '../kit/gathering.js';
+import { localCandidatesOf } from '../kit/local-candidates.js';
 import { PeerStates } from '../kit/state-reporter.js';
 import { rtcpFeedbackMediaSsrc } from '../../rtp/rtcp.js';
 import { sendDtlsCloseNotify } from './close-notify.js';
@@ -72,7 +73,7 @@ class WeriftClientPeer implements ClientPeer {
     });
     this.unsubscribers.push(...followStates(this.pc, this.states, () => this.close()));
     const kinds: MediaKind[] = [...(options.audio ? ['audio' as const] : []), ...(options.video ? ['video' as const] : [])];
-    for (const kind of kinds) this.legs.push(new WeriftRtpLeg(kind, this.pc.addTransceiver(kind, { direction: 'sendrecv' })));
+    for (const kind of kinds) this.legs.push(new WeriftRtpLeg(kind, this.pc.addTransceiver(kind, { direction: options.direction ?? 'sendrecv' })));
     this.media = { mode: 'rtp', legs: this.legs };
     this.dataChannel = options.dataChannel === undefined ? undefined : this.openDataChannel(options.dataChannel);
   }
@@ -84,6 +85,10 @@ class WeriftClientPeer implements ClientPeer {
     await waitForGathering(gatheringComplete(this.pc), this.options.gatherTimeoutMs, this.log, 'offer');
     if (this.closed) throw new Error('the client peer was closed while gathering candidates');
     return { type: 'offer', sdp: this.pc.localDescription?.sdp ?? '' };
+  }
+
+  localCandidates() {
+    return localCandidatesOf(this.pc.localDescription?.sdp);
   }
 
   async acceptAnswer(answer: SessionDescription): Promise<void> {

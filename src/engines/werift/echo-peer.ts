@@ -20,8 +20,13 @@ import {
   type RtcpPacket,
   type RtpPacket,
 } from 'werift';
-import type { CandidatePair, EchoCounters, EchoPeer, EchoPeerOptions, IceState, PeerState } from '../engine.js';
+import sdpTransform from 'sdp-transform';
+import type { CandidatePair, EchoCounters, EchoPeer, EchoPeerOptions, IceState, PeerState, Publication, ViewerLink } from '../engine.js';
+import type { RtpFanOut } from '../kit/fan-out.js';
+import type { PlaybackPlan } from '../../sdp/playback.js';
+import { attachViewer, preparePlayback, publishFanOut, withPadding } from './playback.js';
 import type { SessionDescription } from '../../sdp/description.js';
+import type { SdpCandidate } from '../../sdp/candidates.js';
 import { closeQuietly, safely } from '../kit/close.js';
 import { waitForGathering } from '../kit/gathering.js';
 import { messageBytes } from '../kit/messages.js';
@@ -65,7 +70,16 @@ function codec(mimeType: string, clockRate: number, channels?: number, rtcpFeedb
   return new RTCRtpCodecParameters({ mimeType, clockRate, channels, rtcpFeedback });
 }
 
-export async function createWeriftEchoPeer(offer: ParsedOffer, options: EchoPeerOptions): Promise<EchoPeer> {
+export function createWeriftEchoPeer(offer: ParsedOffer, options: EchoPeerOptions): Promise<EchoPeer> {
+  return negotiate(offer, options, undefined);
+}
+
+/** A WHEP viewer: the viewer's offer answered sendonly where the plan plays, fed by `publication`. */
+export function createWeriftViewerPeer(offer: ParsedOffer, publication: Publication, plan: PlaybackPlan, options: EchoPeerOptions): Promise<EchoPeer> {
+  return negotiate(offer, options, { publication, plan });
+}
+
+async function negotiate(offer: ParsedOffer, options: EchoPeerOptions, playback: { publication: Publication; plan: PlaybackPlan } | undefined): Promise<EchoPeer> {
   // werift applies any SDP, even one without ICE credentials or a fingerprint, and would then
   // wait for a connection that cannot come; the other stacks refuse such an offer, so we do.
   // The server's checks already did; this reads the same parse, for callers of the engine alone.
@@ -84,12 +98,13 @@ export async function createWeriftEchoPeer(offer: ParsedOffer, options: EchoPeer
   try {
     const sdp = withPeerReflexiveWait(offer);
     await stackTakes(() => pc.setRemoteDescription({ type: 'offer', sdp }));
-    peer.prepareEcho();
+    if (playback) preparePlayback(peer.mediaTransceivers(), playback.plan);
+    else peer.prepareEcho();
     const answer = await stackTakes(() => pc.createAnswer());
     withoutDefaultStun(pc, options.network);
     await stackTakes(() => pc.setLocalDescription(answer));
     await waitForGathering(gatheringComplete(pc), options.gatherTimeoutMs, peer.log, 'answer');
-    peer.start();
+    peer.start(options.publish === true, playback);
     return peer;
   } catch (error) {
     peer.close();
@@ -110,6 +125,11 @@ class WeriftEchoPeer implements EchoPeer {
   private readonly openChannels = new Set<RTCDataChannel>();
   private closed = false;
   private answerSdp = '';
+  /** A publishing peer's viewers (WHIP). */
+  private fanOut: RtpFanOut | undefined;
+  /** A viewer peer's tie to its publisher (WHEP), and its goodbye to the viewer. */
+  private viewerLink: ViewerLink | undefined;
+  private sayBye: (() => void) | undefined;
 
   constructor(
     private readonly pc: RTCPeerConnection,
@@ -124,6 +144,10 @@ class WeriftEchoPeer implements EchoPeer {
 
   get answer(): SessionDescription {
     return { type: 'answer', sdp: this.answerSdp };
+  }
+
+  get publication(): Publication | undefined {
+    return this.fanOut;
   }
 
   onStateChange(listener: (state: PeerState) => void): void {
@@ -144,8 +168,8 @@ class WeriftEchoPeer implements EchoPeer {
     }
   }
 
-  /** After the answer is complete: listen for RTCP and keep the final SDP. */
-  start(): void {
+  /** After the answer is complete: listen for RTCP, keep the final SDP, and publish or play where asked. */
+  start(publish: boolean, playback: { publication: Publication; plan: PlaybackPlan } | undefined): void {
     const transports = new Set<RTCDtlsTransport>();
     for (const transceiver of this.mediaTransceivers()) transports.add(transceiver.dtlsTransport);
     for (const transport of transports) {
@@ -163,6 +187,13 @@ class WeriftEchoPeer implements EchoPeer {
       );
     }
     this.answerSdp = announceEchoStreams(this.pc.localDescription?.sdp ?? '', this.mediaTransceivers(), this.streamId);
+    if (publish) this.fanOut = publishFanOut(sdpTransform.parse(this.answerSdp), () => this.mediaTransceivers(), this.clientSsrcs, this.log);
+    if (playback) {
+      const { link, unsubscribers, sayBye } = attachViewer(this.mediaTransceivers(), playback.plan, playback.publication, { counters: this.counters, closed: () => this.closed });
+      this.viewerLink = link;
+      this.sayBye = sayBye;
+      this.unsubscribers.push(...unsubscribers);
+    }
   }
 
   /**
@@ -183,6 +214,12 @@ class WeriftEchoPeer implements EchoPeer {
   /** werift's own consent checks make a live client answer: inboundActivity sees them. */
   probeLiveness(): void {}
 
+  /** A trickled candidate (WHIP/WHEP PATCH); werift adds it asynchronously, a refusal is only logged. */
+  addRemoteCandidate({ candidate, mid }: SdpCandidate): void {
+    if (this.closed) return;
+    this.pc.addIceCandidate({ candidate, sdpMid: mid }).catch((err: unknown) => this.log.debug({ err, candidate }, 'trickled candidate not added'));
+  }
+
   async selectedPair(): Promise<CandidatePair | undefined> {
     return this.closed ? undefined : selectedPairOf(this.pc);
   }
@@ -191,11 +228,20 @@ class WeriftEchoPeer implements EchoPeer {
     if (this.closed) return;
     this.closed = true;
     const log = (err: unknown) => this.log.debug({ err }, 'error while closing');
-    closeQuietly([...this.unsubscribers.splice(0), () => this.pc.close()], log);
+    this.fanOut?.close();
+    this.viewerLink?.remove();
+    closeQuietly(this.unsubscribers.splice(0), log);
+    if (this.sayBye) {
+      // A viewer's BYEs leave through a UDP send that completes after this turn: close after them.
+      this.sayBye();
+      setImmediate(() => closeQuietly([() => this.pc.close()], log));
+    } else {
+      closeQuietly([() => this.pc.close()], log);
+    }
     this.states.close();
   }
 
-  private mediaTransceivers(): RTCRtpTransceiver[] {
+  mediaTransceivers(): RTCRtpTransceiver[] {
     return this.pc.getTransceivers().filter((t) => t.kind === 'audio' || t.kind === 'video');
   }
 
@@ -209,6 +255,10 @@ class WeriftEchoPeer implements EchoPeer {
       const transport = transceiver.sender.dtlsTransport;
       if (this.closed || transport?.state !== 'connected') return;
       this.clientSsrcs.set(transceiver, rtp.header.ssrc);
+      // To the viewers first, as it came (serialized only when someone watches).
+      if (this.fanOut?.viewers && transceiver.mid !== null) this.fanOut.forward(transceiver.mid, rtp.serialize());
+      // A sendonly offer (a WHIP publisher) was answered recvonly: nothing goes back.
+      if (transceiver.currentDirection === 'recvonly' || transceiver.currentDirection === 'inactive') return;
       rtp.header.ssrc = transceiver.sender.ssrc;
       const payload = rtp.header.padding ? withPadding(rtp.payload, rtp.header.paddingSize) : rtp.payload;
       this.counters.rtpPackets++;
@@ -287,13 +337,6 @@ class WeriftEchoPeer implements EchoPeer {
   }
 }
 
-/** werift parses padded packets into payload + paddingSize; the transport sends the payload as is. */
-function withPadding(payload: Buffer, paddingSize: number): Buffer {
-  const padded = Buffer.alloc(payload.length + paddingSize);
-  payload.copy(padded);
-  padded[padded.length - 1] = paddingSize;
-  return padded;
-}
 
 /**
  * werift writes `a=ssrc:N cname:…` for each sender but no `msid` on it; add

@@ -4,7 +4,7 @@
  */
 import type { Engine } from '../engine.js';
 import { createWeriftClientPeer } from './client-peer.js';
-import { createWeriftEchoPeer } from './echo-peer.js';
+import { createWeriftEchoPeer, createWeriftViewerPeer } from './echo-peer.js';
 import { installWeriftKeyLog } from './key-log.js';
 
 // DTLS keys to SSLKEYLOGFILE when it is set (matrix --capture); nothing otherwise.
@@ -12,9 +12,10 @@ installWeriftKeyLog();
 
 export const weriftEngine: Engine = {
   name: 'werift',
-  capabilities: { packetEcho: true, rawRtp: true, udpMux: false },
+  capabilities: { packetEcho: true, rawRtp: true, udpMux: false, playback: true, trickle: true },
   // One socket per ICE transport: an unbundled offer opens one per section.
   budget: { maxSessions: 500, fdsPerSession: 15, threadsPerSession: 0 },
   createEchoPeer: createWeriftEchoPeer,
+  createViewerPeer: createWeriftViewerPeer,
   createClientPeer: createWeriftClientPeer,
 };
