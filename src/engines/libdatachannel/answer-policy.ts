@@ -1,15 +1,36 @@
 /**
- * How the libdatachannel echo peer takes an offer: whether libjuice checks the client first,
- * and which DTLS role the answer takes. Both decide how fast, and whether, a client connects.
+ * How the libdatachannel echo peer takes an offer: whether libjuice checks the client first or
+ * only after a hold-off, and which DTLS role the answer takes. Both decide how fast, and
+ * whether, a client connects.
  */
-import { splitCandidates } from '../../sdp/candidates.js';
+import { splitCandidates, type SdpCandidate } from '../../sdp/candidates.js';
 import type { ParsedOffer, ParsedSdp } from '../../sdp/parsed-offer.js';
 
-/** The offer's SDP as libdatachannel gets it: its candidates kept or not, its `a=setup` chosen. */
-export function answerPolicy(offer: ParsedOffer): string {
+/**
+ * How long libjuice waits for the client's own first check before it checks the client's
+ * candidates itself, for the offers it does not check first (checksFirst). A client that can
+ * reach us checks within a few ms of having our answer (p50 3-6 ms on loopback) and ends the
+ * wait: its session never sees it. Only a client that cannot reach us (our host candidates are
+ * private and not forwarded, it keeps only loopback) waits this long, then gets our checks, as
+ * RFC 8445 has both agents check. 100 ms, as the native engine's ICE agent
+ * (src/engines/native/stack-policy.ts): room for an answer that reaches the client later than
+ * our check would, through a TLS proxy or a load balancer. A pion client that we reach first
+ * nominates only 1 s after it started checking anyway (pion/ice's prflx acceptance wait).
+ */
+export const CHECK_HOLD_OFF_MS = 100;
+
+/** The offer as libdatachannel takes it, and what it gets later. */
+export interface OfferPolicy {
+  /** The offer's SDP: its candidates kept or not, its `a=setup` chosen. */
+  sdp: string;
+  /** Candidates held back from `sdp`: added once CHECK_HOLD_OFF_MS has passed without a connection. Empty when none were. */
+  heldBack: SdpCandidate[];
+}
+
+export function answerPolicy(offer: ParsedOffer): OfferPolicy {
   const weCheckFirst = checksFirst(offer.parsed);
-  const sdp = weCheckFirst ? offer.sdp : splitCandidates(offer.sdp).sdp;
-  return chooseDtlsRole(sdp, offer.parsed, weCheckFirst);
+  const { sdp, candidates } = weCheckFirst ? { sdp: offer.sdp, candidates: [] } : splitCandidates(offer.sdp);
+  return { sdp: chooseDtlsRole(sdp, offer.parsed, weCheckFirst), heldBack: candidates };
 }
 
 /**
@@ -31,14 +52,17 @@ export function answerPolicy(offer: ParsedOffer): string {
  *   STUN_PACING_TIME, in the stock one: ~53 ms).
  *
  * For those libdatachannel gets the offer without its candidates and learns the client's
- * address from its own checks (peer-reflexive, RFC 8445 §7.3.1.3). A lite client never checks,
- * so it always keeps its candidates.
+ * address from its own checks (peer-reflexive, RFC 8445 §7.3.1.3). The candidates are held
+ * back, not dropped: a client that has not connected after CHECK_HOLD_OFF_MS gets them added,
+ * and with them our checks (held-candidates.ts). A lite client never checks, so it always keeps
+ * its candidates.
  */
 export function checksFirst(offer: ParsedSdp): boolean {
   if (offer.icelite !== undefined) return true;
   const fromLibdatachannel = originOf(offer) === 'rtc';
   const parts = [offer, ...offer.media];
-  const fromPion = parts.some((p) => /^[A-Za-z]{16}$/.test(String(p.iceUfrag ?? ''))) && parts.some((p) => /^[A-Za-z]{32}$/.test(String(p.icePwd ?? '')));
+  const credentials = (ufrag: RegExp, pwd: RegExp) => parts.some((p) => ufrag.test(String(p.iceUfrag ?? ''))) && parts.some((p) => pwd.test(String(p.icePwd ?? '')));
+  const fromPion = credentials(/^[A-Za-z]{16}$/, /^[A-Za-z]{32}$/);
   return !fromLibdatachannel && !fromPion;
 }
 

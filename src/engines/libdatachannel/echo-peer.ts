@@ -14,8 +14,9 @@ import { PeerStates } from '../kit/state-reporter.js';
 import { isRtcp, isRtp, randomSsrc, rtpPayloadType, rtpSsrc, setRtpSsrc } from '../../rtp/packet.js';
 import { buildPli, byeSources, keyframeRequestTargets, relayedNack } from '../../rtp/rtcp.js';
 import { planEchoSections, type EchoSectionPlan } from './echo-plan.js';
-import { answerPolicy } from './answer-policy.js';
+import { CHECK_HOLD_OFF_MS, answerPolicy } from './answer-policy.js';
 import { rtcConfig, selectedPairOf } from './config.js';
+import { HeldCandidates } from './held-candidates.js';
 import { followNative, peerOpened, teardown } from './lifecycle.js';
 import { LivenessProbe, iceCredentials } from './liveness.js';
 import { buildMedia } from './media-description.js';
@@ -52,6 +53,7 @@ class LibdatachannelEchoPeer implements EchoPeer {
   #received = 0;
   #probe: LivenessProbe | undefined;
   #calibration: NodeJS.Timeout | undefined;
+  #heldCandidates: HeldCandidates | undefined;
   readonly #admitDataChannel: EchoPeerOptions['admitDataChannel'];
   #closed = false;
 
@@ -78,7 +80,7 @@ class LibdatachannelEchoPeer implements EchoPeer {
 
   async negotiate(offer: ParsedOffer, plans: EchoSectionPlan[], gatherTimeoutMs: number): Promise<EchoPeer> {
     for (const plan of plans) this.#addEchoTrack(plan);
-    const sdp = answerPolicy(offer);
+    const { sdp, heldBack } = answerPolicy(offer);
     // With auto-negotiation on (the default), applying the offer also creates the answer.
     stackTakes(() => this.#pc.setRemoteDescription(sdp, 'offer'));
     if (this.#pc.gatheringState() !== 'complete') await waitForGathering(this.#gathered.promise, gatherTimeoutMs, this.#log, 'answer');
@@ -86,6 +88,8 @@ class LibdatachannelEchoPeer implements EchoPeer {
     const local = this.#pc.localDescription();
     if (!local || local.type !== 'answer') throw new OfferRefused('libdatachannel produced no answer');
     this.#answer = { type: 'answer', sdp: local.sdp };
+    // The hold-off counts from the answer: the client can check us only once it has it.
+    this.#heldCandidates = new HeldCandidates({ pc: this.#pc, candidates: heldBack, holdOffMs: CHECK_HOLD_OFF_MS, iceState: () => this.#states.ice.current, log: this.#log });
     this.#probe = this.#createProbe(offer.parsed, sdpTransform.parse(local.sdp));
     return this;
   }
@@ -121,6 +125,7 @@ class LibdatachannelEchoPeer implements EchoPeer {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#calibration);
+    this.#heldCandidates?.cancel();
     this.#probe?.close();
     const channels = [...this.#channels];
     this.#channels.clear();
