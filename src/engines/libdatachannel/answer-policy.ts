@@ -5,25 +5,13 @@
  */
 import { splitCandidates, type SdpCandidate } from '../../sdp/candidates.js';
 import type { ParsedOffer, ParsedSdp } from '../../sdp/parsed-offer.js';
-
-/**
- * How long libjuice waits for the client's own first check before it checks the client's
- * candidates itself, for the offers it does not check first (checksFirst). A client that can
- * reach us checks within a few ms of having our answer (p50 3-6 ms on loopback) and ends the
- * wait: its session never sees it. Only a client that cannot reach us (our host candidates are
- * private and not forwarded, it keeps only loopback) waits this long, then gets our checks, as
- * RFC 8445 has both agents check. 100 ms, as the native engine's ICE agent
- * (src/engines/native/stack-policy.ts): room for an answer that reaches the client later than
- * our check would, through a TLS proxy or a load balancer. A pion client that we reach first
- * nominates only 1 s after it started checking anyway (pion/ice's prflx acceptance wait).
- */
-export const CHECK_HOLD_OFF_MS = 100;
+import { racesEarlyChecks } from '../kit/held-candidates.js';
 
 /** The offer as libdatachannel takes it, and what it gets later. */
 export interface OfferPolicy {
   /** The offer's SDP: its candidates kept or not, its `a=setup` chosen. */
   sdp: string;
-  /** Candidates held back from `sdp`: added once CHECK_HOLD_OFF_MS has passed without a connection. Empty when none were. */
+  /** Candidates held back from `sdp`: added once the hold-off has passed without a connection (kit/held-candidates.ts). Empty when none were. */
   heldBack: SdpCandidate[];
 }
 
@@ -53,13 +41,14 @@ export function answerPolicy(offer: ParsedOffer): OfferPolicy {
  *
  * For those libdatachannel gets the offer without its candidates and learns the client's
  * address from its own checks (peer-reflexive, RFC 8445 §7.3.1.3). The candidates are held
- * back, not dropped: a client that has not connected after CHECK_HOLD_OFF_MS gets them added,
- * and with them our checks (held-candidates.ts). A lite client never checks, so it always keeps
+ * back, not dropped: a client that has not connected 100 ms after our answer gets them added,
+ * and with them our checks (kit/held-candidates.ts). A pion client that we reach first
+ * nominates only 1 s after it started checking anyway (pion/ice's prflx acceptance wait). A lite client never checks, so it always keeps
  * its candidates.
  */
 export function checksFirst(offer: ParsedSdp): boolean {
   if (offer.icelite !== undefined) return true;
-  const fromLibdatachannel = originOf(offer) === 'rtc';
+  const fromLibdatachannel = racesEarlyChecks(offer);
   const parts = [offer, ...offer.media];
   const credentials = (ufrag: RegExp, pwd: RegExp) => parts.some((p) => ufrag.test(String(p.iceUfrag ?? ''))) && parts.some((p) => pwd.test(String(p.icePwd ?? '')));
   const fromPion = credentials(/^[A-Za-z]{16}$/, /^[A-Za-z]{32}$/);

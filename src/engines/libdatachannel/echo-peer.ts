@@ -8,15 +8,15 @@ import type { CandidatePair, EchoCounters, EchoPeer, EchoPeerOptions, IceState, 
 import type { SessionDescription } from '../../sdp/description.js';
 import type { ParsedOffer, ParsedSdp } from '../../sdp/parsed-offer.js';
 import { deferred, waitForGathering } from '../kit/gathering.js';
+import { HeldCandidates } from '../kit/held-candidates.js';
 import { messageBytes, toMessage } from '../kit/messages.js';
 import { OfferRefused, stackTakes } from '../kit/refusal.js';
 import { PeerStates } from '../kit/state-reporter.js';
 import { isRtcp, isRtp, randomSsrc, rtpPayloadType, rtpSsrc, setRtpSsrc } from '../../rtp/packet.js';
 import { buildPli, byeSources, keyframeRequestTargets, relayedNack } from '../../rtp/rtcp.js';
 import { planEchoSections, type EchoSectionPlan } from './echo-plan.js';
-import { CHECK_HOLD_OFF_MS, answerPolicy } from './answer-policy.js';
+import { answerPolicy } from './answer-policy.js';
 import { rtcConfig, selectedPairOf } from './config.js';
-import { HeldCandidates } from './held-candidates.js';
 import { followNative, peerOpened, teardown } from './lifecycle.js';
 import { LivenessProbe, iceCredentials } from './liveness.js';
 import { buildMedia } from './media-description.js';
@@ -88,8 +88,12 @@ class LibdatachannelEchoPeer implements EchoPeer {
     const local = this.#pc.localDescription();
     if (!local || local.type !== 'answer') throw new OfferRefused('libdatachannel produced no answer');
     this.#answer = { type: 'answer', sdp: local.sdp };
-    // The hold-off counts from the answer: the client can check us only once it has it.
-    this.#heldCandidates = new HeldCandidates({ pc: this.#pc, candidates: heldBack, holdOffMs: CHECK_HOLD_OFF_MS, iceState: () => this.#states.ice.current, log: this.#log });
+    this.#heldCandidates = new HeldCandidates({
+      candidates: heldBack,
+      add: ({ candidate, mid }) => this.#pc.addRemoteCandidate(candidate, mid),
+      iceState: () => this.#states.ice.current,
+      log: this.#log,
+    });
     this.#probe = this.#createProbe(offer.parsed, sdpTransform.parse(local.sdp));
     return this;
   }
