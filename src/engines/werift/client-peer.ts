@@ -23,6 +23,7 @@ import { SRTP_PROFILE_NAMES, known, unknown } from '../kit/facts.js';
 import { waitForGathering } from '../kit/gathering.js';
 import { PeerStates } from '../kit/state-reporter.js';
 import { rtcpFeedbackMediaSsrc } from '../../rtp/rtcp.js';
+import { keepEarlyDtls } from './early-dtls.js';
 import { sendDtlsCloseNotify } from './close-notify.js';
 import { gatheringComplete, peerConfig, selectedPairOf, withoutDefaultStun } from './config.js';
 import { sendMessage } from './messages.js';
@@ -81,6 +82,7 @@ class WeriftClientPeer implements ClientPeer {
     const offer = await this.pc.createOffer();
     withoutDefaultStun(this.pc, this.options.network);
     await this.pc.setLocalDescription(offer);
+    for (const transport of this.pc.dtlsTransports) this.unsubscribers.push(keepEarlyDtls(transport));
     await waitForGathering(gatheringComplete(this.pc), this.options.gatherTimeoutMs, this.log, 'offer');
     if (this.closed) throw new Error('the client peer was closed while gathering candidates');
     return { type: 'offer', sdp: this.pc.localDescription?.sdp ?? '' };
