@@ -82,7 +82,8 @@ class WeriftClientPeer implements ClientPeer {
     const offer = await this.pc.createOffer();
     withoutDefaultStun(this.pc, this.options.network);
     await this.pc.setLocalDescription(offer);
-    for (const transport of this.pc.dtlsTransports) this.unsubscribers.push(keepEarlyDtls(transport));
+    const handed = (records: number) => this.log.debug({ records }, 'DTLS records that came before the DTLS transport started were handed to it');
+    for (const transport of this.pc.dtlsTransports) this.unsubscribers.push(keepEarlyDtls(transport, handed));
     await waitForGathering(gatheringComplete(this.pc), this.options.gatherTimeoutMs, this.log, 'offer');
     if (this.closed) throw new Error('the client peer was closed while gathering candidates');
     return { type: 'offer', sdp: this.pc.localDescription?.sdp ?? '' };

@@ -25,8 +25,11 @@ function isDtls(data: Buffer): boolean {
   return data.length > 0 && data[0]! >= 20 && data[0]! <= 63;
 }
 
-/** Keeps `transport`'s early DTLS records until it starts. Returns the unsubscriber. */
-export function keepEarlyDtls(transport: RTCDtlsTransport): () => void {
+/**
+ * Keeps `transport`'s early DTLS records until it starts, then hands them over and tells
+ * `handed` how many (only when there were some). Returns the unsubscriber.
+ */
+export function keepEarlyDtls(transport: RTCDtlsTransport, handed: (records: number) => void): () => void {
   const early: Buffer[] = [];
   const received = transport.iceTransport.connection.onData.subscribe((data: Buffer) => {
     if (!transport.dtls && isDtls(data) && early.length < MAX_EARLY_RECORDS) early.push(Buffer.from(data));
@@ -37,7 +40,10 @@ export function keepEarlyDtls(transport: RTCDtlsTransport): () => void {
     // start() sets `connecting`, then creates the DTLS socket in the same synchronous step.
     queueMicrotask(() => {
       const socket = (transport.dtls as unknown as DtlsSocketInternals | undefined)?.transport?.socket;
-      for (const record of early.splice(0)) socket?.onData?.(record);
+      const records = early.splice(0);
+      if (records.length === 0 || !socket?.onData) return;
+      for (const record of records) socket.onData(record);
+      handed(records.length);
     });
   });
   return () => {
