@@ -43,15 +43,14 @@ export function answerPolicy(offer: ParsedOffer): OfferPolicy {
  * address from its own checks (peer-reflexive, RFC 8445 §7.3.1.3). The candidates are held
  * back, not dropped: a client that has not connected 100 ms after our answer gets them added,
  * and with them our checks (kit/held-candidates.ts). A pion client that we reach first
- * nominates only 1 s after it started checking anyway (pion/ice's prflx acceptance wait). A lite client never checks, so it always keeps
- * its candidates.
+ * nominates only 1 s after it started checking anyway (pion/ice's prflx acceptance wait). A
+ * lite client never checks, so it always keeps its candidates.
  */
 export function checksFirst(offer: ParsedSdp): boolean {
   if (offer.icelite !== undefined) return true;
   const fromLibdatachannel = racesEarlyChecks(offer);
   const parts = [offer, ...offer.media];
-  const credentials = (ufrag: RegExp, pwd: RegExp) => parts.some((p) => ufrag.test(String(p.iceUfrag ?? ''))) && parts.some((p) => pwd.test(String(p.icePwd ?? '')));
-  const fromPion = credentials(/^[A-Za-z]{16}$/, /^[A-Za-z]{32}$/);
+  const fromPion = parts.some((p) => /^[A-Za-z]{16}$/.test(String(p.iceUfrag ?? ''))) && parts.some((p) => /^[A-Za-z]{32}$/.test(String(p.icePwd ?? '')));
   return !fromLibdatachannel && !fromPion;
 }
 

@@ -55,11 +55,11 @@ export async function createLibwebrtcEchoPeer(offer: ParsedOffer, options: EchoP
 
 /**
  * A libdatachannel client's offer as libwebrtc takes it: without its candidates (held back, see
- * above), and when it had some, with `a=setup:active` for `actpass`, so that libwebrtc answers `passive` and the
- * client sends the ClientHello once its own ICE is connected. As DTLS client, libwebrtc sends
- * its hello once its own check succeeds, which after the hold-off (or under load) can be before
- * the client's ICE is connected: libdatachannel 0.24.5 keeps that hello but often handles it only
- * with the resend 1 s later (docs/triggered-check.md). libwebrtc keeps an early ClientHello
+ * above), and when it had some, with `a=setup:active` for `actpass`, so that libwebrtc answers
+ * `passive` and the client sends the ClientHello once its own ICE is connected. As DTLS client,
+ * libwebrtc sends its hello once its own check succeeds, which after the hold-off (or under
+ * load) can be before the client's ICE is connected: libdatachannel 0.24.5 keeps that hello but
+ * often handles it only with the resend 1 s later (docs/triggered-check.md). libwebrtc keeps an early ClientHello
  * (DtlsTransport's cached ClientHello) and answers it once it is writable. libdatachannel picks
  * SCTP stream ids by DTLS role (RFC 8832 §6), so the role is all that changes.
  */
