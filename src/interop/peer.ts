@@ -49,7 +49,7 @@ export interface ServerRole {
   quirks?: ServerQuirks;
   /** Already running (`--add-server NAME=URL`): no process of ours, no namespaces, nothing to capture in isolation. */
   external?: boolean;
-  /** Networks it can serve on. Default: direct, nat and relay (server-nat needs it to announce a public address). */
+  /** Networks it can serve on. Default: direct, nat, relay and server-outbound (server-nat needs it to announce a public address). */
   networks?: readonly NetworkName[];
 }
 
@@ -85,12 +85,12 @@ export interface ClientRole {
   run(options: ClientRun): Promise<ClientOutcome>;
   /** How long this client needs at most for one test (browsers start slower). Default 15 s. */
   timeoutMs?: number;
-  /** Networks it can run on. Default: direct, nat and server-nat (relay needs TURN servers and relay-only). */
+  /** Networks it can run on. Default: direct, nat, server-nat and server-outbound (relay needs TURN servers and relay-only). */
   networks?: readonly NetworkName[];
 }
 
-export const DEFAULT_SERVER_NETWORKS: readonly NetworkName[] = ['direct', 'nat', 'relay'];
-export const DEFAULT_CLIENT_NETWORKS: readonly NetworkName[] = ['direct', 'nat', 'server-nat'];
+export const DEFAULT_SERVER_NETWORKS: readonly NetworkName[] = ['direct', 'nat', 'relay', 'server-outbound'];
+export const DEFAULT_CLIENT_NETWORKS: readonly NetworkName[] = ['direct', 'nat', 'server-nat', 'server-outbound'];
 
 export interface InteropPeer {
   /** Short, unique: the engine name for ours (`libdatachannel`), the project for others (`pion`). */

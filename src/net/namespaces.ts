@@ -1,7 +1,8 @@
 /**
  * Small networks of our own, in Linux network namespaces joined by veth pairs, for what
  * loopback cannot show: a client behind a symmetric NAT, a client whose UDP is blocked except
- * to a TURN server, a server behind a NAT that forwards its ports. Each is three hosts,
+ * to a TURN server, a server behind a NAT that forwards its ports, a server behind a NAT that
+ * forwards only HTTP (only the server can open the UDP path). Each is three hosts,
  * client — router — server, and nothing in them is routed to the machine's own interfaces.
  * The router is a namespace with forwarding on and nftables rules (masquerade, DNAT, filter).
  * Needs root, iproute2 and nftables; coturn for the relay network.
@@ -16,7 +17,7 @@ import type { IceServer } from './ice-server.js';
 const run = promisify(execFile);
 
 /** `direct`: loopback, no namespaces. The others are built here. */
-export const NETWORKS = ['direct', 'nat', 'relay', 'server-nat'] as const;
+export const NETWORKS = ['direct', 'nat', 'relay', 'server-nat', 'server-outbound'] as const;
 export type NetworkName = (typeof NETWORKS)[number];
 
 export const NETWORK_LABELS: Record<NetworkName, string> = {
@@ -24,6 +25,7 @@ export const NETWORK_LABELS: Record<NetworkName, string> = {
   nat: 'client behind a symmetric NAT',
   relay: 'client UDP blocked except to TURN, relay only',
   'server-nat': 'server behind a NAT with DNAT and --public-ip',
+  'server-outbound': 'server behind a NAT that forwards only HTTP, no --public-ip: only the server can open the path',
 };
 
 const PUBLIC = { router: '203.0.113.1', host: '203.0.113.2', turn: '203.0.113.3' } as const;
@@ -92,14 +94,14 @@ export async function createTopology(name: NetworkName, tag: string): Promise<To
     await remove();
     throw err;
   }
-  const serverBehindNat = name === 'server-nat';
+  const serverBehindNat = name === 'server-nat' || name === 'server-outbound';
   return {
     name,
     clientExec: exec(ns.client),
     serverExec: exec(ns.server),
     serverListen: serverBehindNat ? PRIVATE.host : PUBLIC.host,
     serverHost: serverBehindNat ? PUBLIC.router : PUBLIC.host,
-    serveArgs: serverBehindNat ? ['--public-ip', PUBLIC.router, '--udp-port-range', `${FORWARDED_UDP.min}-${FORWARDED_UDP.max}`] : [],
+    serveArgs: name === 'server-nat' ? ['--public-ip', PUBLIC.router, '--udp-port-range', `${FORWARDED_UDP.min}-${FORWARDED_UDP.max}`] : [],
     client:
       name === 'relay'
         ? { iceServers: [{ urls: `turn:${TURN.address}:${TURN.port}?transport=udp`, username: TURN.username, credential: TURN.credential }], relayOnly: true }
@@ -125,7 +127,7 @@ async function build(name: Exclude<NetworkName, 'direct'>, ns: { client: string;
   }
   await inside(ns.router, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1');
 
-  const serverBehindNat = name === 'server-nat';
+  const serverBehindNat = name === 'server-nat' || name === 'server-outbound';
   // Client behind NAT: the client is private, the server public. Server behind NAT: the reverse.
   const [clientSide, serverSide] = serverBehindNat ? [PUBLIC, PRIVATE] : [PRIVATE, PUBLIC];
   await ip('-n', ns.client, 'addr', 'add', `${clientSide.host}/24`, 'dev', veth.client);
@@ -159,6 +161,32 @@ table inet filter {
     type filter hook forward priority 0; policy drop;
     ct state established,related accept
     ct status dnat accept
+  }
+}`;
+  }
+  if (name === 'server-outbound') {
+    // `inside` faces the public client, `outside` the private server. Only HTTP (TCP) is
+    // forwarded to the server, no UDP; the server's own new flows go out masqueraded, as from a
+    // home or office router. The server announces its private address, which the client cannot
+    // reach (a new flow to it is dropped), so ICE works only when the server checks the client:
+    // the client then sees a peer-reflexive address of the router, and answers through that flow.
+    return `
+table ip nat {
+  chain prerouting {
+    type nat hook prerouting priority -100;
+    iifname "${inside}" ip daddr ${PUBLIC.router} tcp dport 1024-65535 dnat to ${PRIVATE.host}
+  }
+  chain postrouting {
+    type nat hook postrouting priority 100;
+    oifname "${inside}" ip saddr ${PRIVATE.host} masquerade
+  }
+}
+table inet filter {
+  chain forward {
+    type filter hook forward priority 0; policy drop;
+    ct state established,related accept
+    ct status dnat accept
+    iifname "${outside}" accept
   }
 }`;
   }

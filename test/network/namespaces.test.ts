@@ -23,14 +23,14 @@ interface Outcome {
   logs: string;
 }
 
-/** Our server (libdatachannel) and our client (libdatachannel) across `topology`, test 1. */
-async function runAcross(topology: Topology, serveArgs = topology.serveArgs): Promise<Outcome> {
+/** Our server (libdatachannel) and our client (libdatachannel unless `clientArgs` say) across `topology`, test 1. */
+async function runAcross(topology: Topology, serveArgs = topology.serveArgs, clientArgs: string[] = []): Promise<Outcome> {
   const [serverCommand, ...serverPrefix] = [...topology.serverExec, process.execPath];
   const server = startProcess(serverCommand!, [...serverPrefix, CLI, 'serve', '--host', topology.serverListen, '--port', '8080', ...serveArgs], { cwd: ROOT });
   try {
     await server.waitFor(/"event":"listening"/, 20_000);
     const [clientCommand, ...clientPrefix] = [...topology.clientExec, process.execPath];
-    const client = startProcess(clientCommand!, [...clientPrefix, CLI, 'client', '-s', `http://${topology.serverHost}:8080/offer`, '-t', '1', '--json', '--timeout', '8', ...iceServerArgs(topology)], { cwd: ROOT });
+    const client = startProcess(clientCommand!, [...clientPrefix, CLI, 'client', '-s', `http://${topology.serverHost}:8080/offer`, '-t', '1', '--json', '--timeout', '8', ...iceServerArgs(topology), ...clientArgs], { cwd: ROOT });
     const code = await client.exited;
     const line = client.stdout().trim().split('\n').at(-1) ?? '{}';
     return { code, result: JSON.parse(line || '{}') as Outcome['result'], logs: `client:\n${client.log()}\nserver:\n${server.log()}` };
@@ -81,5 +81,16 @@ describe('our peers across NATs and a TURN relay (in network namespaces)', { ski
     const withoutPublicIp = serverNat.serveArgs.filter((arg, i, all) => arg !== '--public-ip' && all[i - 1] !== '--public-ip');
     const blocked = await runAcross(serverNat, withoutPublicIp);
     assert.equal(blocked.code, 1, `without --public-ip the server cannot be reached\n${blocked.logs}`);
+  });
+
+  test('behind a NAT that forwards only HTTP, only the server opens the path: a client that offers candidates is checked and connects, one that offers none cannot', async () => {
+    const serverOutbound = await topology('server-outbound');
+    assert.deepEqual(serverOutbound.serveArgs, [], 'no --public-ip');
+    const checked = await runAcross(serverOutbound, serverOutbound.serveArgs, ['--engine', 'werift']);
+    assert.equal(checked.code, 0, checked.logs);
+    assert.deepEqual([checked.result.selectedPair?.remote.type, checked.result.selectedPair?.remote.address], ['prflx', '203.0.113.1'], 'the server, seen through its NAT');
+    // Our libdatachannel client offers no candidates (libdatachannel PR #1612): nothing to check.
+    const unreachable = await runAcross(serverOutbound);
+    assert.equal(unreachable.code, 1, `the client's own checks cannot reach the server\n${unreachable.logs}`);
   });
 });

@@ -1,15 +1,24 @@
 /**
- * How the libdatachannel echo peer takes an offer: whether libjuice checks the client first,
- * and which DTLS role the answer takes. Both decide how fast, and whether, a client connects.
+ * How the libdatachannel echo peer takes an offer: whether libjuice checks the client first or
+ * only after a hold-off, and which DTLS role the answer takes. Both decide how fast, and
+ * whether, a client connects.
  */
-import { splitCandidates } from '../../sdp/candidates.js';
+import { splitCandidates, type SdpCandidate } from '../../sdp/candidates.js';
 import type { ParsedOffer, ParsedSdp } from '../../sdp/parsed-offer.js';
+import { racesEarlyChecks } from '../kit/held-candidates.js';
 
-/** The offer's SDP as libdatachannel gets it: its candidates kept or not, its `a=setup` chosen. */
-export function answerPolicy(offer: ParsedOffer): string {
+/** The offer as libdatachannel takes it, and what it gets later. */
+export interface OfferPolicy {
+  /** The offer's SDP: its candidates kept or not, its `a=setup` chosen. */
+  sdp: string;
+  /** Candidates held back from `sdp`: added once the hold-off has passed without a connection (kit/held-candidates.ts). Empty when none were. */
+  heldBack: SdpCandidate[];
+}
+
+export function answerPolicy(offer: ParsedOffer): OfferPolicy {
   const weCheckFirst = checksFirst(offer.parsed);
-  const sdp = weCheckFirst ? offer.sdp : splitCandidates(offer.sdp).sdp;
-  return chooseDtlsRole(sdp, offer.parsed, weCheckFirst);
+  const { sdp, candidates } = weCheckFirst ? { sdp: offer.sdp, candidates: [] } : splitCandidates(offer.sdp);
+  return { sdp: chooseDtlsRole(sdp, offer.parsed, weCheckFirst), heldBack: candidates };
 }
 
 /**
@@ -31,12 +40,15 @@ export function answerPolicy(offer: ParsedOffer): string {
  *   STUN_PACING_TIME, in the stock one: ~53 ms).
  *
  * For those libdatachannel gets the offer without its candidates and learns the client's
- * address from its own checks (peer-reflexive, RFC 8445 §7.3.1.3). A lite client never checks,
- * so it always keeps its candidates.
+ * address from its own checks (peer-reflexive, RFC 8445 §7.3.1.3). The candidates are held
+ * back, not dropped: a client that has not connected 100 ms after our answer gets them added,
+ * and with them our checks (kit/held-candidates.ts). A pion client that we reach first
+ * nominates only 1 s after it started checking anyway (pion/ice's prflx acceptance wait). A
+ * lite client never checks, so it always keeps its candidates.
  */
 export function checksFirst(offer: ParsedSdp): boolean {
   if (offer.icelite !== undefined) return true;
-  const fromLibdatachannel = originOf(offer) === 'rtc';
+  const fromLibdatachannel = racesEarlyChecks(offer);
   const parts = [offer, ...offer.media];
   const fromPion = parts.some((p) => /^[A-Za-z]{16}$/.test(String(p.iceUfrag ?? ''))) && parts.some((p) => /^[A-Za-z]{32}$/.test(String(p.icePwd ?? '')));
   return !fromLibdatachannel && !fromPion;

@@ -13,6 +13,7 @@ import type { ParsedOffer, ParsedSdp } from '../../sdp/parsed-offer.js';
 import { publishedTracks, type PlaybackPlan } from '../../sdp/playback.js';
 import { RtpFanOut } from '../kit/fan-out.js';
 import { deferred, waitForGathering } from '../kit/gathering.js';
+import { HeldCandidates } from '../kit/held-candidates.js';
 import { messageBytes, toMessage } from '../kit/messages.js';
 import { OfferRefused, stackTakes } from '../kit/refusal.js';
 import { PeerStates } from '../kit/state-reporter.js';
@@ -79,6 +80,7 @@ class LibdatachannelEchoPeer implements EchoPeer {
   #received = 0;
   #probe: LivenessProbe | undefined;
   #calibration: NodeJS.Timeout | undefined;
+  #heldCandidates: HeldCandidates | undefined;
   readonly #admitDataChannel: EchoPeerOptions['admitDataChannel'];
   readonly #sections = new Map<string, EchoSection>();
   /** A publishing peer's viewers (WHIP); undefined for the others. */
@@ -115,7 +117,7 @@ class LibdatachannelEchoPeer implements EchoPeer {
 
   /** After the tracks are added: applies the offer, gathers, and keeps the answer. */
   async negotiate(offer: ParsedOffer, gatherTimeoutMs: number, publish: boolean): Promise<EchoPeer> {
-    const sdp = answerPolicy(offer);
+    const { sdp, heldBack } = answerPolicy(offer);
     // With auto-negotiation on (the default), applying the offer also creates the answer.
     stackTakes(() => this.#pc.setRemoteDescription(sdp, 'offer'));
     if (this.#pc.gatheringState() !== 'complete') await waitForGathering(this.#gathered.promise, gatherTimeoutMs, this.#log, 'answer');
@@ -124,6 +126,12 @@ class LibdatachannelEchoPeer implements EchoPeer {
     if (!local || local.type !== 'answer') throw new OfferRefused('libdatachannel produced no answer');
     this.#answer = { type: 'answer', sdp: local.sdp };
     const answer = sdpTransform.parse(local.sdp);
+    this.#heldCandidates = new HeldCandidates({
+      candidates: heldBack,
+      add: ({ candidate, mid }) => this.#pc.addRemoteCandidate(candidate, mid),
+      iceState: () => this.#states.ice.current,
+      log: this.#log,
+    });
     this.#probe = this.#createProbe(offer.parsed, answer);
     if (publish) this.#fanOut = this.#publish(answer);
     return this;
@@ -205,6 +213,7 @@ class LibdatachannelEchoPeer implements EchoPeer {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#calibration);
+    this.#heldCandidates?.cancel();
     this.#probe?.close();
     this.#fanOut?.close();
     this.#viewerLink?.remove();

@@ -10,8 +10,9 @@
  */
 import type { CandidatePair, EchoCounters, EchoPeer, EchoPeerOptions, IceState, PeerState } from '../engine.js';
 import type { SessionDescription } from '../../sdp/description.js';
-import type { SdpCandidate } from '../../sdp/candidates.js';
 import type { ParsedOffer } from '../../sdp/parsed-offer.js';
+import { splitCandidates, type SdpCandidate } from '../../sdp/candidates.js';
+import { HeldCandidates, racesEarlyChecks } from '../kit/held-candidates.js';
 import { stackTakes } from '../kit/refusal.js';
 import { safely } from '../kit/close.js';
 import { waitForGathering } from '../kit/gathering.js';
@@ -33,19 +34,41 @@ export async function createLibwebrtcEchoPeer(offer: ParsedOffer, options: EchoP
   const pc = new WrtcPeerConnection(peerConfig(options.network));
   const peer = new LibwebrtcEchoPeer(pc, options);
   try {
+    // libwebrtc checks the offer's candidates as soon as it has them: a libdatachannel client
+    // gets them only after a hold-off (kit/held-candidates.ts), and is learned from its own
+    // checks until then (peer-reflexive).
+    const { sdp, candidates } = racesEarlyChecks(offer.parsed) ? libdatachannelOffer(offer.sdp) : { sdp: offer.sdp, candidates: [] };
     // libwebrtc fires `track` inside setRemoteDescription, before it resolves; every transceiver
     // and its receiving track exist by the time it does, so the echo is wired up right after.
-    await stackTakes(() => pc.setRemoteDescription({ type: 'offer', sdp: offer.sdp }));
+    await stackTakes(() => pc.setRemoteDescription({ type: 'offer', sdp }));
     await peer.echoTracks();
     const answer = await stackTakes(() => pc.createAnswer());
     await stackTakes(() => pc.setLocalDescription(answer));
     await waitForGathering(gatheringComplete(pc), options.gatherTimeoutMs, peer.log, 'answer');
-    peer.start();
+    peer.start(candidates);
     return peer;
   } catch (err) {
     peer.close();
     throw err;
   }
+}
+
+/**
+ * A libdatachannel client's offer as libwebrtc takes it: without its candidates (held back, see
+ * above), and when it had some, with `a=setup:active` for `actpass`, so that libwebrtc answers
+ * `passive` and the client sends the ClientHello once its own ICE is connected. As DTLS client,
+ * libwebrtc sends its hello once its own check succeeds, which after the hold-off (or under
+ * load) can be before the client's ICE is connected: libdatachannel 0.24.5 keeps that hello but
+ * often handles it only with the resend 1 s later (docs/triggered-check.md). libwebrtc keeps an early ClientHello
+ * (DtlsTransport's cached ClientHello) and answers it once it is writable. libdatachannel picks
+ * SCTP stream ids by DTLS role (RFC 8832 §6), so the role is all that changes.
+ */
+function libdatachannelOffer(offerSdp: string): { sdp: string; candidates: SdpCandidate[] } {
+  const { sdp, candidates } = splitCandidates(offerSdp);
+  // Without candidates (our own client's offers) nothing is held back: the client always checks
+  // first, and libwebrtc keeps the role it chose before.
+  if (candidates.length === 0) return { sdp, candidates };
+  return { sdp: sdp.replace(/^a=setup:actpass(?=\r?$)/gm, 'a=setup:active'), candidates };
 }
 
 class LibwebrtcEchoPeer implements EchoPeer {
@@ -59,6 +82,7 @@ class LibwebrtcEchoPeer implements EchoPeer {
   #statsInFlight = false;
   #inboundActivity = 0;
   #answerSdp = '';
+  #heldCandidates: HeldCandidates | undefined;
   #closed = false;
 
   constructor(pc: RTCPeerConnection, options: EchoPeerOptions) {
@@ -98,10 +122,16 @@ class LibwebrtcEchoPeer implements EchoPeer {
     await Promise.all(replacements);
   }
 
-  /** After the answer is complete: keep its final SDP and start counting. */
-  start(): void {
+  /** After the answer is complete: keep its final SDP, start counting, and start the hold-off of `held`. */
+  start(held: readonly SdpCandidate[]): void {
     this.#answerSdp = this.#pc.localDescription?.sdp ?? '';
     if (this.#closed) return;
+    this.#heldCandidates = new HeldCandidates({
+      candidates: held,
+      add: ({ candidate, mid }) => this.#pc.addIceCandidate({ candidate, sdpMid: mid }),
+      iceState: () => this.#states.ice.current,
+      log: this.log,
+    });
     this.#statsTimer = setInterval(() => this.#refreshCounters(), STATS_INTERVAL_MS);
     // Bookkeeping only: an open echo peer must not keep the process alive by this timer.
     this.#statsTimer.unref();
@@ -134,6 +164,7 @@ class LibwebrtcEchoPeer implements EchoPeer {
     this.#closed = true;
     const logError = (err: unknown) => this.log.debug({ err }, 'error while closing');
     clearInterval(this.#statsTimer);
+    this.#heldCandidates?.cancel();
     this.#pc.ondatachannel = null;
     const channels = [...this.#channels];
     this.#channels.clear();

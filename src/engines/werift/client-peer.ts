@@ -24,6 +24,7 @@ import { waitForGathering } from '../kit/gathering.js';
 import { localCandidatesOf } from '../kit/local-candidates.js';
 import { PeerStates } from '../kit/state-reporter.js';
 import { rtcpFeedbackMediaSsrc } from '../../rtp/rtcp.js';
+import { keepEarlyDtls } from './early-dtls.js';
 import { sendDtlsCloseNotify } from './close-notify.js';
 import { gatheringComplete, peerConfig, selectedPairOf, withoutDefaultStun } from './config.js';
 import { sendMessage } from './messages.js';
@@ -82,6 +83,8 @@ class WeriftClientPeer implements ClientPeer {
     const offer = await this.pc.createOffer();
     withoutDefaultStun(this.pc, this.options.network);
     await this.pc.setLocalDescription(offer);
+    const handed = (records: number) => this.log.debug({ records }, 'DTLS records that came before the DTLS transport started were handed to it');
+    for (const transport of this.pc.dtlsTransports) this.unsubscribers.push(keepEarlyDtls(transport, handed));
     await waitForGathering(gatheringComplete(this.pc), this.options.gatherTimeoutMs, this.log, 'offer');
     if (this.closed) throw new Error('the client peer was closed while gathering candidates');
     return { type: 'offer', sdp: this.pc.localDescription?.sdp ?? '' };

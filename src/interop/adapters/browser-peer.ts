@@ -44,7 +44,7 @@ export function browserPeer(browser: BrowserName, label: string): InteropPeer {
       // A browser launch takes a few hundred ms (Chromium) to a few seconds (Firefox), more on a busy machine.
       timeoutMs: 20_000,
       // Both take ICE servers and relay only (iceTransportPolicy) in the page.
-      networks: ['direct', 'nat', 'relay', 'server-nat'],
+      networks: ['direct', 'nat', 'relay', 'server-nat', 'server-outbound'],
       run: ({ url, test, timeoutMs, server, root, site, env }) => {
         const args = [main(root), '--browser', browser, '-s', url, '-t', String(test), '--timeout', String(timeoutMs / 1000), '--json', ...iceServerArgs(site)];
         if (server.quirks.videoOnly) args.push('--no-audio');

@@ -8,7 +8,7 @@ export const pionPeer = contractPeer({
   clientCommand: ['interop/peers/pion/bin/pion-client'],
   // Test 0: fail unless RTP comes back, so the cell checks the media echo.
   test0ClientArgs: ['--require-echo'],
-  clientNetworks: ['direct', 'nat', 'relay', 'server-nat'],
+  clientNetworks: ['direct', 'nat', 'relay', 'server-nat', 'server-outbound'],
   debianPackages: ['golang-go', 'golang-github-pion-webrtc.v3-dev'],
   keyLog: { writes: true, note: "read from pion/dtls's connection state (interop/peers/pion/peer/keylog.go)" },
 });
