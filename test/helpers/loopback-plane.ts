@@ -63,7 +63,7 @@ export async function createLoopbackPlane(onEvents: (events: PlaneEvent[]) => vo
   function onDatagram(socket: number, data: Buffer, from: UdpAddress): void {
     if (blackholed.has(socket) || data.length === 0) return;
     const first = data[0]!;
-    if (first < 4) return emit({ type: 'stun', socket, from, data });
+    if (first < 4) return emit({ type: 'stun', socket, from, local: '', data });
     if (first < 20 || first > 63) return; // RTP/RTCP: no SRTP here
     for (const [id, session] of sessions) {
       if (session.options.socket !== socket || session.closed || !session.allowed.has(key(from))) continue;

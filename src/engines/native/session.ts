@@ -78,12 +78,11 @@ export class NativeSession {
       remoteFingerprint: facts.fingerprint,
       srtpProfiles: options.srtpProfiles ?? DEFAULT_SRTP_PROFILES,
       sections: this.answer.sections,
-      midExtensionId: this.answer.midExtensionId,
     });
     if (typeof id === 'string') throw new Error(`the data plane refused the session: ${id}`);
     this.id = id;
     this.ice = new IceAgent({
-      transport: { send: (s, to, data) => void plane.send(s, to, data) },
+      transport: { send: (s, to, data, from) => void plane.send(s, to, data, from) },
       local: ice,
       remote: facts.ice,
       remoteLite: facts.iceLite,
@@ -93,8 +92,8 @@ export class NativeSession {
       timing: options.iceTiming,
       events: {
         state: (state) => this.#onIceState(state),
-        validated: (_socket, remote) => plane.allowRemote(id, remote),
-        selected: (pair: SelectedPair) => plane.selectRemote(id, pair.remote),
+        validated: (_socket, remote, source) => plane.allowRemote(id, remote, source),
+        selected: (pair: SelectedPair) => plane.selectRemote(id, pair.remote, pair.source),
         trace: options.iceTrace,
       },
     });
@@ -120,9 +119,9 @@ export class NativeSession {
     this.ice.start();
   }
 
-  /** A `stun` event on one of this session's sockets. */
-  receiveStun(socket: number, from: UdpAddress, data: Buffer): void {
-    this.ice.receive(socket, from, data);
+  /** A `stun` event on one of this session's sockets (`local`: the address of ours it reached). */
+  receiveStun(socket: number, from: UdpAddress, data: Buffer, local?: string): void {
+    this.ice.receive(socket, from, data, local);
   }
 
   /** The plane's other events for this session. */
