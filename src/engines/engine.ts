@@ -12,7 +12,7 @@ import type { IceServer } from '../net/ice-server.js';
 import type { MediaKind, SessionDescription } from '../sdp/description.js';
 import type { ParsedOffer } from '../sdp/parsed-offer.js';
 
-export type EngineName = 'libdatachannel' | 'werift' | 'libwebrtc';
+export type EngineName = 'libdatachannel' | 'werift' | 'libwebrtc' | 'native';
 
 /** RTCPeerConnectionState, as far as we need it. `closed` is always the last state reported. */
 export type PeerState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
@@ -101,8 +101,24 @@ export interface EchoPeer {
    * half the idle timeout. Never throws.
    */
   probeLiveness(): void;
+  /**
+   * What this side's stack knows of its DTLS and SCTP transports, where the engine can tell
+   * (the session logs it on `session-connected`, and the matrix shows it beside the client's
+   * sub-checks). Never throws; absent where the stack tells nothing.
+   */
+  transportFacts?(): EchoTransportFacts;
   /** Idempotent, never throws: closes the peer connection and frees tracks and channels. */
   close(): void;
+}
+
+/** The echo peer's own side of a session's transports, as its stack knows them. */
+export interface EchoTransportFacts {
+  /** The DTLS role the echo peer took: `client` sent the ClientHello. */
+  dtlsRole: TransportFact<'client' | 'server'>;
+  /** The SRTP protection profile DTLS-SRTP chose, by its IANA name (e.g. SRTP_AEAD_AES_128_GCM). */
+  srtpProfile: TransportFact<string>;
+  /** Whether the echo peer's own SCTP announced Zero Checksum Acceptable (RFC 9653) in its INIT-ACK. */
+  sctpZeroChecksum: TransportFact<boolean>;
 }
 
 export interface ClientPeerOptions {
@@ -217,6 +233,11 @@ export interface EngineCapabilities {
   readonly rawRtp: boolean;
   /** `NetworkOptions.udpMux` works: every peer of the process on one UDP port. */
   readonly udpMux: boolean;
+  /**
+   * `NetworkOptions.iceServers` works for the echo peer: it gathers server-reflexive or relay
+   * candidates from them. Without it the server refuses --ice-server at start.
+   */
+  readonly iceServers: boolean;
 }
 
 /**
@@ -245,7 +266,30 @@ export interface Engine {
    * it throws is a bug, answered 500.
    */
   createEchoPeer(offer: ParsedOffer, options: EchoPeerOptions): Promise<EchoPeer>;
-  createClientPeer(options: ClientPeerOptions): ClientPeer;
+  /**
+   * The client side. Absent for a server-only engine (native: our own media plane has no
+   * offerer side): its sessions are driven by the other engines' clients, in the conformance
+   * suite and the matrix alike. Callers check with `hasClientPeer`.
+   */
+  createClientPeer?(options: ClientPeerOptions): ClientPeer;
+}
+
+/** Thrown by an engine's loader where it cannot run here (a native part that did not build or load). */
+export class EngineUnavailable extends Error {
+  constructor(
+    readonly engine: EngineName,
+    readonly reason: string,
+  ) {
+    super(`the ${engine} engine is unavailable: ${reason}`);
+    this.name = 'EngineUnavailable';
+  }
+}
+
+/** An engine that has a client side. */
+export type ClientEngine = Engine & { createClientPeer(options: ClientPeerOptions): ClientPeer };
+
+export function hasClientPeer(engine: Engine): engine is ClientEngine {
+  return typeof engine.createClientPeer === 'function';
 }
 
 /** The raw RTP legs of a client peer, or none where its engine sends its own encoding (rawRtp false). */

@@ -139,7 +139,7 @@ test('arbitrary bodies never get a 5xx and never leave a session behind', { time
   await checkHealthyAndEmpty(server);
 });
 
-const RUNS: Record<EngineName, number> = { libdatachannel: 250, werift: 120, libwebrtc: 50 };
+const RUNS: Record<EngineName, number> = { libdatachannel: 250, werift: 120, libwebrtc: 50, native: 250 };
 
 for (const engine of Object.keys(RUNS) as EngineName[]) {
   test(`mutations of real offers never get a 5xx from a ${engine} server, never stall or crash it, never leave a session behind`, { timeout: 180_000 }, async (t) => {

@@ -11,7 +11,7 @@
 import type { SessionDescription as ParsedSdp } from 'sdp-transform';
 import { IceAgent, type IceTiming } from '../../ice/agent.js';
 import { newCredentials } from '../../ice/credentials.js';
-import type { IceAgentEvents, IceAgentState, LocalCandidate, SelectedPair } from '../../ice/types.js';
+import type { IceAgentEvents, IceAgentState, IceCredentials, LocalCandidate, SelectedPair } from '../../ice/types.js';
 import { buildAnswer, type NativeAnswer } from './answer.js';
 import { stackPolicy } from './stack-policy.js';
 import { DataChannelEcho } from './data-channels.js';
@@ -35,6 +35,8 @@ export interface NativeSessionOptions {
   maxMessageSize?: number;
   srtpProfiles?: SrtpProfileName[];
   admitDataChannel?(label: string): boolean;
+  /** Every data channel the client opened is closed again (it had opened one at least). */
+  onChannelsClosed?(): void;
   onState?(state: NativeSessionState): void;
   /** The ICE agent's own states (EchoPeer.onIceStateChange). */
   onIceState?(state: IceAgentState): void;
@@ -50,6 +52,8 @@ const DEFAULT_SRTP_PROFILES: SrtpProfileName[] = ['SRTP_AEAD_AES_128_GCM', 'SRTP
 export class NativeSession {
   readonly answer: NativeAnswer;
   readonly ice: IceAgent;
+  /** Our ICE credentials (the answer's): a router on a shared socket finds the agent by `ufrag`. */
+  readonly localCredentials: IceCredentials;
   /** The data plane's session id. */
   readonly id: number;
   readonly dataChannels: DataChannelEcho | undefined;
@@ -60,6 +64,7 @@ export class NativeSession {
   constructor(private readonly options: NativeSessionOptions) {
     const { plane } = options;
     const ice = newCredentials();
+    this.localCredentials = ice;
     const policy = stackPolicy(options.offer);
     this.answer = buildAnswer({
       offer: options.offer,
@@ -105,6 +110,7 @@ export class NativeSession {
           remotePort: data.remotePort,
           maxMessageSize: data.maxMessageSize,
           admit: options.admitDataChannel,
+          onAllClosed: options.onChannelsClosed,
           onError: options.onError,
         })
       : undefined;
