@@ -137,7 +137,7 @@ export class NativeEchoPeer implements EchoPeer {
       srtpProfile: !connected
         ? unknown('the DTLS handshake has not finished')
         : profile === 'none' || profile === undefined
-          ? unknown('no SRTP profile was negotiated (a data channel only)')
+          ? unknown('the client offered no SRTP profile DTLS could agree on (use_srtp)')
           : known(IANA_PROFILE[profile] ?? profile),
       // werift's SCTP (data-channels.ts) never announces it: pion 3.1 clients cannot take it.
       sctpZeroChecksum: this.#session.dataChannels ? known(this.#session.dataChannels.zeroChecksum) : unknown('no data channel in the offer'),
