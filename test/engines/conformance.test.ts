@@ -14,6 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import sdpTransform from 'sdp-transform';
 import { hasClientPeer, rtpLegs, type CandidatePair, type ClientDataChannel, type ClientEngine, type Engine, type EngineName } from '../../src/engines/engine.js';
 import { DEFAULT_ENGINE, ENGINE_NAMES, loadClientEngine, loadEngine } from '../../src/engines/registry.js';
+import { loadNativeAddon } from '../../src/engines/native/addon.js';
 import { checkMediaEcho } from '../../src/client/media-check.js';
 import { silentLogger as log } from '../../src/log.js';
 import { rtpPayloadType, rtpSequenceNumber, rtpSsrc } from '../../src/rtp/packet.js';
@@ -31,6 +32,11 @@ const clientEngines = (await Promise.all(ENGINE_NAMES.filter((name) => name !== 
 const rawRtpEngine = clientEngines.find((engine) => engine.capabilities.rawRtp);
 assert.ok(rawRtpEngine, 'some engine has a raw RTP client');
 const defaultClient = await loadClientEngine(DEFAULT_ENGINE);
+if (process.env.WEBRTC_ECHO_EXPECT_SANITIZERS && engines.some((engine) => engine.name === 'native')) {
+  // The ASan run (test/native/asan.test.ts) must not pass on the plain build by mistake.
+  const load = loadNativeAddon();
+  assert.ok('addon' in load && load.addon.versions().sanitizers, `expected the sanitizer build of the addon: ${JSON.stringify('addon' in load ? load.addon.versions() : load)}`);
+}
 
 let baseline: string[] = [];
 before(() => {
