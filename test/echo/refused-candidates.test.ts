@@ -7,7 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { CLIENT_ENGINE_NAMES, ENGINE_NAMES } from '../../src/engines/registry.js';
+import { CLIENT_ENGINE_NAMES } from '../../src/engines/registry.js';
+import { TESTED_ENGINES } from '../helpers/engines.js';
 import { parseCidrList } from '../../src/sdp/candidate-policy.js';
 import { ROOT, runCli } from '../helpers/cli.js';
 import { makeOffer } from '../helpers/offer.js';
@@ -21,7 +22,7 @@ async function refusedCount(metricsUrl: string): Promise<number> {
   return [...text.matchAll(/^echo_candidates_refused_total\{reason="denied"\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
 }
 
-for (const serverEngine of ENGINE_NAMES) {
+for (const serverEngine of TESTED_ENGINES) {
   test(`a ${serverEngine} server that refuses every offer candidate still connects our clients (test 1), through their own checks`, async (t) => {
     const server = await startTestServer(t, serverEngine, { candidateDeny: EVERYTHING });
     for (const clientEngine of CLIENT_ENGINE_NAMES) {

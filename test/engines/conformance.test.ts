@@ -15,6 +15,7 @@ import sdpTransform from 'sdp-transform';
 import { hasClientPeer, rtpLegs, type CandidatePair, type ClientDataChannel, type ClientEngine, type Engine, type EngineName } from '../../src/engines/engine.js';
 import { DEFAULT_ENGINE, ENGINE_NAMES, loadClientEngine, loadEngine } from '../../src/engines/registry.js';
 import { loadNativeAddon } from '../../src/engines/native/addon.js';
+import { TESTED_ENGINES } from '../helpers/engines.js';
 import { checkMediaEcho } from '../../src/client/media-check.js';
 import { silentLogger as log } from '../../src/log.js';
 import { rtpPayloadType, rtpSequenceNumber, rtpSsrc } from '../../src/rtp/packet.js';
@@ -27,7 +28,7 @@ import {
 import { eventually, withTimeout } from '../helpers/timeout.js';
 
 const only = process.env.WEBRTC_ECHO_CONFORMANCE_ENGINES?.split(',').filter(Boolean) as EngineName[] | undefined;
-const engines: Engine[] = await Promise.all((only ?? ENGINE_NAMES).map((name) => loadEngine(name)));
+const engines: Engine[] = await Promise.all((only ?? TESTED_ENGINES).map((name) => loadEngine(name)));
 const clientEngines = (await Promise.all(ENGINE_NAMES.filter((name) => name !== 'native').map((name) => loadEngine(name)))).filter(hasClientPeer);
 const rawRtpEngine = clientEngines.find((engine) => engine.capabilities.rawRtp);
 assert.ok(rawRtpEngine, 'some engine has a raw RTP client');

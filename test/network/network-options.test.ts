@@ -10,6 +10,7 @@ import sdpTransform from 'sdp-transform';
 import { InvalidArgumentError } from 'commander';
 import { parseIceServer, parsePortRange } from '../../src/commands/parse.js';
 import { ENGINE_NAMES, loadClientEngine, loadEngine } from '../../src/engines/registry.js';
+import { TESTED_ENGINES } from '../helpers/engines.js';
 import { openSession } from '../../src/bench/worker/bench-session.js';
 import { silentLogger } from '../../src/log.js';
 import { SERVER_DEFAULTS, startWorkerServer } from '../../src/signaling/server.js';
@@ -50,7 +51,7 @@ test('announced public addresses replace host candidates of their family, once p
   ]);
 });
 
-for (const engine of ENGINE_NAMES) {
+for (const engine of TESTED_ENGINES) {
   test(`a ${engine} server keeps its echo peers inside --udp-port-range and announces --public-ip; the client names the selected pair`, async (t) => {
     // 127.0.0.2 stands for a public address: the echo peer's sockets listen on every address, so
     // a client reaches them there, and only through the announcement (stacks leave loopback out).
@@ -123,7 +124,7 @@ test('the default listener is dual stack: the same server answers on 127.0.0.1 a
   }
 });
 
-for (const engine of ENGINE_NAMES) {
+for (const engine of TESTED_ENGINES) {
   test(`a ${engine} server answers with IPv6 host candidates where the machine has an IPv6 address`, { skip: globalIpv6 ? false : 'this machine has no global IPv6 address' }, async (t) => {
     const server = await startTestServer(t, engine);
     const { offer, peer } = await makeOffer();
