@@ -27,10 +27,10 @@ COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts --no-audit --no-fund
 COPY . .
 RUN npm run build
-# Native addons of our own (native/, node-gyp) build here, against this stage's Node: one line,
-#   RUN node scripts/build-native.mjs
-# Their output, native/build/Release, is copied into the image (empty until there is one).
-RUN mkdir -p native/build/Release
+# The native engine's data plane (native/, node-gyp) builds here, against this stage's own Node
+# and the OpenSSL it exports: no system OpenSSL, nothing downloaded. Not --optional: an image
+# whose build lost its addon would serve the libdatachannel fallback without anyone noticing.
+RUN node scripts/build-native.mjs
 
 # Production dependencies only (no TypeScript, Vite, tsx or playwright-core), with node-datachannel's
 # addon patched while node_modules is still writable (docs/workarounds.md). The server only checks
@@ -49,7 +49,8 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-COPY --from=build /app/native/build/Release ./native/build/Release
+# The addon alone (node-gyp-build loads native/build/Release/*.node), not its object files.
+COPY --from=build /app/native/build/Release/webrtc_echo_native.node ./native/build/Release/
 COPY package.json client.sh ./
 COPY testdata ./testdata
 COPY deploy/healthcheck.mjs ./deploy/

@@ -54,9 +54,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (int pt = 96 + i; pt < 128; pt += 3) section.payloadTypes.set(pt);
     section.payloadTypes.set(111);
     section.offeredSsrcs.push_back(0x1000 + i);
+    // As werift offers it: the mid extension under a different id in one section.
+    section.midExtensionId = i == 2 && midId != 0 ? static_cast<uint8_t>(midId % 14 + 1) : midId;
     config.sections.push_back(section);
   }
-  config.midExtensionId = midId;
   MediaEcho echo(config, counters, events);
   if (!echo.setKeys(profile, clientKey, clientKey + 16, echoKey, echoKey + 16)) __builtin_trap();
 

@@ -44,8 +44,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   section.mid = "0";
   section.echoSsrc = 0xabcdef;
   section.payloadTypes.set(96);
+  section.midExtensionId = 1;
   config.sections.push_back(section);
-  config.midExtensionId = 1;
   MediaEcho echo(config, counters, events);
   if (!echo.setKeys(profile, key, key + 16, key, key + 16)) __builtin_trap();
   memcpy(buffer.data(), data, size);

@@ -45,6 +45,15 @@ bool readEndpoint(const Napi::Value& value, Endpoint& out) {
          echo::endpointFromText(address, static_cast<int>(port), out);
 }
 
+/** An optional local address (text, no port): absent, undefined or '' leave `out` invalid. */
+bool readOptionalAddress(const Napi::CallbackInfo& info, size_t index, Endpoint& out) {
+  out = Endpoint();
+  if (info.Length() <= index || info[index].IsUndefined()) return true;
+  std::string address;
+  if (!readString(info[index], 255, address)) return false;
+  return address.empty() || echo::endpointFromText(address, 0, out);
+}
+
 bool readBytes(const Napi::Value& value, std::vector<uint8_t>& out) {
   if (!value.IsTypedArray()) return false;
   const Napi::TypedArray array = value.As<Napi::TypedArray>();
@@ -103,11 +112,6 @@ bool readSessionOptions(const Napi::Value& value, echo::SessionOptions& options,
     }
     options.profiles.push_back(info->profile);
   }
-  if (!readInt(object.Get("midExtensionId"), 0, 255, number)) {
-    error = "midExtensionId must be 0-255";
-    return false;
-  }
-  options.media.midExtensionId = static_cast<uint8_t>(number);
   const Napi::Value sections = object.Get("sections");
   if (!sections.IsArray() || sections.As<Napi::Array>().Length() > 64) {
     error = "sections must be an array of at most 64";
@@ -131,6 +135,11 @@ bool readSessionOptions(const Napi::Value& value, echo::SessionOptions& options,
       return false;
     }
     config.echoSsrc = static_cast<uint32_t>(number);
+    if (!readInt(section.Get("midExtensionId"), 0, 255, number)) {
+      error = "a section's midExtensionId must be 0-255";
+      return false;
+    }
+    config.midExtensionId = static_cast<uint8_t>(number);
     const Napi::Value types = section.Get("payloadTypes");
     const Napi::Value ssrcs = section.Get("offeredSsrcs");
     if (!types.IsArray() || !ssrcs.IsArray() || ssrcs.As<Napi::Array>().Length() > 64) {
@@ -215,6 +224,7 @@ class EventBuilder {
         set(value, "type", string("stun"));
         set(value, "socket", number(event.socket));
         set(value, "from", endpoint(event.from));
+        set(value, "local", string(event.local.valid() ? echo::endpointAddressText(event.local) : ""));
         set(value, "data", buffer(event.data));
         break;
       case PlaneEvent::Type::DtlsConnected: {
@@ -415,12 +425,14 @@ class PlaneWrap : public Napi::ObjectWrap<PlaneWrap> {
     Napi::Env env = info.Env();
     int64_t id = 0;
     Endpoint to;
+    Endpoint from;
     std::vector<uint8_t> data;
     if (!usable() || info.Length() < 3 || !readInt(info[0], 1, INT32_MAX, id) || !readEndpoint(info[1], to) ||
-        !readBytes(info[2], data) || data.empty() || data.size() > echo::kDatagramCapacity) {
+        !readBytes(info[2], data) || data.empty() || data.size() > echo::kDatagramCapacity ||
+        !readOptionalAddress(info, 3, from)) {
       return Napi::Boolean::New(env, false);
     }
-    return Napi::Boolean::New(env, plane_->send(static_cast<int>(id), to, std::move(data)));
+    return Napi::Boolean::New(env, plane_->send(static_cast<int>(id), to, std::move(data), from));
   }
 
   Napi::Value createSession(const Napi::CallbackInfo& info) {
@@ -438,14 +450,15 @@ class PlaneWrap : public Napi::ObjectWrap<PlaneWrap> {
     Napi::Env env = info.Env();
     int64_t id = 0;
     Endpoint remote;
+    Endpoint local;
     if (!usable() || info.Length() < 2 || !readInt(info[0], 1, INT32_MAX, id) || !readEndpoint(info[1], remote) ||
-        !plane_->counters(static_cast<int>(id))) {
+        !readOptionalAddress(info, 2, local) || !plane_->counters(static_cast<int>(id))) {
       return Napi::Boolean::New(env, false);
     }
     if (select) {
-      plane_->selectRemote(static_cast<int>(id), remote);
+      plane_->selectRemote(static_cast<int>(id), remote, local);
     } else {
-      plane_->allowRemote(static_cast<int>(id), remote);
+      plane_->allowRemote(static_cast<int>(id), remote, local);
     }
     return Napi::Boolean::New(env, true);
   }

@@ -19,22 +19,33 @@ EchoSession::EchoSession(int id, SessionOptions options, DtlsContext& dtls, Even
 
 bool EchoSession::init(std::string& error) { return dtls_.init(fingerprint_, profiles_, error); }
 
-bool EchoSession::allowRemote(const Endpoint& remote, Endpoint& evicted) {
-  if (std::find(allowed_.begin(), allowed_.end(), remote) != allowed_.end()) return false;
+bool EchoSession::allowRemote(const Endpoint& remote, const Endpoint& local, Endpoint& evicted) {
+  auto known = std::find(allowed_.begin(), allowed_.end(), remote);
+  if (known != allowed_.end()) {
+    if (local.valid()) allowedLocals_[static_cast<size_t>(known - allowed_.begin())] = local;
+    return false;
+  }
   bool evictedOne = false;
   if (allowed_.size() >= kMaxAllowedRemotes) {
     // The oldest that is not the selected pair goes.
     auto victim = std::find_if(allowed_.begin(), allowed_.end(), [&](const Endpoint& e) { return e != selected_; });
     evicted = *victim;
+    allowedLocals_.erase(allowedLocals_.begin() + (victim - allowed_.begin()));
     allowed_.erase(victim);
     evictedOne = true;
   }
   allowed_.push_back(remote);
+  allowedLocals_.push_back(local);
   return evictedOne;
 }
 
-void EchoSession::selectRemote(const Endpoint& remote) {
+void EchoSession::selectRemote(const Endpoint& remote, const Endpoint& local) {
   selected_ = remote;
+  selectedLocal_ = local;
+  if (!selectedLocal_.valid()) {
+    auto known = std::find(allowed_.begin(), allowed_.end(), remote);
+    if (known != allowed_.end()) selectedLocal_ = allowedLocals_[static_cast<size_t>(known - allowed_.begin())];
+  }
   selectedAddressSize_ = 0;
   if (socket_ && !endpointToSockaddr(remote, socket_->family(), selectedAddress_, selectedAddressSize_)) {
     selectedAddressSize_ = 0;
@@ -42,16 +53,21 @@ void EchoSession::selectRemote(const Endpoint& remote) {
   dtls_.start();
 }
 
-const sockaddr_storage* EchoSession::replyTo(socklen_t& size) const {
+const sockaddr_storage* EchoSession::replyTo(socklen_t& size, const Endpoint*& source) const {
   if (selectedAddressSize_ == 0) return nullptr;
   size = selectedAddressSize_;
+  source = &selectedLocal_;
   return &selectedAddress_;
 }
 
-size_t EchoSession::onDatagram(PacketKind kind, uint8_t* data, size_t size, size_t capacity, const Endpoint& from) {
+size_t EchoSession::onDatagram(PacketKind kind, uint8_t* data, size_t size, size_t capacity, const Endpoint& from,
+                               const Endpoint& local) {
+  // The client may move to another of our addresses (a check on another pair): follow it.
+  if (local.valid() && from == selected_) selectedLocal_ = local;
   switch (kind) {
     case PacketKind::Dtls:
       dtlsPeer_ = from;
+      dtlsPeerLocal_ = local;
       dtls_.receive(data, size);
       return 0;
     case PacketKind::Rtp:
@@ -78,9 +94,9 @@ bool EchoSession::handshaking() const {
 void EchoSession::onDtlsSend(const uint8_t* data, size_t size) {
   if (!socket_) return;
   if (selected_.valid()) {
-    if (selectedAddressSize_ > 0) socket_->sendTo(selectedAddress_, selectedAddressSize_, data, size);
+    if (selectedAddressSize_ > 0) socket_->sendTo(selectedAddress_, selectedAddressSize_, data, size, &selectedLocal_);
   } else if (dtlsPeer_.valid()) {
-    socket_->sendTo(dtlsPeer_, data, size);
+    socket_->sendTo(dtlsPeer_, data, size, &dtlsPeerLocal_);
   }
 }
 

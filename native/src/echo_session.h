@@ -43,18 +43,25 @@ class EchoSession : private DtlsListener, private MediaListener {
   /** Thread side: the socket it sends on, once the plane has placed it. */
   void attach(UdpSocket* socket) { socket_ = socket; }
 
-  /** Returns the endpoint it stopped allowing to make room, if any. */
-  bool allowRemote(const Endpoint& remote, Endpoint& evicted);
+  /**
+   * `local`: the local address the remote reaches (invalid: not known). True when it stopped
+   * allowing another endpoint to make room (`evicted`).
+   */
+  bool allowRemote(const Endpoint& remote, const Endpoint& local, Endpoint& evicted);
   const std::vector<Endpoint>& allowed() const { return allowed_; }
-  void selectRemote(const Endpoint& remote);
+  void selectRemote(const Endpoint& remote, const Endpoint& local);
 
   /**
-   * A datagram from one of its allowed remotes, in place. For RTP and RTCP, the size of the
-   * echo to send back (to replyTo()), else 0.
+   * A datagram from one of its allowed remotes, in place, that reached local address `local`.
+   * For RTP and RTCP, the size of the echo to send back (to replyTo()), else 0.
    */
-  size_t onDatagram(PacketKind kind, uint8_t* data, size_t size, size_t capacity, const Endpoint& from);
-  /** Where the echo goes: the selected remote, or null for "where it came from". */
-  const sockaddr_storage* replyTo(socklen_t& size) const;
+  size_t onDatagram(PacketKind kind, uint8_t* data, size_t size, size_t capacity, const Endpoint& from,
+                    const Endpoint& local);
+  /**
+   * Where the echo goes: the selected remote, or null for "where it came from"; `source` is the
+   * local address it leaves from (the one the selected remote last reached).
+   */
+  const sockaddr_storage* replyTo(socklen_t& size, const Endpoint*& source) const;
 
   bool sendApplicationData(const uint8_t* data, size_t size);
   /** close_notify if connected; the plane frees the session right after. */
@@ -82,11 +89,20 @@ class EchoSession : private DtlsListener, private MediaListener {
   MediaEcho media_;
   UdpSocket* socket_ = nullptr;
   std::vector<Endpoint> allowed_;
+  /** The local address each allowed remote reaches, as ICE said it or as its datagrams show. */
+  std::vector<Endpoint> allowedLocals_;
   Endpoint selected_;
+  /** What goes to the selected remote leaves from here: the address its datagrams last reached. */
+  Endpoint selectedLocal_;
   sockaddr_storage selectedAddress_{};
   socklen_t selectedAddressSize_ = 0;
-  /** Where DTLS goes before ICE selected a pair: wherever the last DTLS came from. */
+  /**
+   * Where DTLS goes before ICE selected a pair, and from: wherever the last DTLS came from, to
+   * whichever of our addresses it reached. A client that is DTLS client (libdatachannel) shakes
+   * hands on its first working pair, seconds before it nominates one.
+   */
   Endpoint dtlsPeer_;
+  Endpoint dtlsPeerLocal_;
 };
 
 }  // namespace echo

@@ -1,5 +1,6 @@
 #include "media_echo.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "byte_order.h"
@@ -29,9 +30,13 @@ void setHeader(uint8_t* packet, uint8_t count, size_t size) {
 }  // namespace
 
 MediaEcho::MediaEcho(MediaConfig config, SessionCounters& counters, MediaListener& listener)
-    : midExtensionId_(config.midExtensionId), counters_(counters), listener_(listener) {
+    : counters_(counters), listener_(listener) {
   sections_.reserve(config.sections.size());
   for (auto& section : config.sections) {
+    const uint8_t id = section.midExtensionId;
+    if (id != 0 && std::find(midExtensionIds_.begin(), midExtensionIds_.end(), id) == midExtensionIds_.end()) {
+      midExtensionIds_.push_back(id);
+    }
     Section state;
     state.config = std::move(section);
     sections_.push_back(std::move(state));
@@ -107,16 +112,17 @@ int MediaEcho::offeredSection(uint32_t ssrc) const {
 int MediaEcho::sectionForRtp(const uint8_t* packet, const RtpHeader& header) {
   int section = cachedSection(header.ssrc);
   if (section >= 0) return section;
-  if (midExtensionId_ != 0) {
+  // The mid: under each id some section gave the extension, a mid of a section with that id.
+  for (size_t k = 0; section < 0 && k < midExtensionIds_.size(); k++) {
+    const uint8_t id = midExtensionIds_[k];
     const uint8_t* mid = nullptr;
     size_t midSize = 0;
-    if (findHeaderExtension(packet, header, midExtensionId_, &mid, &midSize)) {
-      for (size_t i = 0; i < sections_.size(); i++) {
-        const std::string& name = sections_[i].config.mid;
-        if (name.size() == midSize && memcmp(name.data(), mid, midSize) == 0) {
-          section = static_cast<int>(i);
-          break;
-        }
+    if (!findHeaderExtension(packet, header, id, &mid, &midSize)) continue;
+    for (size_t i = 0; i < sections_.size(); i++) {
+      const EchoSectionConfig& config = sections_[i].config;
+      if (config.midExtensionId == id && config.mid.size() == midSize && memcmp(config.mid.data(), mid, midSize) == 0) {
+        section = static_cast<int>(i);
+        break;
       }
     }
   }

@@ -20,12 +20,15 @@ struct EchoSectionConfig {
   uint32_t echoSsrc = 0;
   std::bitset<128> payloadTypes;
   std::vector<uint32_t> offeredSsrcs;
+  /**
+   * The id of the RFC 8843 §15 mid header extension in this section, 0 for none. Per section:
+   * werift offers a different id for it in each section of one BUNDLE group.
+   */
+  uint8_t midExtensionId = 0;
 };
 
 struct MediaConfig {
   std::vector<EchoSectionConfig> sections;
-  /** RFC 8843 §15 mid header extension id; 0 for none. */
-  uint8_t midExtensionId = 0;
 };
 
 class MediaListener {
@@ -92,7 +95,8 @@ class MediaEcho {
   size_t relayReportBlocks(uint8_t* blocks, size_t count);
 
   std::vector<Section> sections_;
-  uint8_t midExtensionId_;
+  /** The distinct mid extension ids of the sections, each tried in turn on a packet of no known section. */
+  std::vector<uint8_t> midExtensionIds_;
   SessionCounters& counters_;
   MediaListener& listener_;
   bool ready_ = false;

@@ -84,12 +84,13 @@ void Plane::closeSocket(int socket) {
   postCommand(std::move(command));
 }
 
-bool Plane::send(int socket, const Endpoint& to, std::vector<uint8_t> data) {
+bool Plane::send(int socket, const Endpoint& to, std::vector<uint8_t> data, const Endpoint& from) {
   if (stopped_ || openSockets_.count(socket) == 0) return false;
   Command command;
   command.type = Command::Type::Send;
   command.socket = socket;
   command.endpoint = to;
+  command.local = from;
   command.data = std::move(data);
   postCommand(std::move(command));
   return true;
@@ -118,21 +119,23 @@ int Plane::createSession(SessionOptions options, std::string& error) {
   return id;
 }
 
-void Plane::allowRemote(int session, const Endpoint& remote) {
+void Plane::allowRemote(int session, const Endpoint& remote, const Endpoint& local) {
   if (stopped_ || openSessions_.count(session) == 0) return;
   Command command;
   command.type = Command::Type::AllowRemote;
   command.session = session;
   command.endpoint = remote;
+  command.local = local;
   postCommand(std::move(command));
 }
 
-void Plane::selectRemote(int session, const Endpoint& remote) {
+void Plane::selectRemote(int session, const Endpoint& remote, const Endpoint& local) {
   if (stopped_ || openSessions_.count(session) == 0) return;
   Command command;
   command.type = Command::Type::SelectRemote;
   command.session = session;
   command.endpoint = remote;
+  command.local = local;
   postCommand(std::move(command));
 }
 
@@ -281,24 +284,29 @@ void Plane::handleDatagram(SocketSlot& slot, int index) {
     event.type = PlaneEvent::Type::Stun;
     event.socket = slot.id;
     event.from = from;
+    event.local = receiveBatch_.local(index);
     event.data.assign(data, data + size);
     post(std::move(event));
     return;
   }
   if (!session || kind == PacketKind::Other) return;
-  const size_t reply = session->onDatagram(kind, data, size, kDatagramCapacity, from);
+  const Endpoint& local = receiveBatch_.local(index);
+  const size_t reply = session->onDatagram(kind, data, size, kDatagramCapacity, from, local);
   if (kind == PacketKind::Dtls) {
     timersDirty_ = true;  // the handshake may have set or moved its retransmission timer
     return;
   }
   if (reply == 0) return;
   socklen_t toSize = 0;
-  const sockaddr_storage* to = session->replyTo(toSize);
+  const Endpoint* source = nullptr;
+  const sockaddr_storage* to = session->replyTo(toSize, source);
   if (!to) {
+    // Before ICE selected a pair: back where it came from, from where it arrived.
     to = &receiveBatch_.from(index);
     toSize = receiveBatch_.fromSize(index);
+    source = &local;
   }
-  sendBatch_.add(data, reply, to, toSize);
+  sendBatch_.add(data, reply, to, toSize, source);
 }
 
 void Plane::runCommands() {
@@ -337,7 +345,7 @@ void Plane::runCommand(Command& command) {
     }
     case Command::Type::Send: {
       SocketSlot* slot = findSocket(command.socket);
-      if (slot) slot->socket->sendTo(command.endpoint, command.data.data(), command.data.size());
+      if (slot) slot->socket->sendTo(command.endpoint, command.data.data(), command.data.size(), &command.local);
       break;
     }
     case Command::Type::AddSession: {
@@ -357,14 +365,14 @@ void Plane::runCommand(Command& command) {
       SocketSlot* slot = session ? findSocket(session->socketId()) : nullptr;
       if (!slot) break;
       Endpoint evicted;
-      if (session->allowRemote(command.endpoint, evicted)) {
+      if (session->allowRemote(command.endpoint, command.local, evicted)) {
         auto route = slot->routes.find(evicted);
         if (route != slot->routes.end() && route->second == session) slot->routes.erase(route);
       }
       // On a shared socket the latest session to validate an address gets its packets.
       slot->routes[command.endpoint] = session;
       if (command.type == Command::Type::SelectRemote) {
-        session->selectRemote(command.endpoint);
+        session->selectRemote(command.endpoint, command.local);
         timersDirty_ = true;
       }
       break;

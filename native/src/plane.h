@@ -46,11 +46,13 @@ class Plane : private EventSink {
   // ---- JavaScript thread ----
   int openSocket(const std::string& address, int portMin, int portMax, Endpoint& local, std::string& error);
   void closeSocket(int socket);
-  bool send(int socket, const Endpoint& to, std::vector<uint8_t> data);
+  /** `from`: the local address it leaves from (invalid: the kernel chooses). */
+  bool send(int socket, const Endpoint& to, std::vector<uint8_t> data, const Endpoint& from = Endpoint());
   /** The new session's id, or 0 with `error` set. */
   int createSession(SessionOptions options, std::string& error);
-  void allowRemote(int session, const Endpoint& remote);
-  void selectRemote(int session, const Endpoint& remote);
+  /** `local`: the local address the remote reaches (invalid: not known yet). */
+  void allowRemote(int session, const Endpoint& remote, const Endpoint& local = Endpoint());
+  void selectRemote(int session, const Endpoint& remote, const Endpoint& local = Endpoint());
   bool sendApplicationData(int session, std::vector<uint8_t> data);
   /** Null when the session is unknown or closed. */
   std::shared_ptr<const SessionCounters> counters(int session) const;
@@ -91,6 +93,8 @@ class Plane : private EventSink {
     int socket = 0;
     int session = 0;
     Endpoint endpoint;
+    /** Send: the source; AllowRemote, SelectRemote: the local address the remote reaches. */
+    Endpoint local;
     std::vector<uint8_t> data;
     std::unique_ptr<SocketSlot> slot;
     std::unique_ptr<EchoSession> echo;

@@ -16,6 +16,8 @@ struct PlaneEvent {
   int socket = 0;
   int session = 0;
   Endpoint from;
+  /** Stun: the local address it reached (invalid where the platform cannot say). */
+  Endpoint local;
   std::vector<uint8_t> data;
   /** The failure reason, or the mid of a BYE. */
   std::string text;

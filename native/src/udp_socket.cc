@@ -27,6 +27,19 @@ bool setNonBlocking(int fd) {
 bool transient(int error) { return error == EAGAIN || error == EWOULDBLOCK || error == EINTR || error == ENOBUFS; }
 #endif
 
+const uint8_t kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
+
+bool isLinkLocal(const Endpoint& endpoint) {
+  return endpoint.family == 6 && endpoint.address[0] == 0xFE && (endpoint.address[1] & 0xC0) == 0x80;
+}
+
+/** IPv4 from an IPv4 or IPv4-mapped IPv6 destination, IPv6 otherwise. */
+int destinationFamily(const sockaddr_storage& to) {
+  if (to.ss_family == AF_INET) return 4;
+  const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&to);
+  return memcmp(&v6->sin6_addr, kMappedPrefix, sizeof(kMappedPrefix)) == 0 ? 4 : 6;
+}
+
 }  // namespace
 
 // ---- batches -------------------------------------------------------------------------------
@@ -65,12 +78,14 @@ SendBatch::~SendBatch() {
 #endif
 }
 
-void SendBatch::add(const uint8_t* data, size_t size, const sockaddr_storage* to, socklen_t toSize) {
+void SendBatch::add(const uint8_t* data, size_t size, const sockaddr_storage* to, socklen_t toSize,
+                    const Endpoint* from) {
   if (count_ == kBatchSize) return;
   data_[count_] = data;
   sizes_[count_] = size;
   to_[count_] = to;
   toSizes_[count_] = toSize;
+  from_[count_] = from ? *from : Endpoint();
   count_++;
 }
 
@@ -102,6 +117,22 @@ std::unique_ptr<UdpSocket> UdpSocket::open(const std::string& address, int portM
     const int v6only = dualStack ? 0 : 1;
     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
   }
+  // A socket bound to a wildcard is reached at any of the machine's addresses. Each datagram
+  // says which (packet info), so that what goes back to its sender leaves from that address
+  // and not from one the kernel picks by route: pion drops a STUN answer from an address it did
+  // not send its check to (docs/triggered-check.md). A dual-stack socket gets the IPv4 ones as
+  // IP_PKTINFO and the IPv6 ones as IPV6_PKTINFO.
+  const bool wildcard = dualStack || address == "0.0.0.0";
+  if (wildcard) {
+    const int on = 1;
+#if defined(IP_PKTINFO)
+    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on));
+#endif
+#if defined(IPV6_RECVPKTINFO)
+    if (family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on));
+#endif
+  }
+  udp->wildcard_ = wildcard;
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &kReceiveBuffer, sizeof(kReceiveBuffer));
   setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &kSendBuffer, sizeof(kSendBuffer));
 
@@ -121,6 +152,10 @@ std::unique_ptr<UdpSocket> UdpSocket::open(const std::string& address, int portM
       getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &boundSize);
       endpointFromSockaddr(reinterpret_cast<sockaddr*>(&bound), boundSize, udp->local_);
       if (dualStack) udp->local_.family = 6;  // '::', not the IPv4 it folds to
+      if (!wildcard) {
+        udp->boundAddress_ = udp->local_;
+        udp->boundAddress_.port = 0;
+      }
       return udp;
     }
     lastError = errno;
@@ -135,12 +170,50 @@ UdpSocket::~UdpSocket() {
   if (fd_ >= 0) ::close(fd_);
 }
 
+void UdpSocket::readLocal(msghdr& header, Endpoint& local) const {
+  local = boundAddress_;
+  if (!wildcard_) return;
+  for (cmsghdr* message = CMSG_FIRSTHDR(&header); message; message = CMSG_NXTHDR(&header, message)) {
+#if defined(IP_PKTINFO)
+    if (message->cmsg_level == IPPROTO_IP && message->cmsg_type == IP_PKTINFO) {
+      in_pktinfo info;
+      memcpy(&info, CMSG_DATA(message), sizeof(info));
+      local = Endpoint();
+      local.family = 4;
+      memcpy(local.address, &info.ipi_addr, 4);
+      return;
+    }
+#endif
+#if defined(IPV6_PKTINFO)
+    if (message->cmsg_level == IPPROTO_IPV6 && message->cmsg_type == IPV6_PKTINFO) {
+      in6_pktinfo info;
+      memcpy(&info, CMSG_DATA(message), sizeof(info));
+      local = Endpoint();
+      const auto* bytes = reinterpret_cast<const uint8_t*>(&info.ipi6_addr);
+      if (memcmp(bytes, kMappedPrefix, sizeof(kMappedPrefix)) == 0) {
+        local.family = 4;
+        memcpy(local.address, bytes + 12, 4);
+      } else {
+        local.family = 6;
+        memcpy(local.address, bytes, 16);
+        // A link-local source needs its interface to leave from; any other is the kernel's to route.
+        if (isLinkLocal(local)) local.scope = info.ipi6_ifindex;
+      }
+      return;
+    }
+#endif
+  }
+}
+
 int UdpSocket::receive(ReceiveBatch& batch) {
   batch.count_ = 0;
 #if ECHO_HAVE_MMSG
   for (int i = 0; i < kBatchSize; i++) {
-    batch.headers_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
-    batch.headers_[i].msg_hdr.msg_flags = 0;
+    msghdr& header = batch.headers_[i].msg_hdr;
+    header.msg_namelen = sizeof(sockaddr_storage);
+    header.msg_flags = 0;
+    header.msg_control = wildcard_ ? batch.controls_[i] : nullptr;
+    header.msg_controllen = wildcard_ ? kControlCapacity : 0;
   }
   int received;
   do {
@@ -151,25 +224,74 @@ int UdpSocket::receive(ReceiveBatch& batch) {
     batch.sizes_[i] = batch.headers_[i].msg_len;
     batch.truncated_[i] = (batch.headers_[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
     batch.addressSizes_[i] = batch.headers_[i].msg_hdr.msg_namelen;
+    readLocal(batch.headers_[i].msg_hdr, batch.locals_[i]);
   }
   batch.count_ = received;
   return received;
 #else
   while (batch.count_ < kBatchSize) {
     const int i = batch.count_;
-    batch.addressSizes_[i] = sizeof(sockaddr_storage);
-    const ssize_t received = recvfrom(fd_, batch.data(i), kDatagramCapacity, 0,
-                                      reinterpret_cast<sockaddr*>(&batch.addresses_[i]), &batch.addressSizes_[i]);
+    iovec iov{batch.data(i), kDatagramCapacity};
+    msghdr header{};
+    header.msg_name = &batch.addresses_[i];
+    header.msg_namelen = sizeof(sockaddr_storage);
+    header.msg_iov = &iov;
+    header.msg_iovlen = 1;
+    header.msg_control = wildcard_ ? batch.controls_[i] : nullptr;
+    header.msg_controllen = wildcard_ ? kControlCapacity : 0;
+    const ssize_t received = recvmsg(fd_, &header, 0);
     if (received < 0) {
       if (errno == EINTR) continue;
       break;
     }
     batch.sizes_[i] = static_cast<size_t>(received);
-    // Without MSG_TRUNC reporting, a full buffer may have been cut: drop it all the same.
-    batch.truncated_[i] = static_cast<size_t>(received) >= kDatagramCapacity;
+    batch.addressSizes_[i] = header.msg_namelen;
+    batch.truncated_[i] = (header.msg_flags & MSG_TRUNC) != 0 || static_cast<size_t>(received) >= kDatagramCapacity;
+    readLocal(header, batch.locals_[i]);
     batch.count_++;
   }
   return batch.count_;
+#endif
+}
+
+size_t UdpSocket::sourceControl(const sockaddr_storage& to, const Endpoint* from, uint8_t* control) const {
+  if (!wildcard_ || !from || !from->valid() || from->family != destinationFamily(to)) return 0;
+  memset(control, 0, kControlCapacity);
+  msghdr header{};
+  header.msg_control = control;
+  header.msg_controllen = kControlCapacity;
+  cmsghdr* message = CMSG_FIRSTHDR(&header);
+  if (family_ == AF_INET6) {
+#if defined(IPV6_PKTINFO)
+    // An IPv4 source on a dual-stack socket is given IPv4-mapped (Linux ip_cmsg_send takes it so).
+    in6_pktinfo info{};
+    auto* bytes = reinterpret_cast<uint8_t*>(&info.ipi6_addr);
+    if (from->family == 4) {
+      memcpy(bytes, kMappedPrefix, sizeof(kMappedPrefix));
+      memcpy(bytes + 12, from->address, 4);
+    } else {
+      memcpy(bytes, from->address, 16);
+      info.ipi6_ifindex = from->scope;
+    }
+    message->cmsg_level = IPPROTO_IPV6;
+    message->cmsg_type = IPV6_PKTINFO;
+    message->cmsg_len = CMSG_LEN(sizeof(info));
+    memcpy(CMSG_DATA(message), &info, sizeof(info));
+    return CMSG_SPACE(sizeof(info));
+#else
+    return 0;
+#endif
+  }
+#if defined(IP_PKTINFO)
+  in_pktinfo info{};
+  memcpy(&info.ipi_spec_dst, from->address, 4);
+  message->cmsg_level = IPPROTO_IP;
+  message->cmsg_type = IP_PKTINFO;
+  message->cmsg_len = CMSG_LEN(sizeof(info));
+  memcpy(CMSG_DATA(message), &info, sizeof(info));
+  return CMSG_SPACE(sizeof(info));
+#else
+  return 0;
 #endif
 }
 
@@ -184,6 +306,9 @@ int UdpSocket::send(SendBatch& batch) {
     header.msg_iovlen = 1;
     header.msg_name = const_cast<sockaddr_storage*>(batch.to_[i]);
     header.msg_namelen = batch.toSizes_[i];
+    const size_t control = sourceControl(*batch.to_[i], &batch.from_[i], batch.controls_[i]);
+    header.msg_control = control > 0 ? batch.controls_[i] : nullptr;
+    header.msg_controllen = control;
   }
   int next = 0;
   while (next < batch.count_) {
@@ -204,24 +329,35 @@ int UdpSocket::send(SendBatch& batch) {
   }
 #else
   for (int i = 0; i < batch.count_; i++) {
-    if (sendTo(*batch.to_[i], batch.toSizes_[i], batch.data_[i], batch.sizes_[i])) sent++;
+    if (sendTo(*batch.to_[i], batch.toSizes_[i], batch.data_[i], batch.sizes_[i], &batch.from_[i])) sent++;
   }
 #endif
   batch.clear();
   return sent;
 }
 
-bool UdpSocket::sendTo(const Endpoint& to, const uint8_t* data, size_t size) {
+bool UdpSocket::sendTo(const Endpoint& to, const uint8_t* data, size_t size, const Endpoint* from) {
   sockaddr_storage storage;
   socklen_t storageSize = 0;
   if (!endpointToSockaddr(to, family_, storage, storageSize)) return false;
-  return sendTo(storage, storageSize, data, size);
+  return sendTo(storage, storageSize, data, size, from);
 }
 
-bool UdpSocket::sendTo(const sockaddr_storage& to, socklen_t toSize, const uint8_t* data, size_t size) {
+bool UdpSocket::sendTo(const sockaddr_storage& to, socklen_t toSize, const uint8_t* data, size_t size,
+                       const Endpoint* from) {
+  alignas(cmsghdr) uint8_t control[kControlCapacity];
+  iovec iov{const_cast<uint8_t*>(data), size};
+  msghdr header{};
+  header.msg_name = const_cast<sockaddr_storage*>(&to);
+  header.msg_namelen = toSize;
+  header.msg_iov = &iov;
+  header.msg_iovlen = 1;
+  const size_t controlSize = sourceControl(to, from, control);
+  header.msg_control = controlSize > 0 ? control : nullptr;
+  header.msg_controllen = controlSize;
   ssize_t result;
   do {
-    result = sendto(fd_, data, size, 0, reinterpret_cast<const sockaddr*>(&to), toSize);
+    result = sendmsg(fd_, &header, 0);
   } while (result < 0 && errno == EINTR);
   if (result < 0) sendErrors_++;
   return result >= 0;

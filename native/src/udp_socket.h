@@ -20,6 +20,8 @@ namespace echo {
 constexpr int kBatchSize = 32;
 /** Room for any datagram we accept (the MTU) plus what SRTP may add when we re-protect it. */
 constexpr size_t kDatagramCapacity = 2048;
+/** Room for the packet-info control messages of one datagram (IPv4 and IPv6 both). */
+constexpr size_t kControlCapacity = 128;
 
 class ReceiveBatch {
  public:
@@ -35,6 +37,11 @@ class ReceiveBatch {
   bool truncated(int i) const { return truncated_[i]; }
   const sockaddr_storage& from(int i) const { return addresses_[i]; }
   socklen_t fromSize(int i) const { return addressSizes_[i]; }
+  /**
+   * The local address the datagram reached (port 0): from IP_PKTINFO/IPV6_PKTINFO on a socket
+   * bound to a wildcard, the bound address otherwise; invalid where the platform cannot say.
+   */
+  const Endpoint& local(int i) const { return locals_[i]; }
 
  private:
   friend class UdpSocket;
@@ -44,6 +51,8 @@ class ReceiveBatch {
   bool truncated_[kBatchSize];
   sockaddr_storage addresses_[kBatchSize];
   socklen_t addressSizes_[kBatchSize];
+  Endpoint locals_[kBatchSize];
+  alignas(cmsghdr) uint8_t controls_[kBatchSize][kControlCapacity];
 #if ECHO_HAVE_MMSG
   mmsghdr* headers_;
   iovec iovs_[kBatchSize];
@@ -60,7 +69,8 @@ class SendBatch {
 
   bool full() const { return count_ == kBatchSize; }
   int count() const { return count_; }
-  void add(const uint8_t* data, size_t size, const sockaddr_storage* to, socklen_t toSize);
+  /** `from`: the local address it leaves from (copied); null or invalid: the kernel chooses. */
+  void add(const uint8_t* data, size_t size, const sockaddr_storage* to, socklen_t toSize, const Endpoint* from = nullptr);
   void clear() { count_ = 0; }
 
  private:
@@ -70,6 +80,8 @@ class SendBatch {
   size_t sizes_[kBatchSize];
   const sockaddr_storage* to_[kBatchSize];
   socklen_t toSizes_[kBatchSize];
+  Endpoint from_[kBatchSize];
+  alignas(cmsghdr) uint8_t controls_[kBatchSize][kControlCapacity];
 #if ECHO_HAVE_MMSG
   mmsghdr* headers_;
   iovec iovs_[kBatchSize];
@@ -95,16 +107,29 @@ class UdpSocket {
   int receive(ReceiveBatch& batch);
   /** Sends the batch; what the kernel will not take now is dropped, as UDP may. Returns how many went. */
   int send(SendBatch& batch);
-  bool sendTo(const Endpoint& to, const uint8_t* data, size_t size);
-  bool sendTo(const sockaddr_storage& to, socklen_t toSize, const uint8_t* data, size_t size);
+  /**
+   * One datagram. `from` (a local address of the remote's family) is the source on a socket bound
+   * to a wildcard, where the kernel would otherwise choose by route; null or invalid: it chooses.
+   */
+  bool sendTo(const Endpoint& to, const uint8_t* data, size_t size, const Endpoint* from = nullptr);
+  bool sendTo(const sockaddr_storage& to, socklen_t toSize, const uint8_t* data, size_t size,
+              const Endpoint* from = nullptr);
 
   uint64_t sendErrors() const { return sendErrors_; }
+  /** Bound to '::' or '0.0.0.0': datagrams say where they arrived and replies say where they leave from. */
+  bool wildcard() const { return wildcard_; }
 
  private:
   UdpSocket(int fd, int family) : fd_(fd), family_(family) {}
+  /** The control message that makes a datagram to `to` leave from `from`; its size, 0 for none. */
+  size_t sourceControl(const sockaddr_storage& to, const Endpoint* from, uint8_t* control) const;
+  void readLocal(msghdr& header, Endpoint& local) const;
   int fd_;
   int family_;
+  bool wildcard_ = false;
   Endpoint local_;
+  /** local_ without its port: what every datagram reaches on a socket bound to one address. */
+  Endpoint boundAddress_;
   uint64_t sendErrors_ = 0;
 };
 

@@ -15,6 +15,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { EngineName } from '../engines/engine.js';
 import { ENGINE_NAMES, loadEngine } from '../engines/registry.js';
+import { EngineUnavailable } from '../engines/engine.js';
 import { BENCH_DEFAULTS } from './defaults.js';
 import { progressLine } from './progress.js';
 import { run } from './run.js';
@@ -45,7 +46,10 @@ interface Target {
 async function targets(): Promise<Target[]> {
   const list: Target[] = [];
   for (const name of ENGINE_NAMES) {
-    const { capabilities } = await loadEngine(name);
+    // An engine that cannot run here (native without its addon) is left out, as a foreign server that is not built.
+    const loaded = await loadEngine(name).catch((err: unknown) => (err instanceof EngineUnavailable ? undefined : Promise.reject(err)));
+    if (!loaded) continue;
+    const { capabilities } = loaded;
     list.push({ name: `ours (${name})`, command: ownServerCommand(name), dataChannel: true, packetEcho: capabilities.packetEcho });
     if (name === 'libdatachannel') {
       list.push({ name: `ours (${name}, 2 workers)`, command: ownServerCommand(name, { workers: 2 }), dataChannel: true, packetEcho: capabilities.packetEcho });

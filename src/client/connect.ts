@@ -3,7 +3,7 @@
  * Echo Test client, the bench). One place also owns the retry of libdatachannel's start-up race.
  */
 import type { Logger } from 'pino';
-import type { ClientPeer, ClientPeerOptions, Engine, IceState, PeerState } from '../engines/engine.js';
+import type { ClientEngine, ClientPeer, ClientPeerOptions, IceState, PeerState } from '../engines/engine.js';
 import type { SessionDescription } from '../sdp/description.js';
 import { ClientError } from './client-error.js';
 import type { Deadline } from './deadline.js';
@@ -39,7 +39,7 @@ export interface Connected {
  * peer and closes it; on failure the peer is already closed and a ClientError is thrown.
  */
 export async function connectPeer(
-  engine: Engine,
+  engine: ClientEngine,
   peerOptions: ClientPeerOptions,
   url: string,
   deadline: Deadline,

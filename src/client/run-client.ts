@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { CandidatePair, ClientPeer, EngineName, NetworkOptions, PeerState, TransportFacts } from '../engines/engine.js';
-import { loadEngine } from '../engines/registry.js';
+import { loadClientEngine } from '../engines/registry.js';
 import { ClientError, type ClientFailureReason } from './client-error.js';
 import { closePeer, connectPeer, type Negotiation } from './connect.js';
 import { probeDataChannel, DATA_CHANNEL_PROBE_MS } from './data-channel-probes.js';
@@ -74,7 +74,7 @@ export async function runClient(options: ClientRunOptions): Promise<ClientResult
   let facts: TransportFacts | undefined;
   let peer: ClientPeer | undefined;
   try {
-    const engine = await loadEngine(options.engine);
+    const engine = await loadClientEngine(options.engine);
     const peerOptions = {
       audio: options.test === 0 && options.audio,
       video: options.test === 0 && options.video,

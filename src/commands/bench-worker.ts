@@ -6,8 +6,8 @@
  * echo and idle scenarios between jobs.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { loadEngine } from '../engines/registry.js';
-import type { Engine } from '../engines/engine.js';
+import { loadClientEngine } from '../engines/registry.js';
+import type { ClientEngine } from '../engines/engine.js';
 import { runConnectJob } from '../bench/worker/connect-job.js';
 import { EchoSessions } from '../bench/worker/echo-job.js';
 import { runDataChannelJob } from '../bench/worker/datachannel-job.js';
@@ -23,7 +23,7 @@ function post(message: WorkerMessage): void {
   process.send?.(message);
 }
 
-async function run(engine: Engine, request: JobRequest): Promise<unknown> {
+async function run(engine: ClientEngine, request: JobRequest): Promise<unknown> {
   const { job, id } = request;
   const progress = (done: number, failed: number) => post({ id, type: 'progress', done, failed });
   switch (job.kind) {
@@ -48,7 +48,7 @@ async function run(engine: Engine, request: JobRequest): Promise<unknown> {
 
 process.on('message', (request: JobRequest) => {
   loop.reset();
-  loadEngine(request.engine)
+  loadClientEngine(request.engine)
     .then((engine) => run(engine, request))
     .then(
       (result) => post({ id: request.id, type: 'done', result, loop: { p99Ms: nsToMs(loop.percentile(99)), maxMs: nsToMs(loop.max) } }),

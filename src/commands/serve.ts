@@ -37,7 +37,7 @@ export const serveCommand = new Command('serve')
   .addOption(secondsOption('--gather-timeout <seconds>', 'longest wait for ICE gathering before answering', SERVER_DEFAULTS.gatherTimeoutMs))
   .option('--public-ip <address>', 'announce this address in the answers\' host candidates (1:1 NAT); once for IPv4, once for IPv6', collect(parseIpAddress))
   .option('--udp-port-range <min-max>', 'UDP ports the echo peers may use', parsePortRange)
-  .option('--udp-mux <port>', 'one UDP port for every session (libdatachannel engine only)', parsePort)
+  .option('--udp-mux <port>', 'one UDP port for every session (libdatachannel and native); with --workers N, PORT to PORT+N-1, one per worker', parsePort)
   .option('--ice-server <url>', 'STUN/TURN server for the echo peers\' gathering: stun:HOST:PORT or turn://USER:PASS@HOST:PORT?transport=udp|tcp (repeatable)', collect(parseIceServer))
   .option('--max-media-sections <n>', 'm= sections per offer; more get 422', parsePositiveInt, SERVER_DEFAULTS.maxMediaSections)
   .option('--max-candidates <n>', 'distinct ICE candidates per offer; more get 422', parsePositiveInt, SERVER_DEFAULTS.maxCandidates)
@@ -97,7 +97,8 @@ export const serveCommand = new Command('serve')
       instanceId: opts.instanceId,
       log,
     };
-    // One UDP port for every session is one process's port: --udp-mux keeps them in one process.
+    // One UDP port for every session is one process's port: --udp-mux keeps them in one process
+    // unless --workers says otherwise (then worker i takes PORT+i).
     const workers = opts.workers ?? (opts.udpMux !== undefined ? 1 : cpus().length);
     const server: EchoServer<SessionHost> =
       workers > 1 ? await startWorkerServer({ ...options, workers, logLevel: opts.logLevel }) : await startEchoServer(options);

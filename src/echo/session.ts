@@ -194,7 +194,10 @@ export class EchoSession {
         this.onConnected(connectMs);
         this.resolveConnected();
         void this.peer.selectedPair().then((pair) => {
-          this.log.info({ event: 'session-connected', connectMs: Math.round(connectMs * 10) / 10, selectedPair: describePair(pair) }, 'session connected');
+          // What the server's own stack says of DTLS, SRTP and SCTP, where its engine tells
+          // (EchoPeer.transportFacts): the matrix reads it beside the client's sub-checks.
+          const transport = this.peer.transportFacts?.();
+          this.log.info({ event: 'session-connected', connectMs: Math.round(connectMs * 10) / 10, selectedPair: describePair(pair), ...(transport ? { transport } : {}) }, 'session connected');
         });
         this.schedule(this.timeouts.maxLifetimeMs, () => this.close('max-lifetime'));
         this.watchInboundActivity();

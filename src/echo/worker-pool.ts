@@ -68,8 +68,15 @@ class WorkerSlot {
     return this.sessions.size + this.inFlight;
   }
 
+  /** With --udp-mux PORT, this worker's own port: PORT + its index (a mux socket is one process's). */
+  get udpMux(): number | undefined {
+    const base = this.pool.config.network.udpMux;
+    return base === undefined ? undefined : base + this.index;
+  }
+
   start(): Promise<void> {
-    const config: WorkerConfig = { ...this.pool.config, index: this.index };
+    const network = { ...this.pool.config.network, udpMux: this.udpMux };
+    const config: WorkerConfig = { ...this.pool.config, network, index: this.index };
     const child = forkModule(WORKER_MODULE, { env: { ...process.env, [WORKER_CONFIG_ENV]: JSON.stringify(config) } });
     const rpc = new RpcChannel<WorkerEvent>(`worker ${this.index} (pid ${child.pid})`, ipcLink(child));
     this.child = child;
@@ -272,7 +279,7 @@ export class WorkerSessions implements SessionHost {
 
   health(): Record<string, unknown> {
     return {
-      workers: this.slots.map((s) => ({ worker: s.index, pid: s.child ? s.pid : null, up: s.ready, sessions: s.sessions.size, restarts: s.restarts })),
+      workers: this.slots.map((s) => ({ worker: s.index, pid: s.child ? s.pid : null, up: s.ready, sessions: s.sessions.size, restarts: s.restarts, ...(s.udpMux === undefined ? {} : { udpMux: s.udpMux }) })),
     };
   }
 

@@ -14,7 +14,7 @@ import type { ParsedOffer } from '../sdp/parsed-offer.js';
 import type { SdpCandidate } from '../sdp/candidates.js';
 import type { PlaybackPlan, PublishedTrack, TrackMapping } from '../sdp/playback.js';
 
-export type EngineName = 'libdatachannel' | 'werift' | 'libwebrtc';
+export type EngineName = 'libdatachannel' | 'werift' | 'libwebrtc' | 'native';
 
 /** RTCPeerConnectionState, as far as we need it. `closed` is always the last state reported. */
 export type PeerState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
@@ -108,6 +108,12 @@ export interface EchoPeer {
    * half the idle timeout. Never throws.
    */
   probeLiveness(): void;
+  /**
+   * What this side's stack knows of its DTLS and SCTP transports, where the engine can tell
+   * (the session logs it on `session-connected`, and the matrix shows it beside the client's
+   * sub-checks). Never throws; absent where the stack tells nothing.
+   */
+  transportFacts?(): EchoTransportFacts;
   /** Idempotent, never throws: closes the peer connection and frees tracks and channels. */
   close(): void;
   /** With `EchoPeerOptions.publish` (and `capabilities.playback`): what this peer receives, to be played to viewers. */
@@ -161,6 +167,16 @@ export interface ViewerLink {
   nack(viewerMid: string, sequences: readonly number[]): void;
   /** Stops sending to this viewer. Idempotent. */
   remove(): void;
+}
+
+/** The echo peer's own side of a session's transports, as its stack knows them. */
+export interface EchoTransportFacts {
+  /** The DTLS role the echo peer took: `client` sent the ClientHello. */
+  dtlsRole: TransportFact<'client' | 'server'>;
+  /** The SRTP protection profile DTLS-SRTP chose, by its IANA name (e.g. SRTP_AEAD_AES_128_GCM). */
+  srtpProfile: TransportFact<string>;
+  /** Whether the echo peer's own SCTP announced Zero Checksum Acceptable (RFC 9653) in its INIT-ACK. */
+  sctpZeroChecksum: TransportFact<boolean>;
 }
 
 export interface ClientPeerOptions {
@@ -296,6 +312,11 @@ export interface EngineCapabilities {
   readonly playback: boolean;
   /** `EchoPeer.addRemoteCandidate`: candidates trickled after the answer (WHIP/WHEP PATCH). */
   readonly trickle: boolean;
+  /**
+   * `NetworkOptions.iceServers` works for the echo peer: it gathers server-reflexive or relay
+   * candidates from them. Without it the server refuses --ice-server at start.
+   */
+  readonly iceServers: boolean;
 }
 
 /**
@@ -332,7 +353,30 @@ export interface Engine {
    * echoes the viewer's data channels, and detaches from the publication when it closes.
    */
   createViewerPeer?(offer: ParsedOffer, publication: Publication, plan: PlaybackPlan, options: EchoPeerOptions): Promise<EchoPeer>;
-  createClientPeer(options: ClientPeerOptions): ClientPeer;
+  /**
+   * The client side. Absent for a server-only engine (native: our own media plane has no
+   * offerer side): its sessions are driven by the other engines' clients, in the conformance
+   * suite and the matrix alike. Callers check with `hasClientPeer`.
+   */
+  createClientPeer?(options: ClientPeerOptions): ClientPeer;
+}
+
+/** Thrown by an engine's loader where it cannot run here (a native part that did not build or load). */
+export class EngineUnavailable extends Error {
+  constructor(
+    readonly engine: EngineName,
+    readonly reason: string,
+  ) {
+    super(`the ${engine} engine is unavailable: ${reason}`);
+    this.name = 'EngineUnavailable';
+  }
+}
+
+/** An engine that has a client side. */
+export type ClientEngine = Engine & { createClientPeer(options: ClientPeerOptions): ClientPeer };
+
+export function hasClientPeer(engine: Engine): engine is ClientEngine {
+  return typeof engine.createClientPeer === 'function';
 }
 
 /** The raw RTP legs of a client peer, or none where its engine sends its own encoding (rawRtp false). */

@@ -1,20 +1,57 @@
-import type { Engine, EngineName } from './engine.js';
+import type { ClientEngine, Engine, EngineName } from './engine.js';
+import { EngineUnavailable, hasClientPeer } from './engine.js';
 
-/** Engines load lazily: a stack's native addon is only loaded when someone uses it. */
-const loaders: Record<EngineName, () => Promise<Engine>> = {
-  libdatachannel: async () => {
-    // First, before node-datachannel loads its addon: our patched copy of it must be in place
-    // (written at build time; addon-patches.ts). Refuses, with what is missing, otherwise.
-    (await import('./libdatachannel/addon-patches.js')).requireAddonPatches();
-    return (await import('./libdatachannel/index.js')).libdatachannelEngine;
+interface EngineEntry {
+  /** Engines load lazily: a stack's native addon is only loaded when someone uses it. */
+  load(): Promise<Engine>;
+  /** Whether it has a client side (Engine.createClientPeer); known before it loads, for --engine's choices. */
+  client: boolean;
+}
+
+const entries: Record<EngineName, EngineEntry> = {
+  libdatachannel: {
+    client: true,
+    load: async () => {
+      // First, before node-datachannel loads its addon: our patched copy of it must be in place
+      // (written at build time; addon-patches.ts). Refuses, with what is missing, otherwise.
+      (await import('./libdatachannel/addon-patches.js')).requireAddonPatches();
+      return (await import('./libdatachannel/index.js')).libdatachannelEngine;
+    },
   },
-  werift: async () => (await import('./werift/index.js')).weriftEngine,
-  libwebrtc: async () => (await import('./libwebrtc/index.js')).libwebrtcEngine,
+  werift: { client: true, load: async () => (await import('./werift/index.js')).weriftEngine },
+  libwebrtc: { client: true, load: async () => (await import('./libwebrtc/index.js')).libwebrtcEngine },
+  // Server only; throws EngineUnavailable where its addon cannot load (src/engines/native/addon.ts).
+  native: { client: false, load: async () => (await import('./native/index.js')).loadNativeEngine() },
 };
 
-export const ENGINE_NAMES = Object.keys(loaders) as EngineName[];
+export const ENGINE_NAMES = Object.keys(entries) as EngineName[];
+/** The engines with a client side: every one but the server-only native engine. */
+export const CLIENT_ENGINE_NAMES = ENGINE_NAMES.filter((name) => entries[name].client);
 export const DEFAULT_ENGINE: EngineName = 'libdatachannel';
+/** What a server runs instead of an engine that cannot load here (`native` without its addon). */
+export const FALLBACK_ENGINE: EngineName = 'libdatachannel';
 
+/** Rejects with EngineUnavailable when the engine cannot run here. */
 export async function loadEngine(name: EngineName): Promise<Engine> {
-  return loaders[name]();
+  return entries[name].load();
+}
+
+/** An engine with a client side; rejects for a server-only one. */
+export async function loadClientEngine(name: EngineName): Promise<ClientEngine> {
+  const engine = await loadEngine(name);
+  if (!hasClientPeer(engine)) throw new Error(`the ${name} engine is a server only; clients: ${CLIENT_ENGINE_NAMES.join(', ')}`);
+  return engine;
+}
+
+/**
+ * The engine a server runs for `name`: that one, or FALLBACK_ENGINE where it cannot load here
+ * (`unavailable` says why, for the server to say once).
+ */
+export async function loadServerEngine(name: EngineName): Promise<{ engine: Engine; unavailable?: string }> {
+  try {
+    return { engine: await loadEngine(name) };
+  } catch (err) {
+    if (!(err instanceof EngineUnavailable) || name === FALLBACK_ENGINE) throw err;
+    return { engine: await loadEngine(FALLBACK_ENGINE), unavailable: err.reason };
+  }
 }

@@ -95,6 +95,10 @@ export class EchoError extends Error {
   static tooManySessions(max: number) {
     return new EchoError('ECHO_ERR_TOO_MANY_SESSIONS', `The server already holds its maximum of ${max} sessions; try again later`, { max });
   }
+  /** Every UDP port of --udp-port-range is held by a session: the server is full all the same. */
+  static noUdpPort(detail: string) {
+    return new EchoError('ECHO_ERR_TOO_MANY_SESSIONS', `No UDP port is free for another session (${detail}); try again later`);
+  }
   /** Context `retryAfterSeconds` becomes the reply's `Retry-After` header (signaling/app.ts). */
   static draining() {
     return new EchoError('ECHO_ERR_DRAINING', 'The server is draining: it finishes its live sessions and takes no new ones', {

@@ -87,6 +87,12 @@ interface Pair {
   state: PairState;
   /** Controlled: the client sent USE-CANDIDATE on it. Controlling: we are nominating it. */
   nominated: boolean;
+  /**
+   * The address of ours the remote's STUN last arrived at on this pair (the data plane's packet
+   * info), where everything for it leaves from: a socket bound to a wildcard would otherwise
+   * answer from whichever address the kernel picks, and pion drops such answers.
+   */
+  source: string | undefined;
 }
 
 /** Comprehension-required attributes a Binding request may carry (RFC 8445 §7.2.2). */
@@ -134,7 +140,7 @@ export class IceAgent {
 
   get selectedPair(): SelectedPair | undefined {
     const pair = this.#selected;
-    return pair && { socket: pair.socket, local: pair.local, remote: pair.remote };
+    return pair && { socket: pair.socket, local: pair.local, remote: pair.remote, source: sourceOf(pair) };
   }
 
   /** Whether a STUN answer with this transaction id is one of ours (a router on a shared socket asks). */
@@ -151,16 +157,20 @@ export class IceAgent {
     else this.#holdOff = setTimeout(() => this.#startChecks(true), this.options.checkHoldOffMs);
   }
 
-  /** One datagram that arrived on `socket` from `from`; anything but STUN for this agent is ignored. Never throws. */
-  receive(socket: number, from: UdpAddress, data: Buffer): void {
+  /**
+   * One datagram that arrived on `socket` from `from`, at our address `local` where the data
+   * plane says (its `stun` event); anything but STUN for this agent is ignored. Never throws.
+   */
+  receive(socket: number, from: UdpAddress, data: Buffer, local?: string): void {
     const message = parseStun(data);
-    if (message) this.receiveMessage(socket, from, message);
+    if (message) this.receiveMessage(socket, from, message, local);
   }
 
-  receiveMessage(socket: number, from: UdpAddress, message: StunMessage): void {
+  receiveMessage(socket: number, from: UdpAddress, message: StunMessage, local?: string): void {
     if (this.#state === 'closed' || this.#state === 'failed' || message.method !== METHOD_BINDING) return;
-    if (message.class === 'request') this.#onRequest(socket, from, message);
-    else if (message.class === 'success' || message.class === 'error') this.#onAnswer(socket, from, message);
+    const arrivedAt = local || undefined;
+    if (message.class === 'request') this.#onRequest(socket, from, message, arrivedAt);
+    else if (message.class === 'success' || message.class === 'error') this.#onAnswer(socket, from, message, arrivedAt);
     else if (this.#validated.has(validatedKey(socket, from))) this.#inbound++; // an indication (keepalive) from a known remote
   }
 
@@ -174,22 +184,23 @@ export class IceAgent {
     this.#setState('closed');
   }
 
-  #onRequest(socket: number, from: UdpAddress, message: StunMessage): void {
+  #onRequest(socket: number, from: UdpAddress, message: StunMessage, arrivedAt: string | undefined): void {
     const { local, remote } = this.options;
     if (username(message) !== `${local.ufrag}:${remote.ufrag}` || !verifyIntegrity(message, local.pwd)) return;
     this.#trace('request', { remote: from, nominate: useCandidate(message) });
+    // Every answer leaves from the address the request reached (RFC 8489 §6.3.3: to the source, from the destination).
     const unknown = unknownRequired(message, KNOWN_REQUEST_ATTRIBUTES);
     if (unknown.length > 0) {
       const list = Buffer.alloc(unknown.length * 2);
       unknown.forEach((type, i) => list.writeUInt16BE(type, i * 2));
-      this.#respondError(socket, from, message, 420, 'Unknown Attribute', [{ type: ATTR.UNKNOWN_ATTRIBUTES, value: list }]);
+      this.#respondError(socket, from, message, 420, 'Unknown Attribute', [{ type: ATTR.UNKNOWN_ATTRIBUTES, value: list }], arrivedAt);
       return;
     }
     this.#inbound++;
-    if (this.#resolveRoleConflict(socket, from, message)) return;
+    if (this.#resolveRoleConflict(socket, from, message, arrivedAt)) return;
     // Validated before the answer leaves: a client that is DTLS client sends its hello once it has it.
-    this.#validate(socket, from);
-    this.#respond(socket, from, message);
+    this.#validate(socket, from, arrivedAt);
+    this.#respond(socket, from, message, arrivedAt);
 
     let remoteCandidate = this.#remotes.find((r) => r.address === from.address && r.port === from.port);
     if (!remoteCandidate) {
@@ -197,7 +208,8 @@ export class IceAgent {
       remoteCandidate = { address: from.address, port: from.port, type: 'prflx', priority: priority(message) ?? 1, foundation: `prflx${this.#remotes.length}` };
       this.#remotes.push(remoteCandidate);
     }
-    const pair = this.#pair(socket, remoteCandidate);
+    const pair = this.#pair(socket, remoteCandidate, arrivedAt);
+    if (arrivedAt) pair.source = arrivedAt;
     if (this.#selected === pair) {
       this.#lastFromSelected = Date.now();
       if (this.#state === 'disconnected') this.#setState('connected');
@@ -222,12 +234,12 @@ export class IceAgent {
   }
 
   /** RFC 8445 §7.3.1.1. True when the request was answered with 487 and is done with. */
-  #resolveRoleConflict(socket: number, from: UdpAddress, message: StunMessage): boolean {
+  #resolveRoleConflict(socket: number, from: UdpAddress, message: StunMessage, arrivedAt: string | undefined): boolean {
     const theirs = iceRole(message);
     if (!theirs || theirs.role !== this.#role) return false;
     const weWin = this.#tieBreaker >= theirs.tieBreaker;
     if (this.#role === 'controlling' ? weWin : !weWin) {
-      this.#respondError(socket, from, message, 487, 'Role Conflict');
+      this.#respondError(socket, from, message, 487, 'Role Conflict', [], arrivedAt);
       return true;
     }
     this.#switchRole();
@@ -239,7 +251,7 @@ export class IceAgent {
     for (const pair of this.#pairs.values()) pair.priority = this.#pairPriority(pair.local, pair.remote);
   }
 
-  #onAnswer(socket: number, from: UdpAddress, message: StunMessage): void {
+  #onAnswer(socket: number, from: UdpAddress, message: StunMessage, arrivedAt: string | undefined): void {
     const transaction = this.#transactions.get(message.transactionId);
     if (!transaction || !verifyIntegrity(message, this.options.remote.pwd)) return;
     const pair = transaction.subject;
@@ -261,7 +273,8 @@ export class IceAgent {
       }
       return;
     }
-    this.#validate(socket, from);
+    if (arrivedAt) pair.source = arrivedAt;
+    this.#validate(socket, from, sourceOf(pair));
     if (transaction.kind === 'consent') {
       this.#lastConsentAnswer = this.#lastFromSelected = Date.now();
       if (this.#state === 'disconnected') this.#setState('connected');
@@ -318,7 +331,7 @@ export class IceAgent {
     let sends = 0;
     const send = () => {
       this.#trace('check', { remote: pair.remote, nominate, retransmit: sends++ });
-      this.#send(pair.socket, pair.remote, request);
+      this.#send(pair.socket, pair.remote, request, sourceOf(pair));
     };
     this.#transactions.start({ id: transactionId, subject: pair, kind: 'check', role: this.#role, useCandidate: nominate, send }, this.#timing);
   }
@@ -336,7 +349,7 @@ export class IceAgent {
     // Ordinary checks on other pairs are done with (§8.1.2); their answers are still taken.
     for (const other of this.#pairs.values()) if (other !== pair) this.#transactions.quiet(other);
     this.#lastConsentAnswer = this.#lastFromSelected = Date.now();
-    this.#emit(() => this.options.events?.selected?.({ socket: pair.socket, local: pair.local, remote: pair.remote }));
+    this.#emit(() => this.options.events?.selected?.({ socket: pair.socket, local: pair.local, remote: pair.remote, source: sourceOf(pair) }));
     if (this.#state !== 'connected') this.#setState('connected');
     this.#scheduleConsent();
   }
@@ -368,13 +381,13 @@ export class IceAgent {
       integrityKey: remote.pwd,
       fingerprint: true,
     });
-    const send = () => this.#send(pair.socket, pair.remote, request);
+    const send = () => this.#send(pair.socket, pair.remote, request, sourceOf(pair));
     // One request per consent check, not retransmitted: the next check comes in 4-6 s (RFC 7675 §5.1).
     this.#transactions.start({ id: transactionId, subject: pair, kind: 'consent', role: this.#role, useCandidate: false, send }, { ...this.#timing, maxRequests: 1, lastWaitRtos: this.#timing.consentTimeoutMs / this.#timing.rtoMs });
     this.#scheduleConsent();
   }
 
-  #respond(socket: number, from: UdpAddress, request: StunMessage): void {
+  #respond(socket: number, from: UdpAddress, request: StunMessage, arrivedAt: string | undefined): void {
     const response = encodeStun({
       class: 'success',
       transactionId: request.transactionId,
@@ -382,10 +395,10 @@ export class IceAgent {
       integrityKey: this.options.local.pwd,
       fingerprint: true,
     });
-    this.#send(socket, from, response);
+    this.#send(socket, from, response, arrivedAt);
   }
 
-  #respondError(socket: number, from: UdpAddress, request: StunMessage, code: number, reason: string, extra: StunAttribute[] = []): void {
+  #respondError(socket: number, from: UdpAddress, request: StunMessage, code: number, reason: string, extra: StunAttribute[], arrivedAt: string | undefined): void {
     const response = encodeStun({
       class: 'error',
       transactionId: request.transactionId,
@@ -393,23 +406,24 @@ export class IceAgent {
       integrityKey: this.options.local.pwd,
       fingerprint: true,
     });
-    this.#send(socket, from, response);
+    this.#send(socket, from, response, arrivedAt);
   }
 
-  #send(socket: number, to: UdpAddress, data: Buffer): void {
+  #send(socket: number, to: UdpAddress, data: Buffer, from: string | undefined): void {
     if (this.#state === 'closed') return;
     try {
-      this.options.transport.send(socket, to, data);
+      this.options.transport.send(socket, to, data, from);
     } catch {
       // A transport that cannot send now (a closed socket): the check times out like a lost one.
     }
   }
 
-  #validate(socket: number, remote: UdpAddress): void {
+  /** Once per socket and remote; `source` is where that remote reaches us, for the data plane to send from. */
+  #validate(socket: number, remote: UdpAddress, source: string | undefined): void {
     const key = validatedKey(socket, remote);
     if (this.#validated.has(key)) return;
     this.#validated.add(key);
-    this.#emit(() => this.options.events?.validated?.(socket, { address: remote.address, port: remote.port }));
+    this.#emit(() => this.options.events?.validated?.(socket, { address: remote.address, port: remote.port }, source));
   }
 
   /** Pairs of a remote candidate with each of our sockets of its family. */
@@ -419,23 +433,26 @@ export class IceAgent {
     }
   }
 
-  #pair(socket: number, remote: RemoteCandidate): Pair {
+  #pair(socket: number, remote: RemoteCandidate, arrivedAt?: string): Pair {
     const key = `${socket}|${remote.address}|${remote.port}`;
     let pair = this.#pairs.get(key);
     if (pair) return pair;
-    const local = this.#localFor(socket, remote.address);
-    pair = { key, socket, local, remote, priority: this.#pairPriority(local, remote), state: 'waiting', nominated: false };
+    const local = this.#localFor(socket, remote.address, arrivedAt);
+    pair = { key, socket, local, remote, priority: this.#pairPriority(local, remote), state: 'waiting', nominated: false, source: undefined };
     this.#pairs.set(key, pair);
     return pair;
   }
 
   /**
-   * Our candidate on `socket` for a remote of this family. A check can reach a socket on an
-   * address we did not announce for it (a dual-stack socket, a NAT with --public-ip): it is
-   * then the socket's first candidate, or a peer-reflexive one.
+   * Our candidate on `socket` for a remote of this family: the one at the address its check
+   * reached, where the data plane says. A check can reach a socket on an address we did not
+   * announce for it (a dual-stack socket, a NAT with --public-ip): it is then the socket's
+   * first candidate, or a peer-reflexive one.
    */
-  #localFor(socket: number, remoteAddress: string): LocalCandidate {
+  #localFor(socket: number, remoteAddress: string, arrivedAt?: string): LocalCandidate {
     const candidates = this.options.localCandidates.filter((c) => c.socket === socket);
+    const reached = arrivedAt === undefined ? undefined : candidates.find((c) => c.address === arrivedAt);
+    if (reached) return reached;
     const sameFamily = candidates.find((c) => family(c.address) === family(remoteAddress));
     return sameFamily ?? candidates[0] ?? { socket, address: '', port: 0, priority: candidatePriority('prflx', 0), foundation: 'prflx' };
   }
@@ -462,6 +479,11 @@ export class IceAgent {
       // A listener's error is its own: the agent goes on.
     }
   }
+}
+
+/** Where a pair's traffic leaves from: where its remote reaches us, else its local candidate's address. */
+function sourceOf(pair: Pair): string | undefined {
+  return pair.source ?? (pair.local.address || undefined);
 }
 
 function validatedKey(socket: number, remote: UdpAddress): string {

@@ -24,8 +24,8 @@ export class IceRouter {
     for (const [key, value] of this.#byAddress) if (value === agent) this.#byAddress.delete(key);
   }
 
-  /** Hands one datagram to its agent; false when no agent takes it (not STUN, or no one's). */
-  route(socket: number, from: UdpAddress, data: Buffer): boolean {
+  /** Hands one datagram (that reached our address `local`) to its agent; false when no agent takes it (not STUN, or no one's). */
+  route(socket: number, from: UdpAddress, data: Buffer, local?: string): boolean {
     const message = parseStun(data);
     if (!message) return false;
     const addressKey = `${socket}|${from.address}|${from.port}`;
@@ -49,7 +49,7 @@ export class IceRouter {
       }
     }
     if (!agent) return false;
-    agent.receiveMessage(socket, from, message);
+    agent.receiveMessage(socket, from, message, local);
     return true;
   }
 }

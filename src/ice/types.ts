@@ -11,7 +11,11 @@ export interface UdpAddress {
  * node dgram sockets in tests. Received STUN comes back in through `IceAgent.receive`.
  */
 export interface IceTransport {
-  send(socket: number, to: UdpAddress, data: Buffer): void;
+  /**
+   * `from`: the address of ours it should leave from (where the remote's checks arrive, or the
+   * pair's local candidate), for a socket bound to a wildcard; undefined: the kernel chooses.
+   */
+  send(socket: number, to: UdpAddress, data: Buffer, from?: string): void;
 }
 
 export interface IceCredentials {
@@ -46,6 +50,8 @@ export interface SelectedPair {
   socket: number;
   local: LocalCandidate;
   remote: RemoteCandidate;
+  /** The address of ours the remote reaches on this pair (where its STUN arrived), if the data plane said; else the local candidate's. */
+  source: string | undefined;
 }
 
 export interface IceAgentEvents {
@@ -55,7 +61,7 @@ export interface IceAgentEvents {
    * it): the data plane may now take DTLS and SRTP from it (`NativePlane.allowRemote`). Once
    * per socket and address.
    */
-  validated?(socket: number, remote: UdpAddress): void;
+  validated?(socket: number, remote: UdpAddress, source: string | undefined): void;
   /** The pair nominated and valid: where DTLS and media go (`NativePlane.selectRemote`); again on a later nomination. */
   selected?(pair: SelectedPair): void;
   /** Every check sent and STUN message taken, for a debug log (off unless given). */

@@ -14,6 +14,7 @@ import { ServerStartError } from './adapters/spawn-peer.js';
 import { CAPTURE_FILE, KEY_FILES, captureUnavailable, finishCapture, isolatedDirectSite, startCapture, type CaptureEvidence } from './evidence/capture.js';
 import { startSignalingRecorder, type SignalingRecorder } from './evidence/server-host.js';
 import { phasesOf, type Phase } from './evidence/phases.js';
+import { serverChecksOf } from './evidence/server-facts.js';
 import { signalingOf, type SignalingEvidence } from './evidence/signaling.js';
 import { knownFailureFor } from './known-failures.js';
 import { DEFAULT_CLIENT_NETWORKS, DEFAULT_SERVER_NETWORKS, type ClientOutcome, type InteropPeer, type RunningServer, type Site, type TestType } from './peer.js';
@@ -42,6 +43,12 @@ export interface RunResult {
   details?: unknown;
   /** The client's sub-checks (src/client/sub-checks.ts), where it reports them; they do not change the status. */
   checks?: SubCheck[];
+  /**
+   * The server's own side, where our server engine logs it (the `transport` facts of its
+   * `session-connected` line, evidence/server-facts.ts): DTLS role, SRTP profile, SCTP zero
+   * checksum. Like the client's, they never change the status.
+   */
+  serverChecks?: SubCheck[];
   /** On a failed run: the first sub-check that failed, which the reports name before the client's reason. */
   failedCheck?: SubCheck;
   /** The HTTP exchange as the proxy recorded it: the offer, the answer, when. */
@@ -156,6 +163,7 @@ export async function runOnce(
     phases: outcome ? phasesOf(outcome.timings, exchanges, outcome.process.startedAt) : [],
     details: outcome?.details,
     checks: outcome?.checks,
+    serverChecks: serverChecksOf(serverLog, { offer: exchanges && signalingOf(exchanges).offer, answer: exchanges && signalingOf(exchanges).answer }),
     signaling: exchanges ? signalingOf(exchanges) : running ? { exchanges: [], note: `not recorded: the proxy speaks http, the server ${running.url}` } : undefined,
     port,
     logs: { server: serverLog, client: outcome?.process.log() ?? '' },

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { LevelWithSilent, Logger } from 'pino';
 import type { Engine, EngineName, NetworkOptions } from '../engines/engine.js';
-import { loadEngine } from '../engines/registry.js';
+import { loadServerEngine } from '../engines/registry.js';
 import type { IceServer } from '../net/ice-server.js';
 import { descriptorShortfall, openFileLimit } from '../net/descriptor-limit.js';
 import { SessionRegistry, type SessionRegistryOptions } from '../echo/sessions.js';
@@ -119,9 +119,24 @@ export interface EchoServer<Host extends SessionHost = SessionRegistry> {
   drain(timeoutMs: number): Promise<DrainResult>;
 }
 
+/**
+ * The engine the server runs: the one asked for, or libdatachannel where that one cannot run
+ * here (native without its addon), said once, at start.
+ */
+async function serverEngine(options: EchoServerOptions): Promise<Engine> {
+  const { engine, unavailable } = await loadServerEngine(options.engine);
+  if (unavailable) {
+    options.log.warn(
+      { event: 'engine-fallback', engine: options.engine, fallback: engine.name, reason: unavailable },
+      `the ${options.engine} engine cannot run here (${unavailable}): serving with ${engine.name} instead`,
+    );
+  }
+  return engine;
+}
+
 /** Every session in this process. */
 export async function startEchoServer(options: EchoServerOptions): Promise<EchoServer> {
-  const engine = await loadEngine(options.engine);
+  const engine = await serverEngine(options);
   const registryOptions = sessionOptions(engine, options);
   warnIfDescriptorsShort(engine, registryOptions.maxSessions, 1, options.log);
   let registry: SessionRegistry | undefined;
@@ -139,8 +154,8 @@ export interface WorkerServerOptions extends EchoServerOptions {
 
 /** `serve --workers N`: this process listens, N worker processes hold the sessions (echo/worker-pool.ts). */
 export async function startWorkerServer(options: WorkerServerOptions): Promise<EchoServer<WorkerSessions>> {
-  const engine = await loadEngine(options.engine);
-  if (options.network.udpMux !== undefined) throw new Error('--udp-mux puts every session on one UDP port of one process: it takes --workers 1');
+  // The workers run what the primary found it can run: a fallback is said once, here.
+  const engine = await serverEngine(options);
   const registryOptions = sessionOptions(engine, options);
   warnIfDescriptorsShort(engine, registryOptions.maxSessions, options.workers, options.log);
   // The primary's metrics: offers refused here, candidates refused; the live-sessions gauge is the workers'.
@@ -165,7 +180,13 @@ export async function startWorkerServer(options: WorkerServerOptions): Promise<E
 /** The options of a session registry (one process's, or each worker's), defaults filled in. */
 function sessionOptions(engine: Engine, options: EchoServerOptions): SessionRegistryOptions {
   if (options.network.udpMux !== undefined && !engine.capabilities.udpMux) {
-    throw new Error(`the ${engine.name} engine cannot share one UDP port between sessions (--udp-mux); libdatachannel can`);
+    throw new Error(`the ${engine.name} engine cannot share one UDP port between sessions (--udp-mux); libdatachannel and native can`);
+  }
+  if ((options.network.iceServers ?? []).length > 0 && !engine.capabilities.iceServers) {
+    throw new Error(
+      `the ${engine.name} engine gathers host candidates only and takes no --ice-server: its own checks reach a client behind a NAT, ` +
+        'and a server behind a 1:1 NAT announces its public address with --public-ip',
+    );
   }
   const maxSessions = options.maxSessions ?? engine.budget.maxSessions;
   const { connectTimeoutMs, maxLifetimeMs, gatherTimeoutMs, disconnectGraceMs, idleTimeoutMs, network, publicIps } = options;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import { freePort } from '../../src/net/free-port.js';
-import { ENGINE_NAMES } from '../../src/engines/registry.js';
+import { CLIENT_ENGINE_NAMES } from '../../src/engines/registry.js';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
@@ -45,7 +45,7 @@ const CASES = [
   { name: 'a server that never answers', server: 'never', reason: 'timeout' },
 ] as const;
 
-for (const engine of ENGINE_NAMES) {
+for (const engine of CLIENT_ENGINE_NAMES) {
   for (const c of CASES) {
     test(`the ${engine} client exits 1 within its timeout against ${c.name}`, async (t) => {
       const server = await misbehavingServer(c.server);

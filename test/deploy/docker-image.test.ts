@@ -8,7 +8,8 @@
  * starts: as uid 1000, on a read-only root, in a network namespace of its own so that it can have
  * port 8080. Against it: /client.sh, a pion 3.1 client's data channel and its set-up time (the
  * two addon patches, which the image once lost), a refusal to start without the patched addon,
- * and a drain.
+ * and a drain; and the native engine, whose addon the build stage compiled against the image's
+ * Node, serving /client.sh and pion (no fallback to libdatachannel).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -90,8 +91,12 @@ test('the addon patches are a build step of the image: written in the deps stage
   assert.ok(install >= 0 && patch > install, `deps stage RUNs: ${deps.join(' | ')}`);
   // What the deps stage produces is what the image copies: node_modules with the patched copy in it.
   assert.ok(final.some((i) => i.keyword === 'COPY' && i.flags.from?.[0] === 'deps' && i.rest === '/app/node_modules ./node_modules'));
-  // A native build's output (native/build/Release) goes from the build stage into the image.
-  assert.ok(final.some((i) => i.keyword === 'COPY' && i.flags.from?.[0] === 'build' && i.rest === '/app/native/build/Release ./native/build/Release'));
+  // The native engine's addon is built in the build stage, after the TypeScript, against that
+  // stage's Node (not --optional: a lost build fails the image build), and only the addon goes into the image.
+  const build = runs('build');
+  const native = build.indexOf('node scripts/build-native.mjs');
+  assert.ok(native > build.indexOf('npm run build') && build.indexOf('npm run build') >= 0, `build stage RUNs: ${build.join(' | ')}`);
+  assert.ok(final.some((i) => i.keyword === 'COPY' && i.flags.from?.[0] === 'build' && i.rest === '/app/native/build/Release/webrtc_echo_native.node ./native/build/Release/'));
   const scripts = (JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { scripts: Record<string, string> }).scripts;
   assert.match(scripts.prepare!, /node scripts\/patch-addon\.mjs/, 'npm ci runs the same step');
 });
@@ -101,7 +106,7 @@ const PION_CLIENT = join(ROOT, 'interop/peers/pion/bin/pion-client');
 const pionMissing = existsSync(PION_CLIENT) ? undefined : 'pion peers not built (interop/setup/pion.sh)';
 
 test(
-  "the image laid out by the Dockerfile's own steps serves on 8080 as uid 1000 on its own Node, with the patched addon (pion's data channel opens, its set-up is fast), refuses to start without it, passes /client.sh tests 0 and 1, and drains on SIGTERM",
+  "the image laid out by the Dockerfile's own steps serves on 8080 as uid 1000 on its own Node, with the patched addon (pion's data channel opens, its set-up is fast), refuses to start without it, passes /client.sh tests 0 and 1, drains on SIGTERM, and runs the native engine it built (no fallback)",
   { skip: notRoot, timeout: 900_000 },
   async (t) => {
     if (pionMissing) skipUnlessCi(pionMissing);
@@ -207,6 +212,43 @@ test(
       assert.ok(median(setups)! < STUN_PACING_TIME, `median ${median(setups)} ms: the stock addon cannot go below ${STUN_PACING_TIME}`);
     }
 
+    // The native engine, built in the build stage against the image's Node: it runs (no fallback
+    // to libdatachannel), as uid 1000 on the read-only root, and echoes for /client.sh and pion.
+    const native = chrootSpawn(image.root, [...image.entrypoint, 'serve', '--engine', 'native', '--port', '8081', '--workers', '1'], inImage);
+    t.after(() => native.kill('SIGKILL'));
+    const nativeLogs: Record<string, unknown>[] = [];
+    let nativeRaw = '';
+    const nativeUp = new Promise<Record<string, unknown>>((resolve) =>
+      createInterface({ input: native.stderr! }).on('line', (line) => {
+        try {
+          const entry = JSON.parse(line) as Record<string, unknown>;
+          nativeLogs.push(entry);
+          if (entry.event === 'listening') resolve(entry);
+        } catch {
+          nativeRaw += `${line}\n`;
+        }
+      }),
+    );
+    const nativeExited = once(native, 'exit').then(([code]) => code as number | null);
+    const nativeListening = await withTimeout(Promise.race([nativeUp, nativeExited.then((code) => assert.fail(`the native server exited ${code}: ${nativeRaw}`))]), 30_000, 'native server listening');
+    assert.equal(nativeListening.engine, 'native', `the native engine, not the fallback: ${JSON.stringify(nativeLogs.find((l) => l.event === 'engine-fallback'))}`);
+    assert.ok(!nativeLogs.some((l) => l.event === 'engine-fallback'));
+    assert.match(readFileSync(`/proc/${native.pid}/status`, 'utf8'), /^Uid:\s+1000\s+1000\s+1000\s+1000$/m, 'the native server runs as uid 1000');
+    for (const arg of ['-s http://127.0.0.1:8081/offer -t 1', '-s http://127.0.0.1:8081/offer -t 0 --media']) {
+      const result = await clientSh(arg);
+      assert.equal(result.code, 0, `/client.sh "${arg}" against the native engine: ${result.output}`);
+      assert.match(result.stdout, /^PASS test [01]/);
+    }
+    assert.match(readFileSync(`/proc/${native.pid}/maps`, 'utf8'), /\/app\/native\/build\/Release\/webrtc_echo_native\.node/, 'the addon the build stage made is loaded');
+    if (!pionMissing) {
+      const { code, stderr } = await runCommand('ip', ['netns', 'exec', netns, PION_CLIENT, '-s', 'http://127.0.0.1:8081/offer', '-t', '1', '--timeout', '10']);
+      assert.equal(code, 0, `pion against the native engine: ${stderr}`);
+    }
+    const connected = nativeLogs.filter((l) => l.event === 'session-connected');
+    assert.ok(connected.length >= 2 && connected.every((l) => l.engine === 'native' && typeof l.transport === 'object'), JSON.stringify(connected));
+    native.kill('SIGTERM');
+    assert.equal(await withTimeout(nativeExited, 10_000, 'native server exit'), 0);
+
     const tmp = await chrootRun(image.root, ['/bin/sh', '-c', 'touch /tmp/written'], inImage);
     assert.match(tmp.output, /Read-only file system/, 'the server above ran on a read-only root');
     const write = await chrootRun(image.root, ['/bin/sh', '-c', 'touch /app/dist/written'], { ...inImage, readOnlyRoot: false });
@@ -243,10 +285,15 @@ function checkLayout(t: { diagnostic(message: string): void }, image: LaidOutIma
   t.diagnostic(`/app holds ${duMiB(join(image.root, 'app'))} MiB (node_modules ${duMiB(join(image.root, 'app/node_modules'))} MiB)`);
 }
 
-/** The native addons need only what every Debian image has (libc, libm, libgcc_s, libstdc++). */
+/**
+ * The native addons need only what every Debian image has (libc, libm, libgcc_s, libstdc++); ours
+ * borrows OpenSSL from the node binary (its symbols resolve at load), and links no libssl.
+ */
 async function checkNativeLibraries(image: LaidOutImage): Promise<void> {
   const base = /^(libc|libm|libdl|libpthread|librt|libgcc_s|libstdc\+\+)\.so\.\d+$|^\/lib64\/ld-linux-x86-64\.so\.2$/;
-  const addons = nativeAddons(join(image.root, 'app/node_modules'));
+  const ours = join(image.root, 'app/native/build/Release/webrtc_echo_native.node');
+  assert.ok(existsSync(ours), 'the native engine\'s addon is in the image');
+  const addons = [...nativeAddons(join(image.root, 'app/node_modules')), ours];
   assert.ok(addons.some((a) => a.includes('node-datachannel')), 'node-datachannel ships its binary through the registry');
   for (const addon of addons) {
     const extra = (await neededLibraries(addon)).filter((lib) => !base.test(lib));

@@ -13,6 +13,7 @@ import { CLI, ROOT } from '../helpers/cli.js';
 import { openHeldSession } from '../helpers/held-session.js';
 import { makeOffer } from '../helpers/offer.js';
 import { spawnServe } from '../helpers/serve-process.js';
+import { TEST_SERVER_ENGINE } from '../helpers/server.js';
 import { withTimeout } from '../helpers/timeout.js';
 
 /**
@@ -51,7 +52,7 @@ async function postOffer(url: string) {
 }
 
 test('SIGTERM drains: offers get 503 ECHO_ERR_DRAINING with Retry-After, /healthz 503 draining, live sessions keep echoing, exit 0 when the last ends', { timeout: 90_000 }, async (t) => {
-  const server = await spawnServe(t, ['--host', '127.0.0.1', '--port', '0']);
+  const server = await spawnServe(t, ['--engine', TEST_SERVER_ENGINE, '--host', '127.0.0.1', '--port', '0']);
   const held = await openHeldSession(t, `${server.url}/offer`);
   await held.echo();
   const cli = await holdingClient(t, `${server.url}/offer`, 5);
@@ -78,7 +79,7 @@ test('SIGTERM drains: offers get 503 ECHO_ERR_DRAINING with Retry-After, /health
   const health = await fetch(`${server.url}/healthz`);
   assert.equal(health.status, 503);
   const { status, engine, sessions } = (await health.json()) as Record<string, unknown>;
-  assert.deepEqual({ status, engine, sessions }, { status: 'draining', engine: 'libdatachannel', sessions: 2 });
+  assert.deepEqual({ status, engine, sessions }, { status: 'draining', engine: TEST_SERVER_ENGINE, sessions: 2 });
 
   // The live sessions go on: the data channel still echoes, several times over a second.
   for (let i = 0; i < 5; i++) {
@@ -105,7 +106,7 @@ test('SIGTERM drains: offers get 503 ECHO_ERR_DRAINING with Retry-After, /health
 });
 
 test('--drain-timeout closes the sessions still alive when it passes, then exits 0', { timeout: 60_000 }, async (t) => {
-  const server = await spawnServe(t, ['--host', '127.0.0.1', '--port', '0', '--drain-timeout', '2']);
+  const server = await spawnServe(t, ['--engine', TEST_SERVER_ENGINE, '--host', '127.0.0.1', '--port', '0', '--drain-timeout', '2']);
   const cli = await holdingClient(t, `${server.url}/offer`, 60, 'libdatachannel');
   const start = Date.now();
   server.child.kill('SIGTERM');
@@ -121,7 +122,7 @@ test('--drain-timeout closes the sessions still alive when it passes, then exits
 });
 
 test('Ctrl-C twice: SIGINT drains like SIGTERM, a second SIGINT closes every session at once and exits 0', { timeout: 60_000 }, async (t) => {
-  const server = await spawnServe(t, ['--host', '127.0.0.1', '--port', '0']);
+  const server = await spawnServe(t, ['--engine', TEST_SERVER_ENGINE, '--host', '127.0.0.1', '--port', '0']);
   const held = await openHeldSession(t, `${server.url}/offer`, 'libdatachannel');
   server.child.kill('SIGINT');
   assert.equal((await server.event('draining')).signal, 'SIGINT');
@@ -140,14 +141,14 @@ test('Ctrl-C twice: SIGINT drains like SIGTERM, a second SIGINT closes every ses
 });
 
 test('a second SIGTERM during a drain closes at once; --drain-timeout 0 closes at the first', { timeout: 60_000 }, async (t) => {
-  const server = await spawnServe(t, ['--host', '127.0.0.1', '--port', '0']);
+  const server = await spawnServe(t, ['--engine', TEST_SERVER_ENGINE, '--host', '127.0.0.1', '--port', '0']);
   await openHeldSession(t, `${server.url}/offer`);
   server.child.kill('SIGTERM');
   await server.event('draining');
   server.child.kill('SIGTERM');
   assert.equal(await withTimeout(server.exited, 5_000, 'exit on the second SIGTERM'), 0);
 
-  const now = await spawnServe(t, ['--host', '127.0.0.1', '--port', '0', '--drain-timeout', '0']);
+  const now = await spawnServe(t, ['--engine', TEST_SERVER_ENGINE, '--host', '127.0.0.1', '--port', '0', '--drain-timeout', '0']);
   await openHeldSession(t, `${now.url}/offer`);
   const start = Date.now();
   now.child.kill('SIGTERM');

@@ -7,12 +7,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PeerConnection } from 'node-datachannel';
 import { parseCidrList } from '../../src/sdp/candidate-policy.js';
-import { ENGINE_NAMES } from '../../src/engines/registry.js';
+import { TESTED_ENGINES } from '../helpers/engines.js';
 import { splitCandidates } from '../../src/sdp/candidates.js';
 import { postJson, startTestServer } from '../helpers/server.js';
 import { eventually, withTimeout } from '../helpers/timeout.js';
 
-for (const engine of ENGINE_NAMES) {
+for (const engine of TESTED_ENGINES) {
   test(`a ${engine} server closes the data channels past --max-data-channels and echoes on the others`, { timeout: 60_000 }, async (t) => {
     const server = await startTestServer(t, engine, {
       maxDataChannels: 2,

@@ -1,13 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ENGINE_NAMES, loadEngine } from '../../src/engines/registry.js';
+import { CLIENT_ENGINE_NAMES, loadEngine } from '../../src/engines/registry.js';
+import { TESTED_ENGINES } from '../helpers/engines.js';
 import { runCli } from '../helpers/cli.js';
 import { startTestServer } from '../helpers/server.js';
 import { eventually } from '../helpers/timeout.js';
 
-// Every server engine × every client engine, through the real CLI client over loopback.
-for (const serverEngine of ENGINE_NAMES) {
-  for (const clientEngine of ENGINE_NAMES) {
+// Every server engine × every client engine (native is a server only), through the real CLI client over loopback.
+for (const serverEngine of TESTED_ENGINES) {
+  for (const clientEngine of CLIENT_ENGINE_NAMES) {
     test(`a ${clientEngine} client passes test 0 with --media and test 1 against a ${serverEngine} server`, async (t) => {
       const server = await startTestServer(t, serverEngine);
       // A packet-level echo of our own packets (same sequence numbers) lets the client time round trips.

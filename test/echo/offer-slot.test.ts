@@ -15,6 +15,7 @@ import { silentLogger } from '../../src/log.js';
 import { parseOffer } from '../../src/sdp/offer.js';
 import type { ParsedOffer } from '../../src/sdp/parsed-offer.js';
 import { shapedOffer } from '../helpers/offer-shapes.js';
+import { TEST_SERVER_ENGINE } from '../helpers/server.js';
 
 const OPTIONS = {
   gatherTimeoutMs: 2_000, connectTimeoutMs: 5_000, maxLifetimeMs: 60_000, disconnectGraceMs: 5_000, idleTimeoutMs: 10_000, maxDataChannels: 16, maxViewersPerPublisher: 16, network: {}, publicIps: [],
@@ -51,7 +52,7 @@ async function create(registry: SessionRegistry, client: string, prepare: Prepar
 const codeOf = async (promise: Promise<unknown>) => promise.then(() => undefined, (err: unknown) => (err instanceof EchoError ? err.code : String(err)));
 
 test('an offer whose mDNS step is still running counts against --max-sessions and the per-address limit', async () => {
-  const registry = new SessionRegistry(await loadEngine('libdatachannel'), { ...OPTIONS, maxSessions: 2, maxUnconnectedPerAddress: 1 }, silentLogger);
+  const registry = new SessionRegistry(await loadEngine(TEST_SERVER_ENGINE), { ...OPTIONS, maxSessions: 2, maxUnconnectedPerAddress: 1 }, silentLogger);
   const slow = gate();
   const first = create(registry, '127.0.0.1', slow.prepare);
   await slow.entered;
@@ -67,7 +68,7 @@ test('an offer whose mDNS step is still running counts against --max-sessions an
 });
 
 test('an offer whose mDNS step is running when shutdown begins is refused, and leaves nothing behind', async () => {
-  const registry = new SessionRegistry(await loadEngine('libdatachannel'), { ...OPTIONS, maxSessions: 10, maxUnconnectedPerAddress: 10 }, silentLogger);
+  const registry = new SessionRegistry(await loadEngine(TEST_SERVER_ENGINE), { ...OPTIONS, maxSessions: 10, maxUnconnectedPerAddress: 10 }, silentLogger);
   const slow = gate();
   const pending = codeOf(create(registry, '127.0.0.1', slow.prepare));
   await slow.entered;

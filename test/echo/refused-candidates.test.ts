@@ -7,7 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { ENGINE_NAMES } from '../../src/engines/registry.js';
+import { CLIENT_ENGINE_NAMES } from '../../src/engines/registry.js';
+import { TESTED_ENGINES } from '../helpers/engines.js';
 import { parseCidrList } from '../../src/sdp/candidate-policy.js';
 import { ROOT, runCli } from '../helpers/cli.js';
 import { makeOffer } from '../helpers/offer.js';
@@ -21,10 +22,10 @@ async function refusedCount(metricsUrl: string): Promise<number> {
   return [...text.matchAll(/^echo_candidates_refused_total\{reason="denied"\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
 }
 
-for (const serverEngine of ENGINE_NAMES) {
+for (const serverEngine of TESTED_ENGINES) {
   test(`a ${serverEngine} server that refuses every offer candidate still connects our clients (test 1), through their own checks`, async (t) => {
     const server = await startTestServer(t, serverEngine, { candidateDeny: EVERYTHING });
-    for (const clientEngine of ENGINE_NAMES) {
+    for (const clientEngine of CLIENT_ENGINE_NAMES) {
       const before = await refusedCount(server.url);
       const run = await runCli(['client', '-s', `${server.url}/offer`, '-t', '1', '--engine', clientEngine, '--json', '--timeout', '15'], 30_000);
       assert.equal(run.code, 0, `${clientEngine} client: ${run.stderr}`);

@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { runClient } from '../../src/client/run-client.js';
 import { silentLogger } from '../../src/log.js';
 import { makeOffer } from '../helpers/offer.js';
-import { postJson, startTestServer } from '../helpers/server.js';
+import { postJson, startTestServer, TEST_SERVER_ENGINE } from '../helpers/server.js';
 import { eventually } from '../helpers/timeout.js';
 
 test('after 50 sessions, half closed by the client and half abandoned, /healthz reports 0 live sessions', async (t) => {
-  const server = await startTestServer(t, 'libdatachannel', { connectTimeoutMs: 2_000 });
+  const server = await startTestServer(t, TEST_SERVER_ENGINE, { connectTimeoutMs: 2_000 });
   const url = `${server.url}/offer`;
   const abandoned: Array<{ close(): void }> = [];
   // Closed on every path: a peer left open keeps the process (and the test run) alive.
@@ -40,7 +40,7 @@ test('after 50 sessions, half closed by the client and half abandoned, /healthz 
 });
 
 test('SIGTERM-style shutdown closes every live session', async (t) => {
-  const server = await startTestServer(t, 'libdatachannel');
+  const server = await startTestServer(t, TEST_SERVER_ENGINE);
   const { offer, peer } = await makeOffer();
   t.after(() => peer.close());
   const response = await postJson(`${server.url}/offer`, offer);

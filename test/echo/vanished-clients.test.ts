@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 import type { EngineName } from '../../src/engines/engine.js';
-import { ENGINE_NAMES } from '../../src/engines/registry.js';
+import { TESTED_ENGINES } from '../helpers/engines.js';
 import type { EchoSession } from '../../src/echo/session.js';
 import type { EchoServer } from '../../src/signaling/server.js';
 import { CLI, ROOT } from '../helpers/cli.js';
@@ -123,12 +123,12 @@ const chromiumSkip = skipUnlessCi(existsSync(CHROMIUM_PATH) ? undefined : `${CHR
 // The three run side by side: each waits on timers, not the CPU.
 describe('clients that vanish, and clients that idle', { concurrency: true }, () => {
   test("a SIGKILLed client (test 0 with media, test 1) is released within 15 s (idle, or the stack's own ICE), on every server engine", { concurrency: true }, async (t) => {
-    await Promise.all(ENGINE_NAMES.map((engine) => t.test(`${engine} server`, (st) => vanishedClientIsReleased(st, engine))));
+    await Promise.all(TESTED_ENGINES.map((engine) => t.test(`${engine} server`, (st) => vanishedClientIsReleased(st, engine))));
   });
 
   test(`an idle live client (test 0 with media, test 1) keeps its session for ${IDLE_HOLD_S} s, on every server engine`, { concurrency: true }, async (t) => {
     await Promise.all(
-      ENGINE_NAMES.flatMap((engine) =>
+      TESTED_ENGINES.flatMap((engine) =>
         CASES.map(({ name, args }) => t.test(`${engine} server, ${name}`, (st) => idleClientSurvives(st, engine, name, args))),
       ),
     );

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { loadEngine } from '../../src/engines/registry.js';
+import { loadClientEngine } from '../../src/engines/registry.js';
 import { silentLogger } from '../../src/log.js';
 import { SERVER_DEFAULTS, startWorkerServer } from '../../src/signaling/server.js';
 import { STEP_TIMEOUT_MS } from '../helpers/engine-pair.js';
@@ -22,7 +22,7 @@ test('--workers 2: viewers land in their publisher\'s worker and play; PATCH and
   const server = await startWorkerServer({ ...SERVER_DEFAULTS, host: '127.0.0.1', port: 0, engine: 'libdatachannel', log: silentLogger, workers: 2, logLevel: 'silent', offersPerSecond: 0 });
   t.after(() => server.close());
   const health = async () => (await (await fetch(`${server.url}/healthz`)).json()) as Health;
-  const engine = await loadEngine('libdatachannel');
+  const engine = await loadClientEngine('libdatachannel');
 
   const publisher = await connectResource(t, engine, `${server.url}/whip`, 'sendonly');
   await playOn(t, publisher.peer);

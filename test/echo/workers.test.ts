@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadEngine } from '../../src/engines/registry.js';
+import { loadClientEngine } from '../../src/engines/registry.js';
 import type { ClientPeer } from '../../src/engines/engine.js';
 import { silentLogger } from '../../src/log.js';
 import { SERVER_DEFAULTS, startWorkerServer, type WorkerServerOptions } from '../../src/signaling/server.js';
@@ -8,7 +8,7 @@ import { METRICS_TIMEOUT_MS } from '../../src/echo/worker-pool.js';
 import { openSession } from '../../src/bench/worker/bench-session.js';
 import { capturingLogger } from '../helpers/capture-log.js';
 import { makeOffer } from '../helpers/offer.js';
-import { postJson } from '../helpers/server.js';
+import { postJson, TEST_SERVER_ENGINE } from '../helpers/server.js';
 import { eventually, withTimeout } from '../helpers/timeout.js';
 
 interface Health {
@@ -18,7 +18,7 @@ interface Health {
 }
 
 async function startServer(t: import('node:test').TestContext, overrides: Partial<WorkerServerOptions> = {}) {
-  const server = await startWorkerServer({ ...SERVER_DEFAULTS, host: '127.0.0.1', port: 0, engine: 'libdatachannel', log: silentLogger, workers: 2, logLevel: 'silent', ...overrides });
+  const server = await startWorkerServer({ ...SERVER_DEFAULTS, host: '127.0.0.1', port: 0, engine: TEST_SERVER_ENGINE, log: silentLogger, workers: 2, logLevel: 'silent', ...overrides });
   t.after(() => server.close());
   const health = async () => (await (await fetch(`${server.url}/healthz`)).json()) as Health;
   return { server, health, url: `${server.url}/offer` };
@@ -26,7 +26,7 @@ async function startServer(t: import('node:test').TestContext, overrides: Partia
 
 /** A client session whose data channel echoed once, kept open. */
 async function echoingSession(t: import('node:test').TestContext, url: string): Promise<ClientPeer> {
-  const engine = await loadEngine('libdatachannel');
+  const engine = await loadClientEngine('libdatachannel');
   const session = await openSession(engine, { url, channel: true, video: false, firstEcho: true, timeoutMs: 15_000 });
   assert.ok(session.ok && session.peer, `session: ${session.reason} ${session.message}`);
   t.after(() => session.peer!.close());

@@ -1,15 +1,21 @@
 /**
  * The engine conformance suite: every engine in the registry, over real loopback, against the
- * promises of src/engines/engine.ts. An engine is paired with itself; where a test needs raw RTP
- * and the engine's client has none (capabilities.rawRtp), an engine whose client has it drives.
- * What only one stack does stays in test/engines/<stack>.test.ts.
+ * promises of src/engines/engine.ts. An engine is paired with itself; a server-only engine (no
+ * createClientPeer: native) is driven by the default engine's client; where a test needs raw RTP
+ * and the client has none (capabilities.rawRtp), an engine whose client has it drives. What only
+ * one stack does stays in test/engines/<stack>.test.ts.
+ *
+ * WEBRTC_ECHO_CONFORMANCE_ENGINES=native,... runs only those engines' suites (the ASan run of
+ * the native addon, test/native/asan.test.ts).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import sdpTransform from 'sdp-transform';
-import { rtpLegs, type CandidatePair, type ClientDataChannel, type Engine } from '../../src/engines/engine.js';
-import { ENGINE_NAMES, loadEngine } from '../../src/engines/registry.js';
+import { hasClientPeer, rtpLegs, type CandidatePair, type ClientDataChannel, type ClientEngine, type Engine, type EngineName } from '../../src/engines/engine.js';
+import { DEFAULT_ENGINE, ENGINE_NAMES, loadClientEngine, loadEngine } from '../../src/engines/registry.js';
+import { loadNativeAddon } from '../../src/engines/native/addon.js';
+import { TESTED_ENGINES } from '../helpers/engines.js';
 import { checkMediaEcho } from '../../src/client/media-check.js';
 import { silentLogger as log } from '../../src/log.js';
 import { rtpPayloadType, rtpSequenceNumber, rtpSsrc } from '../../src/rtp/packet.js';
@@ -23,9 +29,17 @@ import {
 } from '../helpers/engine-pair.js';
 import { eventually, withTimeout } from '../helpers/timeout.js';
 
-const engines: Engine[] = await Promise.all(ENGINE_NAMES.map((name) => loadEngine(name)));
-const rawRtpEngine = engines.find((engine) => engine.capabilities.rawRtp);
+const only = process.env.WEBRTC_ECHO_CONFORMANCE_ENGINES?.split(',').filter(Boolean) as EngineName[] | undefined;
+const engines: Engine[] = await Promise.all((only ?? TESTED_ENGINES).map((name) => loadEngine(name)));
+const clientEngines = (await Promise.all(ENGINE_NAMES.filter((name) => name !== 'native').map((name) => loadEngine(name)))).filter(hasClientPeer);
+const rawRtpEngine = clientEngines.find((engine) => engine.capabilities.rawRtp);
 assert.ok(rawRtpEngine, 'some engine has a raw RTP client');
+const defaultClient = await loadClientEngine(DEFAULT_ENGINE);
+if (process.env.WEBRTC_ECHO_EXPECT_SANITIZERS && engines.some((engine) => engine.name === 'native')) {
+  // The ASan run (test/native/asan.test.ts) must not pass on the plain build by mistake.
+  const load = loadNativeAddon();
+  assert.ok('addon' in load && load.addon.versions().sanitizers, `expected the sanitizer build of the addon: ${JSON.stringify('addon' in load ? load.addon.versions() : load)}`);
+}
 
 let baseline: string[] = [];
 before(() => {
@@ -49,12 +63,21 @@ function opened(channel: ClientDataChannel): Promise<void> {
 }
 
 for (const engine of engines) {
-  const { packetEcho, rawRtp, playback, trickle } = engine.capabilities;
-  const rtpClientEngine = rawRtp ? engine : rawRtpEngine!;
+  const { packetEcho, playback, trickle } = engine.capabilities;
+  // An engine is its own client, but a server-only one, which the default engine's client drives.
+  const clientEngine: ClientEngine = hasClientPeer(engine) ? engine : defaultClient;
+  const { rawRtp } = clientEngine.capabilities;
+  const rtpClientEngine = rawRtp ? clientEngine : rawRtpEngine!;
+  const by = clientEngine === engine ? '' : ` (a ${clientEngine.name} client: ${engine.name} is a server only)`;
 
   describe(`the ${engine.name} engine`, () => {
-    test('answers with every candidate inside and a sendrecv section with its own SSRC per offered kind', async (t) => {
-      const { client, server } = await connectPair(t, engine, engine, { audio: true, video: true, dataChannel: 'echo' });
+    test(`is a server only, and says so by having no createClientPeer, or has a client${by}`, () => {
+      assert.equal(hasClientPeer(engine), engine.name !== 'native', 'native is the one server-only engine');
+      if (!hasClientPeer(engine)) assert.equal(engine.capabilities.rawRtp, false, 'no client, no raw RTP client');
+    });
+
+    test(`answers with every candidate inside and a sendrecv section with its own SSRC per offered kind${by}`, async (t) => {
+      const { client, server } = await connectPair(t, engine, clientEngine, { audio: true, video: true, dataChannel: 'echo' });
       const answer = sdpTransform.parse(server.answer.sdp);
       assert.deepEqual(answer.media.map((m) => m.type), ['audio', 'video', 'application']);
       assert.ok(answer.media.some((m) => (m.candidates ?? []).length > 0), 'non-trickle: the answer carries candidates');
@@ -77,8 +100,8 @@ for (const engine of engines) {
       assert.deepEqual(client.media.legs.map((leg) => leg.kind), ['audio', 'video']);
     });
 
-    test('echoes the media its own client sends, on every leg', async (t) => {
-      const { client, server } = await connectPair(t, engine, engine, { audio: true, video: true });
+    test(`echoes the media its client sends, on every leg${by}`, async (t) => {
+      const { client, server } = await connectPair(t, engine, clientEngine, { audio: true, video: true });
       const report = await withTimeout(checkMediaEcho(client, 20, () => {}, AbortSignal.timeout(STEP_TIMEOUT_MS)), STEP_TIMEOUT_MS + 1000, 'media echoed');
       for (const kind of ['audio', 'video'] as const) assert.ok((report[kind]?.echoed ?? 0) >= 20, `${kind}: ${JSON.stringify(report[kind])}`);
       assert.ok(server.counters.rtpPackets > 0, 'the echo peer counts what it sent back');
@@ -160,8 +183,8 @@ for (const engine of engines) {
       });
     }
 
-    test('tells what its stack knows of DTLS, SRTP and SCTP, agreeing with the SDP, or says why not', async (t) => {
-      const { client, server, offer } = await connectPair(t, engine, engine, { audio: true, video: true, dataChannel: 'echo' });
+    test(`tells what its stack knows of DTLS, SRTP and SCTP, agreeing with the SDP, or says why not${by}`, async (t) => {
+      const { client, server, offer } = await connectPair(t, engine, clientEngine, { audio: true, video: true, dataChannel: 'echo' });
       await opened(client.dataChannel!);
       const facts = await client.transportFacts();
       for (const [name, fact] of Object.entries(facts)) {
@@ -171,13 +194,25 @@ for (const engine of engines) {
       if (facts.dtlsRole.known) assert.equal(facts.dtlsRole.value, roles.offerer, 'the role the SDP gives the offerer');
       if (facts.srtpProfile.known) assert.match(facts.srtpProfile.value, /AES|GCM/);
       if (facts.sctpMaxMessageSize.known) assert.ok(facts.sctpMaxMessageSize.value >= 65536, `max message size ${facts.sctpMaxMessageSize.value}`);
+      // The echo peer's own side, where its engine tells (EchoPeer.transportFacts).
+      const own = server.transportFacts?.();
+      if (own) {
+        for (const [name, fact] of Object.entries(own)) {
+          if (!fact.known) assert.ok(typeof fact.why === 'string' && fact.why.length > 0, `server ${name}: a reason when unknown`);
+        }
+        if (own.dtlsRole.known) assert.equal(own.dtlsRole.value, roles.answerer, "the server took the role the SDP gives the answerer");
+        if (own.dtlsRole.known && facts.dtlsRole.known) assert.notEqual(own.dtlsRole.value, facts.dtlsRole.value, 'one DTLS client, one DTLS server');
+        if (own.srtpProfile.known && facts.srtpProfile.known) assert.equal(own.srtpProfile.value, facts.srtpProfile.value, 'the same SRTP profile on both ends');
+        if (own.srtpProfile.known) assert.match(own.srtpProfile.value, /^SRTP_(AES128_CM_HMAC_SHA1_(80|32)|AEAD_AES_128_GCM)$/);
+        if (own.sctpZeroChecksum.known && facts.sctpZeroChecksum.known) assert.equal(facts.sctpZeroChecksum.value, own.sctpZeroChecksum.value, 'what the server says it announced is what the client saw');
+      }
       client.close();
       const closed = await client.transportFacts();
       assert.ok(closed.dtlsRole !== undefined, 'after close it still answers (and does not throw)');
     });
 
-    test('echoes text as text, binary as binary and empty messages, on the first channel and on one opened once connected', async (t) => {
-      const { client, server } = await connectPair(t, engine, engine, { dataChannel: 'echo' });
+    test(`echoes text as text, binary as binary and empty messages, on the first channel and on one opened once connected${by}`, async (t) => {
+      const { client, server } = await connectPair(t, engine, clientEngine, { dataChannel: 'echo' });
       const first = client.dataChannel!;
       await opened(first);
       const later = client.openDataChannel('opened-later');
@@ -192,9 +227,9 @@ for (const engine of engines) {
       assert.equal(server.counters.messages, 10);
     });
 
-    test('releases the echo peer when the client closes: closed once and last, nothing left behind', async (t) => {
+    test(`releases the echo peer when the client closes: closed once and last, nothing left behind${by}`, async (t) => {
       const start = activeResources();
-      const { client, server, serverStates } = await connectPair(t, engine, engine, { audio: true, dataChannel: 'echo' });
+      const { client, server, serverStates } = await connectPair(t, engine, clientEngine, { audio: true, dataChannel: 'echo' });
       await opened(client.dataChannel!);
       const serverClosed = waitForState((l) => server.onStateChange(l), 'closed');
       client.close();
@@ -207,9 +242,9 @@ for (const engine of engines) {
       await resourcesBackTo(start);
     });
 
-    test('closing the echo peer reports closed at once, once and last, and leaves nothing behind', async (t) => {
+    test(`closing the echo peer reports closed at once, once and last, and leaves nothing behind${by}`, async (t) => {
       const start = activeResources();
-      const { client, server, serverStates } = await connectPair(t, engine, engine, { video: true, dataChannel: 'echo' });
+      const { client, server, serverStates } = await connectPair(t, engine, clientEngine, { video: true, dataChannel: 'echo' });
       const iceStates: string[] = [];
       server.onIceStateChange((s) => iceStates.push(s));
       server.close();
@@ -223,9 +258,9 @@ for (const engine of engines) {
       await resourcesBackTo(start);
     });
 
-    test('connects to a client whose offer carries no candidate, from its checks alone (peer-reflexive)', async (t) => {
+    test(`connects to a client whose offer carries no candidate, from its checks alone (peer-reflexive)${by}`, async (t) => {
       // What a server sees of a browser whose .local names nobody answered, or of candidates its policy refused.
-      const client = engine.createClientPeer({ audio: false, video: false, dataChannel: 'echo', gatherTimeoutMs: GATHER_TIMEOUT_MS, log });
+      const client = clientEngine.createClientPeer({ audio: false, video: false, dataChannel: 'echo', gatherTimeoutMs: GATHER_TIMEOUT_MS, log });
       t.after(() => client.close());
       const offer = await withTimeout(client.createOffer(), STEP_TIMEOUT_MS, 'client offer');
       const bare = parseOffer(offer.sdp.split(/\r?\n/).filter((l) => !/^a=(candidate|end-of-candidates)/.test(l)).join('\r\n'));
@@ -308,7 +343,7 @@ for (const engine of engines) {
       test('takes candidates trickled after the answer (addRemoteCandidate), and connects through them', async (t) => {
         // A werift client offers its candidates and waits for the answer before it checks: the
         // server knows the client only from what was trickled, so the pair's remote end is one of them.
-        const weriftEngine = await loadEngine('werift');
+        const weriftEngine = await loadClientEngine('werift');
         const client = weriftEngine.createClientPeer({ audio: false, video: false, dataChannel: 'echo', gatherTimeoutMs: GATHER_TIMEOUT_MS, log });
         t.after(() => client.close());
         const { sdp, candidates } = splitCandidates((await withTimeout(client.createOffer(), STEP_TIMEOUT_MS, 'client offer')).sdp);
@@ -353,7 +388,8 @@ for (const engine of engines) {
         const { silentLogger: log } = await import(${JSON.stringify(logger)});
         const { parseOffer } = await import(${JSON.stringify(offers)});
         const engine = await loadEngine(${JSON.stringify(engine.name)});
-        const client = engine.createClientPeer({ audio: true, video: true, dataChannel: 'echo', gatherTimeoutMs: 3000, log });
+        const clientEngine = await loadEngine(${JSON.stringify(clientEngine.name)});
+        const client = clientEngine.createClientPeer({ audio: true, video: true, dataChannel: 'echo', gatherTimeoutMs: 3000, log });
         const server = await engine.createEchoPeer(parseOffer((await client.createOffer()).sdp), { gatherTimeoutMs: 3000, log });
         const connected = new Promise((resolve) => client.onStateChange((s) => s === 'connected' && resolve()));
         await client.acceptAnswer(server.answer);

@@ -2,15 +2,16 @@
  * The native control plane's ICE against real stacks, in the cases that decide who connects:
  * a client that cannot reach the candidates we announce but can be reached (only our own checks,
  * after the hold-off, connect it), a client that checks first, IPv6 on ::1, and a client that
- * vanishes (consent expiry). Each connects all the way (DTLS over the loopback stand-in of the
- * data plane) and, where it has a data channel, gets an echo.
+ * vanishes (consent expiry). Each connects all the way (DTLS on the real data plane, a plane per
+ * session: test/helpers/native-session.ts) and, where it has a data channel, gets an echo.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import nodeDataChannel from 'node-datachannel';
-import { loadEngine } from '../../src/engines/registry.js';
+import { loadClientEngine } from '../../src/engines/registry.js';
+import { skipWithoutAddon } from '../native/plane-harness.js';
 import { silentLogger as log } from '../../src/log.js';
 import { ROOT } from '../helpers/cli.js';
 import { GATHER_TIMEOUT_MS, STEP_TIMEOUT_MS, waitForState } from '../helpers/engine-pair.js';
@@ -20,6 +21,7 @@ import { runCommand } from '../helpers/run-command.js';
 import { eventually, skipUnlessCi, withTimeout } from '../helpers/timeout.js';
 
 const PION_CLIENT = join(ROOT, 'interop/peers/pion/bin/pion-client');
+const skip = skipWithoutAddon();
 const noPion = skipUnlessCi(existsSync(PION_CLIENT) ? undefined : 'pion peers not built (interop/setup/pion.sh)');
 
 // Raw node-datachannel peers (to bind them to loopback) keep its threads: release them at the end.
@@ -69,26 +71,26 @@ async function libdatachannelEcho(address: '127.0.0.1' | '::1', options: NativeT
   }
 }
 
-test('a libdatachannel client that cannot reach us is checked after its hold-off, connects and echoes', async (t) => {
+test('a libdatachannel client that cannot reach us is checked after its hold-off, connects and echoes', { skip }, async (t) => {
   const { connectedMs } = await libdatachannelEcho('127.0.0.1', { unreachable: true });
   t.diagnostic(`answer -> connected ${connectedMs.toFixed(1)} ms (hold-off 100 ms)`);
   assert.ok(connectedMs >= 95, `connected ${connectedMs.toFixed(1)} ms after the answer: not before its hold-off`);
   assert.ok(connectedMs < 1_500, `connected ${connectedMs.toFixed(1)} ms after the answer: not after libjuice gave up on our unreachable candidate (2 s)`);
 });
 
-test('a libdatachannel client that can reach us and offers a reachable candidate connects on its own check, before the hold-off', async (t) => {
+test('a libdatachannel client that can reach us and offers a reachable candidate connects on its own check, before the hold-off', { skip }, async (t) => {
   const { connectedMs } = await libdatachannelEcho('127.0.0.1', { checkHoldOffMs: 2_000 });
   t.diagnostic(`answer -> connected ${connectedMs.toFixed(1)} ms`);
   assert.ok(connectedMs < 2_000, 'the client checked first and that ended the wait');
 });
 
-test('IPv6 on ::1: a libdatachannel client bound to ::1, both ways and when only we can reach it', async () => {
+test('IPv6 on ::1: a libdatachannel client bound to ::1, both ways and when only we can reach it', { skip }, async () => {
   await libdatachannelEcho('::1', {});
   await libdatachannelEcho('::1', { unreachable: true });
 });
 
-test('a libwebrtc client (127.0.0.1 and ::1 candidates) that cannot reach us connects through our checks, over IPv4 and over IPv6', async (t) => {
-  const engine = await loadEngine('libwebrtc');
+test('a libwebrtc client (127.0.0.1 and ::1 candidates) that cannot reach us connects through our checks, over IPv4 and over IPv6', { skip }, async (t) => {
+  const engine = await loadClientEngine('libwebrtc');
   for (const family of ['127.0.0.1', '::1'] as const) {
     const client = engine.createClientPeer({ audio: false, video: false, dataChannel: 'echo', gatherTimeoutMs: GATHER_TIMEOUT_MS, log });
     const offer = await withTimeout(client.createOffer(), STEP_TIMEOUT_MS, 'offer');
@@ -106,7 +108,7 @@ test('a libwebrtc client (127.0.0.1 and ::1 candidates) that cannot reach us con
   }
 });
 
-test('a pion client: checking first, and unable to reach us; both echo on a data channel and pass the DTLS role and zero checksum sub-checks', { skip: noPion, timeout: 60_000 }, async (t) => {
+test('a pion client: checking first, and unable to reach us; both echo on a data channel and pass the DTLS role and zero checksum sub-checks', { skip: skip || noPion, timeout: 60_000 }, async (t) => {
   for (const unreachable of [false, true]) {
     const server = await startNativeHttpServer({ unreachable });
     try {
@@ -123,7 +125,7 @@ test('a pion client: checking first, and unable to reach us; both echo on a data
   }
 });
 
-test('a client that vanishes loses consent: disconnected, then failed, and the session can be released', async () => {
+test('a client that vanishes loses consent: disconnected, then failed, and the session can be released', { skip }, async () => {
   const client = await libdatachannelClient('127.0.0.1');
   const native = await answerWithNativeSession(client.offer, { iceTiming: { consentIntervalMs: 200, consentTimeoutMs: 1_500, disconnectedAfterMs: 500 } });
   try {
@@ -133,7 +135,7 @@ test('a client that vanishes loses consent: disconnected, then failed, and the s
     const before = native.session.ice.inboundActivity;
     await eventually(() => native.session.ice.inboundActivity > before, STEP_TIMEOUT_MS, 'consent answers count as activity');
     // The client vanishes: nothing of it reaches us any more.
-    native.plane.blackhole(native.session.ice.selectedPair!.socket);
+    native.deafen(native.session.ice.selectedPair!.socket);
     await eventually(() => native.states.includes('disconnected'), STEP_TIMEOUT_MS, 'disconnected');
     await eventually(() => native.session.state === 'failed', STEP_TIMEOUT_MS, 'consent lost');
     assert.equal(native.session.ice.state, 'failed');

@@ -1,19 +1,22 @@
 /**
  * The native engine's control plane against real client stacks: the answer, our ICE agent and
- * data channels (werift's SCTP over DTLS application data) on the loopback stand-in of the data
- * plane (test/helpers/loopback-plane.ts: dgram sockets and werift's DTLS; no SRTP, no media
- * echo). The clients are our three engines' client peers (libdatachannel, werift, libwebrtc).
+ * data channels (werift's SCTP over DTLS application data) on the real data plane (a plane per
+ * session, test/helpers/native-session.ts), the media echoed by it. The clients are our three
+ * engines' client peers (libdatachannel, werift, libwebrtc).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ClientDataChannel, ClientPeer, Engine, PeerState } from '../../src/engines/engine.js';
-import { ENGINE_NAMES, loadEngine } from '../../src/engines/registry.js';
+import type { ClientDataChannel, ClientEngine, ClientPeer, PeerState } from '../../src/engines/engine.js';
+import { CLIENT_ENGINE_NAMES, loadClientEngine } from '../../src/engines/registry.js';
+import { checkMediaEcho } from '../../src/client/media-check.js';
+import { skipWithoutAddon } from '../native/plane-harness.js';
 import { silentLogger as log } from '../../src/log.js';
 import { activeResources, GATHER_TIMEOUT_MS, resourcesBackTo, STEP_TIMEOUT_MS, waitForState } from '../helpers/engine-pair.js';
 import { answerWithNativeSession, type NativeTestOptions, type NativeTestSession } from '../helpers/native-session.js';
 import { eventually, withTimeout } from '../helpers/timeout.js';
 
-const engines: Engine[] = await Promise.all(ENGINE_NAMES.map((name) => loadEngine(name)));
+const engines: ClientEngine[] = await Promise.all(CLIENT_ENGINE_NAMES.map((name) => loadClientEngine(name)));
+const skip = skipWithoutAddon();
 
 let baseline: string[] = [];
 before(() => {
@@ -29,7 +32,7 @@ interface Connected {
   clientStates: PeerState[];
 }
 
-async function connect(t: { after(fn: () => void): void }, engine: Engine, shape: { audio?: boolean; video?: boolean; dataChannel?: string }, options: NativeTestOptions = {}): Promise<Connected> {
+async function connect(t: { after(fn: () => void): void }, engine: ClientEngine, shape: { audio?: boolean; video?: boolean; dataChannel?: string }, options: NativeTestOptions = {}): Promise<Connected> {
   const client = engine.createClientPeer({ audio: shape.audio ?? false, video: shape.video ?? false, dataChannel: shape.dataChannel, gatherTimeoutMs: GATHER_TIMEOUT_MS, log });
   t.after(() => client.close());
   const clientStates: PeerState[] = [];
@@ -53,13 +56,16 @@ async function echoOf(channel: ClientDataChannel, messages: Array<string | Buffe
 }
 
 for (const engine of engines) {
-  describe(`a ${engine.name} client`, () => {
-    test('connects (ICE and DTLS) to an offer of audio, video and a data channel', async (t) => {
-      const { native } = await connect(t, engine, { audio: true, video: true, dataChannel: 'echo' });
+  describe(`a ${engine.name} client`, { skip }, () => {
+    test('connects (ICE and DTLS) to an offer of audio, video and a data channel, and gets its media back', async (t) => {
+      const { client, native } = await connect(t, engine, { audio: true, video: true, dataChannel: 'echo' });
       await eventually(() => native.session.state === 'connected', STEP_TIMEOUT_MS, 'our side connected');
       assert.equal(native.session.ice.state, 'connected');
       assert.ok(native.session.ice.selectedPair, 'a selected pair');
       assert.ok(native.session.ice.inboundActivity > 0, 'STUN from the client counted');
+      const report = await withTimeout(checkMediaEcho(client, 10, () => {}, AbortSignal.timeout(STEP_TIMEOUT_MS)), STEP_TIMEOUT_MS + 1000, 'media echoed');
+      for (const kind of ['audio', 'video'] as const) assert.ok((report[kind]?.echoed ?? 0) >= 10, `${kind}: ${JSON.stringify(report[kind])}`);
+      assert.ok((native.plane.stats(native.session.id)?.rtpEchoed ?? 0) >= 20, 'the plane echoed them');
     });
 
     test('gets text as text, binary as binary, empty messages and a message of the announced size back', async (t) => {

@@ -1,6 +1,6 @@
 /**
- * Set-up times of clients against the native control plane (on the loopback stand-in of the
- * data plane), for choosing the check hold-off and the DTLS role: answer -> connected (ICE and
+ * Set-up times of clients against the native control plane (on the real data plane, a plane per
+ * session), for choosing the check hold-off and the DTLS role: answer -> connected (ICE and
  * DTLS) as the client sees it, over HTTP signaling on loopback, and how many runs failed.
  *
  *   node --import tsx test/engines/native-soak.ts --client libdatachannel --hold-off 0,5,10,100 --runs 30 [--unreachable] [--dtls-role client|server]
@@ -12,7 +12,7 @@
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import nodeDataChannel from 'node-datachannel';
-import { loadEngine } from '../../src/engines/registry.js';
+import { loadClientEngine } from '../../src/engines/registry.js';
 import { silentLogger as log } from '../../src/log.js';
 import { summarize } from '../../src/bench/stats.js';
 import { ROOT } from '../helpers/cli.js';
@@ -61,7 +61,7 @@ async function once(url: string): Promise<number> {
       return Number(/^connected_ms (\d+)/m.exec(stderr)?.[1]) - Number(/^answer_ms (\d+)/m.exec(stderr)?.[1]);
     }
     default: {
-      const engine = await loadEngine(values.client as 'libwebrtc' | 'werift');
+      const engine = await loadClientEngine(values.client as 'libwebrtc' | 'werift');
       const client = engine.createClientPeer({ audio: false, video: false, dataChannel: 'echo', gatherTimeoutMs: 3000, log });
       try {
         const offer = await client.createOffer();

@@ -1,6 +1,6 @@
 /**
- * pion clients against a pion server and against the native control plane (on the loopback
- * stand-in of the data plane), interleaved run by run so that both see the same machine load:
+ * pion clients against a pion server and against the native control plane (on the real data
+ * plane, a plane per session), interleaved run by run so that both see the same machine load:
  * answer -> connected as pion-client reports it (test 1, a data channel echo).
  *
  *   node --import tsx test/engines/native-vs-pion.ts --runs 30 [--no-candidates]
@@ -52,7 +52,7 @@ const native = await startNativeHttpServer({ unreachable: strip ? 'no-candidates
 const urls = { pion: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/offer`, native: native.url };
 
 const times: Record<keyof typeof urls, number[]> = { pion: [], native: [] };
-/** Ours only: answer -> ICE selected, as the server sees it (without the stand-in plane's werift DTLS). */
+/** Ours only: answer -> ICE selected, as the server sees it. */
 const iceTimes: number[] = [];
 const failures: Record<keyof typeof urls, number> = { pion: 0, native: 0 };
 for (let run = 0; run < Number(values.runs); run++) {

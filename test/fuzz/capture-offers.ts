@@ -11,7 +11,7 @@ import { createServer } from 'node:http';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { ENGINE_NAMES } from '../../src/engines/registry.js';
+import { CLIENT_ENGINE_NAMES } from '../../src/engines/registry.js';
 import { ROOT } from '../helpers/cli.js';
 
 interface Capture {
@@ -29,8 +29,8 @@ const CLIENTS: Capture[] = [
   { name: 'aiortc-datachannel', command: ['interop/peers/aiortc/aiortc-client', '-s', '{url}', '-t', '1', '--timeout', '5'] },
   { name: 'gstreamer-media', command: ['/usr/bin/python3', 'interop/peers/gstreamer/client.py', '-s', '{url}', '-t', '0', '--timeout', '5'] },
   { name: 'gstreamer-datachannel', command: ['/usr/bin/python3', 'interop/peers/gstreamer/client.py', '-s', '{url}', '-t', '1', '--timeout', '5'] },
-  // Every engine of the registry, so a new one gets its offers captured too.
-  ...ENGINE_NAMES.flatMap((engine) => [
+  // Every client engine of the registry, so a new one gets its offers captured too.
+  ...CLIENT_ENGINE_NAMES.flatMap((engine) => [
     { name: `${engine}-media`, command: [process.execPath, 'dist/cli.js', 'client', '-s', '{url}', '-t', '0', '--media', '--engine', engine, '--timeout', '5'] },
     { name: `${engine}-datachannel`, command: [process.execPath, 'dist/cli.js', 'client', '-s', '{url}', '-t', '1', '--engine', engine, '--timeout', '5'] },
   ]),

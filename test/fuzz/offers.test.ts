@@ -21,6 +21,7 @@ import { realOffer } from '../helpers/offer-shapes.js';
 import { startTestServer } from '../helpers/server.js';
 import { eventually, withTimeout } from '../helpers/timeout.js';
 import type { EchoServer } from '../../src/signaling/server.js';
+import { TESTED_ENGINES } from '../helpers/engines.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20_261_201);
 const SCALE = Number(process.env.FUZZ_RUNS ?? 1);
@@ -139,9 +140,9 @@ test('arbitrary bodies never get a 5xx and never leave a session behind', { time
   await checkHealthyAndEmpty(server);
 });
 
-const RUNS: Record<EngineName, number> = { libdatachannel: 250, werift: 120, libwebrtc: 50 };
+const RUNS: Record<EngineName, number> = { libdatachannel: 250, werift: 120, libwebrtc: 50, native: 250 };
 
-for (const engine of Object.keys(RUNS) as EngineName[]) {
+for (const engine of (Object.keys(RUNS) as EngineName[]).filter((name) => TESTED_ENGINES.includes(name))) {
   test(`mutations of real offers never get a 5xx from a ${engine} server, never stall or crash it, never leave a session behind`, { timeout: 180_000 }, async (t) => {
     const server = await startFuzzServer(t, engine);
     let answered = 0;

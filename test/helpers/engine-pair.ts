@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import sdpTransform from 'sdp-transform';
-import type { ClientPeer, ClientPeerOptions, EchoPeer, Engine, PeerState } from '../../src/engines/engine.js';
+import type { ClientEngine, ClientPeer, ClientPeerOptions, EchoPeer, Engine, PeerState } from '../../src/engines/engine.js';
 import type { MediaKind, SessionDescription } from '../../src/sdp/description.js';
 import { silentLogger as log } from '../../src/log.js';
 import { parseOffer } from '../../src/sdp/offer.js';
@@ -31,7 +31,7 @@ export function waitForState(onStateChange: (listener: (state: PeerState) => voi
 }
 
 /** Offer from a `clientEngine` client, answer with a `serverEngine` echo peer, connect; both close after the test. */
-export async function connectPair(t: TestContext, serverEngine: Engine, clientEngine: Engine, options: PairOptions): Promise<Pair> {
+export async function connectPair(t: TestContext, serverEngine: Engine, clientEngine: ClientEngine, options: PairOptions): Promise<Pair> {
   const client = clientEngine.createClientPeer({
     audio: options.audio ?? false,
     video: options.video ?? false,

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import type { ClientPeer, EngineName, PeerState } from '../../src/engines/engine.js';
-import { loadEngine } from '../../src/engines/registry.js';
+import { loadClientEngine } from '../../src/engines/registry.js';
 import { closePeer, connectPeer } from '../../src/client/connect.js';
 import { Deadline } from '../../src/client/deadline.js';
 import { Stopwatch } from '../../src/client/timings.js';
@@ -28,7 +28,7 @@ export interface HeldSession {
  * (about 30 s): tests that watch the client see the close use libdatachannel.
  */
 export async function openHeldSession(t: TestContext, offerUrl: string, engineName: EngineName = 'werift'): Promise<HeldSession> {
-  const engine = await loadEngine(engineName);
+  const engine = await loadClientEngine(engineName);
   const deadline = new Deadline(15_000);
   const connect = () => connectPeer(engine, { audio: false, video: false, dataChannel: 'echo', gatherTimeoutMs: 2_000, log: silentLogger }, offerUrl, deadline, new Stopwatch(), silentLogger);
   let peer: ClientPeer;

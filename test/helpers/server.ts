@@ -4,6 +4,13 @@ import { silentLogger } from '../../src/log.js';
 import { SERVER_DEFAULTS, startEchoServer, type EchoServer, type EchoServerOptions } from '../../src/signaling/server.js';
 
 /**
+ * The server engine of the tests that are about the server rather than one stack (bad input,
+ * limits, drain, workers, release): libdatachannel, the default, unless WEBRTC_ECHO_TEST_ENGINE
+ * names another (`WEBRTC_ECHO_TEST_ENGINE=native node --test test/signaling/bad-input.test.ts`).
+ */
+export const TEST_SERVER_ENGINE = (process.env.WEBRTC_ECHO_TEST_ENGINE || 'libdatachannel') as EngineName;
+
+/**
  * A real echo server on 127.0.0.1 and a free port, closed when the test ends. Tests post many
  * offers from one address, so the per-address limits are off unless a test sets them.
  */

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
-import type { ClientPeer, Engine, MediaDirection, RtpLeg } from '../../src/engines/engine.js';
+import type { ClientEngine, ClientPeer, MediaDirection, RtpLeg } from '../../src/engines/engine.js';
 import { loadClip } from '../../src/media/clips.js';
 import { MediaPlayer } from '../../src/media/media-player.js';
 import { silentLogger as log } from '../../src/log.js';
@@ -35,7 +35,7 @@ export interface Resource {
 /** A client peer of `direction` with audio and video (by default), its offer POSTed to `endpoint`, connected. Closed after the test. */
 export async function connectResource(
   t: TestContext,
-  engine: Engine,
+  engine: ClientEngine,
   endpoint: string,
   direction: MediaDirection,
   { audio = true, video = true }: { audio?: boolean; video?: boolean } = {},

@@ -223,3 +223,39 @@ test('close() leaves no timer armed, on every path: before start, in the hold-of
   }
   await withTimeout(Promise.resolve(), 10, 'done');
 });
+
+test('answers, checks and keeps consent from the address of ours the client reached, and names it to the data plane (validated, selected)', async () => {
+  const sources: Array<{ kind: string; from: string | undefined }> = [];
+  const validated: Array<string | undefined> = [];
+  let selectedSource: string | undefined = 'none yet';
+  const s = await setup({
+    checkHoldOffMs: 5_000,
+    timing: { consentIntervalMs: 100 },
+    events: { validated: (_socket, _remote, source) => validated.push(source), selected: (pair) => (selectedSource = pair.source) },
+  });
+  // What a socket bound to a wildcard says: the client's datagrams reached 127.0.0.9 (the test
+  // sockets themselves are on 127.0.0.1; the address only travels with the data here).
+  s.server.socket.removeAllListeners('message');
+  s.server.socket.on('message', (data, rinfo) => s.agent.receive(1, { address: rinfo.address, port: rinfo.port }, data, '127.0.0.9'));
+  const transport = (s.agent as unknown as { options: IceAgentOptions }).options.transport;
+  const send = transport.send.bind(transport);
+  transport.send = (socket, to, data, from) => {
+    sources.push({ kind: parseStun(data)!.class, from });
+    send(socket, to, data, from);
+  };
+  try {
+    s.agent.start();
+    s.check({ nominate: true });
+    await eventually(() => s.requests().length > 0, 2000, 'the triggered check');
+    s.answer(s.requests()[0]!.message);
+    await eventually(() => selectedSource !== 'none yet', 2000, 'selected');
+    await eventually(() => s.requests().length > 1, 2000, 'a consent check');
+    assert.deepEqual(validated, ['127.0.0.9']);
+    assert.equal(selectedSource, '127.0.0.9');
+    assert.equal(s.agent.selectedPair?.source, '127.0.0.9');
+    assert.ok(sources.length >= 3, JSON.stringify(sources));
+    assert.deepEqual(new Set(sources.map((x) => x.from)), new Set(['127.0.0.9']), `every answer and check from the address reached: ${JSON.stringify(sources)}`);
+  } finally {
+    s.close();
+  }
+});

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, test, type TestContext } from 'node:test';
-import { ENGINE_NAMES } from '../../src/engines/registry.js';
+import { TESTED_ENGINES } from '../helpers/engines.js';
 import { BROWSER_PACKAGES, BROWSER_PATHS, type BrowserName } from '../../src/interop/browser/driver.js';
 import { runBrowserClient, type BrowserResult } from '../../src/interop/browser/run-browser.js';
 import { ourPeers } from '../../src/interop/adapters/ours.js';
@@ -35,7 +35,7 @@ async function startServer(t: TestContext, engine: string): Promise<string> {
 /** Tests 0 and 1 of `browser` against every engine of ours. */
 export function describeBrowserClient(browser: BrowserName): void {
   const skip = skipUnlessCi(browserMissing(browser));
-  for (const engine of ENGINE_NAMES) {
+  for (const engine of TESTED_ENGINES) {
     describe(`${browser} client against the ${engine} echo server`, { skip, timeout: 90_000 }, () => {
       const run = async (t: TestContext, testType: 0 | 1): Promise<BrowserResult> => {
         const url = await startServer(t, engine);
@@ -82,7 +82,7 @@ export async function describeBrowserMdns(browser: BrowserName, tag: string): Pr
       await namespaces?.remove();
     });
 
-    for (const [index, engine] of ENGINE_NAMES.entries()) {
+    for (const [index, engine] of TESTED_ENGINES.entries()) {
       test(`the ${engine} server connects to ${browser}'s .local candidates and echoes on the data channel`, { timeout: 60_000 }, async (t) => {
         const ns = namespaces;
         const port = 8080 + index;

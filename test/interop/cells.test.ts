@@ -12,6 +12,9 @@ import { runClientProcess } from '../../src/interop/adapters/spawn-peer.js';
 import type { InteropPeer } from '../../src/interop/peer.js';
 import { failureText } from '../../src/interop/report/summary.js';
 import { ROOT } from '../helpers/cli.js';
+import { renderHtml } from '../../src/interop/report/html.js';
+import { renderMarkdown } from '../../src/interop/report/markdown.js';
+import { skipWithoutAddon } from '../native/plane-harness.js';
 
 const server = ourPeers().find((p) => p.name === 'libdatachannel')!;
 
@@ -67,4 +70,20 @@ test('every client, ours and foreign, says a test type it does not run is unsupp
   }
   t.diagnostic(`clients checked: ${ran.join(', ')}`);
   assert.ok(ran.includes('libdatachannel') && ran.length > 3, ran.join(', '));
+});
+
+test("a native server's cell carries the server's own sub-checks (its session-connected facts) beside the client's, in both reports", { timeout: 60_000, skip: skipWithoutAddon() }, async () => {
+  const native = ourPeers().find((p) => p.name === 'native')!;
+  const client = ourPeers().find((p) => p.name === 'libdatachannel')!;
+  const cell = await runCell(native, client, 1, 'direct', { root: ROOT, timeoutMs: 15_000 }, 'cells-native');
+  assert.equal(cell.status, 'pass', failureText(cell));
+  const checks = Object.fromEntries((cell.serverChecks ?? []).map((c) => [c.name, `${c.status}: ${c.detail}`]));
+  // A libdatachannel offer leaves the role to us (actpass) and the native engine answers passive (stack-policy.ts).
+  assert.equal(checks['dtls-role'], "pass: the server's stack took DTLS server, as its answer's a=setup says");
+  // libdatachannel offers use_srtp even for a data channel only: DTLS negotiates a profile all the same.
+  assert.match(checks['srtp-profile'] ?? '', /^pass: the server's stack chose SRTP_(AEAD_AES_128_GCM|AES128_CM_HMAC_SHA1_80)$/);
+  assert.match(checks['sctp-zero-checksum'] ?? '', /^pass: the server's SCTP did not announce zero checksum/);
+  const markdown = renderMarkdown({ startedAt: '', durationMs: 0, tests: [1], networks: ['direct'], repeat: 1, capture: false, servers: ['native'], clients: ['libdatachannel'], peers: [], cells: [cell], ourMissing: [] });
+  assert.match(markdown, /Server sub-checks of these cells[\s\S]*\| native → libdatachannel \| ✅ \| ✅ \| ✅ \|/);
+  assert.match(renderHtml({ startedAt: '', durationMs: 0, tests: [1], networks: ['direct'], repeat: 1, capture: false, servers: ['native'], clients: ['libdatachannel'], peers: [], cells: [cell], ourMissing: [] }), /Server sub-checks \(what the server&#39;s own stack says\)|Server sub-checks \(what the server's own stack says\)/);
 });

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
-import { loadEngine } from '../../src/engines/registry.js';
+import { loadClientEngine } from '../../src/engines/registry.js';
 import { isVp8KeyframeStart } from '../../src/media/vp8-payload-descriptor.js';
 import { rtpPayloadOf } from '../../src/rtp/header-extensions.js';
 import { ROOT } from '../helpers/cli.js';
@@ -37,7 +37,7 @@ test('GStreamer webrtcbin publishes by WHIP; a viewer of ours plays its VP8 and 
   const id = location.split('/').pop()!;
   assert.deepEqual(server.sessions.roleOf(id), { kind: 'publisher' });
 
-  const viewer = await connectResource(t, await loadEngine('libdatachannel'), `${server.url}/whep/${id}`, 'recvonly');
+  const viewer = await connectResource(t, await loadClientEngine('libdatachannel'), `${server.url}/whep/${id}`, 'recvonly');
   const received = collectRtp(viewer.peer);
   await eventually(() => (received.get('video')?.length ?? 0) > 30 && (received.get('audio')?.length ?? 0) > 30, 15_000, 'webrtcbin\'s media at the viewer');
   assert.ok(received.get('video')!.some((packet) => isVp8KeyframeStart(rtpPayloadOf(packet))), 'a VP8 keyframe reached the viewer');

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { describe, test, type TestContext } from 'node:test';
-import { ENGINE_NAMES } from '../../src/engines/registry.js';
+import { CLIENT_ENGINE_NAMES } from '../../src/engines/registry.js';
 import { ECHOTEST_PLUGIN, JANUS_PATH } from '../../src/interop/janus/config.js';
 import { JANUS_ECHOTEST_PREFIX, knownFailureFor } from '../../src/interop/known-failures.js';
 import type { RunningServer } from '../../src/interop/peer.js';
@@ -32,7 +32,7 @@ interface ClientDetails {
 }
 
 describe('our clients against Janus 1.1 EchoTest', { skip, timeout: 180_000 }, () => {
-  for (const engine of ENGINE_NAMES) {
+  for (const engine of CLIENT_ENGINE_NAMES) {
     const client = ourPeers().find((p) => p.name === engine)!.client!;
     const run = (server: RunningServer, testType: 0 | 1) =>
       client.run({ url: server.url, test: testType, timeoutMs: 15_000, server: { name: 'janus', quirks: {} }, root: ROOT, site: DIRECT });

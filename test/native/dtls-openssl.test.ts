@@ -99,8 +99,7 @@ test('s_client: SRTP_AES128_CM_SHA1_32 negotiated, application data both ways, i
     dtlsRole: 'server',
     remoteFingerprint: { algorithm: 'sha-256', value: peer.fingerprint },
     srtpProfiles: ['SRTP_AEAD_AES_128_GCM', 'SRTP_AES128_CM_SHA1_80', 'SRTP_AES128_CM_SHA1_32'],
-    sections: [{ mid: '0', echoSsrc: 0xe32, payloadTypes: [96], offeredSsrcs: [] }],
-    midExtensionId: 0,
+    sections: [{ mid: '0', echoSsrc: 0xe32, payloadTypes: [96], offeredSsrcs: [], midExtensionId: 0 }],
   });
   const port = await freePort();
   harness.plane.allowRemote(session, { address: '127.0.0.1', port });
@@ -168,7 +167,6 @@ test('s_server: the plane as DTLS client, SRTP_AEAD_AES_128_GCM, and closeSessio
     remoteFingerprint: { algorithm: 'SHA-256', value: peer.fingerprint.toLowerCase() },
     srtpProfiles: ['SRTP_AEAD_AES_128_GCM', 'SRTP_AES128_CM_SHA1_80'],
     sections: [],
-    midExtensionId: 0,
   });
   harness.plane.selectRemote(session, { address: '127.0.0.1', port });
   const connected = await harness.event(isConnected(session), 10_000, 'dtls-connected');
@@ -190,7 +188,6 @@ test('s_client with a certificate other than the fingerprint is refused with an 
     remoteFingerprint: { algorithm: 'sha-256', value: other.fingerprint },
     srtpProfiles: ['SRTP_AES128_CM_SHA1_80'],
     sections: [],
-    midExtensionId: 0,
   });
   const port = await freePort();
   harness.plane.allowRemote(session, { address: '127.0.0.1', port });

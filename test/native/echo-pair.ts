@@ -19,7 +19,7 @@ export async function connectPair(
   t: TestContext,
   harness: PlaneHarness,
   socket: { socket: number; local: UdpAddress },
-  options: { planeRole?: 'client' | 'server'; profile?: WeriftProfileName; sections?: EchoSectionConfig[]; midExtensionId?: number } = {},
+  options: { planeRole?: 'client' | 'server'; profile?: WeriftProfileName; sections?: EchoSectionConfig[] } = {},
 ): Promise<EchoPair> {
   const planeRole = options.planeRole ?? 'server';
   const profile = options.profile ?? 'SRTP_AEAD_AES_128_GCM';
@@ -30,8 +30,7 @@ export async function connectPair(
     dtlsRole: planeRole,
     remoteFingerprint: peer.fingerprint,
     srtpProfiles: [profile as SrtpProfileName],
-    sections: options.sections ?? [{ mid: '0', echoSsrc: ECHO_SSRC, payloadTypes: [96], offeredSsrcs: [CLIENT_SSRC] }],
-    midExtensionId: options.midExtensionId ?? 0,
+    sections: options.sections ?? [{ mid: '0', echoSsrc: ECHO_SSRC, payloadTypes: [96], offeredSsrcs: [CLIENT_SSRC], midExtensionId: 0 }],
   });
   harness.plane.allowRemote(session, peer.address);
   const connecting = peer.connect(socket.local, planeRole === 'client' ? 'server' : 'client', profile);

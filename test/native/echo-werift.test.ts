@@ -29,8 +29,7 @@ async function connectedPair(
     dtlsRole: options.planeRole,
     remoteFingerprint: peer.fingerprint,
     srtpProfiles: [options.profile as SrtpProfileName],
-    sections: [{ mid: '0', echoSsrc: ECHO_SSRC, payloadTypes: [96, 111], offeredSsrcs: [CLIENT_SSRC] }],
-    midExtensionId: 0,
+    sections: [{ mid: '0', echoSsrc: ECHO_SSRC, payloadTypes: [96, 111], offeredSsrcs: [CLIENT_SSRC], midExtensionId: 0 }],
   });
   const planeAddress = socketAddress(harness, socket);
   assert.equal(harness.plane.allowRemote(session, peer.address), true);
@@ -119,8 +118,7 @@ test('a certificate that does not match the fingerprint fails the handshake, in 
       dtlsRole: planeRole,
       remoteFingerprint: other.fingerprint, // not the peer's
       srtpProfiles: ['SRTP_AEAD_AES_128_GCM'],
-      sections: [{ mid: '0', echoSsrc: ECHO_SSRC, payloadTypes: [96], offeredSsrcs: [] }],
-      midExtensionId: 0,
+      sections: [{ mid: '0', echoSsrc: ECHO_SSRC, payloadTypes: [96], offeredSsrcs: [], midExtensionId: 0 }],
     });
     harness.plane.allowRemote(session, peer.address);
     const connecting = peer.connect(local, planeRole === 'client' ? 'server' : 'client', 'SRTP_AEAD_AES_128_GCM');

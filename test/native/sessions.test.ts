@@ -44,7 +44,7 @@ test('twenty sessions, each on a port of its own, each echo only its own client'
   const pairs = [];
   for (let i = 0; i < 20; i++) {
     const socket = harness.socket({ portMin: 0, portMax: 0 });
-    pairs.push({ ...(await connectPair(t, harness, socket, { sections: [{ mid: '0', echoSsrc: 0x100 + i, payloadTypes: [96], offeredSsrcs: [] }] })), i });
+    pairs.push({ ...(await connectPair(t, harness, socket, { sections: [{ mid: '0', echoSsrc: 0x100 + i, payloadTypes: [96], offeredSsrcs: [], midExtensionId: 0 }] })), i });
   }
   await Promise.all(
     pairs.map(async ({ peer, i }) => {
@@ -60,7 +60,7 @@ test('sessions sharing one socket are told apart by the remote each validated', 
   const shared = harness.socket();
   const pairs = [];
   for (let i = 0; i < 10; i++) {
-    pairs.push({ ...(await connectPair(t, harness, shared, { sections: [{ mid: '0', echoSsrc: 0x200 + i, payloadTypes: [96], offeredSsrcs: [] }] })), i });
+    pairs.push({ ...(await connectPair(t, harness, shared, { sections: [{ mid: '0', echoSsrc: 0x200 + i, payloadTypes: [96], offeredSsrcs: [], midExtensionId: 0 }] })), i });
   }
   // Every client uses the same SSRC: only the address can tell them apart.
   await Promise.all(
@@ -76,7 +76,7 @@ test('closing a session while its client sends is safe; the socket and other ses
   const harness = PlaneHarness.open(t);
   const shared = harness.socket();
   const doomed = await connectPair(t, harness, shared);
-  const survivor = await connectPair(t, harness, shared, { sections: [{ mid: '0', echoSsrc: 0x77, payloadTypes: [96], offeredSsrcs: [] }] });
+  const survivor = await connectPair(t, harness, shared, { sections: [{ mid: '0', echoSsrc: 0x77, payloadTypes: [96], offeredSsrcs: [], midExtensionId: 0 }] });
   let seq = 0;
   const blast = setInterval(() => {
     for (let i = 0; i < 10; i++) doomed.peer.sendRtp(rtpPacket({ ssrc: CLIENT_SSRC, seq: seq++, payload: randomBytes(200) }));
@@ -148,7 +148,7 @@ test('STUN from anyone comes up as an event; send() puts a datagram on the wire 
   const request = Buffer.concat([Buffer.from('000100002112a442', 'hex'), randomBytes(12)]);
   stranger.send(request, local.port, local.address);
   const event = await harness.event((e) => e.type === 'stun', 5_000, 'stun');
-  assert.deepEqual(event, { type: 'stun', socket, from: { address: '127.0.0.1', port: (stranger.address() as AddressInfo).port }, data: request });
+  assert.deepEqual(event, { type: 'stun', socket, from: { address: '127.0.0.1', port: (stranger.address() as AddressInfo).port }, local: '127.0.0.1', data: request });
   // Not STUN, not from a validated address: nothing.
   stranger.send(Buffer.from([0x16, 0xfe, 0xfd, 0, 0]), local.port, local.address);
   const reply = new Promise<Buffer>((resolve) => stranger.once('message', resolve));
@@ -173,7 +173,6 @@ test('as DTLS client the plane retransmits its ClientHello to a silent server', 
     remoteFingerprint: { algorithm: 'sha-256', value: harness.plane.fingerprint.value },
     srtpProfiles: ['SRTP_AEAD_AES_128_GCM'],
     sections: [],
-    midExtensionId: 0,
   });
   const address = { address: '127.0.0.1', port: (silent.address() as AddressInfo).port };
   harness.plane.selectRemote(session, address);
@@ -187,11 +186,11 @@ test('as DTLS client the plane retransmits its ClientHello to a silent server', 
 test('RTP finds its section by the mid extension (both forms), the offered SSRCs, or a payload type only one section has', { skip: SKIP }, async (t) => {
   const harness = PlaneHarness.open(t);
   const sections = [
-    { mid: 'audio', echoSsrc: 0xa0, payloadTypes: [111], offeredSsrcs: [] },
-    { mid: 'video', echoSsrc: 0xb0, payloadTypes: [96, 97], offeredSsrcs: [] },
-    { mid: 'video2', echoSsrc: 0xc0, payloadTypes: [96, 97], offeredSsrcs: [5] },
+    { mid: 'audio', echoSsrc: 0xa0, payloadTypes: [111], offeredSsrcs: [], midExtensionId: 4 },
+    { mid: 'video', echoSsrc: 0xb0, payloadTypes: [96, 97], offeredSsrcs: [], midExtensionId: 4 },
+    { mid: 'video2', echoSsrc: 0xc0, payloadTypes: [96, 97], offeredSsrcs: [5], midExtensionId: 4 },
   ];
-  const { peer, session } = await connectPair(t, harness, harness.socket(), { sections, midExtensionId: 4 });
+  const { peer, session } = await connectPair(t, harness, harness.socket(), { sections });
   const send = (packet: Buffer) => peer.sendRtp(packet);
   send(rtpPacket({ ssrc: 1, seq: 1, payloadType: 111, payload: Buffer.from('opus') })); // by payload type
   send(rtpPacket({ ssrc: 2, seq: 1, payloadType: 96, payload: Buffer.from('vp8'), mid: { id: 4, value: 'video2' } }));
@@ -213,6 +212,32 @@ test('RTP finds its section by the mid extension (both forms), the offered SSRCs
     ],
   );
   assert.equal(harness.plane.stats(session)?.rtpDropped, 2);
+});
+
+test('the mid extension id is per section: under each id, only the mids of sections that gave it that id (werift offers 1 in audio, 2 in video)', { skip: SKIP }, async (t) => {
+  const harness = PlaneHarness.open(t);
+  const sections = [
+    { mid: '0', echoSsrc: 0xa0, payloadTypes: [96, 111], offeredSsrcs: [], midExtensionId: 1 },
+    { mid: '1', echoSsrc: 0xb0, payloadTypes: [96, 111], offeredSsrcs: [], midExtensionId: 2 },
+  ];
+  const { peer, session } = await connectPair(t, harness, harness.socket(), { sections });
+  const send = (packet: Buffer) => peer.sendRtp(packet);
+  // Audio as werift writes it: its mid under id 1.
+  send(rtpPacket({ ssrc: 1, seq: 1, payloadType: 111, payload: Buffer.from('audio'), mid: { id: 1, value: '0' } }));
+  // Video: its mid under id 2, after an element under id 1 that is something else in this section.
+  send(rtpPacket({ ssrc: 2, seq: 1, payloadType: 96, payload: Buffer.from('video'), extensions: [{ id: 1, value: Buffer.from([0x7f]) }], mid: { id: 2, value: '1' } }));
+  // A mid under an id no section gave that mid: not a match (both sections have 96, so dropped).
+  send(rtpPacket({ ssrc: 3, seq: 1, payloadType: 96, payload: Buffer.from('wrong id'), mid: { id: 2, value: '0' } }));
+  await peer.until(() => peer.rtp.length >= 2, 5_000, 'two echoes');
+  await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(
+    peer.rtp.map((p) => [p.readUInt32BE(8), RtpPacket.deSerialize(p).payload.toString()]),
+    [
+      [0xa0, 'audio'],
+      [0xb0, 'video'],
+    ],
+  );
+  assert.equal(harness.plane.stats(session)?.rtpDropped, 1);
 });
 
 test("a second source on a section continues the echo's sequence, so no SRTP index is used twice", { skip: SKIP }, async (t) => {

@@ -33,6 +33,8 @@ export class WeriftPeer {
   mediaDatagrams = 0;
   /** Datagrams that came while DTLS was not set up, by first byte (ClientHello retransmissions). */
   readonly dtlsDatagrams: Buffer[] = [];
+  /** The source address of every datagram that came, in order. */
+  readonly sources: string[] = [];
   #dtls?: DtlsSocket;
   #srtp?: SrtpSession;
   #srtcp?: SrtcpSession;
@@ -45,7 +47,10 @@ export class WeriftPeer {
     readonly cert: { certPem: string; keyPem: string; signatureHash: { hash: 4; signature: 3 } },
     readonly fingerprint: { algorithm: 'sha-256'; value: string },
   ) {
-    socket.on('message', (data) => this.#onDatagram(data));
+    socket.on('message', (data, from) => {
+      this.sources.push(from.address);
+      this.#onDatagram(data);
+    });
   }
 
   static async create(host = '127.0.0.1'): Promise<WeriftPeer> {
@@ -201,24 +206,29 @@ export function rtpPacket(options: {
   payload: Buffer;
   /** RFC 8285: the one-byte form (profile 0xBEDE) unless `twoByte`. */
   mid?: { id: number; value: string; twoByte?: boolean };
+  /** Other header extension elements before the mid, in the same form. */
+  extensions?: Array<{ id: number; value: Buffer }>;
 }): Buffer {
-  const extension = options.mid
-    ? (() => {
-        const { id, twoByte } = options.mid;
-        const value = Buffer.from(options.mid.value);
-        const head = twoByte ? Buffer.from([0, id, value.length]) : Buffer.from([(id << 4) | (value.length - 1)]);
-        // (a padding byte first in the two-byte form, which a reader must skip)
-        const element = Buffer.concat([head, value]);
-        const body = Buffer.alloc(Math.ceil(element.length / 4) * 4);
-        element.copy(body);
-        const header = Buffer.alloc(4);
-        header.writeUInt16BE(twoByte ? 0x1000 : 0xbede, 0);
-        header.writeUInt16BE(body.length / 4, 2);
-        return Buffer.concat([header, body]);
-      })()
-    : Buffer.alloc(0);
+  const twoByte = options.mid?.twoByte ?? false;
+  const elements = [...(options.extensions ?? []), ...(options.mid ? [{ id: options.mid.id, value: Buffer.from(options.mid.value) }] : [])];
+  const extension =
+    elements.length > 0
+      ? (() => {
+          // (a padding byte first in the two-byte form, which a reader must skip)
+          const parts = elements.map(({ id, value }) =>
+            Buffer.concat([twoByte ? Buffer.from([0, id, value.length]) : Buffer.from([(id << 4) | (value.length - 1)]), value]),
+          );
+          const element = Buffer.concat(parts);
+          const body = Buffer.alloc(Math.ceil(element.length / 4) * 4);
+          element.copy(body);
+          const header = Buffer.alloc(4);
+          header.writeUInt16BE(twoByte ? 0x1000 : 0xbede, 0);
+          header.writeUInt16BE(body.length / 4, 2);
+          return Buffer.concat([header, body]);
+        })()
+      : Buffer.alloc(0);
   const header = Buffer.alloc(12);
-  header[0] = 0x80 | (options.mid ? 0x10 : 0);
+  header[0] = 0x80 | (elements.length > 0 ? 0x10 : 0);
   header[1] = options.payloadType ?? 96;
   header.writeUInt16BE(options.seq & 0xffff, 2);
   header.writeUInt32BE((options.timestamp ?? options.seq * 3000) >>> 0, 4);

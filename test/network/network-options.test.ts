@@ -9,7 +9,11 @@ import { test } from 'node:test';
 import sdpTransform from 'sdp-transform';
 import { InvalidArgumentError } from 'commander';
 import { parseIceServer, parsePortRange } from '../../src/commands/parse.js';
-import { ENGINE_NAMES, loadEngine } from '../../src/engines/registry.js';
+import { ENGINE_NAMES, loadClientEngine, loadEngine } from '../../src/engines/registry.js';
+import { TESTED_ENGINES } from '../helpers/engines.js';
+import { openSession } from '../../src/bench/worker/bench-session.js';
+import { silentLogger } from '../../src/log.js';
+import { SERVER_DEFAULTS, startWorkerServer } from '../../src/signaling/server.js';
 import { announcePublicAddresses } from '../../src/sdp/public-address.js';
 import { runCli } from '../helpers/cli.js';
 import { postJson, startTestServer } from '../helpers/server.js';
@@ -47,7 +51,7 @@ test('announced public addresses replace host candidates of their family, once p
   ]);
 });
 
-for (const engine of ENGINE_NAMES) {
+for (const engine of TESTED_ENGINES) {
   test(`a ${engine} server keeps its echo peers inside --udp-port-range and announces --public-ip; the client names the selected pair`, async (t) => {
     // 127.0.0.2 stands for a public address: the echo peer's sockets listen on every address, so
     // a client reaches them there, and only through the announcement (stacks leave loopback out).
@@ -69,18 +73,39 @@ for (const engine of ENGINE_NAMES) {
   });
 }
 
-test('--udp-mux puts every libdatachannel session on one UDP port, and each echoes', async (t) => {
-  const server = await startTestServer(t, 'libdatachannel', { network: { udpMux: 41077 } });
-  const runs = await Promise.all([0, 1, 2].map(() => runCli(['client', '-s', `${server.url}/offer`, '-t', '1', '--json', '--timeout', '15'], 30_000)));
-  for (const run of runs) {
-    assert.equal(run.code, 0, run.stderr);
-    assert.equal((JSON.parse(run.stdout) as { selectedPair: { remote: { port: number } } }).selectedPair.remote.port, 41077);
+for (const [engine, port] of [['libdatachannel', 41077], ['native', 41079]] as const) {
+  test(`--udp-mux puts every ${engine} session on one UDP port, and each echoes`, async (t) => {
+    const server = await startTestServer(t, engine, { network: { udpMux: port } });
+    const runs = await Promise.all([0, 1, 2].map(() => runCli(['client', '-s', `${server.url}/offer`, '-t', '1', '--json', '--timeout', '15'], 30_000)));
+    for (const run of runs) {
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal((JSON.parse(run.stdout) as { selectedPair: { remote: { port: number } } }).selectedPair.remote.port, port);
+    }
+  });
+}
+
+test('--udp-mux PORT with --workers 2: each worker holds its sessions on a port of its own, PORT and PORT+1', { timeout: 60_000 }, async (t) => {
+  const server = await startWorkerServer({ ...SERVER_DEFAULTS, host: '127.0.0.1', port: 0, engine: 'native', log: silentLogger, workers: 2, logLevel: 'silent', offersPerSecond: 0, network: { udpMux: 41081 } });
+  t.after(() => server.close());
+  const engine = await loadClientEngine('libdatachannel');
+  const ports: number[] = [];
+  for (let i = 0; i < 2; i++) {
+    // Held open, so that the least-loaded worker takes the next one.
+    const session = await openSession(engine, { url: `${server.url}/offer`, channel: true, video: false, firstEcho: true, timeoutMs: 15_000 });
+    assert.ok(session.ok && session.peer, `session ${i}: ${session.reason} ${session.message}`);
+    t.after(() => session.peer!.close());
+    ports.push((await session.peer.selectedPair())!.remote.port);
   }
+  assert.deepEqual(ports.sort(), [41081, 41082]);
+  const health = (await (await fetch(`${server.url}/healthz`)).json()) as { workers: Array<{ udpMux: number; sessions: number }> };
+  assert.deepEqual(health.workers.map((w) => [w.udpMux, w.sessions]), [[41081, 1], [41082, 1]]);
 });
 
 test('--udp-mux is refused at start for an engine that cannot share a port', async () => {
   for (const name of ENGINE_NAMES) {
-    if ((await loadEngine(name)).capabilities.udpMux) continue;
+    // (An engine that cannot load here has nothing to refuse: serve falls back from it.)
+    const engine = await loadEngine(name).catch(() => undefined);
+    if (!engine || engine.capabilities.udpMux) continue;
     const run = await runCli(['serve', '--host', '127.0.0.1', '--port', '0', '--engine', name, '--udp-mux', '41078'], 20_000);
     assert.equal(run.code, 1, `${name}: exit code`);
     assert.match(run.stderr, /cannot share one UDP port/);
@@ -99,7 +124,7 @@ test('the default listener is dual stack: the same server answers on 127.0.0.1 a
   }
 });
 
-for (const engine of ENGINE_NAMES) {
+for (const engine of TESTED_ENGINES) {
   test(`a ${engine} server answers with IPv6 host candidates where the machine has an IPv6 address`, { skip: globalIpv6 ? false : 'this machine has no global IPv6 address' }, async (t) => {
     const server = await startTestServer(t, engine);
     const { offer, peer } = await makeOffer();

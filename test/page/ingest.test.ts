@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { launchBrowser, type LaunchedBrowser } from '../../src/interop/browser/driver.js';
-import { loadEngine } from '../../src/engines/registry.js';
+import { loadClientEngine } from '../../src/engines/registry.js';
 import { browserMissing } from '../interop/browser-suites.js';
 import { eventually, skipUnlessCi } from '../helpers/timeout.js';
 import { connectResource, playOn } from '../helpers/whip.js';
@@ -102,7 +102,7 @@ describe('WHEP page in chromium: a stream our Node client publishes', { skip: sk
   });
 
   test('plays in the browser: our VP8 clip decodes, our Opus arrives', { timeout: 60_000 }, async (t) => {
-    const publisher = await connectResource(t, await loadEngine('libdatachannel'), `${server.origin}/whip`, 'sendonly');
+    const publisher = await connectResource(t, await loadClientEngine('libdatachannel'), `${server.origin}/whip`, 'sendonly');
     await playOn(t, publisher.peer);
     const page = await browser.newPage();
     try {

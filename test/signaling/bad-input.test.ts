@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { ERROR_STATUS } from '../../src/errors/echo-error.js';
 import { ROOT } from '../helpers/cli.js';
 import { makeOffer } from '../helpers/offer.js';
-import { postJson, startTestServer } from '../helpers/server.js';
+import { postJson, startTestServer, TEST_SERVER_ENGINE } from '../helpers/server.js';
 
 /** Each bad request, the status it must get, and the error code in its JSON body. */
 const BAD_REQUESTS: { name: string; send: (url: string) => Promise<Response>; status: number; code: string }[] = [
@@ -32,7 +32,7 @@ const BAD_REQUESTS: { name: string; send: (url: string) => Promise<Response>; st
 ];
 
 test('the server answers each bad input with its status and error code, then still serves a good offer', async (t) => {
-  const server = await startTestServer(t, 'libdatachannel');
+  const server = await startTestServer(t, TEST_SERVER_ENGINE);
   const url = `${server.url}/offer`;
   for (const bad of BAD_REQUESTS) {
     const response = await bad.send(url);
@@ -58,7 +58,7 @@ test('the server answers each bad input with its status and error code, then sti
 });
 
 test('more offers than --max-sessions get 503 while the first sessions live on', async (t) => {
-  const server = await startTestServer(t, 'libdatachannel', { maxSessions: 2 });
+  const server = await startTestServer(t, TEST_SERVER_ENGINE, { maxSessions: 2 });
   const url = `${server.url}/offer`;
   const peers = [];
   try {
@@ -90,7 +90,7 @@ test('docs/errors.md lists every error code with its status, and no code that do
 });
 
 test('the offer route allows any origin (CORS preflight and response)', async (t) => {
-  const server = await startTestServer(t, 'libdatachannel');
+  const server = await startTestServer(t, TEST_SERVER_ENGINE);
   const preflight = await fetch(`${server.url}/offer`, {
     method: 'OPTIONS',
     headers: { Origin: 'http://example.test', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type' },
@@ -102,9 +102,9 @@ test('the offer route allows any origin (CORS preflight and response)', async (t
 });
 
 test('GET /healthz reports the engine and the live session count; /metrics is Prometheus text', async (t) => {
-  const server = await startTestServer(t, 'libdatachannel');
+  const server = await startTestServer(t, TEST_SERVER_ENGINE);
   const health = (await (await fetch(`${server.url}/healthz`)).json()) as { status: string; engine: string; sessions: number };
-  assert.deepEqual(health, { status: 'ok', engine: 'libdatachannel', sessions: 0 });
+  assert.deepEqual(health, { status: 'ok', engine: TEST_SERVER_ENGINE, sessions: 0 });
   const metrics = await (await fetch(`${server.url}/metrics`)).text();
   assert.match(metrics, /^echo_sessions_live 0$/m);
 });

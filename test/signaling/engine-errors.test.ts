@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import type { Engine } from '../../src/engines/engine.js';
-import { loadEngine } from '../../src/engines/registry.js';
+import { loadClientEngine, loadEngine } from '../../src/engines/registry.js';
 import { createEchoMetrics } from '../../src/echo/metrics.js';
 import { SessionRegistry } from '../../src/echo/sessions.js';
 import { buildApp } from '../../src/signaling/app.js';
@@ -98,7 +98,7 @@ test('an engine that throws a bug is a 500 ECHO_ERR_INTERNAL: logged at error wi
 
 test('an offer the stack refuses stays the client\'s 422 ECHO_ERR_OFFER_REJECTED, in the stack\'s words, and is no internal error', async (t) => {
   const server = await startTestServer(t, 'werift');
-  const client = (await loadEngine('werift')).createClientPeer({ audio: false, video: true, gatherTimeoutMs: 2_000, log: (await import('../../src/log.js')).silentLogger });
+  const client = (await loadClientEngine('werift')).createClientPeer({ audio: false, video: true, gatherTimeoutMs: 2_000, log: (await import('../../src/log.js')).silentLogger });
   const offer = await client.createOffer();
   client.close();
   const response = await postJson(`${server.url}/offer`, { type: 'offer', sdp: offer.sdp.replace(/VP8\/90000/g, 'X-UNKNOWN/90000') });

@@ -12,7 +12,7 @@ import { REQUEST_TIMEOUT_MS, CONNECTIONS_CHECK_MS } from '../../src/signaling/ap
 import { startProcess } from '../../src/interop/process.js';
 import { CLI, ROOT } from '../helpers/cli.js';
 import { shapedOffer } from '../helpers/offer-shapes.js';
-import { postJson, startTestServer } from '../helpers/server.js';
+import { postJson, startTestServer, TEST_SERVER_ENGINE } from '../helpers/server.js';
 
 /** POST from a chosen local address (127.0.0.2 is another client of a server on 127.0.0.1). */
 function postFrom(localAddress: string, url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
@@ -32,7 +32,7 @@ function postFrom(localAddress: string, url: string, body: unknown, headers: Rec
 const errorOf = (body: string) => (JSON.parse(body) as { error: string }).error;
 
 test('offers per second per address: the next gets 429 ECHO_ERR_TOO_MANY_REQUESTS with Retry-After, another address is still served', async (t) => {
-  const server = await startTestServer(t, 'libdatachannel', { offersPerSecond: 3 });
+  const server = await startTestServer(t, TEST_SERVER_ENGINE, { offersPerSecond: 3 });
   const url = `${server.url}/offer`;
   // Refused offers count too: the limit is on offers sent, before anything is read.
   const statuses = [];
@@ -51,7 +51,7 @@ test('offers per second per address: the next gets 429 ECHO_ERR_TOO_MANY_REQUEST
 });
 
 test('unconnected sessions per address: past the cap 429 ECHO_ERR_TOO_MANY_UNCONNECTED with Retry-After, while 127.0.0.2 gets in; the default is 5% of --max-sessions', async (t) => {
-  const server = await startTestServer(t, 'libdatachannel', { maxSessions: 40, maxUnconnectedPerAddress: undefined, connectTimeoutMs: 3_000 });
+  const server = await startTestServer(t, TEST_SERVER_ENGINE, { maxSessions: 40, maxUnconnectedPerAddress: undefined, connectTimeoutMs: 3_000 });
   const url = `${server.url}/offer`;
   // 5% of 40 is 2: nobody answers these offers' candidates, so they stay unconnected.
   for (let i = 0; i < 2; i++) assert.equal((await postFrom('127.0.0.1', url, shapedOffer({ audio: 1 }))).status, 200);
@@ -68,7 +68,7 @@ test('unconnected sessions per address: past the cap 429 ECHO_ERR_TOO_MANY_UNCON
 });
 
 test('with --trust-proxy the limits count by X-Forwarded-For; without it the header is ignored', async (t) => {
-  const proxied = await startTestServer(t, 'libdatachannel', { offersPerSecond: 1, trustProxy: '127.0.0.1' });
+  const proxied = await startTestServer(t, TEST_SERVER_ENGINE, { offersPerSecond: 1, trustProxy: '127.0.0.1' });
   const url = `${proxied.url}/offer`;
   const bad = { type: 'answer', sdp: 'v=0' };
   assert.equal((await postFrom('127.0.0.1', url, bad, { 'x-forwarded-for': '203.0.113.1' })).status, 400);
@@ -78,7 +78,7 @@ test('with --trust-proxy the limits count by X-Forwarded-For; without it the hea
   assert.equal((await postFrom('127.0.0.1', url, bad, { 'x-forwarded-for': '2001:db8:1:2::1' })).status, 400);
   assert.equal((await postFrom('127.0.0.1', url, bad, { 'x-forwarded-for': '2001:db8:1:2::ffff' })).status, 429, 'same /64');
 
-  const direct = await startTestServer(t, 'libdatachannel', { offersPerSecond: 1 });
+  const direct = await startTestServer(t, TEST_SERVER_ENGINE, { offersPerSecond: 1 });
   assert.equal((await postFrom('127.0.0.1', `${direct.url}/offer`, bad, { 'x-forwarded-for': '203.0.113.1' })).status, 400);
   assert.equal((await postFrom('127.0.0.1', `${direct.url}/offer`, bad, { 'x-forwarded-for': '203.0.113.2' })).status, 429, 'a client cannot pick its own address');
 });
@@ -86,7 +86,7 @@ test('with --trust-proxy the limits count by X-Forwarded-For; without it the hea
 test('CORS: /offer grants * by default or the configured origins; /metrics and /healthz grant nothing', async (t) => {
   const preflight = (url: string, origin: string) =>
     fetch(url, { method: 'OPTIONS', headers: { Origin: origin, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type' } });
-  const open = await startTestServer(t, 'libdatachannel');
+  const open = await startTestServer(t, TEST_SERVER_ENGINE);
   assert.equal((await preflight(`${open.url}/offer`, 'http://a.test')).headers.get('access-control-allow-origin'), '*');
   for (const path of ['/metrics', '/healthz']) {
     const response = await fetch(`${open.url}${path}`, { headers: { Origin: 'http://a.test' } });
@@ -96,7 +96,7 @@ test('CORS: /offer grants * by default or the configured origins; /metrics and /
     assert.equal(pre.headers.get('access-control-allow-origin'), null, `${path} preflight`);
     assert.equal(pre.status, 404, `${path} preflight`);
   }
-  const closed = await startTestServer(t, 'libdatachannel', { corsOrigin: ['https://page.test'] });
+  const closed = await startTestServer(t, TEST_SERVER_ENGINE, { corsOrigin: ['https://page.test'] });
   assert.equal((await preflight(`${closed.url}/offer`, 'https://page.test')).headers.get('access-control-allow-origin'), 'https://page.test');
   assert.equal((await preflight(`${closed.url}/offer`, 'https://evil.test')).headers.get('access-control-allow-origin'), null);
   const response = await postJson(`${closed.url}/offer`, { type: 'answer' }, { Origin: 'https://evil.test' });
@@ -105,7 +105,7 @@ test('CORS: /offer grants * by default or the configured origins; /metrics and /
 
 test('--metrics-port serves /metrics on its own listener, and the main one no longer does', async (t) => {
   const metricsPort = await freePort();
-  const server = await startTestServer(t, 'libdatachannel', { metricsPort, metricsHost: '127.0.0.1' });
+  const server = await startTestServer(t, TEST_SERVER_ENGINE, { metricsPort, metricsHost: '127.0.0.1' });
   assert.equal(server.metricsUrl, `http://127.0.0.1:${metricsPort}`);
   const metrics = await fetch(`${server.metricsUrl}/metrics`);
   assert.equal(metrics.status, 200);
@@ -129,7 +129,7 @@ function rawRequest(port: number, text: string): Promise<string> {
 }
 
 test('traversal and other refused static paths answer 404 in our JSON, never 500', async (t) => {
-  const server = await startTestServer(t, 'libdatachannel');
+  const server = await startTestServer(t, TEST_SERVER_ENGINE);
   const port = Number(new URL(server.url).port);
   for (const path of ['/../../etc/passwd', '/%2e%2e/%2e%2e/etc/passwd', '/..%2f..%2fetc/passwd', '/assets/../../package.json', '/%E0%A4%A', '/%00']) {
     const response = await rawRequest(port, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
@@ -189,7 +189,7 @@ test('a body over the limit gets its 413 delivered: to fetch, and to a raw socke
 });
 
 test(`a body that trickles in is cut after the documented ${REQUEST_TIMEOUT_MS / 1000} s (Node checks every ${CONNECTIONS_CHECK_MS / 1000} s), not after 60-90 s`, { timeout: 40_000 }, async (t) => {
-  const server = await startTestServer(t, 'libdatachannel');
+  const server = await startTestServer(t, TEST_SERVER_ENGINE);
   const port = Number(new URL(server.url).port);
   const start = Date.now();
   const reply = await new Promise<string>((resolve) => {

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import sdpTransform from 'sdp-transform';
-import { ENGINE_NAMES, loadEngine } from '../../src/engines/registry.js';
+import { ENGINE_NAMES, loadClientEngine, loadEngine } from '../../src/engines/registry.js';
 import { rtpLegs } from '../../src/engines/engine.js';
 import { byeSources } from '../../src/rtp/rtcp.js';
 import { MID_EXTENSION_URI, rtpHeaderExtension } from '../../src/rtp/header-extensions.js';
@@ -20,7 +20,7 @@ import { eventually } from '../helpers/timeout.js';
 import { capturingLogger } from '../helpers/capture-log.js';
 import { collectRtp, connectResource, playOn } from '../helpers/whip.js';
 
-const libdatachannel = await loadEngine('libdatachannel');
+const libdatachannel = await loadClientEngine('libdatachannel');
 /** Every engine that declares playback serves; our libdatachannel client publishes and watches. */
 const servers = (await Promise.all(ENGINE_NAMES.map((name) => loadEngine(name)))).filter((engine) => engine.capabilities.playback).map((engine) => engine.name);
 

@@ -3,7 +3,7 @@
  * runClient, but the peer stays open afterwards so a scenario can load it, and the data
  * channel and media legs are handed back.
  */
-import { rtpLegs, type ClientPeer, type Engine } from '../../engines/engine.js';
+import { rtpLegs, type ClientPeer, type ClientEngine } from '../../engines/engine.js';
 import { ClientError, type ClientFailureReason } from '../../client/client-error.js';
 import { Deadline } from '../../client/deadline.js';
 import { connectPeer } from '../../client/connect.js';
@@ -34,7 +34,7 @@ export interface OpenedSession {
   nextRtpIndex: number;
 }
 
-export async function openSession(engine: Engine, plan: SessionPlan): Promise<OpenedSession> {
+export async function openSession(engine: ClientEngine, plan: SessionPlan): Promise<OpenedSession> {
   const clock = new Stopwatch();
   const deadline = new Deadline(plan.timeoutMs);
   let peer: ClientPeer | undefined;

@@ -1,11 +1,11 @@
-import type { Engine } from '../../engines/engine.js';
+import type { ClientEngine } from '../../engines/engine.js';
 import { closeSession, openSession } from './bench-session.js';
 import { runWithConcurrency, throttled } from './concurrency.js';
 import type { ConnectJobResult, Job, SessionRecord } from './protocol.js';
 
 /** Opens `count` sessions (`concurrency` at a time), each closed as soon as its first echo is back. */
 export async function runConnectJob(
-  engine: Engine,
+  engine: ClientEngine,
   job: Extract<Job, { kind: 'connect' }>,
   progress: (done: number, failed: number) => void,
 ): Promise<ConnectJobResult> {

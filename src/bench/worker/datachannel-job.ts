@@ -2,7 +2,7 @@
  * Data channel echo load: every session keeps `window` binary messages of `messageBytes` in
  * flight for `durationMs`; each message carries its index, so its echo gives a round trip.
  */
-import type { ClientDataChannel, ClientPeer, Engine } from '../../engines/engine.js';
+import type { ClientDataChannel, ClientPeer, ClientEngine } from '../../engines/engine.js';
 import { openSession } from './bench-session.js';
 import { runWithConcurrency, throttled } from './concurrency.js';
 import type { DataChannelJobResult, Job, SessionRecord } from './protocol.js';
@@ -11,7 +11,7 @@ import type { DataChannelJobResult, Job, SessionRecord } from './protocol.js';
 const DRAIN_MS = 2_000;
 
 export async function runDataChannelJob(
-  engine: Engine,
+  engine: ClientEngine,
   job: Extract<Job, { kind: 'datachannel' }>,
   progress: (done: number, failed: number) => void,
 ): Promise<DataChannelJobResult> {

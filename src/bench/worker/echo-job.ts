@@ -3,7 +3,7 @@
  * every packet that comes back is matched to its send time by the index in its payload.
  * One packet buffer per session, rewritten in place: the generator allocates nothing per packet.
  */
-import { rtpLegs, type ClientPeer, type Engine, type RtpLeg } from '../../engines/engine.js';
+import { rtpLegs, type ClientPeer, type ClientEngine, type RtpLeg } from '../../engines/engine.js';
 import { openSession } from './bench-session.js';
 import { BENCH_HEADER, benchIndexOf, writeBenchRtp } from './bench-rtp.js';
 import { runWithConcurrency, throttled } from './concurrency.js';
@@ -73,7 +73,7 @@ class EchoStream {
 export class EchoSessions {
   private streams: EchoStream[] = [];
 
-  async open(engine: Engine, job: Extract<Job, { kind: 'echo-open' }>, progress: (done: number, failed: number) => void): Promise<OpenJobResult> {
+  async open(engine: ClientEngine, job: Extract<Job, { kind: 'echo-open' }>, progress: (done: number, failed: number) => void): Promise<OpenJobResult> {
     const failures: SessionRecord[] = [];
     const report = throttled(200, () => progress(this.streams.length + failures.length, failures.length));
     await runWithConcurrency(job.sessions, job.concurrency, async () => {

@@ -1,4 +1,4 @@
-import type { ClientPeer, Engine } from '../../engines/engine.js';
+import type { ClientPeer, ClientEngine } from '../../engines/engine.js';
 import { openSession } from './bench-session.js';
 import { runWithConcurrency, throttled } from './concurrency.js';
 import type { Job, OpenJobResult, SessionRecord } from './protocol.js';
@@ -7,7 +7,7 @@ import type { Job, OpenJobResult, SessionRecord } from './protocol.js';
 export class IdleSessions {
   private readonly peers: ClientPeer[] = [];
 
-  async add(engine: Engine, job: Extract<Job, { kind: 'idle-open' }>, progress: (done: number, failed: number) => void): Promise<OpenJobResult> {
+  async add(engine: ClientEngine, job: Extract<Job, { kind: 'idle-open' }>, progress: (done: number, failed: number) => void): Promise<OpenJobResult> {
     const failures: SessionRecord[] = [];
     let opened = 0;
     const report = throttled(200, () => progress(opened + failures.length, failures.length));

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import sdpTransform from 'sdp-transform';
 import type { ClientPeer, EngineName, NetworkOptions, PeerState, RtpLeg } from '../../engines/engine.js';
-import { loadEngine } from '../../engines/registry.js';
+import { loadClientEngine } from '../../engines/registry.js';
 import { loadClip } from '../../media/clips.js';
 import { MediaPlayer } from '../../media/media-player.js';
 import { parseIceUrl, type IceServer } from '../../net/ice-server.js';
@@ -108,7 +108,7 @@ class WhipCheck {
     const { url } = this.options;
     await this.#checkOptions();
 
-    const engine = await loadEngine(this.options.engine);
+    const engine = await loadClientEngine(this.options.engine);
     const peer = engine.createClientPeer({
       audio: this.options.audio,
       video: this.options.video,
@@ -310,7 +310,7 @@ class WhipCheck {
   async #watch(resource: string): Promise<void> {
     const id = new URL(resource).pathname.split('/').filter(Boolean).pop() ?? '';
     const url = new URL(this.options.whep!.replaceAll('{id}', encodeURIComponent(id)), this.options.url).toString();
-    const engine = await loadEngine(this.options.engine);
+    const engine = await loadClientEngine(this.options.engine);
     const viewer = engine.createClientPeer({ audio: this.options.audio, video: this.options.video, direction: 'recvonly', gatherTimeoutMs: 2_000, network: this.options.network, log: this.options.log });
     this.#peers.push(viewer);
     const states = watchStates(viewer);

@@ -49,14 +49,12 @@ export interface NativeAnswer {
   offer: OfferFacts;
   /** The DTLS role we take: what the offer leaves us (RFC 5763 §5), chosen by stack-policy.ts when it is actpass. */
   dtlsRole: 'client' | 'server';
-  /** The sections the data plane echoes (sendrecv audio and video). */
+  /** The sections the data plane echoes (sendrecv audio and video), each with its own mid extension id. */
   sections: EchoSectionConfig[];
   /**
-   * The negotiated mid header extension id (RFC 8843 §15), 0 for none: the first section's.
-   * werift offers a different id per section for it (extmap:1 in audio, extmap:2 in video), so
-   * `midExtensionIds` has each section's; plane.ts takes one id per session.
+   * The negotiated mid header extension id (RFC 8843 §15) of each answered media section, by
+   * mid: werift offers a different one per section (extmap:1 in audio, extmap:2 in video).
    */
-  midExtensionId: number;
   midExtensionIds: Record<string, number>;
   dataChannel: DataChannelPlan | undefined;
 }
@@ -114,8 +112,7 @@ export function buildAnswer(input: AnswerInput): NativeAnswer {
     ...(bundled ? [`a=group:BUNDLE ${accepted.join(' ')}`] : []),
     'a=msid-semantic:WMS echo',
   ];
-  const midExtensionId = Object.values(midExtensionIds)[0] ?? 0;
-  return { sdp: `${[...session, ...body].join('\r\n')}\r\n`, offer: facts, dtlsRole, sections, midExtensionId, midExtensionIds, dataChannel };
+  return { sdp: `${[...session, ...body].join('\r\n')}\r\n`, offer: facts, dtlsRole, sections, midExtensionIds, dataChannel };
 }
 
 /**
@@ -172,7 +169,7 @@ function answerMedia(m: MediaDescription, mid: string, usedSsrcs: Set<number>): 
   const track = `echo-${m.type}-${mid}`;
   lines.push(`a=msid:echo ${track}`, `a=ssrc:${echoSsrc} cname:echo`, `a=ssrc:${echoSsrc} msid:echo ${track}`);
   const offeredSsrcs = [...new Set((m.ssrcs ?? []).map((s) => Number(s.id)))];
-  const section = { mid, echoSsrc, payloadTypes: echoed.map((e) => e.pt), offeredSsrcs };
+  const section = { mid, echoSsrc, payloadTypes: echoed.map((e) => e.pt), offeredSsrcs, midExtensionId: midExtension?.value ?? 0 };
   return { lines, section, midExtensionId: midExtension?.value ?? 0 };
 }
 

@@ -44,6 +44,8 @@ export interface DataChannelEchoOptions {
   maxMessageSize: number;
   /** Asked once per channel the client opens; on false it is closed at once and never echoed. */
   admit?(label: string): boolean;
+  /** Every channel the client opened is closed again (a data-channel-only client that is done sends no close_notify). */
+  onAllClosed?(): void;
   /** Something went wrong inside SCTP with one packet or message; the association goes on. */
   onError?(error: unknown): void;
 }
@@ -141,7 +143,12 @@ export class DataChannelEcho {
     }
     this.#channels.add(channel);
     channel.stateChanged.subscribe((state) => {
-      if (state === 'closed') this.#channels.delete(channel);
+      if (state !== 'closed' || !this.#channels.delete(channel) || this.#channels.size > 0 || this.#closed) return;
+      try {
+        this.options.onAllClosed?.();
+      } catch (error) {
+        this.#error(error);
+      }
     });
     channel.onMessage.subscribe((data) => {
       if (this.#closed) return;

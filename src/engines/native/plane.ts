@@ -42,9 +42,15 @@ export interface EchoSectionConfig {
   payloadTypes: number[];
   /** SSRCs the offer declared for this section (a=ssrc), to map packets before the mid is seen. */
   offeredSsrcs: number[];
+  /**
+   * The id of the mid header extension (RFC 8843 §15) this section negotiated, 0 for none. Per
+   * section: werift offers `a=extmap:1` for it in audio and `a=extmap:2` in video.
+   */
+  midExtensionId: number;
 }
 // An RTP packet finds its section by, in order: the SSRC it came with before, its mid header
-// extension, the offered SSRCs, then its payload type if only one section has it. The echo keeps
+// extension (under each id a section gave it, a mid of a section with that id), the offered
+// SSRCs, then its payload type if only one section has it. The echo keeps
 // the packet byte for byte but for the SSRC, and the sequence number only when a second client
 // source takes over a section (after a BYE or an SSRC change): its sequence then continues the
 // echo's, so that no SRTP index repeats under the session key.
@@ -59,8 +65,6 @@ export interface CreateSessionOptions {
   /** The profiles to offer or accept, in preference order. */
   srtpProfiles: SrtpProfileName[];
   sections: EchoSectionConfig[];
-  /** The id of the mid header extension (RFC 8843 §15) the answer negotiated, 0 for none. */
-  midExtensionId: number;
 }
 
 export interface SessionStats {
@@ -84,8 +88,13 @@ export interface SessionStats {
  * never are.
  */
 export type PlaneEvent =
-  /** Every STUN message (first byte 0-3, 20 bytes or more) on any socket, from any address: ICE is TypeScript's. */
-  | { type: 'stun'; socket: number; from: UdpAddress; data: Buffer }
+  /**
+   * Every STUN message (first byte 0-3, 20 bytes or more) on any socket, from any address: ICE
+   * is TypeScript's. `local` is the address of ours it reached (IP_PKTINFO / IPV6_PKTINFO on a
+   * socket bound to '::' or '0.0.0.0', the bound address otherwise; '' where the platform cannot
+   * say): its answer should leave from there (`send`'s `from`).
+   */
+  | { type: 'stun'; socket: number; from: UdpAddress; local: string; data: Buffer }
   /** The handshake finished and the remote certificate matched the fingerprint; SRTP keys are in place. */
   | { type: 'dtls-connected'; session: number; role: 'client' | 'server'; srtpProfile: SrtpProfileName | 'none' }
   /**
@@ -111,25 +120,38 @@ export interface NativePlane {
   /** Closes a socket once no session uses it. */
   closeSocket(socket: number): void;
   /**
-   * Sends one datagram as it is (STUN from the ICE agent), at most 2,048 bytes. False when the
-   * socket is gone or an argument is invalid; true means queued (UDP may still drop it).
+   * Sends one datagram as it is (STUN from the ICE agent), at most 2,048 bytes, from local
+   * address `from` when given (a socket bound to a wildcard; the kernel chooses by route
+   * otherwise). A remote such as pion drops a STUN answer from another address than the one its
+   * check went to. False when the socket is gone or an argument is invalid (`from` not an IP
+   * address); true means queued (UDP may still drop it, and a `from` that is not ours or not of
+   * the remote's family is not used).
    */
-  send(socket: number, to: UdpAddress, data: Buffer): boolean;
+  send(socket: number, to: UdpAddress, data: Buffer, from?: string): boolean;
   /** The session's id, or an error string for options out of shape or an unknown socket. */
   createSession(options: CreateSessionOptions): number | string;
   /**
    * An address ICE validated for the session (a check answered either way): DTLS and SRTP from
    * it are accepted. On a shared socket it also routes that address's packets to this session
    * (the latest session to allow an address gets it). A session keeps its last 16 addresses;
-   * the oldest one that is not the selected one goes first.
+   * the oldest one that is not the selected one goes first. `local`: the address of ours that
+   * remote reaches (the pair's), what the session sends it from until its own datagrams say.
    */
-  allowRemote(session: number, remote: UdpAddress): boolean;
+  allowRemote(session: number, remote: UdpAddress, local?: string): boolean;
   /**
-   * The selected pair's remote: where DTLS, the echo and RTCP go (it is allowed too). Starts the
-   * handshake in the client role. Before it, the server role answers DTLS where it came from.
+   * The selected pair's remote: where DTLS, the echo and RTCP go (it is allowed too), from
+   * `local` (the pair's address of ours) and then from whichever of our addresses its datagrams
+   * last reached. Starts the handshake in the client role.
+   *
+   * Before it, in the server role, the session answers a ClientHello from an allowed address
+   * there, and sends DTLS, SCTP (application data) and the echo to the allowed address the last
+   * DTLS came from (from the address it reached); RTP from an allowed address is echoed back to
+   * it. A libdatachannel client, DTLS client, shakes hands on its first working pair, seconds
+   * before it nominates one. Once selected, everything goes to the selected remote.
+   *
    * Both return false for an unknown session or an invalid address.
    */
-  selectRemote(session: number, remote: UdpAddress): boolean;
+  selectRemote(session: number, remote: UdpAddress, local?: string): boolean;
   /**
    * Encrypts and sends DTLS application data (an SCTP packet, at most 16 KiB). False before the
    * handshake is done or after it ended.

@@ -11,7 +11,7 @@
 import type { SessionDescription as ParsedSdp } from 'sdp-transform';
 import { IceAgent, type IceTiming } from '../../ice/agent.js';
 import { newCredentials } from '../../ice/credentials.js';
-import type { IceAgentEvents, IceAgentState, LocalCandidate, SelectedPair } from '../../ice/types.js';
+import type { IceAgentEvents, IceAgentState, IceCredentials, LocalCandidate, SelectedPair } from '../../ice/types.js';
 import { buildAnswer, type NativeAnswer } from './answer.js';
 import { stackPolicy } from './stack-policy.js';
 import { DataChannelEcho } from './data-channels.js';
@@ -35,6 +35,8 @@ export interface NativeSessionOptions {
   maxMessageSize?: number;
   srtpProfiles?: SrtpProfileName[];
   admitDataChannel?(label: string): boolean;
+  /** Every data channel the client opened is closed again (it had opened one at least). */
+  onChannelsClosed?(): void;
   onState?(state: NativeSessionState): void;
   /** The ICE agent's own states (EchoPeer.onIceStateChange). */
   onIceState?(state: IceAgentState): void;
@@ -50,6 +52,8 @@ const DEFAULT_SRTP_PROFILES: SrtpProfileName[] = ['SRTP_AEAD_AES_128_GCM', 'SRTP
 export class NativeSession {
   readonly answer: NativeAnswer;
   readonly ice: IceAgent;
+  /** Our ICE credentials (the answer's): a router on a shared socket finds the agent by `ufrag`. */
+  readonly localCredentials: IceCredentials;
   /** The data plane's session id. */
   readonly id: number;
   readonly dataChannels: DataChannelEcho | undefined;
@@ -60,6 +64,7 @@ export class NativeSession {
   constructor(private readonly options: NativeSessionOptions) {
     const { plane } = options;
     const ice = newCredentials();
+    this.localCredentials = ice;
     const policy = stackPolicy(options.offer);
     this.answer = buildAnswer({
       offer: options.offer,
@@ -78,12 +83,11 @@ export class NativeSession {
       remoteFingerprint: facts.fingerprint,
       srtpProfiles: options.srtpProfiles ?? DEFAULT_SRTP_PROFILES,
       sections: this.answer.sections,
-      midExtensionId: this.answer.midExtensionId,
     });
     if (typeof id === 'string') throw new Error(`the data plane refused the session: ${id}`);
     this.id = id;
     this.ice = new IceAgent({
-      transport: { send: (s, to, data) => void plane.send(s, to, data) },
+      transport: { send: (s, to, data, from) => void plane.send(s, to, data, from) },
       local: ice,
       remote: facts.ice,
       remoteLite: facts.iceLite,
@@ -93,8 +97,8 @@ export class NativeSession {
       timing: options.iceTiming,
       events: {
         state: (state) => this.#onIceState(state),
-        validated: (_socket, remote) => plane.allowRemote(id, remote),
-        selected: (pair: SelectedPair) => plane.selectRemote(id, pair.remote),
+        validated: (_socket, remote, source) => plane.allowRemote(id, remote, source),
+        selected: (pair: SelectedPair) => plane.selectRemote(id, pair.remote, pair.source),
         trace: options.iceTrace,
       },
     });
@@ -106,6 +110,7 @@ export class NativeSession {
           remotePort: data.remotePort,
           maxMessageSize: data.maxMessageSize,
           admit: options.admitDataChannel,
+          onAllClosed: options.onChannelsClosed,
           onError: options.onError,
         })
       : undefined;
@@ -120,9 +125,9 @@ export class NativeSession {
     this.ice.start();
   }
 
-  /** A `stun` event on one of this session's sockets. */
-  receiveStun(socket: number, from: UdpAddress, data: Buffer): void {
-    this.ice.receive(socket, from, data);
+  /** A `stun` event on one of this session's sockets (`local`: the address of ours it reached). */
+  receiveStun(socket: number, from: UdpAddress, data: Buffer, local?: string): void {
+    this.ice.receive(socket, from, data, local);
   }
 
   /** The plane's other events for this session. */

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { checksFromJson } from '../../client/sub-checks.js';
-import { ENGINE_NAMES, loadEngine } from '../../engines/registry.js';
+import { CLIENT_ENGINE_NAMES, ENGINE_NAMES, loadEngine } from '../../engines/registry.js';
 import type { EngineName } from '../../engines/engine.js';
 import type { Availability, ClientOutcome, InteropPeer } from '../peer.js';
 import { NETWORKS } from '../../net/namespaces.js';
@@ -25,6 +25,7 @@ const KEY_LOG: Partial<Record<EngineName, { writes: boolean; note: string }>> = 
   werift: { writes: true, note: "werift's DTLS socket keeps its secrets in plain fields (src/engines/werift/key-log.ts)" },
   libdatachannel: { writes: false, note: 'node-datachannel links its own OpenSSL statically and offers no key log callback' },
   libwebrtc: { writes: false, note: "@roamhq/wrtc's libwebrtc does its DTLS in BoringSSL inside the addon, with no key log" },
+  native: { writes: false, note: "our data plane's DTLS (native/src/dtls_transport.cc) has no key log callback wired to SSLKEYLOGFILE yet" },
 };
 
 /**
@@ -34,6 +35,15 @@ const KEY_LOG: Partial<Record<EngineName, { writes: boolean; note: string }>> = 
  * src/engines/libdatachannel/client-peer.ts, createOffer).
  */
 const WITHOUT_CANDIDATES: ReadonlySet<EngineName> = new Set<EngineName>(['libdatachannel']);
+
+/** Our own stack has no npm package: its addon's version and the OpenSSL it borrows from Node. */
+async function nativeVersion(): Promise<string | undefined> {
+  const { loadNativeAddon } = await import('../../engines/native/addon.js');
+  const load = loadNativeAddon();
+  if ('unavailable' in load) return undefined;
+  const versions = load.addon.versions();
+  return `addon ${versions.addon}, ${versions.openssl}`;
+}
 
 function ourPeer(engine: EngineName): InteropPeer {
   const cli = (root: string) => join(root, 'dist', 'cli.js');
@@ -47,7 +57,8 @@ function ourPeer(engine: EngineName): InteropPeer {
       try {
         await loadEngine(engine); // a native addon or a module that fails to load shows here, not in 40 cells
         const stack = ENGINE_PACKAGES[engine];
-        return { available: true, version: stack ? await npmVersion(root, stack) : undefined };
+        const version = engine === 'native' ? await nativeVersion() : stack ? await npmVersion(root, stack) : undefined;
+        return { available: true, version };
       } catch (err) {
         return { available: false, reason: `engine does not load: ${(err as Error).message.split('\n')[0]}`, install: 'npm ci && npm run build' };
       }
@@ -62,7 +73,8 @@ function ourPeer(engine: EngineName): InteropPeer {
           { root, port, site, ready: /"event":"listening"/, env: options?.env },
         ),
     },
-    client: {
+    // A server-only engine (native) is driven by the other clients: it has no client column.
+    client: !CLIENT_ENGINE_NAMES.includes(engine) ? undefined : {
       networks: WITHOUT_CANDIDATES.has(engine) ? NETWORKS.filter((n) => n !== 'server-outbound') : NETWORKS,
       run: async ({ url, test, timeoutMs, server, root, site, env }) => {
         const args = [cli(root), 'client', '-s', url, '-t', String(test), '--engine', engine, '--json', '--timeout', String(timeoutMs / 1000), '--log-level', 'debug', ...iceServerArgs(site)];

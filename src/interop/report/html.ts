@@ -76,10 +76,10 @@ function statusClass(check: SubCheck): string {
   return check.status === 'n/a' ? 'na' : check.status;
 }
 
-function renderChecks(checks: readonly SubCheck[]): string {
-  if (checks.length === 0) return '<p class="muted">No sub-checks reported by this client.</p>';
+function renderChecks(checks: readonly SubCheck[], title = 'Sub-checks', none = 'No sub-checks reported by this client.'): string {
+  if (checks.length === 0) return none ? `<p class="muted">${esc(none)}</p>` : '';
   const rows = checks.map((c) => `<tr><td>${esc(c.name)}</td><td class="check-${statusClass(c)}">${esc(c.status)}</td><td>${esc(c.detail)}</td></tr>`);
-  return `<p>Sub-checks</p><table class="checks">${rows.join('')}</table>`;
+  return `<p>${esc(title)}</p><table class="checks">${rows.join('')}</table>`;
 }
 
 function renderCell(cell: CellResult): string {
@@ -103,6 +103,8 @@ function renderCell(cell: CellResult): string {
   if (cell.status !== 'pass') body.push(`<p>${esc(failureText(cell))}</p>`);
   if (cell.status === 'unsupported') body.push('<p class="muted">n/a is not a failure: this pair cannot run this test or network, so nothing was checked.</p>');
   body.push(renderChecks(cell.checks ?? []));
+  // Where our server engine says what its own stack saw (EchoPeer.transportFacts).
+  body.push(renderChecks(cell.serverChecks ?? [], "Server sub-checks (what the server's own stack says)", ''));
   if (cell.knownFailure) {
     const link = cell.knownFailure.link ? ` <a href="${esc(cell.knownFailure.link)}">${esc(cell.knownFailure.link)}</a>` : '';
     body.push(`<p>Known failure <code>${esc(cell.knownFailure.id)}</code>: ${esc(cell.knownFailure.why)}.${link}</p>`);

@@ -58,6 +58,7 @@ export function renderMarkdown(result: MatrixResult): string {
       out.push('');
     }
     out.push(...subCheckTable(inTable));
+    out.push(...subCheckTable(inTable, 'server'));
     out.push(...phaseTable(inTable));
   }
 
@@ -77,16 +78,21 @@ export function renderMarkdown(result: MatrixResult): string {
   return out.join('\n');
 }
 
-/** One row per cell that reported sub-checks, one column per sub-check any of them reported. */
-function subCheckTable(cells: CellResult[]): string[] {
-  const reporting = cells.filter((c) => (c.checks ?? []).length > 0);
+/**
+ * One row per cell that reported sub-checks, one column per sub-check any of them reported:
+ * the client's, or (`side` server) what our server engine said of its own side.
+ */
+function subCheckTable(cells: CellResult[], side: 'client' | 'server' = 'client'): string[] {
+  const of = (cell: CellResult) => (side === 'client' ? cell.checks : cell.serverChecks) ?? [];
+  const reporting = cells.filter((c) => of(c).length > 0);
   if (reporting.length === 0) return [];
-  const names = SUB_CHECK_NAMES.filter((name) => reporting.some((c) => c.checks!.some((k) => k.name === name)));
+  const names = SUB_CHECK_NAMES.filter((name) => reporting.some((c) => of(c).some((k) => k.name === name)));
   const mark = { pass: '✅', fail: '❌', 'n/a': 'n/a' } as const;
-  const out = ['<details><summary>Sub-checks of these cells</summary>', '', `| server → client | ${names.join(' | ')} |`, `|---|${names.map(() => ':---:').join('|')}|`];
+  const title = side === 'client' ? 'Sub-checks of these cells' : "Server sub-checks of these cells (what the server's own stack says)";
+  const out = [`<details><summary>${title}</summary>`, '', `| server → client | ${names.join(' | ')} |`, `|---|${names.map(() => ':---:').join('|')}|`];
   for (const cell of reporting) {
     const row = names.map((name) => {
-      const check = cell.checks!.find((k) => k.name === name);
+      const check = of(cell).find((k) => k.name === name);
       return check ? mark[check.status] : '';
     });
     out.push(`| ${cell.server} → ${cell.client} | ${row.join(' | ')} |`);

@@ -1,0 +1,198 @@
+/**
+ * The native engine's echo peer: one NativeSession (the answer, our ICE agent, werift's SCTP
+ * for data channels) on the process's data plane, which echoes every RTP packet and relays
+ * RTCP in C++ without JavaScript. What the Engine interface asks of an echo peer, over it.
+ */
+import type { Logger } from 'pino';
+import type { CandidatePair, EchoCounters, EchoPeer, EchoPeerOptions, EchoTransportFacts, IceState, PeerState } from '../engine.js';
+import type { SessionDescription } from '../../sdp/description.js';
+import type { ParsedOffer } from '../../sdp/parsed-offer.js';
+import { EchoError } from '../../errors/echo-error.js';
+import { hostCandidates } from '../../ice/candidates.js';
+import { safely } from '../kit/close.js';
+import { known, unknown, SRTP_PROFILE_NAMES } from '../kit/facts.js';
+import { OfferRefused } from '../kit/refusal.js';
+import { PeerStates } from '../kit/state-reporter.js';
+import { UnanswerableOffer } from './offer-facts.js';
+import type { PlaneEvent, SessionStats, SrtpProfileName } from './plane.js';
+import type { PlaneHost, SocketLease } from './plane-host.js';
+import { NativeSession, type NativeSessionState } from './session.js';
+
+/** The plane's profile names, as the IANA registry (and the other engines' facts) write them. */
+const IANA_PROFILE: Record<SrtpProfileName, string> = {
+  SRTP_AES128_CM_SHA1_80: SRTP_PROFILE_NAMES[0x0001]!,
+  SRTP_AES128_CM_SHA1_32: SRTP_PROFILE_NAMES[0x0002]!,
+  SRTP_AEAD_AES_128_GCM: SRTP_PROFILE_NAMES[0x0007]!,
+};
+
+export async function createNativeEchoPeer(host: PlaneHost, offer: ParsedOffer, options: EchoPeerOptions): Promise<NativeEchoPeer> {
+  const log = options.log.child({ engine: 'native', role: 'echo' });
+  host.acquire();
+  let lease: SocketLease | undefined;
+  try {
+    const network = options.network ?? {};
+    const opened = host.openSocket({ portRange: network.portRange, muxPort: network.udpMux });
+    // A port range with no port left is the server at capacity, not a bug.
+    if (typeof opened === 'string') throw EchoError.noUdpPort(opened);
+    lease = opened;
+    return new NativeEchoPeer(host, lease, offer, options, log);
+  } catch (err) {
+    lease?.release();
+    host.release();
+    throw err;
+  }
+}
+
+export class NativeEchoPeer implements EchoPeer {
+  readonly #session: NativeSession;
+  readonly #states: PeerStates;
+  readonly #log: Logger;
+  /** The answer, as written from the offer (the server announces public addresses in its copy). */
+  readonly answer: SessionDescription;
+  #connected: Extract<PlaneEvent, { type: 'dtls-connected' }> | undefined;
+  #lastStats: SessionStats | undefined;
+  /** Media sections whose client source said BYE. */
+  readonly #byes = new Set<string>();
+  #closed = false;
+
+  constructor(
+    private readonly host: PlaneHost,
+    private readonly lease: SocketLease,
+    offer: ParsedOffer,
+    options: EchoPeerOptions,
+    log: Logger,
+  ) {
+    this.#log = log;
+    this.#states = new PeerStates((err) => log.error({ err }, 'state listener threw'));
+    const plane = host.plane!;
+    const sockets = [{ socket: lease.socket, local: lease.local }];
+    try {
+      this.#session = new NativeSession({
+        plane,
+        offer: offer.parsed,
+        sockets,
+        candidates: hostCandidates(sockets),
+        admitDataChannel: options.admitDataChannel,
+        onChannelsClosed: () => this.#channelsClosed(),
+        onState: (state) => this.#onState(state),
+        onIceState: (state) => this.#states.ice.report(state),
+        onError: (err) => log.debug({ err }, 'data channel error'),
+      });
+    } catch (err) {
+      // What our answer builder cannot answer is the offer's fault (422); a plane that refuses
+      // the session is a bug (500).
+      if (err instanceof UnanswerableOffer) throw new OfferRefused(err.message, { cause: err });
+      throw err;
+    }
+    const session = this.#session;
+    this.answer = { type: 'answer', sdp: session.answer.sdp };
+    host.onSession(session.id, (event) => this.#onEvent(event));
+    if (lease.router) lease.router.add(session.localCredentials.ufrag, session.ice);
+    else host.onStun(lease.socket, (socket, from, data, local) => session.receiveStun(socket, from, data, local));
+    session.start();
+  }
+
+  get counters(): EchoCounters {
+    const stats = this.#stats();
+    const messages = this.#session.dataChannels?.counters;
+    return {
+      rtpPackets: stats?.rtpEchoed ?? 0,
+      rtpBytes: stats?.rtpEchoedBytes ?? 0,
+      keyframeRequests: stats?.keyframeRequests ?? 0,
+      messages: messages?.messages ?? 0,
+      messageBytes: messages?.messageBytes ?? 0,
+    };
+  }
+
+  onStateChange(listener: (state: PeerState) => void): void {
+    this.#states.connection.listen(listener);
+  }
+
+  onIceStateChange(listener: (state: IceState) => void): void {
+    this.#states.ice.listen(listener);
+  }
+
+  async selectedPair(): Promise<CandidatePair | undefined> {
+    const pair = this.#closed ? undefined : this.#session.ice.selectedPair;
+    if (!pair) return undefined;
+    return {
+      local: { type: 'host', protocol: 'udp', address: pair.source ?? pair.local.address, port: pair.local.port },
+      remote: { type: pair.remote.type, protocol: 'udp', address: pair.remote.address, port: pair.remote.port },
+    };
+  }
+
+  /** Authenticated STUN (checks, answers to our consent checks) plus every datagram the plane took from a validated address. */
+  inboundActivity(): number {
+    return this.#session.ice.inboundActivity + (this.#stats()?.packetsIn ?? 0);
+  }
+
+  /** Our own consent checks (RFC 7675) make a live client answer: inboundActivity sees it. */
+  probeLiveness(): void {}
+
+  transportFacts(): EchoTransportFacts {
+    const connected = this.#connected;
+    const profile = connected?.srtpProfile;
+    return {
+      dtlsRole: connected ? known(connected.role) : unknown('the DTLS handshake has not finished'),
+      srtpProfile: !connected
+        ? unknown('the DTLS handshake has not finished')
+        : profile === 'none' || profile === undefined
+          ? unknown('the client offered no SRTP profile DTLS could agree on (use_srtp)')
+          : known(IANA_PROFILE[profile] ?? profile),
+      // werift's SCTP (data-channels.ts) never announces it: pion 3.1 clients cannot take it.
+      sctpZeroChecksum: this.#session.dataChannels ? known(this.#session.dataChannels.zeroChecksum) : unknown('no data channel in the offer'),
+    };
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const session = this.#session;
+    this.#lastStats = this.#stats();
+    const quietly = (err: unknown) => this.#log.debug({ err }, 'error while closing');
+    safely(() => session.close(), quietly);
+    this.host.offSession(session.id);
+    if (this.lease.router) this.lease.router.remove(session.ice);
+    safely(() => this.lease.release(), quietly);
+    this.host.release();
+    this.#states.close();
+  }
+
+  #stats(): SessionStats | undefined {
+    return this.#closed ? this.#lastStats : this.host.plane?.stats(this.#session.id);
+  }
+
+  #onEvent(event: Exclude<PlaneEvent, { type: 'stun' }>): void {
+    if (this.#closed) return;
+    if (event.type === 'dtls-connected') this.#connected = event;
+    if (event.type === 'dtls-failed') this.#log.info({ reason: event.reason }, 'DTLS failed');
+    if (event.type === 'rtcp-bye') this.#sourceLeft(event.mid);
+    this.#session.handle(event);
+  }
+
+  #onState(state: NativeSessionState): void {
+    if (state === 'new') return;
+    this.#states.connection.report(state);
+    if (state === 'closed') this.close();
+  }
+
+  /**
+   * A client's RTCP BYE on every media section, with no data channel open, means it has gone
+   * (some stacks send no DTLS close_notify): release it now rather than at consent expiry.
+   */
+  #sourceLeft(mid: string): void {
+    this.#byes.add(mid);
+    const sections = this.#session.answer.sections;
+    if (sections.every((s) => this.#byes.has(s.mid)) && (this.#session.dataChannels?.channels ?? 0) === 0) {
+      this.#log.debug('every client source said BYE, closing');
+      this.close();
+    }
+  }
+
+  /** A data-channel-only client that closed every channel it opened is done with us (libdatachannel sends no close_notify). */
+  #channelsClosed(): void {
+    if (this.#session.answer.sections.length > 0 && !this.#session.answer.sections.every((s) => this.#byes.has(s.mid))) return;
+    this.#log.debug('every data channel closed, closing');
+    this.close();
+  }
+}
