@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { PeerConnection } from 'node-datachannel';
 import { parseCidrList } from '../../src/sdp/candidate-policy.js';
 import { TESTED_ENGINES } from '../helpers/engines.js';
+import { foreignPeerOpened } from '../../src/engines/libdatachannel/lifecycle.js';
 import { splitCandidates } from '../../src/sdp/candidates.js';
 import { postJson, startTestServer } from '../helpers/server.js';
 import { eventually, withTimeout } from '../helpers/timeout.js';
@@ -24,7 +25,15 @@ for (const engine of TESTED_ENGINES) {
     // offer), candidates of the answer added after it (libdatachannel's start-up race).
     // A bare node-datachannel peer: the test needs each channel's own close event.
     const pc = new PeerConnection('limit-client', { iceServers: [], disableAutoNegotiation: true });
-    t.after(() => pc.close());
+    // Through our engine's lifecycle, as every node-datachannel user in a process must go: its
+    // global cleanup, 2 s after the last peer closed, destroyed this client when the libdatachannel
+    // test's peers closed just before, and nothing released the callbacks of a channel whose
+    // closed event never came (compare node-datachannel#349): the process hung after the tests.
+    const released = foreignPeerOpened(() => {});
+    t.after(() => {
+      pc.close();
+      released();
+    });
     const gathered = new Promise<void>((resolve) => pc.onGatheringStateChange((state) => state === 'complete' && resolve()));
     const channels = ['one', 'two', 'three'].map((label) => pc.createDataChannel(label));
     const opened = channels.map((channel) => new Promise<void>((resolve) => (channel.isOpen() ? resolve() : channel.onOpen(() => resolve()))));

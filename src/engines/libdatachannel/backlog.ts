@@ -17,9 +17,15 @@
  * turn has run. Past `maxWaitMs`, packets are dropped, which costs a fraction of an echo (no copy
  * into a message, no SRTP, no send), so the loop catches up and what it does echo is fresh.
  *
- * A timer notices the loop's sleeps, every few milliseconds while packets flow. The estimate errs
- * on the late side only after tens of milliseconds of other work, a sleep, then a packet: a few
- * packets dropped that need not have been.
+ * A timer looks for the loop's sleeps every few milliseconds while packets flow. Idle time that
+ * grew between two of its ticks says the loop slept somewhere in between, not when: the queue was
+ * empty at some moment after the earlier tick, so that tick is the mark, never the later one. (A
+ * tick that marked itself took a sleep before a long callback in the same timers phase for a
+ * sleep after it: packets queued during that callback looked fresh and were echoed late.) A turn
+ * whose loop slept since the last tick counts from that tick the same way, so a packet that woke
+ * a sleeping loop after busy work it did not wait for is not taken for a stale one. What stays
+ * unknown errs on the late side: a packet may be dropped that waited only as long as the loop's
+ * busy time since the last tick.
  */
 import { performance } from 'node:perf_hooks';
 
@@ -28,7 +34,7 @@ export const MAX_QUEUE_WAIT_MS = 30;
 
 /** How often the loop's sleeps are looked for while packets flow. */
 const TICK_MS = 5;
-/** Idle time at least this long (ms) since the last mark: the loop slept, so nothing was queued. */
+/** Idle time at least this long (ms) since the last tick: the loop slept since, with nothing queued. */
 const SLEPT_MS = 0.5;
 /** The timer stops after this long without packets. */
 const QUIET_MS = 1_000;
@@ -43,12 +49,18 @@ export class EchoBacklog {
   /** A moment the queue was known to be empty, and the loop's idle time then. */
   #markAt = performance.now();
   #markIdle = idleNow();
+  /** When the ticker last ran, and the loop's idle time then. */
+  #tickAt = performance.now();
+  #tickIdle = idleNow();
   #lastPacket = 0;
   #ticker: NodeJS.Timeout | undefined;
   /** Packets dropped so far, process-wide. */
   dropped = 0;
 
-  constructor(readonly maxWaitMs = MAX_QUEUE_WAIT_MS) {}
+  constructor(
+    readonly maxWaitMs = MAX_QUEUE_WAIT_MS,
+    readonly tickMs = TICK_MS,
+  ) {}
 
   /** Called for every received media packet: true to echo it, false to drop it (it is counted). */
   admit(): boolean {
@@ -56,11 +68,16 @@ export class EchoBacklog {
     if (this.#turnStart === undefined) {
       this.#turnStart = now;
       this.#lastPacket = now;
-      if (this.#ticker) this.#stale = Math.max(0, now - this.#markAt - (idleNow() - this.#markIdle));
-      else {
+      if (this.#ticker) {
+        const idle = idleNow();
+        this.#markIfSlept(idle);
+        this.#stale = Math.max(0, now - this.#markAt - (idle - this.#markIdle));
+      } else {
         // The first packets after a quiet spell: nothing watched the loop, take them as fresh.
         this.#stale = 0;
-        this.#ticker = setInterval(this.#tick, TICK_MS).unref();
+        this.#tickAt = now;
+        this.#tickIdle = idleNow();
+        this.#ticker = setInterval(this.#tick, this.tickMs).unref();
       }
       // The check phase comes right after this turn's poll phase, where every packet callback ran.
       setImmediate(this.#endTurn);
@@ -75,6 +92,11 @@ export class EchoBacklog {
     this.#markIdle = idle;
   }
 
+  /** The loop slept since the last tick: the queue was empty at some moment after it. */
+  #markIfSlept(idle: number): void {
+    if (idle - this.#tickIdle >= SLEPT_MS && this.#tickAt > this.#markAt) this.#mark(this.#tickAt, this.#tickIdle);
+  }
+
   readonly #endTurn = (): void => {
     this.#turnStart = undefined;
     this.#mark(performance.now(), idleNow());
@@ -83,7 +105,9 @@ export class EchoBacklog {
   readonly #tick = (): void => {
     const now = performance.now();
     const idle = idleNow();
-    if (idle - this.#markIdle >= SLEPT_MS) this.#mark(now, idle);
+    this.#markIfSlept(idle);
+    this.#tickAt = now;
+    this.#tickIdle = idle;
     if (now - this.#lastPacket > QUIET_MS) {
       clearInterval(this.#ticker);
       this.#ticker = undefined;

@@ -69,6 +69,21 @@ export function peerOpened(): void {
   livePeers++;
 }
 
+/**
+ * For a node-datachannel peer that is not one of ours (a test's bare client): the global cleanup
+ * waits until it is closed too, instead of destroying it under its user, and then releases its
+ * callbacks as well. Call the returned function once the peer is closed.
+ */
+export function foreignPeerOpened(log: (err: unknown) => void): () => void {
+  peerOpened();
+  let closed = false;
+  return () => {
+    if (closed) return;
+    closed = true;
+    peerClosed(log);
+  };
+}
+
 function peerClosed(log: (err: unknown) => void): void {
   livePeers--;
   if (livePeers > 0 || cleanupScheduled) return;

@@ -179,6 +179,9 @@ class LibwebrtcEchoPeer implements EchoPeer {
     }
     channel.binaryType = 'arraybuffer';
     this.#channels.add(channel);
+    // Messages that arrived before this wrapper existed can come out of order: wrtc hands them
+    // over after registering the wrapper, so one arriving in between overtakes them. Nothing here
+    // can tell (docs/workarounds.md, libwebrtc; scripts/libwebrtc-order-soak.mjs).
     // The DOM typings give send() one overload per kind; the stack takes either, as it came.
     const echo: { send(data: string | ArrayBuffer): void } = channel;
     channel.onmessage = (event: MessageEvent<string | ArrayBuffer>) => {
