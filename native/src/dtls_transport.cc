@@ -6,7 +6,11 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cctype>
+#include <cstdlib>
 #include <cstring>
 
 namespace echo {
@@ -53,6 +57,22 @@ int verifyCallback(int preverifyOk, X509_STORE_CTX* store) {
   return transport ? transport->verifyPeer(preverifyOk, store) : 0;
 }
 
+// `matrix --capture` sets SSLKEYLOGFILE for every peer it starts: each handshake's NSS key log
+// line (OpenSSL formats it) is appended there, so tshark can decrypt the capture. Test evidence
+// only: one open/write/close per handshake, on the data-plane thread, and a failed write is
+// ignored. O_APPEND keeps each line whole beside other writers of the same file.
+void appendKeyLogLine(const SSL* ssl, const char* line) {
+  auto* context = static_cast<const DtlsContext*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+  if (!context || context->keyLogPath().empty()) return;
+  int fd = ::open(context->keyLogPath().c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return;
+  std::string text(line);
+  text.push_back('\n');
+  ssize_t written = ::write(fd, text.data(), text.size());
+  (void)written;
+  ::close(fd);
+}
+
 }  // namespace
 
 // ---- DtlsContext -------------------------------------------------------------------------
@@ -88,6 +108,12 @@ std::unique_ptr<DtlsContext> DtlsContext::create(std::string& error) {
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   // Both roles ask for the peer's certificate: self-signed, it is trusted by its fingerprint alone.
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verifyCallback);
+  const char* keyLog = std::getenv("SSLKEYLOGFILE");
+  if (keyLog && *keyLog) {
+    context->keyLogPath_ = keyLog;
+    SSL_CTX_set_app_data(ctx, context.get());
+    SSL_CTX_set_keylog_callback(ctx, appendKeyLogLine);
+  }
   BIO_METHOD* method = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "webrtc-echo DTLS out");
   context->writeMethod_ = method;
   if (!method || BIO_meth_set_write(method, bioWrite) != 1 || BIO_meth_set_ctrl(method, bioCtrl) != 1 ||

@@ -31,10 +31,13 @@ class DtlsContext {
   SSL_CTX* ctx() const { return ctx_; }
   BIO_METHOD* writeMethod() const { return writeMethod_; }
   const Certificate& certificate() const { return *certificate_; }
+  /** SSLKEYLOGFILE as it was when the context was made: where handshake keys go, or empty. */
+  const std::string& keyLogPath() const { return keyLogPath_; }
 
  private:
   DtlsContext() = default;
   std::unique_ptr<Certificate> certificate_;
+  std::string keyLogPath_;
   SSL_CTX* ctx_ = nullptr;
   BIO_METHOD* writeMethod_ = nullptr;
 };

@@ -217,14 +217,20 @@ for (const engine of engines) {
       await opened(first);
       const later = client.openDataChannel('opened-later');
       await opened(later);
+      // @roamhq/wrtc's RTCDataChannel constructor lets a message that arrives while the server's
+      // wrapper is being made overtake the ones queued before it (docs/workarounds.md, measured by
+      // scripts/libwebrtc-order-soak.mjs): a libwebrtc server's channel gets one round trip first,
+      // so this test checks the echo of kinds, not that upstream race.
+      const settled = engine.name === 'libwebrtc';
       for (const channel of [first, later]) {
+        if (settled) assert.deepEqual(await echoOf(channel, ['settle']), ['settle']);
         const messages = [`hello on ${channel.label}`, Buffer.from([0, 1, 2, 254, 255]), '', Buffer.alloc(0), 'after the empty ones'];
         const back = await echoOf(channel, messages);
         assert.deepEqual(back, messages, `echo on ${channel.label}`);
         assert.equal(typeof back[2], 'string', 'an empty text message stays text');
         assert.ok(Buffer.isBuffer(back[3]), 'an empty binary message stays binary');
       }
-      assert.equal(server.counters.messages, 10);
+      assert.equal(server.counters.messages, settled ? 12 : 10);
     });
 
     test(`releases the echo peer when the client closes: closed once and last, nothing left behind${by}`, async (t) => {

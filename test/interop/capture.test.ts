@@ -18,6 +18,7 @@ import { captureUnavailable } from '../../src/interop/evidence/capture.js';
 import { runCell, runMatrix } from '../../src/interop/matrix.js';
 import { ROOT } from '../helpers/cli.js';
 import { skipUnlessCi } from '../helpers/timeout.js';
+import { TESTED_ENGINES } from '../helpers/engines.js';
 
 const run = promisify(execFile);
 
@@ -70,6 +71,18 @@ test('a captured run decrypts with the keys its peers wrote, holds only its own 
   assert.match(none.capture?.decrypted?.detail ?? '', /no keys/);
   assert.ok(existsSync(join(out, none.evidence!.capture!)), 'the capture is kept without keys too');
   assert.equal(none.evidence?.keys, undefined);
+
+  // Our native server writes its keys from C++ (OpenSSL's key log callback): with a client that
+  // gives none (libdatachannel), its line alone decrypts the run.
+  if (TESTED_ENGINES.includes('native')) {
+    const native = ourPeers().find((p) => p.name === 'native')!;
+    const libdatachannel = ourPeers().find((p) => p.name === 'libdatachannel')!;
+    const alone = await runCell(native, libdatachannel, 1, 'direct', { root: ROOT, capture: true, reportDir: out }, 'capture-native');
+    assert.equal(alone.status, 'pass', `${alone.reason} ${alone.message}`);
+    assert.equal(alone.capture?.keys?.server.lines, 1, alone.capture?.keys?.server.note);
+    assert.equal(alone.capture?.keys?.client.lines ?? 0, 0);
+    assert.equal(alone.capture?.decrypted?.ok, true, alone.capture?.decrypted?.detail);
+  }
 
   // pion gathers loopback candidates, werift does not: left alone they each sent on their own
   // pair, and the handshake's directions were two conversations tshark could not join.

@@ -25,7 +25,7 @@ const KEY_LOG: Partial<Record<EngineName, { writes: boolean; note: string }>> = 
   werift: { writes: true, note: "werift's DTLS socket keeps its secrets in plain fields (src/engines/werift/key-log.ts)" },
   libdatachannel: { writes: false, note: 'node-datachannel links its own OpenSSL statically and offers no key log callback' },
   libwebrtc: { writes: false, note: "@roamhq/wrtc's libwebrtc does its DTLS in BoringSSL inside the addon, with no key log" },
-  native: { writes: false, note: "our data plane's DTLS (native/src/dtls_transport.cc) has no key log callback wired to SSLKEYLOGFILE yet" },
+  native: { writes: true, note: "our data plane's OpenSSL context appends its key log lines (native/src/dtls_transport.cc, appendKeyLogLine)" },
 };
 
 /**
