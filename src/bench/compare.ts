@@ -307,7 +307,9 @@ function markdown(machine: ReturnType<typeof machineInfo>, repeats: number, base
     const m = r.median;
     return `| ${name} | ${ratio(m.connectP50Ms, pion?.connectP50Ms)} | ${ratio(m.pionConnectP50Ms, pion?.pionConnectP50Ms)} | ${ratio(m.connectC10P50Ms, pion?.connectC10P50Ms)} | ${ratio(m.pionConnectC10P50Ms, pion?.pionConnectC10P50Ms)} | ${ratio(m.sessionsPerSecond, pion?.sessionsPerSecond)} | ${ratio(m.pionSessionsPerSecond, pion?.pionSessionsPerSecond)} | ${ratio(m.echoCapacityPps, pion?.echoCapacityPps)} | ${ratio(m.cpuUsPerPacket, pion?.cpuUsPerPacket)} | ${ratio(m.rssPerSessionKiB, pion?.rssPerSessionKiB)} |`;
   });
-  const commands = Object.entries(results).map(([name, r]) => `- ${name}: \`${r.command.replaceAll(root, '')}\``);
+  // Paths relative to the checkout, also for results measured in another checkout (--render, --merge).
+  const relative = (command: string) => command.replaceAll(root, '').replace(/(^|\s)\/\S*?\/(?=(dist\/cli\.js|interop\/peers\/)\S*)/g, '$1');
+  const commands = Object.entries(results).map(([name, r]) => `- ${name}: \`${relative(r.command)}\``);
   const notes = Object.entries(results).flatMap(([name, r]) => [
     ...r.notes.map((n) => `- ${name}: ${n}`),
     ...r.runs.flatMap((run, i) =>
