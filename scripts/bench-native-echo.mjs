@@ -54,6 +54,16 @@ function rss() {
   return Number(readFileSync('/proc/self/statm', 'utf8').split(' ')[1]) * 4096;
 }
 
+/** CPU seconds of another process (utime + stime of /proc/PID/stat), e.g. the generator's. */
+function processCpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 /** CPU nanoseconds of this process's threads: the data-plane thread's and all of them. */
 function cpu() {
   let plane = 0;
@@ -106,9 +116,11 @@ async function run(addon, generator, o) {
         dtlsRole: 'server',
         remoteFingerprint: { algorithm: 'sha-256', value: fingerprint },
         srtpProfiles: [o.profile],
-        sections: [{ mid: '0', echoSsrc: 0xe000 + i, payloadTypes: [96], offeredSsrcs: [] }],
-        midExtensionId: 0,
+        // The mid extension id is per section since the plane took werift's per-section extmap.
+        sections: [{ mid: '0', echoSsrc: 0xe000 + i, payloadTypes: [96], offeredSsrcs: [], midExtensionId: 0 }],
       });
+      // An options shape the plane refuses comes back as a string: say so, not "handshakes timed out".
+      if (typeof session === 'string') throw new Error(`createSession: ${session}`);
       plane.allowRemote(session, { address: '127.0.0.1', port: Number(port) });
       plane.selectRemote(session, { address: '127.0.0.1', port: Number(port) });
       serverPorts.push(socket.local.port);
@@ -119,8 +131,10 @@ async function run(addon, generator, o) {
     const connected = await next();
     await next(); // sending
     const before = cpu();
+    const generatorBefore = processCpuSeconds(child.pid);
     const result = await next();
     const after = cpu();
+    const generatorAfter = processCpuSeconds(child.pid);
     // Steady state: every session connected, after the traffic.
     globalThis.gc?.();
     const rssConnected = rss();
@@ -136,6 +150,8 @@ async function run(addon, generator, o) {
       planeUsPerPacket: (after.plane - before.plane) / 1000 / echoed,
       processUsPerPacket: (after.total - before.total) / 1000 / echoed,
       planeCore: (after.plane - before.plane) / 1e9 / values.seconds,
+      // The generator's share of a core over the sending phase (it is single-threaded: near 1, it is the limit).
+      generatorCore: (generatorAfter - generatorBefore) / values.seconds,
       rssPerSessionKiB: (rssConnected - rssBefore) / 1024 / o.sessions,
       rssBeforeHandshakeKiB: (rssCreated - rssBefore) / 1024 / o.sessions,
     };
@@ -160,5 +176,6 @@ console.log(
     `median ${median('planeUsPerPacket').toFixed(2)} µs per echoed packet on the data-plane thread, ` +
     `${median('processUsPerPacket').toFixed(2)} µs for the whole server process, loss ${(median('loss') * 100).toFixed(2)}%, ` +
     `echo round trip p50 ${median('rttP50us').toFixed(0)} µs, p99 ${median('rttP99us').toFixed(0)} µs (as the generator sees it), ` +
+    `data-plane thread ${median('planeCore').toFixed(2)} of a core, generator ${median('generatorCore').toFixed(2)} of a core, ` +
     `RSS ${median('rssPerSessionKiB').toFixed(1)} KiB per connected session (${o.runs} runs)`,
 );

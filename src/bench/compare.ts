@@ -100,7 +100,10 @@ interface Headline {
   connectP95Ms?: number;
   firstEchoP50Ms?: number;
   sessionsPerSecond?: number;
+  /** Connect p50 of the concurrent phase (concurrency 10): set-up latency under load. */
+  connectC10P50Ms?: number;
   pionConnectP50Ms?: number;
+  pionConnectC10P50Ms?: number;
   pionSessionsPerSecond?: number;
   connectFailures: number;
   echoCapacityPps?: number;
@@ -127,7 +130,9 @@ function headline({ node, pion, cpu }: CompareRun): Headline {
     connectP95Ms: seq?.steps.connected?.p95,
     firstEchoP50Ms: seq?.steps.firstEcho?.p50,
     sessionsPerSecond: node.connect?.concurrent?.sessionsPerSecond,
+    connectC10P50Ms: node.connect?.concurrent?.steps.connected?.p50,
     pionConnectP50Ms: pion?.connect?.sequential?.steps.connected?.p50,
+    pionConnectC10P50Ms: pion?.connect?.concurrent?.steps.connected?.p50,
     pionSessionsPerSecond: pion?.connect?.concurrent?.sessionsPerSecond,
     connectFailures: failures(node) + failures(pion),
     echoCapacityPps: echo?.capacity?.packetsPerSecond,
@@ -146,7 +151,7 @@ function headline({ node, pion, cpu }: CompareRun): Headline {
 }
 
 const NUMERIC: Array<keyof Headline> = [
-  'connectP50Ms', 'connectP95Ms', 'firstEchoP50Ms', 'sessionsPerSecond', 'pionConnectP50Ms', 'pionSessionsPerSecond', 'connectFailures',
+  'connectP50Ms', 'connectP95Ms', 'firstEchoP50Ms', 'sessionsPerSecond', 'connectC10P50Ms', 'pionConnectP50Ms', 'pionConnectC10P50Ms', 'pionSessionsPerSecond', 'connectFailures',
   'echoCapacityPps', 'echoRttP50Ms', 'cpuUsPerPacket', 'cpuLoss', 'cpuRttP99Ms', 'cpuGeneratorUsPerPacket', 'cpuMachineBusyPercent',
   'dcMessagesPerSecond', 'rssPerSessionKiB', 'idleRssMiB', 'generatorWarnings',
 ];
@@ -199,6 +204,8 @@ export interface CompareOptions {
 /** Re-renders docs/benchmarks.md from docs/benchmarks.json, without measuring anything. */
 export function renderBenchmarks(): void {
   const saved = JSON.parse(readFileSync(`${root}docs/benchmarks.json`, 'utf8')) as { machine: ReturnType<typeof machineInfo>; repeats: number; options: ReturnType<typeof benchOptions>; results: Record<string, CompareEntry>; argv?: string[] };
+  // Medians again from the saved runs: a figure added to the table since shows for older runs too.
+  for (const entry of Object.values(saved.results)) entry.median = medians(entry.runs.map(headline));
   writeFileSync(`${root}docs/benchmarks.md`, markdown(saved.machine, saved.repeats, saved.options, saved.results, saved.argv ?? []));
 }
 
@@ -294,13 +301,15 @@ function markdown(machine: ReturnType<typeof machineInfo>, repeats: number, base
   const c = base.connect.concurrency;
   const rows = Object.entries(results).map(([name, r]) => {
     const m = r.median;
-    return `| ${name} | ${r.runs.length} | ${r.firstEchoVia === 'rtp' ? 'video, RTP' : 'data channel'} | ${cell(m.connectP50Ms)} | ${cell(m.connectP95Ms)} | ${cell(m.sessionsPerSecond)} | ${cell(m.pionConnectP50Ms)} | ${cell(m.pionSessionsPerSecond)} | ${cell(m.echoCapacityPps)} | ${cell(m.cpuUsPerPacket)} | ${cell(m.cpuLoss)} | ${cell(m.cpuRttP99Ms)} | ${cell(m.dcMessagesPerSecond)}${r.dataChannelClient ? ` (${r.dataChannelClient} client)` : ''} | ${cell(m.rssPerSessionKiB)} | ${cell(m.idleRssMiB)} |`;
+    return `| ${name} | ${r.runs.length} | ${r.firstEchoVia === 'rtp' ? 'video, RTP' : 'data channel'} | ${cell(m.connectP50Ms)} | ${cell(m.connectP95Ms)} | ${cell(m.sessionsPerSecond)} | ${cell(m.connectC10P50Ms)} | ${cell(m.pionConnectP50Ms)} | ${cell(m.pionSessionsPerSecond)} | ${cell(m.pionConnectC10P50Ms)} | ${cell(m.echoCapacityPps)} | ${cell(m.cpuUsPerPacket)} | ${cell(m.cpuLoss)} | ${cell(m.cpuRttP99Ms)} | ${cell(m.dcMessagesPerSecond)}${r.dataChannelClient ? ` (${r.dataChannelClient} client)` : ''} | ${cell(m.rssPerSessionKiB)} | ${cell(m.idleRssMiB)} |`;
   });
   const ratios = Object.entries(results).map(([name, r]) => {
     const m = r.median;
-    return `| ${name} | ${ratio(m.connectP50Ms, pion?.connectP50Ms)} | ${ratio(m.pionConnectP50Ms, pion?.pionConnectP50Ms)} | ${ratio(m.sessionsPerSecond, pion?.sessionsPerSecond)} | ${ratio(m.pionSessionsPerSecond, pion?.pionSessionsPerSecond)} | ${ratio(m.echoCapacityPps, pion?.echoCapacityPps)} | ${ratio(m.cpuUsPerPacket, pion?.cpuUsPerPacket)} | ${ratio(m.rssPerSessionKiB, pion?.rssPerSessionKiB)} |`;
+    return `| ${name} | ${ratio(m.connectP50Ms, pion?.connectP50Ms)} | ${ratio(m.pionConnectP50Ms, pion?.pionConnectP50Ms)} | ${ratio(m.connectC10P50Ms, pion?.connectC10P50Ms)} | ${ratio(m.pionConnectC10P50Ms, pion?.pionConnectC10P50Ms)} | ${ratio(m.sessionsPerSecond, pion?.sessionsPerSecond)} | ${ratio(m.pionSessionsPerSecond, pion?.pionSessionsPerSecond)} | ${ratio(m.echoCapacityPps, pion?.echoCapacityPps)} | ${ratio(m.cpuUsPerPacket, pion?.cpuUsPerPacket)} | ${ratio(m.rssPerSessionKiB, pion?.rssPerSessionKiB)} |`;
   });
-  const commands = Object.entries(results).map(([name, r]) => `- ${name}: \`${r.command.replaceAll(root, '')}\``);
+  // Paths relative to the checkout, also for results measured in another checkout (--render, --merge).
+  const relative = (command: string) => command.replaceAll(root, '').replace(/(^|\s)\/\S*?\/(?=(dist\/cli\.js|interop\/peers\/)\S*)/g, '$1');
+  const commands = Object.entries(results).map(([name, r]) => `- ${name}: \`${relative(r.command)}\``);
   const notes = Object.entries(results).flatMap(([name, r]) => [
     ...r.notes.map((n) => `- ${name}: ${n}`),
     ...r.runs.flatMap((run, i) =>
@@ -352,8 +361,8 @@ them: they get a data-channel-only offer (first echo = a data channel message), 
 
 ## Results (medians)
 
-| server | runs | offer, first echo | connect p50 ms | connect p95 ms | sessions/s at c=${c} | connect p50 ms, pion client | sessions/s at c=${c}, pion client | echo capacity packets/s (<1% loss) | server CPU µs per echoed packet at ${CPU_RATE.sessions * CPU_RATE.packetsPerSecond / 1000}k/s | loss % at ${CPU_RATE.sessions * CPU_RATE.packetsPerSecond / 1000}k/s | rtt p99 ms at ${CPU_RATE.sessions * CPU_RATE.packetsPerSecond / 1000}k/s | dc messages/s | RSS KiB per idle session | idle RSS MiB |
-|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
+| server | runs | offer, first echo | connect p50 ms | connect p95 ms | sessions/s at c=${c} | connect p50 ms at c=${c} | connect p50 ms, pion client | sessions/s at c=${c}, pion client | connect p50 ms at c=${c}, pion client | echo capacity packets/s (<1% loss) | server CPU µs per echoed packet at ${CPU_RATE.sessions * CPU_RATE.packetsPerSecond / 1000}k/s | loss % at ${CPU_RATE.sessions * CPU_RATE.packetsPerSecond / 1000}k/s | rtt p99 ms at ${CPU_RATE.sessions * CPU_RATE.packetsPerSecond / 1000}k/s | dc messages/s | RSS KiB per idle session | idle RSS MiB |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
 "connect" is the time from creating the client peer to \`connected\` (includes the client's own offer
@@ -364,8 +373,8 @@ table, and between steps of little loss (a lost packet costs the server CPU with
 
 ## Ratios to pion
 
-| server | connect p50, our client | connect p50, pion client | sessions/s, our client | sessions/s, pion client | echo capacity | CPU per echoed packet | RSS per session |
-|---|---|---|---|---|---|---|---|
+| server | connect p50, our client | connect p50, pion client | connect p50 at c=${c}, our client | connect p50 at c=${c}, pion client | sessions/s, our client | sessions/s, pion client | echo capacity | CPU per echoed packet | RSS per session |
+|---|---|---|---|---|---|---|---|---|---|
 ${ratios.join('\n')}
 
 Lower is better for connect, CPU and RSS; higher for sessions/s and capacity.

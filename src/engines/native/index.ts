@@ -12,7 +12,7 @@
 import { EngineUnavailable, type Engine } from '../engine.js';
 import { loadNativeAddon } from './addon.js';
 import { createNativeEchoPeer } from './echo-peer.js';
-import { PlaneHost } from './plane-host.js';
+import { PlaneHost, planeOptionsFromEnv } from './plane-host.js';
 
 let host: PlaneHost | undefined;
 
@@ -21,7 +21,7 @@ export function loadNativeEngine(): Engine {
   if (!host) {
     const load = loadNativeAddon();
     if ('unavailable' in load) throw new EngineUnavailable('native', load.unavailable);
-    const planes = new PlaneHost(load.addon, (err) => process.emitWarning(`a native plane listener threw: ${String(err)}`));
+    const planes = new PlaneHost(load.addon, (err) => process.emitWarning(`a native plane listener threw: ${String(err)}`), planeOptionsFromEnv());
     host = planes;
     installCrashHook(planes);
   }

@@ -9,7 +9,7 @@
  * USERNAME, answers by transaction id) and its other packets by the address ICE validated.
  */
 import { IceRouter } from '../../ice/router.js';
-import type { NativeAddon, NativePlane, PlaneEvent, UdpAddress } from './plane.js';
+import type { NativeAddon, NativePlane, PlaneEvent, PlaneOptions, UdpAddress } from './plane.js';
 
 type SessionEvent = Exclude<PlaneEvent, { type: 'stun' }>;
 export type StunHandler = (socket: number, from: UdpAddress, data: Buffer, local: string) => void;
@@ -33,6 +33,22 @@ interface MuxSocket {
 /** Where sockets bind: dual stack, or IPv4 alone on a host without IPv6. */
 const BIND_ADDRESSES = ['::', '0.0.0.0'];
 
+/**
+ * The plane's options from the environment: WEBRTC_ECHO_NATIVE_COALESCE_US sets
+ * `coalesceMicroseconds` (0-100000; unset: the plane's default, 200). An operator's knob for the
+ * CPU-versus-echo-delay trade (docs/performance.md, "native engine"); a bad value throws, so
+ * the server refuses to start rather than run with a setting it was not given.
+ */
+export function planeOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): PlaneOptions {
+  const raw = env.WEBRTC_ECHO_NATIVE_COALESCE_US;
+  if (raw === undefined || raw === '') return {};
+  const micros = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || micros > 100_000) {
+    throw new Error(`WEBRTC_ECHO_NATIVE_COALESCE_US must be an integer 0-100000 (microseconds), not ${JSON.stringify(raw)}`);
+  }
+  return { coalesceMicroseconds: micros };
+}
+
 export class PlaneHost {
   #plane: NativePlane | undefined;
   #users = 0;
@@ -45,6 +61,8 @@ export class PlaneHost {
     private readonly addon: NativeAddon,
     /** Called with an error thrown by a listener (the plane goes on). */
     private readonly onListenerError: (err: unknown) => void,
+    /** What every plane of this host starts with (planeOptionsFromEnv). */
+    private readonly planeOptions: PlaneOptions = {},
   ) {}
 
   /** The plane, started if need be; every acquire() is paired with a release(). Throws when the plane cannot start. */
@@ -54,7 +72,7 @@ export class PlaneHost {
       this.#closing = undefined;
     }
     if (!this.#plane) {
-      const plane = this.addon.createPlane((events) => this.#deliver(events));
+      const plane = this.addon.createPlane((events) => this.#deliver(events), this.planeOptions);
       if (typeof plane === 'string') throw new Error(`the native data plane did not start: ${plane}`);
       this.#plane = plane;
     }
