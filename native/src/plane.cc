@@ -233,11 +233,13 @@ void Plane::run() {
   while (!stopping_) {
     const int timeout = trimMemory(serviceTimers());
     const int count = loop_.wait(ready, 64, timeout);
-    if (count > 0 && coalesceUs_ > 0) {
+    if (count > 0 && coalesceUs_ > 0 && handshaking_.empty()) {
       // Interrupt moderation: a thread woken again within a millisecond is busy, and each
       // wake-up costs more than the packets it brings (a context switch on each side of
       // loopback, more on a VM). Letting packets gather for a moment first makes the batches
-      // bigger and the wake-ups fewer; an idle plane answers at once.
+      // bigger and the wake-ups fewer; an idle plane answers at once. Not while a session is
+      // being set up: its ICE and DTLS are a dozen round trips that each would wait (2.5 ms
+      // of a 10 ms set-up, docs/performance.md), and they carry no bulk to batch.
       const int64_t wakeUs = nowUs();
       if (wakeUs - lastWakeUs < 1000) {
         timespec pause{0, static_cast<long>(coalesceUs_) * 1000};
