@@ -73,6 +73,17 @@ void appendKeyLogLine(const SSL* ssl, const char* line) {
   ::close(fd);
 }
 
+// The handshake's retransmission timer. OpenSSL starts at RFC 6347's 1 s; a WebRTC peer often
+// drops our first flight without loss on the wire (pion's DTLS endpoint is attached to its ICE
+// mux only after its ICE connected, a few goroutine hops later), and a second's wait is then the
+// whole set-up. So: 100 ms first, doubled on each expiry, up to RFC 6347's 60 s ceiling.
+unsigned int handshakeTimerUs(SSL*, unsigned int previousUs) {
+  constexpr unsigned int kFirstUs = 100 * 1000;
+  constexpr unsigned int kMaxUs = 60 * 1000 * 1000;
+  if (previousUs == 0) return kFirstUs;
+  return previousUs >= kMaxUs / 2 ? kMaxUs : previousUs * 2;
+}
+
 }  // namespace
 
 // ---- DtlsContext -------------------------------------------------------------------------
@@ -189,6 +200,7 @@ bool DtlsTransport::init(const Fingerprint& remote, const std::vector<SrtpProfil
     return false;
   }
   SSL_set_app_data(ssl_, this);
+  DTLS_set_timer_cb(ssl_, handshakeTimerUs);
   BIO* in = BIO_new(BIO_s_mem());
   BIO* out = BIO_new(context_.writeMethod());
   if (!in || !out) {
