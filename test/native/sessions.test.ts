@@ -159,13 +159,17 @@ test('STUN from anyone comes up as an event; send() puts a datagram on the wire 
   assert.equal(harness.events.filter((e) => e.type === 'stun').length, 1);
 });
 
-test('as DTLS client the plane retransmits its ClientHello to a silent server', { skip: SKIP }, async (t) => {
+test('as DTLS client the plane retransmits its ClientHello to a silent server, first after 100 ms', { skip: SKIP }, async (t) => {
   const harness = PlaneHarness.open(t);
   const { socket } = harness.socket();
   const silent = dgram.createSocket('udp4');
   t.after(() => silent.close());
   const hellos: Buffer[] = [];
-  silent.on('message', (data) => hellos.push(data));
+  const at: number[] = [];
+  silent.on('message', (data) => {
+    hellos.push(data);
+    at.push(performance.now());
+  });
   await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', resolve));
   const session = harness.session({
     socket,
@@ -181,6 +185,11 @@ test('as DTLS client the plane retransmits its ClientHello to a silent server', 
   assert.ok(hellos.length >= 2, `${hellos.length} ClientHellos in 5 s`);
   assert.equal(hellos[0]![0], 22, 'a DTLS handshake record');
   assert.deepEqual(hellos[1]!.subarray(13, 14), Buffer.from([1]), 'the retransmission is a ClientHello too');
+  // Our timer starts at 100 ms (dtls_transport.cc, handshakeTimerUs), not OpenSSL's 1 s: a first
+  // flight the peer dropped costs a tenth of a second. OpenSSL's own would come at 1000 ms or later.
+  const gap = at[1]! - at[0]!;
+  assert.ok(gap < 950, `the first retransmission ${gap.toFixed(0)} ms after the hello, not OpenSSL's 1 s`);
+  assert.ok(gap >= 90, `${gap.toFixed(0)} ms: no sooner than the 100 ms timer`);
 });
 
 test('RTP finds its section by the mid extension (both forms), the offered SSRCs, or a payload type only one section has', { skip: SKIP }, async (t) => {
