@@ -154,3 +154,12 @@ test('--public-ip rewrites the answer`s candidates afterwards (src/sdp/public-ad
   assert.deepEqual(rewritten.media[0]!.candidates?.map((c) => `${c.ip} ${c.port}`), ['2001:db8::7 50000', '203.0.113.7 50000']);
   assert.equal(rewritten.media[0]!.iceUfrag, ICE.ufrag);
 });
+
+test('check hold-off by the stack that wrote the offer: at once for libwebrtc, 100 ms for libdatachannel and for everyone else (pion\'s prflx race)', () => {
+  const holdOff = (name: string) => stackPolicy(sdpTransform.parse(realOffer(name).sdp)).checkHoldOffMs;
+  for (const stack of ['chromium', 'libwebrtc']) assert.equal(holdOff(`${stack}-media`), 0, stack);
+  for (const stack of ['libdatachannel', 'pion', 'aiortc', 'werift', 'gstreamer']) {
+    assert.equal(holdOff(`${stack}-datachannel`), 100, stack);
+    assert.equal(holdOff(`${stack}-media`), 100, stack);
+  }
+});
