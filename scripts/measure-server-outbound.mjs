@@ -28,7 +28,8 @@ try {
     try {
       await waitForPort();
       const out = execFileSync(topology.clientExec[0], [...topology.clientExec.slice(1), 'node', 'dist/cli.js', 'bench', '-s', url, '--generator', 'pion', '--scenarios', 'connect', '--sequential', values.sessions, '--concurrent', values.sessions, '-c', '10', '--json'], { encoding: 'utf8', timeout: 600_000 });
-      rows.push({ server: name, result: JSON.parse(out) });
+      const report = JSON.parse(out);
+      rows.push({ server: name, result: report.connect ?? report });
     } finally {
       try { process.kill(-server.pid, 'SIGTERM'); } catch { /* gone */ }
       await new Promise((r) => setTimeout(r, 1000));
