@@ -254,6 +254,20 @@ int UdpSocket::receive(ReceiveBatch& batch) {
 #endif
 }
 
+namespace {
+
+// One control message (the source address of a send: IP_PKTINFO or IPV6_PKTINFO); its space.
+template <typename Info>
+size_t writeControl(cmsghdr* message, int level, int type, const Info& info) {
+  message->cmsg_level = level;
+  message->cmsg_type = type;
+  message->cmsg_len = CMSG_LEN(sizeof(info));
+  memcpy(CMSG_DATA(message), &info, sizeof(info));
+  return CMSG_SPACE(sizeof(info));
+}
+
+}  // namespace
+
 size_t UdpSocket::sourceControl(const sockaddr_storage& to, const Endpoint* from, uint8_t* control) const {
   if (!wildcard_ || !from || !from->valid() || from->family != destinationFamily(to)) return 0;
   memset(control, 0, kControlCapacity);
@@ -273,11 +287,7 @@ size_t UdpSocket::sourceControl(const sockaddr_storage& to, const Endpoint* from
       memcpy(bytes, from->address, 16);
       info.ipi6_ifindex = from->scope;
     }
-    message->cmsg_level = IPPROTO_IPV6;
-    message->cmsg_type = IPV6_PKTINFO;
-    message->cmsg_len = CMSG_LEN(sizeof(info));
-    memcpy(CMSG_DATA(message), &info, sizeof(info));
-    return CMSG_SPACE(sizeof(info));
+    return writeControl(message, IPPROTO_IPV6, IPV6_PKTINFO, info);
 #else
     return 0;
 #endif
@@ -285,11 +295,7 @@ size_t UdpSocket::sourceControl(const sockaddr_storage& to, const Endpoint* from
 #if defined(IP_PKTINFO)
   in_pktinfo info{};
   memcpy(&info.ipi_spec_dst, from->address, 4);
-  message->cmsg_level = IPPROTO_IP;
-  message->cmsg_type = IP_PKTINFO;
-  message->cmsg_len = CMSG_LEN(sizeof(info));
-  memcpy(CMSG_DATA(message), &info, sizeof(info));
-  return CMSG_SPACE(sizeof(info));
+  return writeControl(message, IPPROTO_IP, IP_PKTINFO, info);
 #else
   return 0;
 #endif
