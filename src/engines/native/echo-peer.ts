@@ -10,7 +10,8 @@ import { publishedTracks, type PlaybackPlan } from '../../sdp/playback.js';
 import type { SessionDescription } from '../../sdp/description.js';
 import type { ParsedOffer } from '../../sdp/parsed-offer.js';
 import { EchoError } from '../../errors/echo-error.js';
-import { hostCandidates } from '../../ice/candidates.js';
+import { hostCandidates, remoteCandidates } from '../../ice/candidates.js';
+import type { SdpCandidate } from '../../sdp/candidates.js';
 import { safely } from '../kit/close.js';
 import { known, unknown, SRTP_PROFILE_NAMES } from '../kit/facts.js';
 import { OfferRefused } from '../kit/refusal.js';
@@ -122,6 +123,23 @@ export class NativeEchoPeer implements EchoPeer {
     }
     if (playback) this.#play(playback, session);
     session.start();
+  }
+
+  /**
+   * A trickled candidate (WHIP/WHEP PATCH), already judged by the server: our ICE agent pairs it
+   * and checks it. One of a kind ICE here cannot use (TCP, RTCP's component) is ignored, as RFC
+   * 8445 §5.1.3 has agents do; one that does not parse is refused.
+   */
+  addRemoteCandidate({ candidate }: SdpCandidate): void {
+    if (this.#closed) return;
+    const parsed = sdpTransform.parse(`m=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=${candidate.replace(/^a=/, '')}\r\n`).media[0]?.candidates ?? [];
+    if (parsed.length !== 1) throw new OfferRefused(`not an ICE candidate: ${candidate.slice(0, 100)}`);
+    const [remote] = remoteCandidates(parsed);
+    if (!remote) {
+      this.#log.debug({ candidate }, 'trickled candidate ignored: not one this engine uses (UDP, component 1)');
+      return;
+    }
+    if (!this.#session.ice.addRemoteCandidate(remote)) this.#log.debug({ candidate }, 'trickled candidate not added: ICE is over, or holds enough');
   }
 
   get publication(): Publication | undefined {
