@@ -126,6 +126,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (kind == PacketKind::Rtp) {
       RtpHeader header;
       if (!parseRtpHeader(buffer.data(), length, header)) continue;
+      {
+        // Played on the viewer's SSRC with the session's keys: it decrypts to what went in.
+        std::vector<uint8_t> copy(buffer.begin(), buffer.begin() + length);
+        copy.resize(kCapacity);
+        const size_t played = echo.protectPlayed(copy.data(), length, kCapacity, header.headerSize, 0xE3, header.sequence);
+        size_t plainSize = played;
+        if (played > 0 && (!receiver.unprotectRtp(copy.data(), plainSize, header.headerSize, 0xE3, header.sequence) ||
+                           plainSize != length || memcmp(copy.data() + header.headerSize, data - length + header.headerSize,
+                                                         length - header.headerSize) != 0)) {
+          __builtin_trap();
+        }
+      }
       if (!client.protectRtp(buffer.data(), sealed, kCapacity, header.headerSize, header.ssrc, header.sequence)) continue;
       const size_t out = echo.onRtp(buffer.data(), sealed, kCapacity);
       if (out == 0) continue;
@@ -147,6 +159,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         at += (static_cast<size_t>(load16(buffer.data() + at + 2)) + 1) * 4;
       }
       if (at != plain) __builtin_trap();
+    }
+    // The BYE a viewer says as it closes: well-formed SRTCP about the played SSRC.
+    uint8_t bye[128];
+    const size_t byeSize = echo.writePlayedBye(bye, sizeof(bye));
+    if (byeSize > 0) {
+      size_t plain = byeSize;
+      if (!receiver.unprotectRtcp(bye, plain) || plain != 8 || bye[1] != 203 || load32(bye + 4) != 0xE3) __builtin_trap();
     }
     // Feedback to a publisher's source, as a viewer's PLI or NACK would have it written.
     uint8_t feedback[512];

@@ -82,6 +82,10 @@ size_t EchoSession::onDatagram(PacketKind kind, uint8_t* data, size_t size, size
 bool EchoSession::sendApplicationData(const uint8_t* data, size_t size) { return dtls_.send(data, size); }
 
 void EchoSession::close() {
+  // A viewer says BYE for what it played before its close_notify, so the player knows at once.
+  uint8_t bye[128];
+  const size_t size = media_.writePlayedBye(bye, sizeof(bye));
+  if (size > 0) sendToPeer(bye, size);
   dtls_.close();
   counters_->connected.store(false, std::memory_order_relaxed);
 }

@@ -335,6 +335,7 @@ size_t MediaEcho::protectPlayed(uint8_t* packet, size_t size, size_t capacity, s
   if (!ready_) return 0;
   const size_t plainSize = size;
   if (!local_.protectRtp(packet, size, capacity, headerSize, ssrc, index)) return 0;
+  playedAny_ = true;
   bump(counters_.rtpEchoed);
   bump(counters_.rtpEchoedBytes, plainSize);
   return size;
@@ -379,6 +380,22 @@ size_t MediaEcho::writeFeedback(const std::string& mid, bool keyframe, const uin
   store32(out + 4, section.config.echoSsrc);
   store32(out + 8, section.source);
   if (keyframe) bump(counters_.keyframeRequests);
+  rtcpIndex_ = (rtcpIndex_ + 1) & 0x7FFFFFFFu;
+  if (!local_.protectRtcp(out, size, capacity, rtcpIndex_)) return 0;
+  return size;
+}
+
+size_t MediaEcho::writePlayedBye(uint8_t* out, size_t capacity) {
+  if (!ready_ || !playedAny_ || capacity < 128) return 0;
+  size_t count = 0;
+  for (const auto& section : sections_) {
+    if (section.config.echo || section.config.payloadTypes.any() || count == 16) continue;
+    store32(out + 4 + 4 * count++, section.config.echoSsrc);
+  }
+  if (count == 0) return 0;
+  size_t size = 4 + 4 * count;
+  setHeader(out, static_cast<uint8_t>(count), size);
+  out[1] = kBye;
   rtcpIndex_ = (rtcpIndex_ + 1) & 0x7FFFFFFFu;
   if (!local_.protectRtcp(out, size, capacity, rtcpIndex_)) return 0;
   return size;

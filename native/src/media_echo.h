@@ -89,6 +89,11 @@ class MediaEcho {
    */
   size_t writeFeedback(const std::string& mid, bool keyframe, const uint16_t* sequences, size_t count, uint8_t* out,
                        size_t capacity);
+  /**
+   * An SRTCP BYE (RFC 3550 §6.6) for the SSRCs this session played on (its sections with no
+   * echo and no payload types: a WHEP viewer's), once it played anything: its size, else 0.
+   */
+  size_t writePlayedBye(uint8_t* out, size_t capacity);
 
   static constexpr size_t kMaxRemoteStreams = 16;
   static constexpr size_t kMaxSsrcCache = 16;
@@ -148,6 +153,7 @@ class MediaEcho {
   CacheEntry cache_[kMaxSsrcCache];
   size_t cacheNext_ = 0;
   uint32_t rtcpIndex_ = 0;
+  bool playedAny_ = false;
 };
 
 }  // namespace echo

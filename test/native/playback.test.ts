@@ -4,7 +4,7 @@
  * the viewer's payload type, SSRC and mid, the payload and sequence number unchanged, a new
  * publisher source continuing the viewer's sequence; viewers' PLI and NACK up as
  * `rtcp-feedback`, `requestKeyframe` and `nackForViewer` down to the publisher's sender; and
- * sessions of either side closed under traffic (what the ASan run, asan.test.ts, watches).
+ * a viewer's BYE as it closes; sessions of either side closed under traffic (what the ASan run, asan.test.ts, watches).
  * Run: node --import tsx --test test/native/playback.test.ts
  */
 import assert from 'node:assert/strict';
@@ -23,6 +23,7 @@ const SKIP = skipWithoutAddon();
 const PUBLISHER_SECTION_SSRC = 0x0e0e0e0e; // what feedback to the publisher comes from
 const VIEWER_SSRC = 0x7e7e0001;
 const VIEWER_MID_ID = 3;
+const BYE = 203;
 const RTPFB = 205;
 const PSFB = 206;
 
@@ -149,6 +150,8 @@ test('viewers and publishers closed under traffic: the others play on, the plane
   t.after(() => clearInterval(flood));
   await second.peer.until(() => second.peer.rtp.length > 50, 10_000, 'the second viewer plays');
   harness.plane.closeSession(pair.viewer.session);
+  // A viewer that closes says BYE for what it played, before its close_notify.
+  await pair.viewer.peer.until(() => pair.viewer.peer.rtcp.some((r) => rtcpParts(r).some((p) => p.type === BYE && p.bytes.readUInt32BE(4) === VIEWER_SSRC)), 5_000, 'the viewer\'s BYE');
   const at = second.peer.rtp.length;
   await second.peer.until(() => second.peer.rtp.length > at + 50, 10_000, 'the second viewer plays on after the first closed');
   assert.equal(harness.plane.removeViewer(pair.viewer.session), false, 'a closed session');
