@@ -432,12 +432,25 @@ size_t MediaEcho::relayOne(uint8_t* packet, size_t size) {
     case kBye: {
       if (size < 4 + count * 4u) return 0;
       size_t kept = 0;
+      bool viewerLeft = false;
       for (size_t i = 0; i < count; i++) {
         const uint32_t ssrc = load32(packet + 4 + 4 * i);
         int index = cachedSection(ssrc);
         if (index < 0) index = offeredSection(ssrc);
         Section* section = index >= 0 ? &sections_[index] : sectionBySource(ssrc);
-        if (!section) continue;
+        if (!section) {
+          // A source of nobody's section: on a viewer's session, the viewer's own (its
+          // receiver's) leaving, reported once per packet for each section it is played on.
+          if (!viewerLeft && !playedSection(ssrc)) {
+            for (const auto& played : sections_) {
+              if (!played.config.echo && played.config.payloadTypes.none()) {
+                listener_.onRtcpBye(played.config.mid, ssrc);
+                viewerLeft = true;
+              }
+            }
+          }
+          continue;
+        }
         listener_.onRtcpBye(section->config.mid, ssrc);
         if (section->hasSource && section->source == ssrc && section->config.echo) {
           // The echo of that source ends too; a later source starts a new epoch.

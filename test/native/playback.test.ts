@@ -101,7 +101,7 @@ test('the payload arrives byte for byte; another publisher source continues the 
   assert.equal(pair.viewer.peer.undecryptable, 0, 'every copy decrypts at the viewer');
 });
 
-test('a viewer\'s PLI, FIR and NACK come up as rtcp-feedback; requestKeyframe and nackForViewer reach the publisher\'s sender', { skip: SKIP }, async (t) => {
+test('a viewer\'s PLI, FIR and NACK come up as rtcp-feedback, its BYE as rtcp-bye; requestKeyframe and nackForViewer reach the publisher\'s sender', { skip: SKIP }, async (t) => {
   const harness = PlaneHarness.open(t);
   const pair = await publisherAndViewer(t, harness);
   link(harness, pair.publisher, pair.viewer);
@@ -132,6 +132,9 @@ test('a viewer\'s PLI, FIR and NACK come up as rtcp-feedback; requestKeyframe an
   ]);
   assert.equal(harness.events.filter((e) => e.type === 'rtcp-feedback').length, 3, 'the PLI about another SSRC came to nothing');
   assert.equal(harness.plane.requestKeyframe(pair.viewer.session + 1000, '0'), false, 'an unknown session');
+  // The viewer's own source leaving: reported for the section it is played on, relayed nowhere.
+  pair.viewer.peer.sendRtcp(rtcp(BYE, 1, words(0x4242)));
+  assert.deepEqual(await harness.event((e) => e.type === 'rtcp-bye' && e.session === pair.viewer.session, 5_000, 'the viewer\'s BYE'), { type: 'rtcp-bye', session: pair.viewer.session, mid: 'v', ssrc: 0x4242 });
   assert.equal(harness.plane.nackForViewer(pair.publisher.session, 'v', [1]), true, 'queued; the plane finds no link and sends nothing');
 });
 
