@@ -22,6 +22,9 @@ constexpr uint8_t kFir = 4;                  // PSFB FMT
 constexpr size_t kReportBlockSize = 24;
 constexpr size_t kSenderInfoEnd = 28;  // header, SSRC, 20 bytes of sender info
 
+/** A section this session plays on (a WHEP viewer's): no echo, and it takes no RTP. */
+bool plays(const EchoSectionConfig& section) { return !section.echo && section.payloadTypes.none(); }
+
 void setHeader(uint8_t* packet, uint8_t count, size_t size) {
   packet[0] = static_cast<uint8_t>(0x80 | (count & 0x1F));
   store16(packet + 2, static_cast<uint16_t>(size / 4 - 1));
@@ -287,7 +290,7 @@ int MediaEcho::sectionByMid(const std::string& mid) const {
 
 const MediaEcho::Section* MediaEcho::playedSection(uint32_t ssrc) const {
   for (const auto& section : sections_) {
-    if (!section.config.echo && section.config.echoSsrc == ssrc) return &section;
+    if (plays(section.config) && section.config.echoSsrc == ssrc) return &section;
   }
   return nullptr;
 }
@@ -389,7 +392,7 @@ size_t MediaEcho::writePlayedBye(uint8_t* out, size_t capacity) {
   if (!ready_ || !playedAny_ || capacity < 128) return 0;
   size_t count = 0;
   for (const auto& section : sections_) {
-    if (section.config.echo || section.config.payloadTypes.any() || count == 16) continue;
+    if (!plays(section.config) || count == 16) continue;
     store32(out + 4 + 4 * count++, section.config.echoSsrc);
   }
   if (count == 0) return 0;
@@ -443,7 +446,7 @@ size_t MediaEcho::relayOne(uint8_t* packet, size_t size) {
           // receiver's) leaving, reported once per packet for each section it is played on.
           if (!viewerLeft && !playedSection(ssrc)) {
             for (const auto& played : sections_) {
-              if (!played.config.echo && played.config.payloadTypes.none()) {
+              if (plays(played.config)) {
                 listener_.onRtcpBye(played.config.mid, ssrc);
                 viewerLeft = true;
               }

@@ -29,8 +29,8 @@ struct EchoSectionConfig {
    * False: the section's RTP is taken (authenticated, handed to `onRtpReceived`, so to a
    * publisher's viewers) but not echoed; a WHIP publisher's recvonly section, or a WHEP viewer's
    * sendonly one (no payload types: it receives nothing), whose `echoSsrc` is the SSRC the
-   * viewer plays on. Keyframe requests and NACKs about the `echoSsrc` of such a section come
-   * up as `onFeedback` instead of being relayed.
+   * viewer plays on. Keyframe requests and NACKs about the `echoSsrc` of a viewer's section
+   * come up as `onFeedback` instead of being relayed.
    */
   bool echo = true;
 };
@@ -51,7 +51,7 @@ class MediaListener {
                              uint64_t index) {
     (void)section, (void)packet, (void)size, (void)header, (void)index;
   }
-  /** A PLI or FIR (`keyframe`) or a generic NACK (`sequences`) about a non-echo section's SSRC. */
+  /** A PLI or FIR (`keyframe`) or a generic NACK (`sequences`) about the SSRC a viewer's section plays on. */
   virtual void onFeedback(const std::string& mid, bool keyframe, const uint16_t* sequences, size_t count) {
     (void)mid, (void)keyframe, (void)sequences, (void)count;
   }
@@ -129,7 +129,7 @@ class MediaEcho {
   int offeredSection(uint32_t ssrc) const;
   Section* sectionBySource(uint32_t ssrc);
   Section* sectionByEcho(uint32_t ssrc);
-  /** A non-echo section whose echo SSRC (the SSRC it plays on) is `ssrc`. */
+  /** A section this session plays on (no echo, no payload types) whose echo SSRC is `ssrc`. */
   const Section* playedSection(uint32_t ssrc) const;
   size_t reportFeedback(const uint8_t* packet, size_t size);
   RemoteStream* findStream(RemoteStream* streams, size_t count, uint32_t ssrc);

@@ -117,7 +117,8 @@ export type PlaneEvent =
   | { type: 'rtcp-bye'; session: number; mid: string; ssrc: number }
   /**
    * A viewer's PLI or FIR (`pli`), or generic NACK (`nack`: the sequence numbers, expanded from
-   * its bitmasks), about the SSRC a non-echo section plays on. Dropped under a flood, as `stun`.
+   * its bitmasks), about the SSRC a viewer's section plays on (`echo: false`, no payload types).
+   * Dropped under a flood, as `stun`.
    */
   | { type: 'rtcp-feedback'; session: number; mid: string; pli: boolean; nack: number[] };
 
