@@ -63,7 +63,9 @@ function seeds(target: (typeof TARGETS)[number]): Buffer[] {
     case 'srtp':
       return [Buffer.concat([Buffer.from([0]), media, Buffer.alloc(10)]), Buffer.concat([Buffer.from([2]), compound, Buffer.alloc(20)])];
     case 'echo':
-      return [Buffer.concat([Buffer.from([2, 1]), framed(media, plain, compound, media)]), Buffer.concat([Buffer.from([0, 2]), framed(media, viewerFeedback, plain)])];
+      return [Buffer.concat([Buffer.from([2, 1]), framed(media, plain, compound, media)]), Buffer.concat([Buffer.from([0, 2]), framed(media, viewerFeedback, plain)]),
+        // A publisher section (midId odd: section 1 not echoed): feedback about its SSRC is nobody's.
+        Buffer.concat([Buffer.from([1, 1]), framed(plain, rtcp(206, 1, words(2, 0xe1)), rtcp(205, 1, words(2, 0xe1, 0x00640003)))])];
     case 'dtls':
       // A DTLS 1.2 record header with a ClientHello's handshake header: the fuzzer grows it.
       return [Buffer.concat([Buffer.from([0]), framed(Buffer.from('16fefd000000000000000000300100002400000000000000240000', 'hex'))])];
