@@ -3,6 +3,10 @@
 // behind the SRTP check runs on attacker-chosen bytes: section mapping by SSRC, mid extension
 // and payload type, the SSRC rewrite and sequence epochs, and the RTCP relay, which rewrites
 // compound packets in place and must leave well-formed RTCP that decrypts with the echo's keys.
+// Playback (WHEP) too: a section that is taken but not echoed (a publisher's) hands each packet
+// to the viewer rewrite (rtp_forward.h), whose copy must parse and carry the payload unchanged;
+// a played section (a viewer's) turns PLI, FIR and NACK about its SSRC into feedback; and the
+// feedback written to a publisher's source must be well-formed SRTCP.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -11,19 +15,52 @@
 #include "../src/byte_order.h"
 #include "../src/demux.h"
 #include "../src/media_echo.h"
+#include "../src/rtp_forward.h"
 #include "../src/rtp_packet.h"
 
 using namespace echo;
 
 namespace {
 
+constexpr size_t kCapacity = 2048;
+
 struct Events : MediaListener {
+  uint8_t viewerMidId = 0;
   void onRtcpBye(const std::string& mid, uint32_t) override {
     if (mid.empty()) __builtin_trap();
   }
+  void onRtpReceived(size_t section, const uint8_t* packet, size_t size, const RtpHeader& header,
+                     uint64_t index) override {
+    if (section > 3 || index >= (uint64_t{1} << 48)) __builtin_trap();
+    // The copy a viewer would get: it parses, on the viewer's SSRC and payload type, with the
+    // viewer's mid alone as its extension, and the payload byte for byte.
+    static const std::string kViewerMid = "viewer-mid";
+    ForwardRewrite rewrite;
+    rewrite.payloadType = 100;
+    rewrite.ssrc = 0xABCD;
+    rewrite.sequence = static_cast<uint16_t>(index);
+    rewrite.midExtensionId = viewerMidId;
+    rewrite.mid = &kViewerMid;
+    uint8_t copy[kCapacity];
+    size_t headerSize = 0;
+    const size_t size2 = forwardRtp(packet, size, header, rewrite, copy, sizeof(copy), headerSize);
+    if (size2 == 0) return;
+    RtpHeader parsed;
+    if (!parseRtpHeader(copy, size2, parsed) || parsed.headerSize != headerSize || parsed.ssrc != 0xABCD ||
+        parsed.payloadType != 100 || size2 - headerSize != size - header.headerSize ||
+        memcmp(copy + headerSize, packet + header.headerSize, size - header.headerSize) != 0) {
+      __builtin_trap();
+    }
+    const uint8_t* mid = nullptr;
+    size_t midSize = 0;
+    const bool found = findHeaderExtension(copy, parsed, viewerMidId, &mid, &midSize);
+    if ((viewerMidId >= 1 && viewerMidId <= 14) != found) __builtin_trap();
+    if (found && (midSize != kViewerMid.size() || memcmp(mid, kViewerMid.data(), midSize) != 0)) __builtin_trap();
+  }
+  void onFeedback(const std::string& mid, bool keyframe, const uint16_t*, size_t count) override {
+    if (mid != "played" || (keyframe && count != 0) || count > 17 * 8) __builtin_trap();
+  }
 };
-
-constexpr size_t kCapacity = 2048;
 
 }  // namespace
 
@@ -56,8 +93,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     section.offeredSsrcs.push_back(0x1000 + i);
     // As werift offers it: the mid extension under a different id in one section.
     section.midExtensionId = i == 2 && midId != 0 ? static_cast<uint8_t>(midId % 14 + 1) : midId;
+    // A publisher's section: taken and handed on, not echoed.
+    section.echo = !(i == 1 && (midId & 1));
     config.sections.push_back(section);
   }
+  {
+    // A viewer's section: receives nothing, plays on 0xE3; feedback about it comes up.
+    EchoSectionConfig played;
+    played.mid = "played";
+    played.echoSsrc = 0xE3;
+    played.echo = false;
+    config.sections.push_back(played);
+  }
+  events.viewerMidId = midId;
   MediaEcho echo(config, counters, events);
   if (!echo.setKeys(profile, clientKey, clientKey + 16, echoKey, echoKey + 16)) __builtin_trap();
 
@@ -78,6 +126,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (kind == PacketKind::Rtp) {
       RtpHeader header;
       if (!parseRtpHeader(buffer.data(), length, header)) continue;
+      {
+        // Played on the viewer's SSRC with the session's keys: it decrypts to what went in.
+        std::vector<uint8_t> copy(buffer.begin(), buffer.begin() + length);
+        copy.resize(kCapacity);
+        const size_t played = echo.protectPlayed(copy.data(), length, kCapacity, header.headerSize, 0xE3, header.sequence);
+        size_t plainSize = played;
+        if (played > 0 && (!receiver.unprotectRtp(copy.data(), plainSize, header.headerSize, 0xE3, header.sequence) ||
+                           plainSize != length || memcmp(copy.data() + header.headerSize, data - length + header.headerSize,
+                                                         length - header.headerSize) != 0)) {
+          __builtin_trap();
+        }
+      }
       if (!client.protectRtp(buffer.data(), sealed, kCapacity, header.headerSize, header.ssrc, header.sequence)) continue;
       const size_t out = echo.onRtp(buffer.data(), sealed, kCapacity);
       if (out == 0) continue;
@@ -99,6 +159,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         at += (static_cast<size_t>(load16(buffer.data() + at + 2)) + 1) * 4;
       }
       if (at != plain) __builtin_trap();
+    }
+    // The BYE a viewer says as it closes: well-formed SRTCP about the played SSRC.
+    uint8_t bye[128];
+    const size_t byeSize = echo.writePlayedBye(bye, sizeof(bye));
+    if (byeSize > 0) {
+      size_t plain = byeSize;
+      if (!receiver.unprotectRtcp(bye, plain) || plain != 8 || bye[1] != 203 || load32(bye + 4) != 0xE3) __builtin_trap();
+    }
+    // Feedback to a publisher's source, as a viewer's PLI or NACK would have it written.
+    uint8_t feedback[512];
+    uint16_t sequences[64];
+    const size_t count = length % 65;
+    for (size_t i = 0; i < count; i++) sequences[i] = static_cast<uint16_t>(buffer[i % (length ? length : 1)] * 7 + i);
+    const size_t written = echo.writeFeedback(mids[length % 3], count == 0, sequences, count, feedback, sizeof(feedback));
+    if (written > 0) {
+      size_t plain = written;
+      if (!receiver.unprotectRtcp(feedback, plain) || plain < 12 || (feedback[0] >> 6) != 2 ||
+          (static_cast<size_t>(load16(feedback + 2)) + 1) * 4 != plain) {
+        __builtin_trap();
+      }
     }
   }
   return 0;

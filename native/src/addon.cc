@@ -140,6 +140,12 @@ bool readSessionOptions(const Napi::Value& value, echo::SessionOptions& options,
       return false;
     }
     config.midExtensionId = static_cast<uint8_t>(number);
+    const Napi::Value echoes = section.Get("echo");
+    if (!echoes.IsUndefined() && !echoes.IsBoolean()) {
+      error = "a section's echo must be a boolean";
+      return false;
+    }
+    config.echo = echoes.IsUndefined() || echoes.As<Napi::Boolean>().Value();
     const Napi::Value types = section.Get("payloadTypes");
     const Napi::Value ssrcs = section.Get("offeredSsrcs");
     if (!types.IsArray() || !ssrcs.IsArray() || ssrcs.As<Napi::Array>().Length() > 64) {
@@ -163,6 +169,60 @@ bool readSessionOptions(const Napi::Value& value, echo::SessionOptions& options,
       config.offeredSsrcs.push_back(static_cast<uint32_t>(number));
     }
     options.media.sections.push_back(std::move(config));
+  }
+  return true;
+}
+
+/** Parses ViewerTrack[] (plane.ts addViewer); false with `error` for anything out of shape. */
+bool readPlayedTracks(const Napi::Value& value, std::vector<echo::PlayedTrack>& out, std::string& error) {
+  if (!value.IsArray() || value.As<Napi::Array>().Length() > 64) {
+    error = "tracks must be an array of at most 64";
+    return false;
+  }
+  const Napi::Array tracks = value.As<Napi::Array>();
+  for (uint32_t i = 0; i < tracks.Length(); i++) {
+    const Napi::Value entry = tracks.Get(i);
+    if (!entry.IsObject()) {
+      error = "a track must be an object";
+      return false;
+    }
+    const Napi::Object object = entry.As<Napi::Object>();
+    echo::PlayedTrack track;
+    int64_t number = 0;
+    if (!readString(object.Get("publisherMid"), 255, track.publisherMid) || !readString(object.Get("viewerMid"), 255, track.viewerMid)) {
+      error = "a track needs publisherMid and viewerMid";
+      return false;
+    }
+    if (!readInt(object.Get("ssrc"), 0, UINT32_MAX, number)) {
+      error = "a track's ssrc must be a 32-bit unsigned integer";
+      return false;
+    }
+    track.ssrc = static_cast<uint32_t>(number);
+    const Napi::Value extension = object.Get("midExtensionId");
+    if (!extension.IsUndefined()) {
+      if (!readInt(extension, 0, 255, number)) {
+        error = "a track's midExtensionId must be 0-255";
+        return false;
+      }
+      track.midExtensionId = static_cast<uint8_t>(number);
+    }
+    const Napi::Value pairs = object.Get("payloadTypes");
+    if (!pairs.IsArray() || pairs.As<Napi::Array>().Length() > 128) {
+      error = "a track's payloadTypes must be an array of [publisher, viewer] pairs";
+      return false;
+    }
+    const Napi::Array pairArray = pairs.As<Napi::Array>();
+    for (uint32_t p = 0; p < pairArray.Length(); p++) {
+      const Napi::Value pair = pairArray.Get(p);
+      int64_t from = 0, to = 0;
+      if (!pair.IsArray() || !readInt(pair.As<Napi::Array>().Get(0u), 0, 127, from) ||
+          !readInt(pair.As<Napi::Array>().Get(1u), 0, 127, to)) {
+        error = "payload type pairs are [0-127, 0-127]";
+        return false;
+      }
+      track.payloadTypes[static_cast<size_t>(from)] = static_cast<int16_t>(to);
+    }
+    out.push_back(std::move(track));
   }
   return true;
 }
@@ -255,6 +315,21 @@ class EventBuilder {
         set(value, "mid", string(event.text));
         set(value, "ssrc", number(event.ssrc));
         break;
+      case PlaneEvent::Type::RtcpFeedback: {
+        set(value, "type", string("rtcp-feedback"));
+        set(value, "session", number(event.session));
+        set(value, "mid", string(event.text));
+        napi_value pli = nullptr;
+        ok_ = ok_ && napi_get_boolean(env_, event.keyframe, &pli) == napi_ok;
+        set(value, "pli", pli);
+        napi_value nack = nullptr;
+        ok_ = ok_ && napi_create_array_with_length(env_, event.sequences.size(), &nack) == napi_ok;
+        for (size_t i = 0; ok_ && i < event.sequences.size(); i++) {
+          ok_ = napi_set_element(env_, nack, static_cast<uint32_t>(i), number(event.sequences[i])) == napi_ok;
+        }
+        set(value, "nack", nack);
+        break;
+      }
     }
     return value;
   }
@@ -304,6 +379,10 @@ class PlaneWrap : public Napi::ObjectWrap<PlaneWrap> {
                            InstanceMethod<&PlaneWrap::allowRemote>("allowRemote"),
                            InstanceMethod<&PlaneWrap::selectRemote>("selectRemote"),
                            InstanceMethod<&PlaneWrap::sendApplicationData>("sendApplicationData"),
+                           InstanceMethod<&PlaneWrap::addViewer>("addViewer"),
+                           InstanceMethod<&PlaneWrap::removeViewer>("removeViewer"),
+                           InstanceMethod<&PlaneWrap::requestKeyframe>("requestKeyframe"),
+                           InstanceMethod<&PlaneWrap::nackForViewer>("nackForViewer"),
                            InstanceMethod<&PlaneWrap::stats>("stats"),
                            InstanceMethod<&PlaneWrap::closeSession>("closeSession"),
                            InstanceMethod<&PlaneWrap::close>("close"),
@@ -475,6 +554,56 @@ class PlaneWrap : public Napi::ObjectWrap<PlaneWrap> {
       return Napi::Boolean::New(env, false);
     }
     return Napi::Boolean::New(env, plane_->sendApplicationData(static_cast<int>(id), std::move(data)));
+  }
+
+  /** addViewer(publisher, viewer, tracks): true, or an error string. */
+  Napi::Value addViewer(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!usable()) return Napi::String::New(env, "the plane is closed");
+    int64_t publisher = 0, viewer = 0;
+    if (info.Length() < 3 || !readInt(info[0], 1, INT32_MAX, publisher) || !readInt(info[1], 1, INT32_MAX, viewer)) {
+      return Napi::String::New(env, "publisher and viewer must be session ids");
+    }
+    std::vector<echo::PlayedTrack> tracks;
+    std::string error;
+    if (!readPlayedTracks(info[2], tracks, error)) return Napi::String::New(env, error);
+    if (!plane_->addViewer(static_cast<int>(publisher), static_cast<int>(viewer), std::move(tracks))) {
+      return Napi::String::New(env, "unknown session");
+    }
+    return Napi::Boolean::New(env, true);
+  }
+
+  Napi::Value removeViewer(const Napi::CallbackInfo& info) {
+    int64_t id = 0;
+    const bool ok = usable() && info.Length() >= 1 && readInt(info[0], 1, INT32_MAX, id) && plane_->removeViewer(static_cast<int>(id));
+    return Napi::Boolean::New(info.Env(), ok);
+  }
+
+  Napi::Value requestKeyframe(const Napi::CallbackInfo& info) {
+    int64_t id = 0;
+    std::string mid;
+    const bool ok = usable() && info.Length() >= 2 && readInt(info[0], 1, INT32_MAX, id) && readString(info[1], 255, mid) &&
+                    plane_->requestKeyframe(static_cast<int>(id), mid);
+    return Napi::Boolean::New(info.Env(), ok);
+  }
+
+  Napi::Value nackForViewer(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    int64_t id = 0;
+    std::string mid;
+    if (!usable() || info.Length() < 3 || !readInt(info[0], 1, INT32_MAX, id) || !readString(info[1], 255, mid) ||
+        !info[2].IsArray()) {
+      return Napi::Boolean::New(env, false);
+    }
+    const Napi::Array list = info[2].As<Napi::Array>();
+    if (list.Length() == 0 || list.Length() > 64) return Napi::Boolean::New(env, false);
+    std::vector<uint16_t> sequences;
+    for (uint32_t i = 0; i < list.Length(); i++) {
+      int64_t sequence = 0;
+      if (!readInt(list.Get(i), 0, 65535, sequence)) return Napi::Boolean::New(env, false);
+      sequences.push_back(static_cast<uint16_t>(sequence));
+    }
+    return Napi::Boolean::New(env, plane_->nackForViewer(static_cast<int>(id), mid, std::move(sequences)));
   }
 
   Napi::Value stats(const Napi::CallbackInfo& info) {

@@ -82,6 +82,10 @@ size_t EchoSession::onDatagram(PacketKind kind, uint8_t* data, size_t size, size
 bool EchoSession::sendApplicationData(const uint8_t* data, size_t size) { return dtls_.send(data, size); }
 
 void EchoSession::close() {
+  // A viewer says BYE for what it played before its close_notify, so the player knows at once.
+  uint8_t bye[128];
+  const size_t size = media_.writePlayedBye(bye, sizeof(bye));
+  if (size > 0) sendToPeer(bye, size);
   dtls_.close();
   counters_->connected.store(false, std::memory_order_relaxed);
 }
@@ -91,13 +95,41 @@ bool EchoSession::handshaking() const {
   return state == DtlsState::New || state == DtlsState::Connecting;
 }
 
-void EchoSession::onDtlsSend(const uint8_t* data, size_t size) {
-  if (!socket_) return;
+void EchoSession::onDtlsSend(const uint8_t* data, size_t size) { sendToPeer(data, size); }
+
+bool EchoSession::sendToPeer(const uint8_t* data, size_t size) {
+  if (!socket_) return false;
   if (selected_.valid()) {
-    if (selectedAddressSize_ > 0) socket_->sendTo(selectedAddress_, selectedAddressSize_, data, size, &selectedLocal_);
-  } else if (dtlsPeer_.valid()) {
-    socket_->sendTo(dtlsPeer_, data, size, &dtlsPeerLocal_);
+    return selectedAddressSize_ > 0 && socket_->sendTo(selectedAddress_, selectedAddressSize_, data, size, &selectedLocal_);
   }
+  return dtlsPeer_.valid() && socket_->sendTo(dtlsPeer_, data, size, &dtlsPeerLocal_);
+}
+
+bool EchoSession::sendPlayed(uint8_t* packet, size_t size, size_t capacity, size_t headerSize, uint32_t ssrc,
+                             uint64_t index) {
+  const size_t sealed = media_.protectPlayed(packet, size, capacity, headerSize, ssrc, index);
+  return sealed > 0 && sendToPeer(packet, sealed);
+}
+
+bool EchoSession::sendFeedback(const std::string& mid, bool keyframe, const std::vector<uint16_t>& sequences) {
+  uint8_t packet[512];
+  const size_t size = media_.writeFeedback(mid, keyframe, sequences.data(), sequences.size(), packet, sizeof(packet));
+  return size > 0 && sendToPeer(packet, size);
+}
+
+void EchoSession::onRtpReceived(size_t section, const uint8_t* packet, size_t size, const RtpHeader& header,
+                                uint64_t index) {
+  if (tap_) tap_->onPublisherRtp(*this, section, packet, size, header, index);
+}
+
+void EchoSession::onFeedback(const std::string& mid, bool keyframe, const uint16_t* sequences, size_t count) {
+  PlaneEvent event;
+  event.type = PlaneEvent::Type::RtcpFeedback;
+  event.session = id_;
+  event.text = mid;
+  event.keyframe = keyframe;
+  event.sequences.assign(sequences, sequences + count);
+  events_.post(std::move(event));
 }
 
 void EchoSession::onDtlsConnected(SrtpProfile profile, const uint8_t* material, size_t size) {

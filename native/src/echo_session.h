@@ -19,6 +19,15 @@
 namespace echo {
 
 class UdpSocket;
+class EchoSession;
+
+/** Where a publishing session's authentic RTP goes besides its own echo (playback.h). */
+class RtpTap {
+ public:
+  virtual ~RtpTap() = default;
+  virtual void onPublisherRtp(EchoSession& publisher, size_t section, const uint8_t* packet, size_t size,
+                              const RtpHeader& header, uint64_t index) = 0;
+};
 
 struct SessionOptions {
   int socket = 0;
@@ -67,6 +76,20 @@ class EchoSession : private DtlsListener, private MediaListener {
   /** close_notify if connected; the plane frees the session right after. */
   void close();
 
+  // ---- playback (WHEP), data-plane thread ----
+  /** Where its RTP goes besides the echo (the plane's Playback while it has viewers), or null. */
+  void setTap(RtpTap* tap) { tap_ = tap; }
+  const MediaEcho& media() const { return media_; }
+  /** The SRTP keys are there: what it plays can go out. */
+  bool mediaReady() const { return media_.ready(); }
+  /**
+   * Protects and sends a packet this session plays (a publisher's, rewritten for it: `ssrc`,
+   * 48-bit `index`) to its remote; `capacity` bounds the growth by the SRTP tag.
+   */
+  bool sendPlayed(uint8_t* packet, size_t size, size_t capacity, size_t headerSize, uint32_t ssrc, uint64_t index);
+  /** A PLI (`keyframe`), else a NACK for `sequences`, to the client's source on section `mid`. */
+  bool sendFeedback(const std::string& mid, bool keyframe, const std::vector<uint16_t>& sequences);
+
   int64_t dtlsTimeoutMs() const { return dtls_.timeoutMs(); }
   void onDtlsTimeout() { dtls_.onTimeout(); }
   bool handshaking() const;
@@ -78,6 +101,11 @@ class EchoSession : private DtlsListener, private MediaListener {
   void onDtlsClosed() override;
   void onDtlsData(const uint8_t* data, size_t size) override;
   void onRtcpBye(const std::string& mid, uint32_t ssrc) override;
+  void onRtpReceived(size_t section, const uint8_t* packet, size_t size, const RtpHeader& header,
+                     uint64_t index) override;
+  void onFeedback(const std::string& mid, bool keyframe, const uint16_t* sequences, size_t count) override;
+  /** To the selected remote, or before one is selected to where the last DTLS came from. */
+  bool sendToPeer(const uint8_t* data, size_t size);
 
   const int id_;
   const int socketId_;
@@ -88,6 +116,7 @@ class EchoSession : private DtlsListener, private MediaListener {
   DtlsTransport dtls_;
   MediaEcho media_;
   UdpSocket* socket_ = nullptr;
+  RtpTap* tap_ = nullptr;
   std::vector<Endpoint> allowed_;
   /** The local address each allowed remote reaches, as ICE said it or as its datagrams show. */
   std::vector<Endpoint> allowedLocals_;

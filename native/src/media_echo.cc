@@ -22,6 +22,9 @@ constexpr uint8_t kFir = 4;                  // PSFB FMT
 constexpr size_t kReportBlockSize = 24;
 constexpr size_t kSenderInfoEnd = 28;  // header, SSRC, 20 bytes of sender info
 
+/** A section this session plays on (a WHEP viewer's): no echo, and it takes no RTP. */
+bool plays(const EchoSectionConfig& section) { return !section.echo && section.payloadTypes.none(); }
+
 void setHeader(uint8_t* packet, uint8_t count, size_t size) {
   packet[0] = static_cast<uint8_t>(0x80 | (count & 0x1F));
   store16(packet + 2, static_cast<uint16_t>(size / 4 - 1));
@@ -169,6 +172,13 @@ size_t MediaEcho::onRtp(uint8_t* packet, size_t size, size_t capacity) {
     return 0;
   }
   Section& section = sections_[found];
+  listener_.onRtpReceived(static_cast<size_t>(found), packet, size, header, index);
+  if (!section.config.echo) {
+    // Taken, not echoed: its source is what feedback for the viewers goes to.
+    section.hasSource = true;
+    section.source = header.ssrc;
+    return 0;
+  }
   const int64_t in = static_cast<int64_t>(index);
   if (!section.hasSource || section.source != header.ssrc) {
     section.hasSource = true;
@@ -230,7 +240,7 @@ MediaEcho::Section* MediaEcho::sectionBySource(uint32_t ssrc) {
 
 MediaEcho::Section* MediaEcho::sectionByEcho(uint32_t ssrc) {
   for (auto& section : sections_) {
-    if (section.hasSource && section.config.echoSsrc == ssrc) return &section;
+    if (section.hasSource && section.config.echo && section.config.echoSsrc == ssrc) return &section;
   }
   return nullptr;
 }
@@ -271,17 +281,141 @@ size_t MediaEcho::relayReportBlocks(uint8_t* blocks, size_t count) {
   return kept;
 }
 
+int MediaEcho::sectionByMid(const std::string& mid) const {
+  for (size_t i = 0; i < sections_.size(); i++) {
+    if (sections_[i].config.mid == mid) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+const MediaEcho::Section* MediaEcho::playedSection(uint32_t ssrc) const {
+  for (const auto& section : sections_) {
+    if (plays(section.config) && section.config.echoSsrc == ssrc) return &section;
+  }
+  return nullptr;
+}
+
+size_t MediaEcho::reportFeedback(const uint8_t* packet, size_t size) {
+  // Feedback about a stream this session plays (a WHEP viewer's): it goes up, for the
+  // publisher, and nothing is relayed here. NACK FCIs (RFC 4585 §6.2.1) are expanded.
+  const uint8_t count = packet[0] & 0x1F;
+  const uint8_t type = packet[1];
+  if (type == kPayloadFeedback && count == kPli && size >= 12) {
+    const Section* section = playedSection(load32(packet + 8));
+    if (section) listener_.onFeedback(section->config.mid, true, nullptr, 0);
+    return section ? 1 : 0;
+  }
+  if (type == kPayloadFeedback && count == kFir) {
+    for (size_t fci = 12; fci + 8 <= size; fci += 8) {
+      const Section* section = playedSection(load32(packet + fci));
+      if (!section) continue;
+      listener_.onFeedback(section->config.mid, true, nullptr, 0);
+      return 1;
+    }
+    return 0;
+  }
+  if (type == kTransportFeedback && count == kGenericNack && size >= 16) {
+    const Section* section = playedSection(load32(packet + 8));
+    if (!section) return 0;
+    uint16_t sequences[17 * 8];
+    size_t n = 0;
+    for (size_t fci = 12; fci + 4 <= size && n + 17 <= sizeof(sequences) / sizeof(sequences[0]); fci += 4) {
+      const uint16_t pid = load16(packet + fci);
+      const uint16_t blp = load16(packet + fci + 2);
+      sequences[n++] = pid;
+      for (int bit = 0; bit < 16; bit++) {
+        if (blp & (1u << bit)) sequences[n++] = static_cast<uint16_t>(pid + bit + 1);
+      }
+    }
+    listener_.onFeedback(section->config.mid, false, sequences, n);
+    return 1;
+  }
+  return 0;
+}
+
+size_t MediaEcho::protectPlayed(uint8_t* packet, size_t size, size_t capacity, size_t headerSize, uint32_t ssrc,
+                                uint64_t index) {
+  if (!ready_) return 0;
+  const size_t plainSize = size;
+  if (!local_.protectRtp(packet, size, capacity, headerSize, ssrc, index)) return 0;
+  playedAny_ = true;
+  bump(counters_.rtpEchoed);
+  bump(counters_.rtpEchoedBytes, plainSize);
+  return size;
+}
+
+size_t MediaEcho::writeFeedback(const std::string& mid, bool keyframe, const uint16_t* sequences, size_t count,
+                                uint8_t* out, size_t capacity) {
+  const int index = sectionByMid(mid);
+  if (!ready_ || index < 0 || capacity < 128) return 0;
+  const Section& section = sections_[static_cast<size_t>(index)];
+  if (!section.hasSource) return 0;
+  size_t size = 12;
+  if (keyframe) {
+    out[0] = 0x80 | kPli;
+    out[1] = kPayloadFeedback;
+  } else {
+    // Each FCI: a packet id and a bitmask of the 16 after it (RFC 4585 §6.2.1).
+    if (count == 0 || count > 64) return 0;
+    out[0] = 0x80 | kGenericNack;
+    out[1] = kTransportFeedback;
+    size_t i = 0;
+    while (i < count && size + 4 <= capacity - 64) {
+      const uint16_t pid = sequences[i++];
+      uint16_t blp = 0;
+      while (i < count) {
+        const uint16_t distance = static_cast<uint16_t>(sequences[i] - pid);
+        if (distance == 0) {
+          i++;
+          continue;
+        }
+        if (distance > 16) break;
+        blp = static_cast<uint16_t>(blp | (1u << (distance - 1)));
+        i++;
+      }
+      store16(out + size, pid);
+      store16(out + size + 2, blp);
+      size += 4;
+    }
+    bump(counters_.nacksRelayed);
+  }
+  store16(out + 2, static_cast<uint16_t>(size / 4 - 1));
+  store32(out + 4, section.config.echoSsrc);
+  store32(out + 8, section.source);
+  if (keyframe) bump(counters_.keyframeRequests);
+  rtcpIndex_ = (rtcpIndex_ + 1) & 0x7FFFFFFFu;
+  if (!local_.protectRtcp(out, size, capacity, rtcpIndex_)) return 0;
+  return size;
+}
+
+size_t MediaEcho::writePlayedBye(uint8_t* out, size_t capacity) {
+  if (!ready_ || !playedAny_ || capacity < 128) return 0;
+  size_t count = 0;
+  for (const auto& section : sections_) {
+    if (!plays(section.config) || count == 16) continue;
+    store32(out + 4 + 4 * count++, section.config.echoSsrc);
+  }
+  if (count == 0) return 0;
+  size_t size = 4 + 4 * count;
+  setHeader(out, static_cast<uint8_t>(count), size);
+  out[1] = kBye;
+  rtcpIndex_ = (rtcpIndex_ + 1) & 0x7FFFFFFFu;
+  if (!local_.protectRtcp(out, size, capacity, rtcpIndex_)) return 0;
+  return size;
+}
+
 size_t MediaEcho::relayOne(uint8_t* packet, size_t size) {
   const uint8_t count = packet[0] & 0x1F;
   const uint8_t type = packet[1];
   if (size < 8) return 0;
+  if ((type == kPayloadFeedback || type == kTransportFeedback) && reportFeedback(packet, size) > 0) return 0;
   switch (type) {
     case kSenderReport: {
       // The client's SR about its stream becomes the echo's SR about the echo: same NTP and RTP
       // timestamps (the echo keeps them), so round-trip time and lip sync work at the client.
       if (size < kSenderInfoEnd + count * kReportBlockSize) return 0;
       const Section* section = sectionBySource(load32(packet + 4));
-      if (!section) return 0;
+      if (!section || !section->config.echo) return 0;
       store32(packet + 4, section->config.echoSsrc);
       const size_t kept = relayReportBlocks(packet + kSenderInfoEnd, count);
       const size_t length = kSenderInfoEnd + kept * kReportBlockSize;
@@ -301,14 +435,27 @@ size_t MediaEcho::relayOne(uint8_t* packet, size_t size) {
     case kBye: {
       if (size < 4 + count * 4u) return 0;
       size_t kept = 0;
+      bool viewerLeft = false;
       for (size_t i = 0; i < count; i++) {
         const uint32_t ssrc = load32(packet + 4 + 4 * i);
         int index = cachedSection(ssrc);
         if (index < 0) index = offeredSection(ssrc);
         Section* section = index >= 0 ? &sections_[index] : sectionBySource(ssrc);
-        if (!section) continue;
+        if (!section) {
+          // A source of nobody's section: on a viewer's session, the viewer's own (its
+          // receiver's) leaving, reported once per packet for each section it is played on.
+          if (!viewerLeft && !playedSection(ssrc)) {
+            for (const auto& played : sections_) {
+              if (plays(played.config)) {
+                listener_.onRtcpBye(played.config.mid, ssrc);
+                viewerLeft = true;
+              }
+            }
+          }
+          continue;
+        }
         listener_.onRtcpBye(section->config.mid, ssrc);
-        if (section->hasSource && section->source == ssrc) {
+        if (section->hasSource && section->source == ssrc && section->config.echo) {
           // The echo of that source ends too; a later source starts a new epoch.
           store32(packet + 4 + 4 * kept++, section->config.echoSsrc);
           section->hasSource = false;

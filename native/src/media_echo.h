@@ -25,6 +25,14 @@ struct EchoSectionConfig {
    * werift offers a different id for it in each section of one BUNDLE group.
    */
   uint8_t midExtensionId = 0;
+  /**
+   * False: the section's RTP is taken (authenticated, handed to `onRtpReceived`, so to a
+   * publisher's viewers) but not echoed; a WHIP publisher's recvonly section, or a WHEP viewer's
+   * sendonly one (no payload types: it receives nothing), whose `echoSsrc` is the SSRC the
+   * viewer plays on. Keyframe requests and NACKs about the `echoSsrc` of a viewer's section
+   * come up as `onFeedback` instead of being relayed.
+   */
+  bool echo = true;
 };
 
 struct MediaConfig {
@@ -35,6 +43,18 @@ class MediaListener {
  public:
   virtual ~MediaListener() = default;
   virtual void onRtcpBye(const std::string& mid, uint32_t ssrc) = 0;
+  /**
+   * An authentic RTP packet of section `section` (plain, before the echo changes anything),
+   * with its 48-bit SRTP index. For a publisher's viewers.
+   */
+  virtual void onRtpReceived(size_t section, const uint8_t* packet, size_t size, const RtpHeader& header,
+                             uint64_t index) {
+    (void)section, (void)packet, (void)size, (void)header, (void)index;
+  }
+  /** A PLI or FIR (`keyframe`) or a generic NACK (`sequences`) about the SSRC a viewer's section plays on. */
+  virtual void onFeedback(const std::string& mid, bool keyframe, const uint16_t* sequences, size_t count) {
+    (void)mid, (void)keyframe, (void)sequences, (void)count;
+  }
 };
 
 class MediaEcho {
@@ -52,6 +72,28 @@ class MediaEcho {
   size_t onRtp(uint8_t* packet, size_t size, size_t capacity);
   /** An SRTCP packet, in place: the size of the SRTCP packet to send back, 0 for none. */
   size_t onRtcp(uint8_t* packet, size_t size, size_t capacity);
+
+  /** The section with this mid, -1 for none. */
+  int sectionByMid(const std::string& mid) const;
+  const EchoSectionConfig& section(size_t index) const { return sections_[index].config; }
+  /**
+   * Protects an RTP packet this session plays (a viewer's copy of a publisher's packet, already
+   * rewritten) with the session's keys: its size, 0 before the keys are there or if it does not fit.
+   */
+  size_t protectPlayed(uint8_t* packet, size_t size, size_t capacity, size_t headerSize, uint32_t ssrc,
+                       uint64_t index);
+  /**
+   * Writes SRTCP feedback to the client's source on section `mid`, from the section's echo SSRC:
+   * a PLI (`keyframe`), else a generic NACK for `sequences` (at most 64). Its size, 0 when there
+   * is nothing to say it to (no keys, no source seen on that section yet).
+   */
+  size_t writeFeedback(const std::string& mid, bool keyframe, const uint16_t* sequences, size_t count, uint8_t* out,
+                       size_t capacity);
+  /**
+   * An SRTCP BYE (RFC 3550 §6.6) for the SSRCs this session played on (its sections with no
+   * echo and no payload types: a WHEP viewer's), once it played anything: its size, else 0.
+   */
+  size_t writePlayedBye(uint8_t* out, size_t capacity);
 
   static constexpr size_t kMaxRemoteStreams = 16;
   static constexpr size_t kMaxSsrcCache = 16;
@@ -87,6 +129,9 @@ class MediaEcho {
   int offeredSection(uint32_t ssrc) const;
   Section* sectionBySource(uint32_t ssrc);
   Section* sectionByEcho(uint32_t ssrc);
+  /** A section this session plays on (no echo, no payload types) whose echo SSRC is `ssrc`. */
+  const Section* playedSection(uint32_t ssrc) const;
+  size_t reportFeedback(const uint8_t* packet, size_t size);
   RemoteStream* findStream(RemoteStream* streams, size_t count, uint32_t ssrc);
   RemoteStream& claimStream(RemoteStream* streams, size_t count, uint32_t ssrc);
 
@@ -108,6 +153,7 @@ class MediaEcho {
   CacheEntry cache_[kMaxSsrcCache];
   size_t cacheNext_ = 0;
   uint32_t rtcpIndex_ = 0;
+  bool playedAny_ = false;
 };
 
 }  // namespace echo

@@ -151,6 +151,51 @@ bool Plane::sendApplicationData(int session, std::vector<uint8_t> data) {
   return true;
 }
 
+bool Plane::addViewer(int publisher, int viewer, std::vector<PlayedTrack> tracks) {
+  if (stopped_ || publisher == viewer || openSessions_.count(publisher) == 0 || openSessions_.count(viewer) == 0) {
+    return false;
+  }
+  Command command;
+  command.type = Command::Type::AddViewer;
+  command.session = publisher;
+  command.viewer = viewer;
+  command.tracks = std::move(tracks);
+  postCommand(std::move(command));
+  return true;
+}
+
+bool Plane::removeViewer(int viewer) {
+  if (stopped_ || openSessions_.count(viewer) == 0) return false;
+  Command command;
+  command.type = Command::Type::RemoveViewer;
+  command.session = viewer;
+  postCommand(std::move(command));
+  return true;
+}
+
+bool Plane::requestKeyframe(int publisher, const std::string& mid) {
+  if (stopped_) return false;
+  auto found = openSessions_.find(publisher);
+  if (found == openSessions_.end() || !found->second->connected.load(std::memory_order_acquire)) return false;
+  Command command;
+  command.type = Command::Type::RequestKeyframe;
+  command.session = publisher;
+  command.mid = mid;
+  postCommand(std::move(command));
+  return true;
+}
+
+bool Plane::nackForViewer(int viewer, const std::string& viewerMid, std::vector<uint16_t> sequences) {
+  if (stopped_ || sequences.empty() || openSessions_.count(viewer) == 0) return false;
+  Command command;
+  command.type = Command::Type::Nack;
+  command.session = viewer;
+  command.mid = viewerMid;
+  command.sequences = std::move(sequences);
+  postCommand(std::move(command));
+  return true;
+}
+
 std::shared_ptr<const SessionCounters> Plane::counters(int session) const {
   auto found = openSessions_.find(session);
   return found == openSessions_.end() ? nullptr : found->second;
@@ -179,6 +224,7 @@ void Plane::stop() {
   postCommand(std::move(command));
   if (thread_.joinable()) thread_.join();
   // The thread is gone: what it owned can go on this one.
+  playback_ = Playback();
   sessions_.clear();
   sockets_.clear();
   closedSockets_.clear();
@@ -211,7 +257,9 @@ void Plane::post(PlaneEvent&& event) {
   bool wasEmpty;
   {
     std::lock_guard<std::mutex> lock(eventMutex_);
-    const bool bulky = event.type == PlaneEvent::Type::Stun || event.type == PlaneEvent::Type::AppData;
+    // Feedback too: a viewer can send PLIs as fast as it likes; KeyframeRequests coalesces them anyway.
+    const bool bulky = event.type == PlaneEvent::Type::Stun || event.type == PlaneEvent::Type::AppData ||
+                       event.type == PlaneEvent::Type::RtcpFeedback;
     if (bulky && (events_.size() >= kMaxQueuedEvents || eventBytes_ + event.data.size() > kMaxQueuedEventBytes)) {
       eventsDropped_++;
       return;
@@ -389,6 +437,31 @@ void Plane::runCommand(Command& command) {
       if (session) destroySession(session);
       break;
     }
+    case Command::Type::AddViewer: {
+      EchoSession* publisher = findSession(command.session);
+      EchoSession* viewer = findSession(command.viewer);
+      if (publisher && viewer) playback_.add(*publisher, *viewer, std::move(command.tracks));
+      break;
+    }
+    case Command::Type::RemoveViewer: {
+      EchoSession* viewer = findSession(command.session);
+      if (viewer) playback_.removeViewer(*viewer);
+      break;
+    }
+    case Command::Type::RequestKeyframe: {
+      EchoSession* publisher = findSession(command.session);
+      if (publisher) publisher->sendFeedback(command.mid, true, command.sequences);
+      break;
+    }
+    case Command::Type::Nack: {
+      EchoSession* viewer = findSession(command.session);
+      EchoSession* publisher = nullptr;
+      std::string mid;
+      if (viewer && playback_.translateNack(*viewer, command.mid, command.sequences, publisher, mid)) {
+        publisher->sendFeedback(mid, false, command.sequences);
+      }
+      break;
+    }
     case Command::Type::Crash: {
       // A real fault, not abort(): what a bug in here would do to the process.
       static int* volatile nowhere = nullptr;
@@ -404,6 +477,7 @@ void Plane::runCommand(Command& command) {
 
 void Plane::destroySession(EchoSession* session) {
   session->close();
+  playback_.forget(*session);
   SocketSlot* slot = findSocket(session->socketId());
   if (slot) {
     for (const Endpoint& remote : session->allowed()) {

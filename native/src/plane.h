@@ -16,6 +16,7 @@
 #include "dtls_transport.h"
 #include "echo_session.h"
 #include "event_loop.h"
+#include "playback.h"
 #include "plane_event.h"
 #include "session_counters.h"
 #include "udp_socket.h"
@@ -54,6 +55,13 @@ class Plane : private EventSink {
   void allowRemote(int session, const Endpoint& remote, const Endpoint& local = Endpoint());
   void selectRemote(int session, const Endpoint& remote, const Endpoint& local = Endpoint());
   bool sendApplicationData(int session, std::vector<uint8_t> data);
+  /** Playback (WHEP): `publisher`'s packets go to `viewer` as `tracks` map them. False: an unknown session. */
+  bool addViewer(int publisher, int viewer, std::vector<PlayedTrack> tracks);
+  bool removeViewer(int viewer);
+  /** A PLI to the publisher's source on `mid`; false when the session is unknown or not connected. */
+  bool requestKeyframe(int publisher, const std::string& mid);
+  /** A viewer's NACK on `viewerMid` (its sequence numbers), to its publisher's source. */
+  bool nackForViewer(int viewer, const std::string& viewerMid, std::vector<uint16_t> sequences);
   /** Null when the session is unknown or closed. */
   std::shared_ptr<const SessionCounters> counters(int session) const;
   void closeSession(int session);
@@ -86,6 +94,10 @@ class Plane : private EventSink {
       SelectRemote,
       ApplicationData,
       CloseSession,
+      AddViewer,
+      RemoveViewer,
+      RequestKeyframe,
+      Nack,
       Crash,
       Stop
     };
@@ -98,6 +110,12 @@ class Plane : private EventSink {
     std::vector<uint8_t> data;
     std::unique_ptr<SocketSlot> slot;
     std::unique_ptr<EchoSession> echo;
+    /** AddViewer: the viewer (`session` is the publisher). */
+    int viewer = 0;
+    std::vector<PlayedTrack> tracks;
+    /** RequestKeyframe, Nack: the section. */
+    std::string mid;
+    std::vector<uint16_t> sequences;
   };
 
   explicit Plane(Notify notify) : notify_(std::move(notify)) {}
@@ -147,6 +165,7 @@ class Plane : private EventSink {
   std::vector<std::unique_ptr<SocketSlot>> closedSockets_;
   std::unordered_map<int, std::unique_ptr<EchoSession>> sessions_;
   std::unordered_set<EchoSession*> handshaking_;
+  Playback playback_;
   bool timersDirty_ = false;
   bool handshakesEnded_ = false;
   int64_t lastTrimAt_ = 0;

@@ -11,7 +11,7 @@
 namespace echo {
 
 struct PlaneEvent {
-  enum class Type : uint8_t { Stun, DtlsConnected, DtlsFailed, DtlsClosed, AppData, RtcpBye };
+  enum class Type : uint8_t { Stun, DtlsConnected, DtlsFailed, DtlsClosed, AppData, RtcpBye, RtcpFeedback };
   Type type = Type::Stun;
   int socket = 0;
   int session = 0;
@@ -19,11 +19,14 @@ struct PlaneEvent {
   /** Stun: the local address it reached (invalid where the platform cannot say). */
   Endpoint local;
   std::vector<uint8_t> data;
-  /** The failure reason, or the mid of a BYE. */
+  /** The failure reason, or the mid of a BYE or of feedback. */
   std::string text;
   uint32_t ssrc = 0;
   bool clientRole = false;
   SrtpProfile profile = SrtpProfile::None;
+  /** RtcpFeedback: a PLI or FIR; else the NACKed sequence numbers. */
+  bool keyframe = false;
+  std::vector<uint16_t> sequences;
 };
 
 class EventSink {

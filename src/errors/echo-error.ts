@@ -142,7 +142,7 @@ export class EchoError extends Error {
     return new EchoError('ECHO_ERR_ICE_RESTART_UNSUPPORTED', `New ICE credentials ask for an ICE restart, which this server does not do (engine ${engine}); trickled candidates are taken. The session goes on with its ICE session as it was`);
   }
   static playbackUnsupported(engine: string) {
-    return new EchoError('ECHO_ERR_PLAYBACK_UNSUPPORTED', `The ${engine} engine cannot play one session's media to another (WHEP); serve with --engine libdatachannel or werift`);
+    return new EchoError('ECHO_ERR_PLAYBACK_UNSUPPORTED', `The ${engine} engine cannot play one session's media to another (WHEP); serve with --engine libdatachannel or werift (or native)`);
   }
   static tooManyViewers(max: number) {
     return new EchoError('ECHO_ERR_TOO_MANY_VIEWERS', `This publisher already has its maximum of ${max} viewers; try again later`, { max, retryAfterSeconds: GOING_AWAY_RETRY_AFTER_S });

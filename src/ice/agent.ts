@@ -98,6 +98,9 @@ interface Pair {
 /** Comprehension-required attributes a Binding request may carry (RFC 8445 §7.2.2). */
 const KNOWN_REQUEST_ATTRIBUTES = new Set<number>([ATTR.USERNAME, ATTR.PRIORITY, ATTR.USE_CANDIDATE, ATTR.XOR_MAPPED_ADDRESS, ATTR.ERROR_CODE, ATTR.MAPPED_ADDRESS]);
 
+/** Remote candidates an agent keeps, from the offer and trickled (the server's own limit is lower: 64 by default). */
+export const MAX_REMOTE_CANDIDATES = 256;
+
 export class IceAgent {
   #state: IceAgentState = 'new';
   #role: IceRole;
@@ -141,6 +144,21 @@ export class IceAgent {
   get selectedPair(): SelectedPair | undefined {
     const pair = this.#selected;
     return pair && { socket: pair.socket, local: pair.local, remote: pair.remote, source: sourceOf(pair) };
+  }
+
+  /**
+   * A remote candidate learnt after the offer (trickled: WHIP/WHEP PATCH). Paired with our
+   * sockets of its family; its pairs are checked in turn by the pacer, as the offer's are. One
+   * already known (from the offer, trickled before, or learnt from a check) changes nothing.
+   * False once the agent is closed or failed, or past MAX_REMOTE_CANDIDATES.
+   */
+  addRemoteCandidate(remote: RemoteCandidate): boolean {
+    if (this.#state === 'closed' || this.#state === 'failed') return false;
+    if (this.#remotes.some((r) => r.address === remote.address && r.port === remote.port)) return true;
+    if (this.#remotes.length >= MAX_REMOTE_CANDIDATES) return false;
+    this.#remotes.push(remote);
+    this.#pairsFor(remote);
+    return true;
   }
 
   /** Whether a STUN answer with this transaction id is one of ours (a router on a shared socket asks). */

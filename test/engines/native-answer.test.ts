@@ -106,12 +106,29 @@ function offerOf(sections: string[], session: string[] = ['a=group:BUNDLE 0 1'])
   return ['v=0', 'o=- 1 1 IN IP4 0.0.0.0', 's=-', 't=0 0', ...session, ...sections.flatMap((s) => [...s.split('\n'), ...common]), ''].join('\r\n');
 }
 
-test('directions mirror the offer: sendonly gets recvonly, recvonly and inactive get inactive, and only sendrecv is echoed', () => {
+test('directions mirror the offer: sendonly gets recvonly (taken, for viewers, not echoed), recvonly and inactive get inactive, and only sendrecv is echoed', () => {
   const media = (mid: number, direction: string) => `m=audio 9 UDP/TLS/RTP/SAVPF 111\nc=IN IP4 0.0.0.0\na=mid:${mid}\na=${direction}\na=rtcp-mux\na=rtpmap:111 opus/48000/2`;
   const { built, parsed } = answer(offerOf([media(0, 'sendonly'), media(1, 'recvonly'), media(2, 'inactive'), media(3, 'sendrecv')], ['a=group:BUNDLE 0 1 2 3']));
   assert.deepEqual(parsed.media.map((m) => m.direction), ['recvonly', 'inactive', 'inactive', 'sendrecv']);
-  assert.deepEqual(built.sections.map((s) => s.mid), ['3']);
+  assert.deepEqual(built.sections.map((s) => [s.mid, s.echo ?? true]), [['0', false], ['3', true]]);
+  assert.deepEqual(built.sections[0]!.payloadTypes, [111], 'a publisher section takes its payload types');
   assert.deepEqual(parsed.media.map((m) => (m.ssrcs ?? []).length), [0, 0, 0, 2]);
+});
+
+test('a WHEP viewer: played sections sendonly with the viewer`s payload types of the plan and an SSRC of ours (echo: false), the others inactive', () => {
+  const video = 'm=video 9 UDP/TLS/RTP/SAVPF 102 96 97\nc=IN IP4 0.0.0.0\na=mid:v\na=recvonly\na=rtcp-mux\na=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\na=rtpmap:102 H264/90000\na=rtpmap:96 VP8/90000\na=rtcp-fb:96 nack\na=rtcp-fb:96 nack pli\na=rtcp-fb:96 goog-remb\na=rtpmap:97 rtx/90000\na=fmtp:97 apt=96';
+  const audio = 'm=audio 9 UDP/TLS/RTP/SAVPF 111\nc=IN IP4 0.0.0.0\na=mid:a\na=recvonly\na=rtcp-mux\na=rtpmap:111 opus/48000/2';
+  const playback = { mappings: [{ kind: 'video' as const, publisherMid: '1', viewerMid: 'v', payloadTypes: [[100, 96]] as const, midExtensionId: 4 }], idle: [{ mid: 'a', kind: 'audio' as const }] };
+  const { built, parsed } = answer(offerOf([video, audio], ['a=group:BUNDLE v a']), { playback });
+  assert.deepEqual(parsed.media.map((m) => m.direction), ['sendonly', 'inactive']);
+  const [played] = parsed.media;
+  assert.equal(String(played!.payloads), '96');
+  assert.deepEqual(played!.rtcpFb?.map((fb) => `${fb.type} ${fb.subtype ?? ''}`.trim()), ['nack', 'nack pli']);
+  assert.deepEqual(played!.ext?.map((e) => [e.value, e.uri]), [[4, MID_EXTENSION_URI]]);
+  assert.equal(built.sections.length, 1);
+  const section = built.sections[0]!;
+  assert.deepEqual([section.mid, section.echo, section.payloadTypes, section.midExtensionId], ['v', false, [], 4]);
+  assert.deepEqual([...new Set(played!.ssrcs?.map((s) => s.id))], [section.echoSsrc], 'the answer announces the SSRC the plane plays on');
 });
 
 test('rejected: a section outside the bundle, one without rtcp-mux, one with nothing to echo; Firefox bundle-only sections are taken', () => {

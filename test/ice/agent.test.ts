@@ -259,3 +259,20 @@ test('answers, checks and keeps consent from the address of ours the client reac
     s.close();
   }
 });
+
+test('a candidate trickled after the answer is paired and checked (with no candidate in the offer); a known one or one after close changes nothing', async () => {
+  const s = await setup({ remoteCandidates: [], checkHoldOffMs: 0 });
+  try {
+    s.agent.start();
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    assert.equal(s.requests().length, 0, 'nothing to check before the candidate');
+    const candidate = { address: '127.0.0.1', port: s.peer.address.port, priority: 2130706431, type: 'host' as const, foundation: '1' };
+    assert.equal(s.agent.addRemoteCandidate(candidate), true);
+    await eventually(() => s.requests().length > 0, 2000, 'a check to the trickled candidate');
+    assert.equal(username(s.requests()[0]!.message), `${THEIRS.ufrag}:${OURS.ufrag}`);
+    assert.equal(s.agent.addRemoteCandidate({ ...candidate, priority: 1 }), true, 'known: accepted, not added twice');
+  } finally {
+    s.close();
+  }
+  assert.equal(s.agent.addRemoteCandidate({ address: '127.0.0.1', port: 9, priority: 1, type: 'host', foundation: '2' }), false, 'closed');
+});

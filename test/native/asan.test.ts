@@ -1,7 +1,7 @@
 /**
  * The native plane's addon tests again, on the ASan+UBSan build of the addon
  * (`node scripts/build-native.mjs --asan`, native/build-asan/) loaded into node with clang's
- * ASan runtime preloaded: the echo in both roles and profiles, the RTCP relay, sessions
+ * ASan runtime preloaded: the echo in both roles and profiles, the RTCP relay, WHEP playback, sessions
  * closed under traffic, shared sockets, packet info, OpenSSL's peers, the crash hook, and the
  * native engine's conformance suite and control-plane tests. Any ASan or UBSan
  * report fails it. (Leak checking is off: node itself does not free everything at exit; the
@@ -18,7 +18,7 @@ import { skipUnlessCi } from '../helpers/timeout.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const ADDON = join(ROOT, 'native', 'build-asan', 'build', 'Release', 'webrtc_echo_native.node');
-const ADDON_SUITES = ['echo-werift', 'rtcp-relay', 'sessions', 'addresses', 'dtls-openssl', 'crash-hook', 'teardown'].map((name) => join('test', 'native', `${name}.test.ts`));
+const ADDON_SUITES = ['echo-werift', 'rtcp-relay', 'playback', 'sessions', 'addresses', 'dtls-openssl', 'crash-hook', 'teardown'].map((name) => join('test', 'native', `${name}.test.ts`));
 /**
  * The engine itself on the ASan build: its conformance suite (WEBRTC_ECHO_CONFORMANCE_ENGINES)
  * and its control plane against our client stacks on the real plane. These load

@@ -2,7 +2,8 @@
  * Every parser of the native plane that reads the network, fuzzed with libFuzzer under ASan and
  * UBSan for a bounded time (WEBRTC_ECHO_FUZZ_SECONDS, 20 s per target by default):
  * the RFC 7983 demultiplexer, RTP headers and extensions, SRTP/SRTCP unprotect, the echo and
- * RTCP relay behind a valid tag, and DTLS records into a session. (STUN is parsed in
+ * RTCP relay behind a valid tag (with playback: the viewer rewrite, viewers' feedback, feedback
+ * written to a publisher), and DTLS records into a session. (STUN is parsed in
  * TypeScript, not here.) Targets are in native/fuzz/; a crash leaves its input in
  * native/fuzz/artifacts/ for `./fuzz_<target> <file>` to replay.
  * Needs clang, libclang-rt-14-dev and libssl-dev (.ci/run installs them); skipped without them outside CI.
@@ -21,7 +22,7 @@ import { rtpPacket } from './werift-peer.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const FUZZ_DIR = join(ROOT, 'native', 'fuzz');
-const SOURCES = ['rtp_packet', 'srtp_cipher', 'srtp_profile', 'replay_window', 'media_echo', 'dtls_transport', 'certificate'];
+const SOURCES = ['rtp_packet', 'rtp_forward', 'srtp_cipher', 'srtp_profile', 'replay_window', 'media_echo', 'dtls_transport', 'certificate'];
 const TARGETS = ['demux', 'rtp_header', 'srtp', 'echo', 'dtls'] as const;
 const SECONDS = Number(process.env.WEBRTC_ECHO_FUZZ_SECONDS ?? 20);
 const SANITIZE = ['-fno-sanitize-recover=undefined', '-fno-omit-frame-pointer', '-g', '-O1', '-std=c++17'];
@@ -53,6 +54,8 @@ function seeds(target: (typeof TARGETS)[number]): Buffer[] {
     rtcp(205, 1, words(1, 0xe0, 0x03e80005)),
     rtcp(203, 1, words(0x1000)),
   ]);
+  // A viewer's feedback about the SSRC it is played on (0xe3): PLI, FIR, NACK.
+  const viewerFeedback = Buffer.concat([rtcp(206, 1, words(2, 0xe3)), rtcp(206, 4, words(2, 0, 0xe3, 0x01000000)), rtcp(205, 1, words(2, 0xe3, 0x00640003))]);
   switch (target) {
     case 'demux':
     case 'rtp_header':
@@ -60,7 +63,9 @@ function seeds(target: (typeof TARGETS)[number]): Buffer[] {
     case 'srtp':
       return [Buffer.concat([Buffer.from([0]), media, Buffer.alloc(10)]), Buffer.concat([Buffer.from([2]), compound, Buffer.alloc(20)])];
     case 'echo':
-      return [Buffer.concat([Buffer.from([2, 1]), framed(media, plain, compound, media)])];
+      return [Buffer.concat([Buffer.from([2, 1]), framed(media, plain, compound, media)]), Buffer.concat([Buffer.from([0, 2]), framed(media, viewerFeedback, plain)]),
+        // A publisher section (midId odd: section 1 not echoed): feedback about its SSRC is nobody's.
+        Buffer.concat([Buffer.from([1, 1]), framed(plain, rtcp(206, 1, words(2, 0xe1)), rtcp(205, 1, words(2, 0xe1, 0x00640003)))])];
     case 'dtls':
       // A DTLS 1.2 record header with a ClientHello's handshake header: the fuzzer grows it.
       return [Buffer.concat([Buffer.from([0]), framed(Buffer.from('16fefd000000000000000000300100002400000000000000240000', 'hex'))])];

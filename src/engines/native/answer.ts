@@ -13,6 +13,7 @@ import { isLive, readOfferFacts, UnanswerableOffer, type OfferFacts } from './of
 
 export { UnanswerableOffer };
 import type { EchoSectionConfig } from './plane.js';
+import type { PlaybackPlan, TrackMapping } from '../../sdp/playback.js';
 
 /** Our SCTP port (RFC 8841 §5: 5000 is what every stack uses). */
 export const SCTP_PORT = 5000;
@@ -34,6 +35,12 @@ export interface AnswerInput {
   maxMessageSize?: number;
   /** The DTLS role we take when the offer leaves it to us (`a=setup:actpass`); default `client`. See stack-policy.ts. */
   dtlsRole?: 'client' | 'server';
+  /**
+   * A WHEP viewer's offer: each section of `plan.mappings` is answered sendonly with the
+   * viewer's payload types of the mapping and an SSRC of ours (its section has `echo: false`),
+   * every other audio or video section inactive.
+   */
+  playback?: PlaybackPlan;
 }
 
 export interface DataChannelPlan {
@@ -49,7 +56,11 @@ export interface NativeAnswer {
   offer: OfferFacts;
   /** The DTLS role we take: what the offer leaves us (RFC 5763 §5), chosen by stack-policy.ts when it is actpass. */
   dtlsRole: 'client' | 'server';
-  /** The sections the data plane echoes (sendrecv audio and video), each with its own mid extension id. */
+  /**
+   * The sections the data plane takes, each with its own mid extension id: sendrecv audio and
+   * video (echoed), recvonly ones (a WHIP publisher's: `echo: false`), and a viewer's played
+   * sections (`echo: false`, `echoSsrc` the SSRC it plays on).
+   */
   sections: EchoSectionConfig[];
   /**
    * The negotiated mid header extension id (RFC 8843 §15) of each answered media section, by
@@ -82,7 +93,8 @@ export function buildAnswer(input: AnswerInput): NativeAnswer {
     const inTransport = facts.transportSections.has(index) && isLive(m);
     let lines: string[] | undefined;
     if (inTransport && (m.type === 'audio' || m.type === 'video') && mid !== undefined) {
-      const media = answerMedia(m, mid, usedSsrcs);
+      const played = input.playback?.mappings.find((mapping) => mapping.viewerMid === mid);
+      const media = input.playback ? answerPlayback(m, mid, played, usedSsrcs) : answerMedia(m, mid, usedSsrcs);
       if (media) {
         lines = media.lines;
         if (media.section) sections.push(media.section);
@@ -163,14 +175,58 @@ function answerMedia(m: MediaDescription, mid: string, usedSsrcs: Set<number>): 
   const lines = [`m=${m.type} 9 ${m.protocol} ${echoed.map((e) => e.pt).join(' ')}`, 'c=IN IP4 0.0.0.0', `a=mid:${mid}`, `a=${direction}`, 'a=rtcp-mux'];
   if (midExtension) lines.push(`a=extmap:${midExtension.value} ${MID_EXTENSION_URI}`);
   lines.push(...codecLines);
-  if (direction !== 'sendrecv') return { lines, midExtensionId: midExtension?.value ?? 0 };
+  const offeredSsrcs = [...new Set((m.ssrcs ?? []).map((s) => Number(s.id)))];
+  const midExtensionId = midExtension?.value ?? 0;
+  if (direction === 'recvonly') {
+    // A WHIP publisher: its RTP is taken (and played to its viewers), not echoed. The SSRC is
+    // what our keyframe requests and NACKs to its sender come from; no a=ssrc, we send nothing.
+    const section = { mid, echoSsrc: freshSsrc(usedSsrcs), payloadTypes: echoed.map((e) => e.pt), offeredSsrcs, midExtensionId, echo: false };
+    return { lines, section, midExtensionId };
+  }
+  if (direction !== 'sendrecv') return { lines, midExtensionId };
   // Clients such as pion drop RTP on an SSRC the answer did not declare (RFC 5576 §4.1).
   const echoSsrc = freshSsrc(usedSsrcs);
   const track = `echo-${m.type}-${mid}`;
   lines.push(`a=msid:echo ${track}`, `a=ssrc:${echoSsrc} cname:echo`, `a=ssrc:${echoSsrc} msid:echo ${track}`);
-  const offeredSsrcs = [...new Set((m.ssrcs ?? []).map((s) => Number(s.id)))];
-  const section = { mid, echoSsrc, payloadTypes: echoed.map((e) => e.pt), offeredSsrcs, midExtensionId: midExtension?.value ?? 0 };
-  return { lines, section, midExtensionId: midExtension?.value ?? 0 };
+  const section = { mid, echoSsrc, payloadTypes: echoed.map((e) => e.pt), offeredSsrcs, midExtensionId };
+  return { lines, section, midExtensionId };
+}
+
+/**
+ * A WHEP viewer's section: sendonly with the viewer's payload types of its mapping (its own
+ * rtpmap, fmtp and the feedback we relay), an SSRC of ours announced; or inactive when it plays
+ * nothing (planPlayback's idle sections, or a mapping whose codecs the section does not list).
+ */
+function answerPlayback(m: MediaDescription, mid: string, played: TrackMapping | undefined, usedSsrcs: Set<number>): { lines: string[]; section?: EchoSectionConfig; midExtensionId: number } | undefined {
+  if (m.rtcpMux === undefined) return undefined;
+  const offered = String(m.payloads ?? '').split(' ').filter(Boolean).map(Number);
+  const viewerTypes = new Set((played?.payloadTypes ?? []).map(([, viewer]) => viewer));
+  const sent = offered.filter((pt) => viewerTypes.has(pt));
+  const midExtension = m.ext?.find((e) => e.uri === MID_EXTENSION_URI);
+  const midExtensionId = midExtension?.value ?? 0;
+  if (!played || sent.length === 0) {
+    const payloads = offered.length > 0 ? offered.join(' ') : '0';
+    return { lines: [`m=${m.type} 9 ${m.protocol} ${payloads}`, 'c=IN IP4 0.0.0.0', `a=mid:${mid}`, 'a=inactive', 'a=rtcp-mux'], midExtensionId };
+  }
+  const lines = [`m=${m.type} 9 ${m.protocol} ${sent.join(' ')}`, 'c=IN IP4 0.0.0.0', `a=mid:${mid}`, 'a=sendonly', 'a=rtcp-mux'];
+  if (midExtension) lines.push(`a=extmap:${midExtension.value} ${MID_EXTENSION_URI}`);
+  for (const pt of sent) {
+    const rtp = m.rtp.find((r) => r.payload === pt);
+    if (rtp) lines.push(`a=rtpmap:${pt} ${rtp.codec}/${rtp.rate ?? 90000}${rtp.encoding !== undefined ? `/${rtp.encoding}` : ''}`);
+    for (const fmtp of m.fmtp) if (Number(fmtp.payload) === pt) lines.push(`a=fmtp:${pt} ${fmtp.config}`);
+    const feedback = new Set<string>();
+    for (const fb of m.rtcpFb ?? []) {
+      const kept = (String(fb.payload) === String(pt) || fb.payload === '*') && keepsFeedback(fb.type, fb.subtype);
+      if (kept) feedback.add(kept);
+    }
+    for (const fb of feedback) lines.push(`a=rtcp-fb:${pt} ${fb}`);
+  }
+  const ssrc = freshSsrc(usedSsrcs);
+  const track = `whep-${m.type}-${mid}`;
+  lines.push(`a=msid:echo ${track}`, `a=ssrc:${ssrc} cname:echo`, `a=ssrc:${ssrc} msid:echo ${track}`);
+  // The played section receives nothing (no payload types); its echo SSRC is the one it plays on.
+  const section: EchoSectionConfig = { mid, echoSsrc: ssrc, payloadTypes: [], offeredSsrcs: [], midExtensionId, echo: false };
+  return { lines, section, midExtensionId };
 }
 
 function answerData(m: MediaDescription, mid: string, ourLimit: number): { lines: string[]; plan: DataChannelPlan } {

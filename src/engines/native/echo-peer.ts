@@ -4,11 +4,14 @@
  * RTCP in C++ without JavaScript. What the Engine interface asks of an echo peer, over it.
  */
 import type { Logger } from 'pino';
-import type { CandidatePair, EchoCounters, EchoPeer, EchoPeerOptions, EchoTransportFacts, IceState, PeerState } from '../engine.js';
+import sdpTransform from 'sdp-transform';
+import type { CandidatePair, EchoCounters, EchoPeer, EchoPeerOptions, EchoTransportFacts, IceState, PeerState, Publication, ViewerLink, ViewerTrack } from '../engine.js';
+import { publishedTracks, type PlaybackPlan } from '../../sdp/playback.js';
 import type { SessionDescription } from '../../sdp/description.js';
 import type { ParsedOffer } from '../../sdp/parsed-offer.js';
 import { EchoError } from '../../errors/echo-error.js';
-import { hostCandidates } from '../../ice/candidates.js';
+import { hostCandidates, remoteCandidates } from '../../ice/candidates.js';
+import type { SdpCandidate } from '../../sdp/candidates.js';
 import { safely } from '../kit/close.js';
 import { known, unknown, SRTP_PROFILE_NAMES } from '../kit/facts.js';
 import { OfferRefused } from '../kit/refusal.js';
@@ -17,6 +20,13 @@ import { UnanswerableOffer } from './offer-facts.js';
 import type { PlaneEvent, SessionStats, SrtpProfileName } from './plane.js';
 import type { PlaneHost, SocketLease } from './plane-host.js';
 import { NativeSession, type NativeSessionState } from './session.js';
+import { NativePublication, type NativeViewerSink } from './publication.js';
+
+/** A WHEP viewer: the publication it plays, and the plan its offer was answered by. */
+interface Playback {
+  publication: Publication;
+  plan: PlaybackPlan;
+}
 
 /** The plane's profile names, as the IANA registry (and the other engines' facts) write them. */
 const IANA_PROFILE: Record<SrtpProfileName, string> = {
@@ -25,8 +35,17 @@ const IANA_PROFILE: Record<SrtpProfileName, string> = {
   SRTP_AEAD_AES_128_GCM: SRTP_PROFILE_NAMES[0x0007]!,
 };
 
-export async function createNativeEchoPeer(host: PlaneHost, offer: ParsedOffer, options: EchoPeerOptions): Promise<NativeEchoPeer> {
-  const log = options.log.child({ engine: 'native', role: 'echo' });
+export function createNativeEchoPeer(host: PlaneHost, offer: ParsedOffer, options: EchoPeerOptions): Promise<NativeEchoPeer> {
+  return createPeer(host, offer, options, undefined);
+}
+
+/** A WHEP viewer's peer: its offer answered sendonly, played by the data plane from `publication`'s session. */
+export function createNativeViewerPeer(host: PlaneHost, offer: ParsedOffer, publication: Publication, plan: PlaybackPlan, options: EchoPeerOptions): Promise<NativeEchoPeer> {
+  return createPeer(host, offer, options, { publication, plan });
+}
+
+async function createPeer(host: PlaneHost, offer: ParsedOffer, options: EchoPeerOptions, playback: Playback | undefined): Promise<NativeEchoPeer> {
+  const log = options.log.child({ engine: 'native', role: playback ? 'viewer' : 'echo' });
   host.acquire();
   let lease: SocketLease | undefined;
   try {
@@ -35,7 +54,7 @@ export async function createNativeEchoPeer(host: PlaneHost, offer: ParsedOffer, 
     // A port range with no port left is the server at capacity, not a bug.
     if (typeof opened === 'string') throw EchoError.noUdpPort(opened);
     lease = opened;
-    return new NativeEchoPeer(host, lease, offer, options, log);
+    return new NativeEchoPeer(host, lease, offer, options, log, playback);
   } catch (err) {
     lease?.release();
     host.release();
@@ -53,6 +72,13 @@ export class NativeEchoPeer implements EchoPeer {
   #lastStats: SessionStats | undefined;
   /** Media sections whose client source said BYE. */
   readonly #byes = new Set<string>();
+  /** A publishing peer's viewers (WHIP with `publish`). */
+  readonly #publication: NativePublication | undefined;
+  /** A viewer peer's tie to its publisher (WHEP), and the sections it is played on. */
+  #viewerLink: ViewerLink | undefined;
+  #viewerTracks: readonly ViewerTrack[] = [];
+  /** Keyframe requests from a viewer (its PLIs and FIRs). */
+  #viewerKeyframeRequests = 0;
   #closed = false;
 
   constructor(
@@ -61,6 +87,7 @@ export class NativeEchoPeer implements EchoPeer {
     offer: ParsedOffer,
     options: EchoPeerOptions,
     log: Logger,
+    playback?: Playback,
   ) {
     this.#log = log;
     this.#states = new PeerStates((err) => log.error({ err }, 'state listener threw'));
@@ -77,6 +104,8 @@ export class NativeEchoPeer implements EchoPeer {
         onState: (state) => this.#onState(state),
         onIceState: (state) => this.#states.ice.report(state),
         onError: (err) => log.debug({ err }, 'data channel error'),
+        playback: playback?.plan,
+        onFeedback: (mid, pli, nack) => this.#viewerFeedback(mid, pli, nack),
       });
     } catch (err) {
       // What our answer builder cannot answer is the offer's fault (422); a plane that refuses
@@ -89,7 +118,53 @@ export class NativeEchoPeer implements EchoPeer {
     host.onSession(session.id, (event) => this.#onEvent(event));
     if (lease.router) lease.router.add(session.localCredentials.ufrag, session.ice);
     else host.onStun(lease.socket, (socket, from, data, local) => session.receiveStun(socket, from, data, local));
+    if (options.publish) {
+      this.#publication = new NativePublication(publishedTracks(sdpTransform.parse(session.answer.sdp)), plane, session.id, log);
+    }
+    if (playback) this.#play(playback, session);
     session.start();
+  }
+
+  /**
+   * A trickled candidate (WHIP/WHEP PATCH), already judged by the server: our ICE agent pairs it
+   * and checks it. One of a kind ICE here cannot use (TCP, RTCP's component) is ignored, as RFC
+   * 8445 §5.1.3 has agents do; one that does not parse is refused.
+   */
+  addRemoteCandidate({ candidate }: SdpCandidate): void {
+    if (this.#closed) return;
+    const parsed = sdpTransform.parse(`m=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=${candidate.replace(/^a=/, '')}\r\n`).media[0]?.candidates ?? [];
+    if (parsed.length !== 1) throw new OfferRefused(`not an ICE candidate: ${candidate.slice(0, 100)}`);
+    const [remote] = remoteCandidates(parsed);
+    if (!remote) {
+      this.#log.debug({ candidate }, 'trickled candidate ignored: not one this engine uses (UDP, component 1)');
+      return;
+    }
+    if (!this.#session.ice.addRemoteCandidate(remote)) this.#log.debug({ candidate }, 'trickled candidate not added: ICE is over, or holds enough');
+  }
+
+  get publication(): Publication | undefined {
+    return this.#publication;
+  }
+
+  /** The viewer's played sections, each with the SSRC our answer announced, handed to the publication. */
+  #play(playback: Playback, session: NativeSession): void {
+    this.#viewerTracks = playback.plan.mappings.flatMap((mapping): ViewerTrack[] => {
+      const section = session.answer.sections.find((s) => s.echo === false && s.mid === mapping.viewerMid);
+      return section ? [{ ...mapping, ssrc: section.echoSsrc }] : [];
+    });
+    const sink: NativeViewerSink = { planeSession: session.id, sendRtp: () => false };
+    this.#viewerLink = playback.publication.addViewer(sink, this.#viewerTracks);
+  }
+
+  /** A viewer's PLI/FIR or NACK about a section it is played on: to the publisher (coalesced there). */
+  #viewerFeedback(mid: string, pli: boolean, nack: readonly number[]): void {
+    const link = this.#viewerLink;
+    if (!link) return;
+    if (pli) {
+      this.#viewerKeyframeRequests++;
+      link.requestKeyframe(mid);
+    }
+    if (nack.length > 0) link.nack(mid, nack);
   }
 
   get counters(): EchoCounters {
@@ -98,7 +173,7 @@ export class NativeEchoPeer implements EchoPeer {
     return {
       rtpPackets: stats?.rtpEchoed ?? 0,
       rtpBytes: stats?.rtpEchoedBytes ?? 0,
-      keyframeRequests: stats?.keyframeRequests ?? 0,
+      keyframeRequests: (stats?.keyframeRequests ?? 0) + this.#viewerKeyframeRequests,
       messages: messages?.messages ?? 0,
       messageBytes: messages?.messageBytes ?? 0,
     };
@@ -150,6 +225,8 @@ export class NativeEchoPeer implements EchoPeer {
     const session = this.#session;
     this.#lastStats = this.#stats();
     const quietly = (err: unknown) => this.#log.debug({ err }, 'error while closing');
+    safely(() => this.#publication?.close(), quietly);
+    safely(() => this.#viewerLink?.remove(), quietly);
     safely(() => session.close(), quietly);
     this.host.offSession(session.id);
     if (this.lease.router) this.lease.router.remove(session.ice);
@@ -164,7 +241,11 @@ export class NativeEchoPeer implements EchoPeer {
 
   #onEvent(event: Exclude<PlaneEvent, { type: 'stun' }>): void {
     if (this.#closed) return;
-    if (event.type === 'dtls-connected') this.#connected = event;
+    if (event.type === 'dtls-connected') {
+      this.#connected = event;
+      // The first moment a viewer can take media: ask for a keyframe now rather than wait for the next one.
+      for (const track of this.#viewerTracks) this.#viewerLink?.requestKeyframe(track.viewerMid);
+    }
     if (event.type === 'dtls-failed') this.#log.info({ reason: event.reason }, 'DTLS failed');
     if (event.type === 'rtcp-bye') this.#sourceLeft(event.mid);
     this.#session.handle(event);

@@ -11,7 +11,7 @@
  */
 import { EngineUnavailable, type Engine } from '../engine.js';
 import { loadNativeAddon } from './addon.js';
-import { createNativeEchoPeer } from './echo-peer.js';
+import { createNativeEchoPeer, createNativeViewerPeer } from './echo-peer.js';
 import { PlaneHost, planeOptionsFromEnv } from './plane-host.js';
 
 let host: PlaneHost | undefined;
@@ -30,10 +30,11 @@ export function loadNativeEngine(): Engine {
     name: 'native',
     // No client side: rawRtp is a client's capability. No STUN/TURN gathering: host candidates,
     // and our own checks reach a client behind a NAT (serve refuses --ice-server).
-    capabilities: { packetEcho: true, rawRtp: false, udpMux: true, playback: false, trickle: false, iceServers: false },
+    capabilities: { packetEcho: true, rawRtp: false, udpMux: true, playback: true, trickle: true, iceServers: false },
     // One UDP socket per session (none with --udp-mux) and one data-plane thread per process.
     budget: { maxSessions: 1000, fdsPerSession: 1, threadsPerSession: 0 },
     createEchoPeer: (offer, options) => createNativeEchoPeer(planes, offer, options),
+    createViewerPeer: (offer, publication, plan, options) => createNativeViewerPeer(planes, offer, publication, plan, options),
   };
 }
 

@@ -47,6 +47,13 @@ export interface EchoSectionConfig {
    * section: werift offers `a=extmap:1` for it in audio and `a=extmap:2` in video.
    */
   midExtensionId: number;
+  /**
+   * Default true. False: the section's RTP is taken (authenticated, played to the publisher's
+   * viewers) but not echoed: a WHIP publisher's recvonly section; or a WHEP viewer's sendonly
+   * section (`payloadTypes: []`: it receives nothing), whose `echoSsrc` is the SSRC the viewer
+   * plays on, and whose PLI, FIR and NACK about that SSRC come up as `rtcp-feedback`.
+   */
+  echo?: boolean;
 }
 // An RTP packet finds its section by, in order: the SSRC it came with before, its mid header
 // extension (under each id a section gave it, a mid of a section with that id), the offered
@@ -107,7 +114,25 @@ export type PlaneEvent =
   /** DTLS application data (SCTP packets), decrypted. */
   | { type: 'app-data'; session: number; data: Buffer }
   /** The client's source on a section sent an RTCP BYE. */
-  | { type: 'rtcp-bye'; session: number; mid: string; ssrc: number };
+  | { type: 'rtcp-bye'; session: number; mid: string; ssrc: number }
+  /**
+   * A viewer's PLI or FIR (`pli`), or generic NACK (`nack`: the sequence numbers, expanded from
+   * its bitmasks), about the SSRC a viewer's section plays on (`echo: false`, no payload types).
+   * Dropped under a flood, as `stun`.
+   */
+  | { type: 'rtcp-feedback'; session: number; mid: string; pli: boolean; nack: number[] };
+
+/** One viewer section's share of a publication, as `addViewer` takes it (engine.ts ViewerTrack). */
+export interface PlayedTrack {
+  publisherMid: string;
+  viewerMid: string;
+  /** [publisher payload type, the viewer's]; packets of other payload types are not played. */
+  payloadTypes: ReadonlyArray<readonly [number, number]>;
+  /** The SSRC the viewer's answer announced for the section (its `echoSsrc`, with `echo: false`). */
+  ssrc: number;
+  /** The viewer's id for the mid header extension (one-byte form, 1-14); absent or 0: none written. */
+  midExtensionId?: number;
+}
 
 export interface NativePlane {
   /** The fingerprint of this plane's DTLS certificate (one per plane), for the answer's `a=fingerprint`. */
@@ -157,6 +182,28 @@ export interface NativePlane {
    * handshake is done or after it ended.
    */
   sendApplicationData(session: number, data: Buffer): boolean;
+  /**
+   * Playback (WHEP): from now on each authentic RTP packet of session `publisher` on a track's
+   * `publisherMid` is copied to session `viewer` (replacing its earlier tracks), rewritten
+   * (payload type by the pairs, the track's SSRC, only the viewer's mid extension), encrypted
+   * with the viewer's keys and sent to its remote; dropped before the viewer's DTLS is up. The
+   * viewer's SRTP index starts at rollover 0 with the publisher's sequence numbers, and a new
+   * publisher source continues above the last one sent. Closing either session unlinks it.
+   * True, or an error string (an unknown session, tracks out of shape).
+   */
+  addViewer(publisher: number, viewer: number, tracks: readonly PlayedTrack[]): true | string;
+  /** Stops playing to `viewer`. False for an unknown session. */
+  removeViewer(viewer: number): boolean;
+  /**
+   * A PLI from section `mid`'s echo SSRC to the client's source there (learnt from its RTP; none
+   * is sent before a packet came). False when the session is unknown or its DTLS is not up.
+   */
+  requestKeyframe(publisher: number, mid: string): boolean;
+  /**
+   * A viewer's NACK on `viewerMid`, in the viewer's sequence numbers (1-64 of them): the plane
+   * sends its publisher a NACK for the same packets in the publisher's numbering.
+   */
+  nackForViewer(viewer: number, viewerMid: string, sequences: readonly number[]): boolean;
   /** Synchronous snapshot of the session's counters. */
   stats(session: number): SessionStats | undefined;
   /** Sends close_notify (if connected) and frees the session on the data-plane thread. Idempotent. */

@@ -12,6 +12,7 @@ import type { SessionDescription as ParsedSdp } from 'sdp-transform';
 import { IceAgent, type IceTiming } from '../../ice/agent.js';
 import { newCredentials } from '../../ice/credentials.js';
 import type { IceAgentEvents, IceAgentState, IceCredentials, LocalCandidate, SelectedPair } from '../../ice/types.js';
+import type { PlaybackPlan } from '../../sdp/playback.js';
 import { buildAnswer, type NativeAnswer } from './answer.js';
 import { stackPolicy } from './stack-policy.js';
 import { DataChannelEcho } from './data-channels.js';
@@ -43,6 +44,10 @@ export interface NativeSessionOptions {
   onError?(error: unknown): void;
   /** The ICE agent's trace (IceAgentEvents.trace), for a debug log. */
   iceTrace?: IceAgentEvents['trace'];
+  /** A WHEP viewer's offer: its played sections are answered sendonly (answer.ts). */
+  playback?: PlaybackPlan;
+  /** A viewer's PLI/FIR or NACK about a section it is played on (`rtcp-feedback`). */
+  onFeedback?(mid: string, pli: boolean, nack: readonly number[]): void;
   /** For tests and --public-ip: the candidates the answer announces (default `candidates`). */
   announced?: readonly LocalCandidate[];
 }
@@ -73,6 +78,7 @@ export class NativeSession {
       fingerprint: plane.fingerprint,
       maxMessageSize: options.maxMessageSize,
       dtlsRole: options.dtlsRole ?? policy.dtlsRole,
+      playback: options.playback,
     });
     const facts = this.answer.offer;
     const socket = options.sockets[0]?.socket;
@@ -152,6 +158,13 @@ export class NativeSession {
         this.close();
         break;
       case 'rtcp-bye':
+        break;
+      case 'rtcp-feedback':
+        try {
+          this.options.onFeedback?.(event.mid, event.pli, event.nack);
+        } catch (error) {
+          this.options.onError?.(error);
+        }
         break;
     }
   }
