@@ -102,7 +102,7 @@ for (const file of readdirSync(`${ROOT}testdata/offers`)) {
 
 /** A minimal offer: sections given as m= lines plus attributes. */
 function offerOf(sections: string[], session: string[] = ['a=group:BUNDLE 0 1']): string {
-  const common = ['a=ice-ufrag:abcd', 'a=ice-pwd:0123456789012345678901', 'a=fingerprint:sha-256 00:11', 'a=setup:actpass'];
+  const common = ['a=ice-ufrag:abcd', 'a=ice-pwd:0123456789012345678901', `a=fingerprint:sha-256 ${Array.from({ length: 32 }, (_, i) => i.toString(16).padStart(2, '0')).join(':')}`, 'a=setup:actpass'];
   return ['v=0', 'o=- 1 1 IN IP4 0.0.0.0', 's=-', 't=0 0', ...session, ...sections.flatMap((s) => [...s.split('\n'), ...common]), ''].join('\r\n');
 }
 
@@ -178,5 +178,23 @@ test('check hold-off by the stack that wrote the offer: at once for libwebrtc, 1
   for (const stack of ['libdatachannel', 'pion', 'aiortc', 'werift', 'gstreamer']) {
     assert.equal(holdOff(`${stack}-datachannel`), 100, stack);
     assert.equal(holdOff(`${stack}-media`), 100, stack);
+  }
+});
+
+test('a mid extension id no header can carry (0, 2^32) is no mid extension: left out of the answer, the section found by SSRC or payload type', () => {
+  for (const id of ['0', '256', '4294967296']) {
+    const offer = realOffer('chromium-media').sdp.replace(/a=extmap:\d+ urn:ietf:params:rtp-hdrext:sdes:mid/g, `a=extmap:${id} urn:ietf:params:rtp-hdrext:sdes:mid`);
+    const { built } = answer(offer);
+    assert.doesNotMatch(built.sdp, /sdes:mid/, `id ${id}`);
+    assert.deepEqual(built.midExtensionIds, {}, `id ${id}`);
+    assert.ok(built.sections.length > 0 && built.sections.every((section) => section.midExtensionId === 0), `id ${id}: every section without one`);
+  }
+});
+
+test('a DTLS fingerprint the plane cannot check a certificate against (empty, short, unknown hash) refuses the offer (422), not a 500', () => {
+  const offer = realOffer('chromium-media').sdp;
+  for (const fingerprint of ['sha-256 ', 'sha-256 AB:CD', 'md5 AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89', 'sha-256 ZZ']) {
+    const changed = offer.replace(/a=fingerprint:.*/g, `a=fingerprint:${fingerprint}`);
+    assert.throws(() => answer(changed), UnanswerableOffer, fingerprint);
   }
 });

@@ -171,11 +171,14 @@ function answerMedia(m: MediaDescription, mid: string, usedSsrcs: Set<number>): 
   }
   // The echo carries the client's header extensions back as they came, each packet with the
   // mid of the section it came on: the answer may say so, and the client demuxes by mid.
-  const midExtension = m.ext?.find((e) => e.uri === MID_EXTENSION_URI);
+  // Only an id a header can carry (RFC 8285: 1-14 one-byte, up to 255 two-byte); any other is
+  // no mid extension at all, and RTP finds its section by SSRC or payload type.
+  const midExtension = m.ext?.find((e) => e.uri === MID_EXTENSION_URI && Number.isInteger(e.value) && e.value >= 1 && e.value <= 255);
   const lines = [`m=${m.type} 9 ${m.protocol} ${echoed.map((e) => e.pt).join(' ')}`, 'c=IN IP4 0.0.0.0', `a=mid:${mid}`, `a=${direction}`, 'a=rtcp-mux'];
   if (midExtension) lines.push(`a=extmap:${midExtension.value} ${MID_EXTENSION_URI}`);
   lines.push(...codecLines);
-  const offeredSsrcs = [...new Set((m.ssrcs ?? []).map((s) => Number(s.id)))];
+  // Only what an RTP header can carry (32 bits): the plane tells sections apart by these.
+  const offeredSsrcs = [...new Set((m.ssrcs ?? []).map((s) => Number(s.id)))].filter((ssrc) => Number.isInteger(ssrc) && ssrc >= 0 && ssrc <= 0xffffffff);
   const midExtensionId = midExtension?.value ?? 0;
   if (direction === 'recvonly') {
     // A WHIP publisher: its RTP is taken (and played to its viewers), not echoed. The SSRC is
@@ -202,7 +205,9 @@ function answerPlayback(m: MediaDescription, mid: string, played: TrackMapping |
   const offered = String(m.payloads ?? '').split(' ').filter(Boolean).map(Number);
   const viewerTypes = new Set((played?.payloadTypes ?? []).map(([, viewer]) => viewer));
   const sent = offered.filter((pt) => viewerTypes.has(pt));
-  const midExtension = m.ext?.find((e) => e.uri === MID_EXTENSION_URI);
+  // Only an id a header can carry (RFC 8285: 1-14 one-byte, up to 255 two-byte); any other is
+  // no mid extension at all, and RTP finds its section by SSRC or payload type.
+  const midExtension = m.ext?.find((e) => e.uri === MID_EXTENSION_URI && Number.isInteger(e.value) && e.value >= 1 && e.value <= 255);
   const midExtensionId = midExtension?.value ?? 0;
   if (!played || sent.length === 0) {
     const payloads = offered.length > 0 ? offered.join(' ') : '0';

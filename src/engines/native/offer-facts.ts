@@ -36,6 +36,8 @@ export function readOfferFacts(offer: ParsedSdp): OfferFacts {
   const fingerprint = tagged.fingerprint ?? offer.fingerprint;
   if (!ufrag || !pwd) throw new UnanswerableOffer('the offer has no ICE credentials');
   if (!fingerprint) throw new UnanswerableOffer('the offer has no DTLS fingerprint');
+  const fingerprintProblem = checkFingerprint(fingerprint.type, fingerprint.hash);
+  if (fingerprintProblem) throw new UnanswerableOffer(fingerprintProblem);
   const setup = (tagged.setup ?? offer.setup ?? 'actpass').toLowerCase();
   if (setup === 'holdconn') throw new UnanswerableOffer('the offer holds its DTLS connection (a=setup:holdconn)');
   return {
@@ -69,4 +71,17 @@ function bundledSections(offer: ParsedSdp): Set<number> {
 /** Not rejected: a port, or port 0 with a=bundle-only (RFC 8843 §7.2: Firefox writes every section after the first so). */
 export function isLive(m: MediaDescription): boolean {
   return m.port !== 0 || m.bundleOnly !== undefined;
+}
+
+/** RFC 8122 §5 hash functions and their digest sizes in bytes: what the data plane can check a certificate against. */
+const DIGEST_BYTES: Record<string, number> = { 'sha-1': 20, 'sha-224': 28, 'sha-256': 32, 'sha-384': 48, 'sha-512': 64 };
+
+/** Why the plane could not check the peer's certificate against this fingerprint, or undefined when it can. */
+function checkFingerprint(algorithm: string, value: string | undefined): string | undefined {
+  const bytes = DIGEST_BYTES[algorithm.toLowerCase()];
+  if (bytes === undefined) return `a DTLS fingerprint with a hash function we do not know: ${algorithm.slice(0, 20)}`;
+  if (!/^[0-9a-f]{2}(:[0-9a-f]{2})*$/i.test(value ?? '') || (value!.length + 1) / 3 !== bytes) {
+    return `a malformed ${algorithm} DTLS fingerprint (${bytes} hex bytes separated by colons expected)`;
+  }
+  return undefined;
 }
