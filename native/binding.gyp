@@ -26,6 +26,7 @@
         "src/rtp_packet.cc",
         "src/srtp_cipher.cc",
         "src/srtp_profile.cc",
+        "src/stun_binding.cc",
         "src/udp_socket.cc"
       ],
       "include_dirs": ["<(node_addon_api_dir)"],

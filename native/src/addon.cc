@@ -89,6 +89,18 @@ bool readSessionOptions(const Napi::Value& value, echo::SessionOptions& options,
     return false;
   }
   options.role = text == "client" ? echo::DtlsRole::Client : echo::DtlsRole::Server;
+  const Napi::Value ice = object.Get("ice");
+  if (!ice.IsUndefined()) {
+    // RFC 8445 §5.3: ufrag 4-256 characters, pwd 22-256 (of ice-char; we only need bytes).
+    const Napi::Object credentials = ice.IsObject() ? ice.As<Napi::Object>() : Napi::Object();
+    if (!ice.IsObject() || !readString(credentials.Get("localUfrag"), 256, options.ice.localUfrag) ||
+        !readString(credentials.Get("localPwd"), 256, options.ice.localPwd) ||
+        !readString(credentials.Get("remoteUfrag"), 256, options.ice.remoteUfrag) || options.ice.empty() ||
+        options.ice.localUfrag.find(':') != std::string::npos) {
+      error = "ice must be { localUfrag, localPwd, remoteUfrag }, non-empty strings of at most 256 bytes";
+      return false;
+    }
+  }
   const Napi::Value fingerprint = object.Get("remoteFingerprint");
   std::string algorithm, digest;
   if (!fingerprint.IsObject() || !readString(fingerprint.As<Napi::Object>().Get("algorithm"), 32, algorithm) ||
@@ -285,6 +297,11 @@ class EventBuilder {
         set(value, "socket", number(event.socket));
         set(value, "from", endpoint(event.from));
         set(value, "local", string(event.local.valid() ? echo::endpointAddressText(event.local) : ""));
+        if (event.answered) {
+          napi_value answered = nullptr;
+          ok_ = ok_ && napi_get_boolean(env_, true, &answered) == napi_ok;
+          set(value, "answered", answered);
+        }
         set(value, "data", buffer(event.data));
         break;
       case PlaneEvent::Type::DtlsConnected: {
@@ -378,6 +395,7 @@ class PlaneWrap : public Napi::ObjectWrap<PlaneWrap> {
                            InstanceMethod<&PlaneWrap::createSession>("createSession"),
                            InstanceMethod<&PlaneWrap::allowRemote>("allowRemote"),
                            InstanceMethod<&PlaneWrap::selectRemote>("selectRemote"),
+                           InstanceMethod<&PlaneWrap::stopIceAnswers>("stopIceAnswers"),
                            InstanceMethod<&PlaneWrap::sendApplicationData>("sendApplicationData"),
                            InstanceMethod<&PlaneWrap::addViewer>("addViewer"),
                            InstanceMethod<&PlaneWrap::removeViewer>("removeViewer"),
@@ -410,6 +428,16 @@ class PlaneWrap : public Napi::ObjectWrap<PlaneWrap> {
           return;
         }
         options.coalesceMicroseconds = static_cast<int>(micros);
+      }
+      const Napi::Value answers = info[1].As<Napi::Object>().Get("answerIceChecks");
+      if (!answers.IsUndefined()) {
+        if (!answers.IsBoolean()) {
+          error_ = "answerIceChecks must be a boolean";
+          events_.Release();
+          delivery_ = nullptr;
+          return;
+        }
+        options.answerIceChecks = answers.As<Napi::Boolean>().Value();
       }
     }
     EventFunction* events = &events_;
@@ -545,6 +573,13 @@ class PlaneWrap : public Napi::ObjectWrap<PlaneWrap> {
   Napi::Value allowRemote(const Napi::CallbackInfo& info) { return remoteCommand(info, false); }
   Napi::Value selectRemote(const Napi::CallbackInfo& info) { return remoteCommand(info, true); }
 
+  Napi::Value stopIceAnswers(const Napi::CallbackInfo& info) {
+    int64_t id = 0;
+    const bool ok = usable() && info.Length() >= 1 && readInt(info[0], 1, INT32_MAX, id) &&
+                    plane_->stopIceAnswers(static_cast<int>(id));
+    return Napi::Boolean::New(info.Env(), ok);
+  }
+
   Napi::Value sendApplicationData(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     int64_t id = 0;
@@ -624,6 +659,7 @@ class PlaneWrap : public Napi::ObjectWrap<PlaneWrap> {
     set("keyframeRequests", counters->keyframeRequests);
     set("nacksRelayed", counters->nacksRelayed);
     set("srtpAuthFailures", counters->srtpAuthFailures);
+    set("stunAnswered", counters->stunAnswered);
     return result;
   }
 

@@ -10,6 +10,8 @@ EchoSession::EchoSession(int id, SessionOptions options, DtlsContext& dtls, Even
                          std::shared_ptr<SessionCounters> counters)
     : id_(id),
       socketId_(options.socket),
+      ice_(std::move(options.ice)),
+      answersIce_(!ice_.empty()),
       events_(events),
       counters_(std::move(counters)),
       fingerprint_(std::move(options.remoteFingerprint)),

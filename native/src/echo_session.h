@@ -29,8 +29,21 @@ class RtpTap {
                               const RtpHeader& header, uint64_t index) = 0;
 };
 
+/**
+ * A controlled ICE agent's credentials for one session, so the plane can answer its checks
+ * (plane.cc answerBindingRequest): ours (the answer's ufrag and pwd) and the offer's ufrag.
+ */
+struct IceCredentials {
+  std::string localUfrag;
+  std::string localPwd;
+  std::string remoteUfrag;
+  bool empty() const { return localUfrag.empty() || localPwd.empty() || remoteUfrag.empty(); }
+};
+
 struct SessionOptions {
   int socket = 0;
+  /** Empty: the plane answers none of its checks (the ICE agent in JavaScript does). */
+  IceCredentials ice;
   DtlsRole role = DtlsRole::Server;
   Fingerprint remoteFingerprint;
   std::vector<SrtpProfile> profiles;
@@ -48,6 +61,11 @@ class EchoSession : private DtlsListener, private MediaListener {
   int id() const { return id_; }
   int socketId() const { return socketId_; }
   SessionCounters& counters() { return *counters_; }
+
+  const IceCredentials& ice() const { return ice_; }
+  /** The plane answers its Binding requests: it has credentials and JavaScript did not stop it. */
+  bool answersIce() const { return answersIce_; }
+  void stopAnsweringIce() { answersIce_ = false; }
 
   /** Thread side: the socket it sends on, once the plane has placed it. */
   void attach(UdpSocket* socket) { socket_ = socket; }
@@ -109,6 +127,8 @@ class EchoSession : private DtlsListener, private MediaListener {
 
   const int id_;
   const int socketId_;
+  const IceCredentials ice_;
+  bool answersIce_;
   EventSink& events_;
   std::shared_ptr<SessionCounters> counters_;
   Fingerprint fingerprint_;

@@ -10,6 +10,8 @@
 #include <chrono>
 #include <climits>
 
+#include "stun_binding.h"
+
 namespace echo {
 
 namespace {
@@ -36,6 +38,7 @@ int64_t nowMs() {
 std::unique_ptr<Plane> Plane::create(Notify notify, const PlaneOptions& options, std::string& error) {
   std::unique_ptr<Plane> plane(new Plane(std::move(notify)));
   plane->coalesceUs_ = options.coalesceMicroseconds;
+  plane->answerIceChecks_ = options.answerIceChecks;
   plane->dtls_ = DtlsContext::create(error);
   if (!plane->dtls_ || !plane->loop_.init(error)) return nullptr;
   plane->thread_ = std::thread([p = plane.get()] { p->run(); });
@@ -137,6 +140,15 @@ void Plane::selectRemote(int session, const Endpoint& remote, const Endpoint& lo
   command.endpoint = remote;
   command.local = local;
   postCommand(std::move(command));
+}
+
+bool Plane::stopIceAnswers(int session) {
+  if (stopped_ || openSessions_.count(session) == 0) return false;
+  Command command;
+  command.type = Command::Type::StopIceAnswers;
+  command.session = session;
+  postCommand(std::move(command));
+  return true;
 }
 
 bool Plane::sendApplicationData(int session, std::vector<uint8_t> data) {
@@ -329,12 +341,14 @@ void Plane::handleDatagram(SocketSlot& slot, int index) {
   EchoSession* session = route == slot.routes.end() ? nullptr : route->second;
   if (session) bump(session->counters().packetsIn);
   if (kind == PacketKind::Stun) {
-    // ICE is TypeScript's: every STUN message goes up, from any address.
+    // ICE is TypeScript's: every STUN message goes up, from any address; a check its agent
+    // would answer with success is answered here first, and goes up flagged.
     PlaneEvent event;
     event.type = PlaneEvent::Type::Stun;
     event.socket = slot.id;
     event.from = from;
     event.local = receiveBatch_.local(index);
+    event.answered = !slot.ufrags.empty() && answerBindingRequest(slot, data, size, from, event.local);
     event.data.assign(data, data + size);
     post(std::move(event));
     return;
@@ -357,6 +371,44 @@ void Plane::handleDatagram(SocketSlot& slot, int index) {
     source = &local;
   }
   sendBatch_.add(data, reply, to, toSize, source);
+}
+
+bool Plane::answerBindingRequest(SocketSlot& slot, const uint8_t* data, size_t size, const Endpoint& from,
+                                 const Endpoint& local) {
+  StunBindingRequest request;
+  std::string ufrag;
+  if (!request.parse(data, size) || !request.localUfrag(ufrag)) return false;
+  auto found = slot.ufrags.find(ufrag);
+  if (found == slot.ufrags.end()) return false;
+  EchoSession& session = *found->second;
+  const IceCredentials& ice = session.ice();
+  // What the controlled agent answers with success (src/ice/agent.ts #onRequest): its USERNAME,
+  // valid integrity, nothing it would answer 420, and a controlling client (no role conflict,
+  // no tie-breaker to weigh). Anything else, including a bad password, is JavaScript's.
+  if (!session.answersIce() || !request.controlling() || request.controlled() || request.unknownRequired() ||
+      !request.usernameIs(ice.localUfrag, ice.remoteUfrag) || !request.verifyIntegrity(ice.localPwd)) {
+    return false;
+  }
+  uint8_t response[StunBindingRequest::kMaxResponseSize];
+  const size_t responseSize = request.writeSuccess(from, ice.localPwd, response, sizeof(response));
+  if (responseSize == 0) return false;
+  // Validated before the answer leaves (as the agent's #validate): a client that is DTLS client
+  // sends its hello as soon as it has it.
+  allowRemoteOn(slot, session, from, local);
+  // From the address the request reached (RFC 8489 §6.3.3), as the agent's answer would.
+  slot.socket->sendTo(from, response, responseSize, &local);
+  bump(session.counters().stunAnswered);
+  return true;
+}
+
+void Plane::allowRemoteOn(SocketSlot& slot, EchoSession& session, const Endpoint& remote, const Endpoint& local) {
+  Endpoint evicted;
+  if (session.allowRemote(remote, local, evicted)) {
+    auto route = slot.routes.find(evicted);
+    if (route != slot.routes.end() && route->second == &session) slot.routes.erase(route);
+  }
+  // On a shared socket the latest session to validate an address gets its packets.
+  slot.routes[remote] = &session;
 }
 
 void Plane::runCommands() {
@@ -407,6 +459,9 @@ void Plane::runCommand(Command& command) {
       sessions_[session->id()] = std::move(command.echo);
       handshaking_.insert(session);
       timersDirty_ = true;
+      // Keyed by local ufrag, so a mux socket's sessions share it; a clash (8 random
+      // characters) leaves the later session to JavaScript.
+      if (answerIceChecks_ && session->answersIce()) slot->ufrags.emplace(session->ice().localUfrag, session);
       break;
     }
     case Command::Type::AllowRemote:
@@ -414,17 +469,16 @@ void Plane::runCommand(Command& command) {
       EchoSession* session = findSession(command.session);
       SocketSlot* slot = session ? findSocket(session->socketId()) : nullptr;
       if (!slot) break;
-      Endpoint evicted;
-      if (session->allowRemote(command.endpoint, command.local, evicted)) {
-        auto route = slot->routes.find(evicted);
-        if (route != slot->routes.end() && route->second == session) slot->routes.erase(route);
-      }
-      // On a shared socket the latest session to validate an address gets its packets.
-      slot->routes[command.endpoint] = session;
+      allowRemoteOn(*slot, *session, command.endpoint, command.local);
       if (command.type == Command::Type::SelectRemote) {
         session->selectRemote(command.endpoint, command.local);
         timersDirty_ = true;
       }
+      break;
+    }
+    case Command::Type::StopIceAnswers: {
+      EchoSession* session = findSession(command.session);
+      if (session) session->stopAnsweringIce();
       break;
     }
     case Command::Type::ApplicationData: {
@@ -484,6 +538,8 @@ void Plane::destroySession(EchoSession* session) {
       auto route = slot->routes.find(remote);
       if (route != slot->routes.end() && route->second == session) slot->routes.erase(route);
     }
+    auto named = slot->ufrags.find(session->ice().localUfrag);
+    if (named != slot->ufrags.end() && named->second == session) slot->ufrags.erase(named);
     slot->sessions--;
   }
   handshaking_.erase(session);

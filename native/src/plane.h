@@ -30,6 +30,11 @@ struct PlaneOptions {
    * 0 reads at once.
    */
   int coalesceMicroseconds = 200;
+  /**
+   * Answer a session's Binding requests on this thread when it gave ICE credentials (the fast
+   * path of answerBindingRequest). False: every request waits for JavaScript's ICE agent.
+   */
+  bool answerIceChecks = true;
 };
 
 class Plane : private EventSink {
@@ -54,6 +59,8 @@ class Plane : private EventSink {
   /** `local`: the local address the remote reaches (invalid: not known yet). */
   void allowRemote(int session, const Endpoint& remote, const Endpoint& local = Endpoint());
   void selectRemote(int session, const Endpoint& remote, const Endpoint& local = Endpoint());
+  /** From now on the session's Binding requests all go up unanswered (its agent changed role). */
+  bool stopIceAnswers(int session);
   bool sendApplicationData(int session, std::vector<uint8_t> data);
   /** Playback (WHEP): `publisher`'s packets go to `viewer` as `tracks` map them. False: an unknown session. */
   bool addViewer(int publisher, int viewer, std::vector<PlayedTrack> tracks);
@@ -83,6 +90,8 @@ class Plane : private EventSink {
     bool gone = false;
     /** Validated remote address -> session: how a shared socket tells its sessions apart. */
     std::unordered_map<Endpoint, EchoSession*, EndpointHash> routes;
+    /** Sessions whose checks the plane answers, by local ufrag (several on a mux socket). */
+    std::unordered_map<std::string, EchoSession*> ufrags;
   };
   struct Command {
     enum class Type : uint8_t {
@@ -92,6 +101,7 @@ class Plane : private EventSink {
       AddSession,
       AllowRemote,
       SelectRemote,
+      StopIceAnswers,
       ApplicationData,
       CloseSession,
       AddViewer,
@@ -126,6 +136,15 @@ class Plane : private EventSink {
   void run();
   void drain(SocketSlot& slot);
   void handleDatagram(SocketSlot& slot, int index);
+  /**
+   * The ICE fast path: a Binding request for a session of this socket that its controlled
+   * agent would answer with success is answered here, from the address it reached, and its
+   * sender allowed. True when it was; anything else is JavaScript's.
+   */
+  bool answerBindingRequest(SocketSlot& slot, const uint8_t* data, size_t size, const Endpoint& from,
+                            const Endpoint& local);
+  /** `remote` validated for `session` (routes on a shared socket follow it). */
+  void allowRemoteOn(SocketSlot& slot, EchoSession& session, const Endpoint& remote, const Endpoint& local);
   void runCommands();
   void runCommand(Command& command);
   int serviceTimers();
@@ -142,6 +161,7 @@ class Plane : private EventSink {
   std::thread thread_;
   bool stopped_ = false;
   int coalesceUs_ = 0;
+  bool answerIceChecks_ = true;
 
   // JavaScript thread only.
   int nextSocketId_ = 1;

@@ -18,6 +18,8 @@ struct PlaneEvent {
   Endpoint from;
   /** Stun: the local address it reached (invalid where the platform cannot say). */
   Endpoint local;
+  /** Stun: a Binding request the plane answered itself (and validated the sender for). */
+  bool answered = false;
   std::vector<uint8_t> data;
   /** The failure reason, or the mid of a BYE or of feedback. */
   std::string text;

@@ -16,6 +16,8 @@ struct SessionCounters {
   std::atomic<uint64_t> keyframeRequests{0};
   std::atomic<uint64_t> nacksRelayed{0};
   std::atomic<uint64_t> srtpAuthFailures{0};
+  /** Binding requests the plane answered itself (the ICE fast path), not JavaScript. */
+  std::atomic<uint64_t> stunAnswered{0};
   /** The DTLS handshake finished (set before dtls-connected is queued); cleared when it ends. */
   std::atomic<bool> connected{false};
 };
