@@ -178,16 +178,19 @@ export class IceAgent {
   /**
    * One datagram that arrived on `socket` from `from`, at our address `local` where the data
    * plane says (its `stun` event); anything but STUN for this agent is ignored. Never throws.
+   * `answered`: the data plane already answered this check with success and allowed its sender
+   * (plane.ts CreateSessionOptions.ice, checked against our credentials there): the agent does
+   * everything else the check makes it do.
    */
-  receive(socket: number, from: UdpAddress, data: Buffer, local?: string): void {
+  receive(socket: number, from: UdpAddress, data: Buffer, local?: string, answered = false): void {
     const message = parseStun(data);
-    if (message) this.receiveMessage(socket, from, message, local);
+    if (message) this.receiveMessage(socket, from, message, local, answered);
   }
 
-  receiveMessage(socket: number, from: UdpAddress, message: StunMessage, local?: string): void {
+  receiveMessage(socket: number, from: UdpAddress, message: StunMessage, local?: string, answered = false): void {
     if (this.#state === 'closed' || this.#state === 'failed' || message.method !== METHOD_BINDING) return;
     const arrivedAt = local || undefined;
-    if (message.class === 'request') this.#onRequest(socket, from, message, arrivedAt);
+    if (message.class === 'request') this.#onRequest(socket, from, message, arrivedAt, answered);
     else if (message.class === 'success' || message.class === 'error') this.#onAnswer(socket, from, message, arrivedAt);
     else if (this.#validated.has(validatedKey(socket, from))) this.#inbound++; // an indication (keepalive) from a known remote
   }
@@ -202,9 +205,10 @@ export class IceAgent {
     this.#setState('closed');
   }
 
-  #onRequest(socket: number, from: UdpAddress, message: StunMessage, arrivedAt: string | undefined): void {
+  #onRequest(socket: number, from: UdpAddress, message: StunMessage, arrivedAt: string | undefined, answered: boolean): void {
     const { local, remote } = this.options;
-    if (username(message) !== `${local.ufrag}:${remote.ufrag}` || !verifyIntegrity(message, local.pwd)) return;
+    // A check the plane answered passed the same USERNAME and MESSAGE-INTEGRITY test there, with our password.
+    if (username(message) !== `${local.ufrag}:${remote.ufrag}` || (!answered && !verifyIntegrity(message, local.pwd))) return;
     this.#trace('request', { remote: from, nominate: useCandidate(message) });
     // Every answer leaves from the address the request reached (RFC 8489 §6.3.3: to the source, from the destination).
     const unknown = unknownRequired(message, KNOWN_REQUEST_ATTRIBUTES);
@@ -216,9 +220,14 @@ export class IceAgent {
     }
     this.#inbound++;
     if (this.#resolveRoleConflict(socket, from, message, arrivedAt)) return;
-    // Validated before the answer leaves: a client that is DTLS client sends its hello once it has it.
-    this.#validate(socket, from, arrivedAt);
-    this.#respond(socket, from, message, arrivedAt);
+    if (answered) {
+      // The plane allowed the sender before its answer left (as #validate would have).
+      this.#validated.add(validatedKey(socket, from));
+    } else {
+      // Validated before the answer leaves: a client that is DTLS client sends its hello once it has it.
+      this.#validate(socket, from, arrivedAt);
+      this.#respond(socket, from, message, arrivedAt);
+    }
 
     let remoteCandidate = this.#remotes.find((r) => r.address === from.address && r.port === from.port);
     if (!remoteCandidate) {
@@ -267,6 +276,8 @@ export class IceAgent {
   #switchRole(): void {
     this.#role = this.#role === 'controlling' ? 'controlled' : 'controlling';
     for (const pair of this.#pairs.values()) pair.priority = this.#pairPriority(pair.local, pair.remote);
+    const role = this.#role;
+    this.#emit(() => this.options.events?.role?.(role));
   }
 
   #onAnswer(socket: number, from: UdpAddress, message: StunMessage, arrivedAt: string | undefined): void {

@@ -25,7 +25,7 @@ export class IceRouter {
   }
 
   /** Hands one datagram (that reached our address `local`) to its agent; false when no agent takes it (not STUN, or no one's). */
-  route(socket: number, from: UdpAddress, data: Buffer, local?: string): boolean {
+  route(socket: number, from: UdpAddress, data: Buffer, local?: string, answered = false): boolean {
     const message = parseStun(data);
     if (!message) return false;
     const addressKey = `${socket}|${from.address}|${from.port}`;
@@ -49,7 +49,7 @@ export class IceRouter {
       }
     }
     if (!agent) return false;
-    agent.receiveMessage(socket, from, message, local);
+    agent.receiveMessage(socket, from, message, local, answered);
     return true;
   }
 }

@@ -62,6 +62,8 @@ export interface IceAgentEvents {
    * per socket and address.
    */
   validated?(socket: number, remote: UdpAddress, source: string | undefined): void;
+  /** The agent switched ICE role (a role conflict, RFC 8445 §7.3.1.1 or a 487 answer). */
+  role?(role: IceRole): void;
   /** The pair nominated and valid: where DTLS and media go (`NativePlane.selectRemote`); again on a later nomination. */
   selected?(pair: SelectedPair): void;
   /** Every check sent and STUN message taken, for a debug log (off unless given). */

@@ -9,6 +9,13 @@
  * `unreachable` announces sockets whose STUN nobody reads instead of ours: the client cannot
  * reach us, and only our own checks can connect it. `deafen(socket)` makes the agent hear
  * nothing more on a socket, as when a client vanishes (its consent then expires).
+ *
+ * `planeAnswersIce` turns on the plane's own answers to checks (the engine's default, plane.ts
+ * CreateSessionOptions.ice). Off by default here: the plane answers a check from any address
+ * on the thread, where this helper cannot keep its answer on loopback, and a pion, werift or
+ * libwebrtc client also checks our loopback candidates from its eth0 socket. Turn it on for
+ * clients that check from loopback only (libdatachannel: one socket on a wildcard); an answered
+ * check from elsewhere is recorded in `errors`.
  */
 import { hostCandidates } from '../../src/ice/candidates.js';
 import type { IceTiming } from '../../src/ice/agent.js';
@@ -49,6 +56,8 @@ export interface NativeTestOptions {
   admitDataChannel?(label: string): boolean;
   iceTrace?: NativeSessionOptions['iceTrace'];
   dtlsRole?: 'client' | 'server';
+  /** The plane answers the client's checks itself (see above). Default false. */
+  planeAnswersIce?: boolean;
 }
 
 const LOOPBACK_ONLY = { allow: parseCidrList('127.0.0.0/8,::1/128'), deny: [], refuseLocal: false };
@@ -67,16 +76,18 @@ export async function answerWithNativeSession(offerSdp: string, options: NativeT
   let session: NativeSession | undefined;
   const deaf = new Set<number>();
   const ours = new Set<number>();
+  const errors: unknown[] = [];
   const created = nativeAddon().createPlane((events: PlaneEvent[]) => {
     for (const event of events) {
       if (!session) continue;
       if (event.type === 'stun') {
-        if (ours.has(event.socket) && !deaf.has(event.socket)) session.receiveStun(event.socket, event.from, event.data, event.local);
+        if (event.answered && !loopback(event.from.address)) errors.push(new Error(`the plane answered a check from ${event.from.address}`));
+        if (ours.has(event.socket) && !deaf.has(event.socket)) session.receiveStun(event.socket, event.from, event.data, event.local, event.answered === true);
       } else if (event.session === session.id) {
         session.handle(event);
       }
     }
-  });
+  }, { answerIceChecks: options.planeAnswersIce ?? false });
   if (typeof created === 'string') throw new Error(`createPlane: ${created}`);
   const real = created;
   let droppedNonLoopback = 0;
@@ -91,6 +102,7 @@ export async function answerWithNativeSession(offerSdp: string, options: NativeT
     createSession: (o) => real.createSession(o),
     allowRemote: (s, remote, local) => real.allowRemote(s, remote, local),
     selectRemote: (s, remote, local) => real.selectRemote(s, remote, local),
+    stopIceAnswers: (s) => real.stopIceAnswers(s),
     sendApplicationData: (s, data) => real.sendApplicationData(s, data),
     closeSession: (s) => real.closeSession(s),
   };
@@ -109,7 +121,6 @@ export async function answerWithNativeSession(offerSdp: string, options: NativeT
   const filtered = applyCandidatePolicy(parseOffer(offerSdp), LOOPBACK_ONLY).offer;
   const states: NativeSessionState[] = [];
   const stateAt: NativeTestSession['stateAt'] = {};
-  const errors: unknown[] = [];
   const ice = { connectedAt: undefined as number | undefined };
   try {
     session = new NativeSession({

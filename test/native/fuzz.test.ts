@@ -3,8 +3,8 @@
  * UBSan for a bounded time (WEBRTC_ECHO_FUZZ_SECONDS, 20 s per target by default):
  * the RFC 7983 demultiplexer, RTP headers and extensions, SRTP/SRTCP unprotect, the echo and
  * RTCP relay behind a valid tag (with playback: the viewer rewrite, viewers' feedback, feedback
- * written to a publisher), and DTLS records into a session. (STUN is parsed in
- * TypeScript, not here.) Targets are in native/fuzz/; a crash leaves its input in
+ * written to a publisher), DTLS records into a session, and the STUN Binding request reader of
+ * the ICE fast path (with its integrity check and the response written to it). Targets are in native/fuzz/; a crash leaves its input in
  * native/fuzz/artifacts/ for `./fuzz_<target> <file>` to replay.
  * Needs clang, libclang-rt-14-dev and libssl-dev (.ci/run installs them); skipped without them outside CI.
  * Run: node --import tsx --test test/native/fuzz.test.ts
@@ -17,13 +17,15 @@ import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { runCommand } from '../helpers/run-command.js';
 import { skipUnlessCi } from '../helpers/timeout.js';
+import { iceRoleAttribute, priorityAttribute, useCandidateAttribute, usernameAttribute } from '../../src/stun/attributes.js';
+import { encodeStun } from '../../src/stun/message.js';
 import { rtcp, words } from './echo-pair.js';
 import { rtpPacket } from './werift-peer.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const FUZZ_DIR = join(ROOT, 'native', 'fuzz');
-const SOURCES = ['rtp_packet', 'rtp_forward', 'srtp_cipher', 'srtp_profile', 'replay_window', 'media_echo', 'dtls_transport', 'certificate'];
-const TARGETS = ['demux', 'rtp_header', 'srtp', 'echo', 'dtls'] as const;
+const SOURCES = ['rtp_packet', 'rtp_forward', 'srtp_cipher', 'srtp_profile', 'replay_window', 'media_echo', 'dtls_transport', 'certificate', 'stun_binding'];
+const TARGETS = ['demux', 'rtp_header', 'srtp', 'echo', 'dtls', 'stun'] as const;
 const SECONDS = Number(process.env.WEBRTC_ECHO_FUZZ_SECONDS ?? 20);
 const SANITIZE = ['-fno-sanitize-recover=undefined', '-fno-omit-frame-pointer', '-g', '-O1', '-std=c++17'];
 
@@ -69,6 +71,22 @@ function seeds(target: (typeof TARGETS)[number]): Buffer[] {
     case 'dtls':
       // A DTLS 1.2 record header with a ClientHello's handshake header: the fuzzer grows it.
       return [Buffer.concat([Buffer.from([0]), framed(Buffer.from('16fefd000000000000000000300100002400000000000000240000', 'hex'))])];
+    case 'stun': {
+      // An ICE check as a client sends it, and RFC 5769's sample request (integrity valid under the target's password).
+      const transactionId = Buffer.from('b7e7a701bc34d686fa87dfae', 'hex');
+      const check = encodeStun({
+        class: 'request',
+        transactionId,
+        attributes: [usernameAttribute('abcd:wxyz'), priorityAttribute(0x6e0001ff), iceRoleAttribute('controlling', 7n), useCandidateAttribute()],
+        integrityKey: 'VOkJxbRl1RmTxUk/WvJxBt',
+        fingerprint: true,
+      });
+      const rfc5769 = Buffer.from(
+        '000100582112a442b7e7a701bc34d686fa87dfae802200105354554e207465737420636c69656e74002400046e0001ff80290008932ff9b151263b36000600096576746a3a68367659202020000800149aeaa70cbfd8cb56781ef2b5b2d3f249c1b571a280280004e57a3bcf',
+        'hex',
+      );
+      return [check, rfc5769];
+    }
   }
 }
 

@@ -117,7 +117,7 @@ export class NativeEchoPeer implements EchoPeer {
     this.answer = { type: 'answer', sdp: session.answer.sdp };
     host.onSession(session.id, (event) => this.#onEvent(event));
     if (lease.router) lease.router.add(session.localCredentials.ufrag, session.ice);
-    else host.onStun(lease.socket, (socket, from, data, local) => session.receiveStun(socket, from, data, local));
+    else host.onStun(lease.socket, (socket, from, data, local, answered) => session.receiveStun(socket, from, data, local, answered));
     if (options.publish) {
       this.#publication = new NativePublication(publishedTracks(sdpTransform.parse(session.answer.sdp)), plane, session.id, log);
     }

@@ -12,7 +12,8 @@ import { IceRouter } from '../../ice/router.js';
 import type { NativeAddon, NativePlane, PlaneEvent, PlaneOptions, UdpAddress } from './plane.js';
 
 type SessionEvent = Exclude<PlaneEvent, { type: 'stun' }>;
-export type StunHandler = (socket: number, from: UdpAddress, data: Buffer, local: string) => void;
+/** `answered`: the plane answered this check itself (plane.ts CreateSessionOptions.ice). */
+export type StunHandler = (socket: number, from: UdpAddress, data: Buffer, local: string, answered: boolean) => void;
 
 /** A socket a session holds: give it back with `release()`. */
 export interface SocketLease {
@@ -40,13 +41,23 @@ const BIND_ADDRESSES = ['::', '0.0.0.0'];
  * the server refuses to start rather than run with a setting it was not given.
  */
 export function planeOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): PlaneOptions {
+  const options: PlaneOptions = {};
   const raw = env.WEBRTC_ECHO_NATIVE_COALESCE_US;
-  if (raw === undefined || raw === '') return {};
-  const micros = Number(raw);
-  if (!/^\d+$/.test(raw.trim()) || micros > 100_000) {
-    throw new Error(`WEBRTC_ECHO_NATIVE_COALESCE_US must be an integer 0-100000 (microseconds), not ${JSON.stringify(raw)}`);
+  if (raw !== undefined && raw !== '') {
+    const micros = Number(raw);
+    if (!/^\d+$/.test(raw.trim()) || micros > 100_000) {
+      throw new Error(`WEBRTC_ECHO_NATIVE_COALESCE_US must be an integer 0-100000 (microseconds), not ${JSON.stringify(raw)}`);
+    }
+    options.coalesceMicroseconds = micros;
   }
-  return { coalesceMicroseconds: micros };
+  // The ICE fast path (checks answered on the plane thread) is on unless this says 0: for
+  // measuring against JavaScript's answers, and a way back should the plane's answers misbehave.
+  const answers = env.WEBRTC_ECHO_NATIVE_ICE_ANSWERS;
+  if (answers !== undefined && answers !== '') {
+    if (answers !== '0' && answers !== '1') throw new Error(`WEBRTC_ECHO_NATIVE_ICE_ANSWERS must be 0 or 1, not ${JSON.stringify(answers)}`);
+    options.answerIceChecks = answers === '1';
+  }
+  return options;
 }
 
 export class PlaneHost {
@@ -156,7 +167,7 @@ export class PlaneHost {
       const router = new IceRouter();
       mux = { port, ...opened, router };
       this.#mux = mux;
-      this.#stun.set(opened.socket, (socket, from, data, local) => router.route(socket, from, data, local));
+      this.#stun.set(opened.socket, (socket, from, data, local, answered) => router.route(socket, from, data, local, answered));
     }
     // The mux socket lives as long as the plane: sessions come and go on it.
     return { socket: mux.socket, local: mux.local, router: mux.router, release: () => {} };
@@ -165,7 +176,7 @@ export class PlaneHost {
   #deliver(events: PlaneEvent[]): void {
     for (const event of events) {
       try {
-        if (event.type === 'stun') this.#stun.get(event.socket)?.(event.socket, event.from, event.data, event.local);
+        if (event.type === 'stun') this.#stun.get(event.socket)?.(event.socket, event.from, event.data, event.local, event.answered === true);
         else this.#sessions.get(event.session)?.(event);
       } catch (err) {
         this.onListenerError(err);

@@ -62,9 +62,32 @@ export interface EchoSectionConfig {
 // source takes over a section (after a BYE or an SSRC change): its sequence then continues the
 // echo's, so that no SRTP index repeats under the session key.
 
+/**
+ * A controlled ICE agent's credentials, for the plane to answer its checks itself: ours (the
+ * answer's `a=ice-ufrag`/`a=ice-pwd`) and the offer's ufrag. Each at most 256 bytes; `localUfrag`
+ * without ':'.
+ */
+export interface PlaneIceCredentials {
+  localUfrag: string;
+  localPwd: string;
+  remoteUfrag: string;
+}
+
 export interface CreateSessionOptions {
   /** The socket the session's candidates are on (a port per session, or the shared mux socket). */
   socket: number;
+  /**
+   * The ICE fast path: with these, a Binding request on the session's socket whose USERNAME is
+   * `localUfrag:remoteUfrag`, with valid MESSAGE-INTEGRITY (and FINGERPRINT when present),
+   * ICE-CONTROLLING and no ICE-CONTROLLED, and no comprehension-required attribute beyond
+   * USERNAME, PRIORITY, USE-CANDIDATE, (XOR-)MAPPED-ADDRESS and ERROR-CODE, is answered on the
+   * data-plane thread (success, XOR-MAPPED-ADDRESS, from the address it reached) and its sender
+   * allowed (`allowRemote`, from that address) before the answer leaves; its `stun` event then
+   * comes up with `answered: true`. Only for a controlled agent: one that becomes controlling
+   * calls `stopIceAnswers`. On a shared socket the sessions are told apart by `localUfrag`.
+   * Absent (or the plane's `answerIceChecks: false`): JavaScript answers every check.
+   */
+  ice?: PlaneIceCredentials;
   /** The DTLS role this side takes: `client` sends the ClientHello (answer `a=setup:active`). */
   dtlsRole: 'client' | 'server';
   /** The offer's `a=fingerprint`: the remote certificate must match it, or the handshake fails. */
@@ -87,6 +110,8 @@ export interface SessionStats {
   keyframeRequests: number;
   nacksRelayed: number;
   srtpAuthFailures: number;
+  /** Binding requests the data plane answered itself (CreateSessionOptions.ice). */
+  stunAnswered: number;
 }
 
 /**
@@ -99,9 +124,11 @@ export type PlaneEvent =
    * Every STUN message (first byte 0-3, 20 bytes or more) on any socket, from any address: ICE
    * is TypeScript's. `local` is the address of ours it reached (IP_PKTINFO / IPV6_PKTINFO on a
    * socket bound to '::' or '0.0.0.0', the bound address otherwise; '' where the platform cannot
-   * say): its answer should leave from there (`send`'s `from`).
+   * say): its answer should leave from there (`send`'s `from`). `answered`: a check the plane
+   * answered itself and allowed the sender for (CreateSessionOptions.ice); the agent does
+   * everything else a check makes it do, but not answer or validate it again.
    */
-  | { type: 'stun'; socket: number; from: UdpAddress; local: string; data: Buffer }
+  | { type: 'stun'; socket: number; from: UdpAddress; local: string; data: Buffer; answered?: true }
   /** The handshake finished and the remote certificate matched the fingerprint; SRTP keys are in place. */
   | { type: 'dtls-connected'; session: number; role: 'client' | 'server'; srtpProfile: SrtpProfileName | 'none' }
   /**
@@ -178,6 +205,11 @@ export interface NativePlane {
    */
   selectRemote(session: number, remote: UdpAddress, local?: string): boolean;
   /**
+   * The plane answers none of the session's checks from now on (its agent became controlling:
+   * a role conflict is the agent's to weigh). False for an unknown session.
+   */
+  stopIceAnswers(session: number): boolean;
+  /**
    * Encrypts and sends DTLS application data (an SCTP packet, at most 16 KiB). False before the
    * handshake is done or after it ended.
    */
@@ -229,6 +261,11 @@ export interface PlaneOptions {
    * at once. Default 200 (measured in native/README.md); 0 turns it off.
    */
   coalesceMicroseconds?: number;
+  /**
+   * Default true: answer the checks of sessions created with `ice` on the data-plane thread
+   * (one thread crossing less each way per check). False: JavaScript answers every check.
+   */
+  answerIceChecks?: boolean;
 }
 
 export interface NativeAddon {

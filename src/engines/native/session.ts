@@ -21,7 +21,7 @@ import type { NativePlane, PlaneEvent, SrtpProfileName, UdpAddress } from './pla
 export type NativeSessionState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
 
 export interface NativeSessionOptions {
-  plane: Pick<NativePlane, 'fingerprint' | 'send' | 'createSession' | 'allowRemote' | 'selectRemote' | 'sendApplicationData' | 'closeSession'>;
+  plane: Pick<NativePlane, 'fingerprint' | 'send' | 'createSession' | 'allowRemote' | 'selectRemote' | 'stopIceAnswers' | 'sendApplicationData' | 'closeSession'>;
   offer: ParsedSdp;
   /** The sockets this session's candidates are on, as `openSocket` returned them. */
   sockets: ReadonlyArray<{ socket: number; local: UdpAddress }>;
@@ -85,6 +85,9 @@ export class NativeSession {
     if (socket === undefined) throw new Error('a native session needs a socket');
     const id = plane.createSession({
       socket,
+      // The plane answers the client's checks while we are controlled (a full client, the
+      // offerer); a lite offer makes us controlling, and every check stays the agent's.
+      ice: facts.iceLite ? undefined : { localUfrag: ice.ufrag, localPwd: ice.pwd, remoteUfrag: facts.ice.ufrag },
       dtlsRole: this.answer.dtlsRole,
       remoteFingerprint: facts.fingerprint,
       srtpProfiles: options.srtpProfiles ?? DEFAULT_SRTP_PROFILES,
@@ -105,6 +108,9 @@ export class NativeSession {
         state: (state) => this.#onIceState(state),
         validated: (_socket, remote, source) => plane.allowRemote(id, remote, source),
         selected: (pair: SelectedPair) => plane.selectRemote(id, pair.remote, pair.source),
+        role: (role) => {
+          if (role === 'controlling') plane.stopIceAnswers(id);
+        },
         trace: options.iceTrace,
       },
     });
@@ -131,9 +137,12 @@ export class NativeSession {
     this.ice.start();
   }
 
-  /** A `stun` event on one of this session's sockets (`local`: the address of ours it reached). */
-  receiveStun(socket: number, from: UdpAddress, data: Buffer, local?: string): void {
-    this.ice.receive(socket, from, data, local);
+  /**
+   * A `stun` event on one of this session's sockets (`local`: the address of ours it reached;
+   * `answered`: the plane answered the check already).
+   */
+  receiveStun(socket: number, from: UdpAddress, data: Buffer, local?: string, answered = false): void {
+    this.ice.receive(socket, from, data, local, answered);
   }
 
   /** The plane's other events for this session. */
@@ -186,6 +195,8 @@ export class NativeSession {
     if (state === 'checking') this.#setState('connecting');
     else if (state === 'connected') this.#setState(this.#dtlsConnected ? 'connected' : 'connecting');
     else if (state === 'disconnected' || state === 'failed') this.#setState(state);
+    // Consent lost: nothing more may go to the client, answers to its checks included.
+    if (state === 'failed') this.options.plane.stopIceAnswers(this.id);
   }
 
   #setState(state: NativeSessionState): void {
