@@ -22,6 +22,13 @@ test('the variable is read strictly: unset is the plane default, 0-100000 is tak
   }
 });
 
+test('WEBRTC_ECHO_NATIVE_ICE_ANSWERS: 0 leaves every check to JavaScript, 1 or unset is the plane default (answer them), anything else throws', () => {
+  assert.deepEqual(planeOptionsFromEnv({ WEBRTC_ECHO_NATIVE_ICE_ANSWERS: '0' }), { answerIceChecks: false });
+  assert.deepEqual(planeOptionsFromEnv({ WEBRTC_ECHO_NATIVE_ICE_ANSWERS: '1', WEBRTC_ECHO_NATIVE_COALESCE_US: '0' }), { answerIceChecks: true, coalesceMicroseconds: 0 });
+  assert.deepEqual(planeOptionsFromEnv({ WEBRTC_ECHO_NATIVE_ICE_ANSWERS: '' }), {});
+  for (const bad of ['yes', 'true', '2']) assert.throws(() => planeOptionsFromEnv({ WEBRTC_ECHO_NATIVE_ICE_ANSWERS: bad }), /WEBRTC_ECHO_NATIVE_ICE_ANSWERS must be 0 or 1/, bad);
+});
+
 /** Runs the CLI with the variable set (runCli's child inherits this process's environment). */
 async function withCoalesce<T>(value: string, body: () => Promise<T>): Promise<T> {
   const before = process.env.WEBRTC_ECHO_NATIVE_COALESCE_US;

@@ -64,7 +64,8 @@ async function libdatachannelEcho(address: '127.0.0.1' | '::1', options: NativeT
     // candidate); as DTLS client it shakes hands before that, on the pair our check validated.
     const selected = native.session.ice.selectedPair;
     if (selected) assert.equal(selected.remote.port, Number(/ (\d+) typ host/.exec(client.offer)![1]));
-    return { connectedMs, native };
+    const planeAnswers = native.plane.stats(native.session.id)?.stunAnswered ?? 0;
+    return { connectedMs, native, planeAnswers, agentAnswers: native.agentAnswers, errors: native.errors };
   } finally {
     native.close();
     client.pc.close();
@@ -82,6 +83,24 @@ test('a libdatachannel client that can reach us and offers a reachable candidate
   const { connectedMs } = await libdatachannelEcho('127.0.0.1', { checkHoldOffMs: 2_000 });
   t.diagnostic(`answer -> connected ${connectedMs.toFixed(1)} ms`);
   assert.ok(connectedMs < 2_000, 'the client checked first and that ended the wait');
+});
+
+test('with the plane answering checks (the engine default), a libdatachannel client connects and echoes over IPv4 and IPv6, checking first or checked after the hold-off, and no check is answered in JavaScript', { skip }, async (t) => {
+  for (const address of ['127.0.0.1', '::1'] as const) {
+    for (const unreachable of [false, true]) {
+      const result = await libdatachannelEcho(address, { planeAnswersIce: true, unreachable, checkHoldOffMs: unreachable ? 100 : 2_000 });
+      const label = `${address}${unreachable ? ', announced candidate unreachable' : ''}`;
+      t.diagnostic(`${label}: answer -> connected ${result.connectedMs.toFixed(1)} ms, plane answers ${result.planeAnswers}, agent answers ${result.agentAnswers}`);
+      if (!unreachable) assert.ok(result.connectedMs < 2_000, `${label}: the client checked first and that ended the wait`);
+      assert.ok(result.planeAnswers > 0, `${label}: the plane answered the client's checks`);
+      assert.equal(result.agentAnswers, 0, `${label}: the agent answered none itself`);
+      assert.deepEqual(result.errors, [], `${label}: no answer left loopback`);
+    }
+  }
+  // Without it (the helper's default, WEBRTC_ECHO_NATIVE_ICE_ANSWERS=0 in the engine) the agent answers.
+  const off = await libdatachannelEcho('127.0.0.1', { checkHoldOffMs: 2_000 });
+  assert.equal(off.planeAnswers, 0);
+  assert.ok(off.agentAnswers > 0, 'the agent answered');
 });
 
 test('IPv6 on ::1: a libdatachannel client bound to ::1, both ways and when only we can reach it', { skip }, async () => {

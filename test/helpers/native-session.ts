@@ -40,6 +40,8 @@ export interface NativeTestSession {
   offerCandidates: number;
   /** Datagrams the agent sent that the helper kept off the wire (not to loopback). */
   droppedNonLoopback: number;
+  /** Binding success responses the agent in JavaScript sent (the plane's own are in its stats: stunAnswered). */
+  agentAnswers: number;
   errors: unknown[];
   /** From now on STUN arriving on `socket` is not handed to the agent (a client that vanished). */
   deafen(socket: number): void;
@@ -91,10 +93,12 @@ export async function answerWithNativeSession(offerSdp: string, options: NativeT
   if (typeof created === 'string') throw new Error(`createPlane: ${created}`);
   const real = created;
   let droppedNonLoopback = 0;
+  let agentAnswers = 0;
   // What the session may use of the plane: the real one, but nothing of ours leaves loopback.
   const plane: NativeSessionOptions['plane'] = {
     fingerprint: real.fingerprint,
     send: (socket, to, data, from) => {
+      if (data[0] === 0x01 && data[1] === 0x01) agentAnswers++;
       if (loopback(to.address)) return real.send(socket, to, data, from);
       droppedNonLoopback++;
       return true;
@@ -164,6 +168,9 @@ export async function answerWithNativeSession(offerSdp: string, options: NativeT
     offerCandidates,
     get droppedNonLoopback() {
       return droppedNonLoopback;
+    },
+    get agentAnswers() {
+      return agentAnswers;
     },
     errors,
     deafen(socket) {
