@@ -18,7 +18,7 @@ import { skipUnlessCi } from '../helpers/timeout.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const ADDON = join(ROOT, 'native', 'build-asan', 'build', 'Release', 'webrtc_echo_native.node');
-const ADDON_SUITES = ['echo-werift', 'rtcp-relay', 'playback', 'sessions', 'addresses', 'dtls-openssl', 'crash-hook', 'teardown'].map((name) => join('test', 'native', `${name}.test.ts`));
+const ADDON_SUITES = ['echo-werift', 'rtcp-relay', 'playback', 'sessions', 'addresses', 'stun-answers', 'dtls-openssl', 'crash-hook', 'teardown'].map((name) => join('test', 'native', `${name}.test.ts`));
 /**
  * The engine itself on the ASan build: its conformance suite (WEBRTC_ECHO_CONFORMANCE_ENGINES)
  * and its control plane against our client stacks on the real plane. These load
