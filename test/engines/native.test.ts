@@ -3,8 +3,7 @@
  * its control plane against each client stack in native-session.test.ts and native-ice.test.ts.
  * Here: the facts its own stack reports (logged on session-connected), a port range with no
  * port left (503, not a bug), its one plane per process that closes once its last session has
- * been gone for PLANE_IDLE_CLOSE_MS, and
- * a client source's BYE on every section ending the session.
+ * been gone for PLANE_IDLE_CLOSE_MS, and a client source's BYE on every section ending the session.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

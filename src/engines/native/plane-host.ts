@@ -1,8 +1,9 @@
 /**
  * The process's native data plane: one per process (one thread, one DTLS certificate), started
  * with the first session and closed once the last one has been gone for PLANE_IDLE_CLOSE_MS,
- * since an open plane keeps the process alive as a socket does. It hands the plane's events to whoever listens: STUN by
- * socket (a session's own socket, or the mux socket's IceRouter), everything else by session id.
+ * since an open plane keeps the process alive as a socket does. It hands the plane's events to
+ * whoever listens: STUN by socket (a session's own socket, or the mux socket's IceRouter),
+ * everything else by session id.
  *
  * Sockets: a port per session (in --udp-port-range, else any), or with --udp-mux one socket on
  * that port for every session of the process, its STUN routed by the IceRouter (requests by
@@ -72,7 +73,7 @@ export class PlaneHost {
     private readonly onListenerError: (err: unknown) => void,
     /** What every plane of this host starts with (planeOptionsFromEnv). */
     private readonly planeOptions: PlaneOptions = {},
-    /** How long an unused plane waits for a new session before it closes. */
+    /** How long an unused plane waits for a new session before it closes (tests shorten it). */
     private readonly idleCloseMs: number = PLANE_IDLE_CLOSE_MS,
   ) {}
 
