@@ -62,3 +62,25 @@ test('closing the host closes an idle plane at once, and no timer closes a later
   assert.equal(host.plane, later, 'held by its session: the earlier idle timer did not close it');
   host.release();
 });
+
+test('a kept plane whose sessions are gone takes a --udp-mux port of another server; while a session holds the mux socket it stays', { skip }, async (t) => {
+  const { addon } = countingAddon();
+  const host = new PlaneHost(addon, (err) => assert.fail(String(err)), {}, IDLE_MS);
+  t.after(() => host.close());
+  host.acquire();
+  const first = host.openSocket({ muxPort: 41186 });
+  assert.ok(typeof first !== 'string', String(first));
+  assert.equal(first.local.port, 41186);
+  host.release();
+
+  // Within the idle time, the one session of another server with another mux port.
+  host.acquire();
+  const second = host.openSocket({ muxPort: 41187 });
+  assert.ok(typeof second !== 'string', String(second));
+  assert.equal(second.local.port, 41187);
+  // A second session asking for the first port while one is on the mux socket: refused as before.
+  host.acquire();
+  assert.equal(host.openSocket({ muxPort: 41186 }), 'the mux socket is on port 41187, not 41186');
+  host.release();
+  host.release();
+});

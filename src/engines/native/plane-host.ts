@@ -165,7 +165,15 @@ export class PlaneHost {
 
   #muxLease(plane: NativePlane, port: number): SocketLease | string {
     let mux = this.#mux;
-    if (mux && mux.port !== port) return `the mux socket is on port ${mux.port}, not ${port}`;
+    if (mux && mux.port !== port) {
+      // Kept from sessions that are all gone (an idle plane taken over, this session its only
+      // user): another server of this process asks for another port, as it could before the
+      // plane was kept idle. While sessions are on it, it stays.
+      if (this.#users > 1) return `the mux socket is on port ${mux.port}, not ${port}`;
+      this.#stun.delete(mux.socket);
+      plane.closeSocket(mux.socket);
+      this.#mux = mux = undefined;
+    }
     if (!mux) {
       const opened = bind(plane, port, port);
       if (typeof opened === 'string') return `cannot bind the UDP mux port ${port}: ${opened}`;
