@@ -45,8 +45,8 @@ interface SctpInternals {
 }
 
 export interface DataChannelEchoOptions {
-  /** Sends one SCTP packet as DTLS application data (`NativePlane.sendApplicationData`); false when it cannot now. */
-  send(packet: Buffer): boolean;
+  /** Sends SCTP packets in order, each one record of DTLS application data (`NativePlane.sendApplicationData`); false when it cannot now. */
+  send(packets: Buffer[]): boolean;
   localPort: number;
   remotePort: number;
   /** What our answer announced: the largest message we take (0: no limit). */
@@ -101,7 +101,7 @@ export class DataChannelEcho {
     // PPID, or an ACK for a channel it does not know, would be an unhandled rejection.
     const receive = internals.datachannelReceive;
     internals.datachannelReceive = (streamId, ppId, data) => receive(streamId, ppId, data).catch((error: unknown) => this.#error(error));
-    sctp.setDtlsTransport(dtlsStandIn(options.send, this.#dtlsState, 'controlled') as unknown as RTCDtlsTransport);
+    sctp.setDtlsTransport(dtlsStandIn((packet) => options.send([packet]), this.#dtlsState, 'controlled') as unknown as RTCDtlsTransport);
     // werift's sendChunk, as it is (one packet per chunk), but for the bundling (sctp-bundle.ts).
     const association = internals.sctp;
     const bundler = new SctpBundler(options.send, () => ({ local: association.localPort, remote: association.remotePort! }));
