@@ -54,7 +54,8 @@ class Plane : private EventSink {
   /** `local`: the local address the remote reaches (invalid: not known yet). */
   void allowRemote(int session, const Endpoint& remote, const Endpoint& local = Endpoint());
   void selectRemote(int session, const Endpoint& remote, const Endpoint& local = Endpoint());
-  bool sendApplicationData(int session, std::vector<uint8_t> data);
+  /** Several records in one command batch: one lock and at most one wake-up of the thread for all. */
+  bool sendApplicationData(int session, std::vector<std::vector<uint8_t>> records);
   /** Playback (WHEP): `publisher`'s packets go to `viewer` as `tracks` map them. False: an unknown session. */
   bool addViewer(int publisher, int viewer, std::vector<PlayedTrack> tracks);
   bool removeViewer(int viewer);
@@ -121,6 +122,7 @@ class Plane : private EventSink {
   explicit Plane(Notify notify) : notify_(std::move(notify)) {}
   void post(PlaneEvent&& event) override;
   void postCommand(Command&& command);
+  void postCommands(std::vector<Command>& commands);
 
   // ---- data-plane thread ----
   void run();
