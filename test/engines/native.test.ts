@@ -24,7 +24,7 @@ import { skipWithoutAddon } from '../native/plane-harness.js';
 
 const skip = skipWithoutAddon();
 
-test('its own stack says what it took, and the session logs it on session-connected: DTLS client for werift (actpass), server for libdatachannel, the SRTP profile, zero checksum off', { skip }, async (t) => {
+test('its own stack says what it took, and the session logs it with the selected pair on session-connected: DTLS client for werift (actpass), server for libdatachannel, the SRTP profile, zero checksum off', { skip }, async (t) => {
   const { log: captured, lines } = capturingLogger('info');
   const server = await startTestServer(t, 'native', { log: captured });
   for (const [client, role] of [['werift', 'client'], ['libdatachannel', 'server']] as const) {
@@ -36,6 +36,8 @@ test('its own stack says what it took, and the session logs it on session-connec
     assert.deepEqual(facts.dtlsRole, { known: true, value: role }, `${client}: ${JSON.stringify(facts)}`);
     assert.ok(facts.srtpProfile.known && /^SRTP_(AEAD_AES_128_GCM|AES128_CM_HMAC_SHA1_80)$/.test(facts.srtpProfile.value), JSON.stringify(facts.srtpProfile));
     assert.equal(facts.sctpZeroChecksum.known, false, 'test 0 has no data channel');
+    // A libdatachannel client shakes hands before its nomination arrives: the line still names the pair.
+    assert.match(String(line.selectedPair), /^host udp \S+ -> (host|prflx) udp \S+$/, `${client}: ${JSON.stringify(line)}`);
   }
   const dc = await runCli(['client', '-s', `${server.url}/offer`, '-t', '1', '--engine', 'werift', '--json', '--timeout', '15'], 30_000);
   assert.equal(dc.code, 0, dc.stderr);
