@@ -580,15 +580,29 @@ class PlaneWrap : public Napi::ObjectWrap<PlaneWrap> {
     return Napi::Boolean::New(info.Env(), ok);
   }
 
+  /** sendApplicationData(session, record | records[]): every record 1 byte to 16 KiB, or nothing is sent. */
   Napi::Value sendApplicationData(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     int64_t id = 0;
-    std::vector<uint8_t> data;
-    if (!usable() || info.Length() < 2 || !readInt(info[0], 1, INT32_MAX, id) || !readBytes(info[1], data) ||
-        data.empty() || data.size() > 16384) {
+    if (!usable() || info.Length() < 2 || !readInt(info[0], 1, INT32_MAX, id)) return Napi::Boolean::New(env, false);
+    std::vector<std::vector<uint8_t>> records;
+    auto take = [&records](const Napi::Value& value) {
+      std::vector<uint8_t> data;
+      if (!readBytes(value, data) || data.empty() || data.size() > 16384) return false;
+      records.push_back(std::move(data));
+      return true;
+    };
+    if (info[1].IsArray()) {
+      const Napi::Array array = info[1].As<Napi::Array>();
+      if (array.Length() == 0 || array.Length() > 1024) return Napi::Boolean::New(env, false);
+      records.reserve(array.Length());
+      for (uint32_t i = 0; i < array.Length(); i++) {
+        if (!take(array.Get(i))) return Napi::Boolean::New(env, false);
+      }
+    } else if (!take(info[1])) {
       return Napi::Boolean::New(env, false);
     }
-    return Napi::Boolean::New(env, plane_->sendApplicationData(static_cast<int>(id), std::move(data)));
+    return Napi::Boolean::New(env, plane_->sendApplicationData(static_cast<int>(id), std::move(records)));
   }
 
   /** addViewer(publisher, viewer, tracks): true, or an error string. */

@@ -60,6 +60,17 @@ void Plane::postCommand(Command&& command) {
   if (wasEmpty) loop_.wake();
 }
 
+void Plane::postCommands(std::vector<Command>& commands) {
+  if (commands.empty()) return;
+  bool wasEmpty;
+  {
+    std::lock_guard<std::mutex> lock(commandMutex_);
+    wasEmpty = commands_.empty();
+    for (Command& command : commands) commands_.push_back(std::move(command));
+  }
+  if (wasEmpty) loop_.wake();
+}
+
 int Plane::openSocket(const std::string& address, int portMin, int portMax, Endpoint& local, std::string& error) {
   if (stopped_) {
     error = "the plane is closed";
@@ -151,15 +162,19 @@ bool Plane::stopIceAnswers(int session) {
   return true;
 }
 
-bool Plane::sendApplicationData(int session, std::vector<uint8_t> data) {
+bool Plane::sendApplicationData(int session, std::vector<std::vector<uint8_t>> records) {
   if (stopped_) return false;
   auto found = openSessions_.find(session);
   if (found == openSessions_.end() || !found->second->connected.load(std::memory_order_acquire)) return false;
-  Command command;
-  command.type = Command::Type::ApplicationData;
-  command.session = session;
-  command.data = std::move(data);
-  postCommand(std::move(command));
+  // SCTP hands over what one turn of its event loop made (a SACK and the echoes of a batch): each
+  // wake-up of the thread is a system call here and a context switch there, so one for them all.
+  std::vector<Command> commands(records.size());
+  for (size_t i = 0; i < records.size(); i++) {
+    commands[i].type = Command::Type::ApplicationData;
+    commands[i].session = session;
+    commands[i].data = std::move(records[i]);
+  }
+  postCommands(commands);
   return true;
 }
 

@@ -61,7 +61,8 @@ class Plane : private EventSink {
   void selectRemote(int session, const Endpoint& remote, const Endpoint& local = Endpoint());
   /** From now on the session's Binding requests all go up unanswered (its agent changed role). */
   bool stopIceAnswers(int session);
-  bool sendApplicationData(int session, std::vector<uint8_t> data);
+  /** Several records in one command batch: one lock and at most one wake-up of the thread for all. */
+  bool sendApplicationData(int session, std::vector<std::vector<uint8_t>> records);
   /** Playback (WHEP): `publisher`'s packets go to `viewer` as `tracks` map them. False: an unknown session. */
   bool addViewer(int publisher, int viewer, std::vector<PlayedTrack> tracks);
   bool removeViewer(int viewer);
@@ -131,6 +132,7 @@ class Plane : private EventSink {
   explicit Plane(Notify notify) : notify_(std::move(notify)) {}
   void post(PlaneEvent&& event) override;
   void postCommand(Command&& command);
+  void postCommands(std::vector<Command>& commands);
 
   // ---- data-plane thread ----
   void run();

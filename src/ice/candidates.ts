@@ -4,6 +4,7 @@
  */
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import { isIP } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { LocalCandidate, RemoteCandidate, UdpAddress } from './types.js';
 
 export const TYPE_PREFERENCE = { host: 126, prflx: 110, srflx: 100, relay: 0 } as const;
@@ -26,12 +27,27 @@ export function family(address: string): 4 | 6 | 0 {
 }
 
 /**
+ * How long one read of the machine's interfaces serves. Every answer lists them, and reading
+ * them (`os.networkInterfaces()`: getifaddrs and an object per address) is per offer work that
+ * grows with the host's interfaces (a container host has one per container); an address that
+ * comes or goes is announced at most this much later.
+ */
+const INTERFACES_TTL_MS = 1_000;
+let interfacesRead: { at: number; interfaces: NodeJS.Dict<NetworkInterfaceInfo[]> } | undefined;
+
+function currentInterfaces(): NodeJS.Dict<NetworkInterfaceInfo[]> {
+  const now = performance.now();
+  if (!interfacesRead || now - interfacesRead.at > INTERFACES_TTL_MS) interfacesRead = { at: now, interfaces: networkInterfaces() };
+  return interfacesRead.interfaces;
+}
+
+/**
  * The addresses a socket bound to `bound` is reached at, as the other engines announce them
  * here: every interface address of the bound family (both for `::`, dual stack), without
  * link-local ones (a client would need our zone) and without loopback unless there is nothing
  * else (libjuice and werift do the same). A socket bound to one address: that address.
  */
-export function hostAddresses(bound: string, interfaces: NodeJS.Dict<NetworkInterfaceInfo[]> = networkInterfaces()): string[] {
+export function hostAddresses(bound: string, interfaces: NodeJS.Dict<NetworkInterfaceInfo[]> = currentInterfaces()): string[] {
   if (bound !== '::' && bound !== '0.0.0.0') return [bound];
   const all = Object.values(interfaces).flatMap((list) => list ?? []);
   const wanted = all.filter((i) => (bound === '::' || i.family === 'IPv4') && !isLinkLocal(i.address));

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { crc32c, Event, RTCDataChannel, RTCDataChannelParameters, RTCSctpTransport, type RTCDtlsTransport } from 'werift';
+import { MAX_BUNDLE_BYTES } from '../../src/engines/native/sctp-bundle.js';
 import { DataChannelEcho, dtlsStandIn } from '../../src/engines/native/data-channels.js';
 import { ROOT } from '../helpers/cli.js';
 import { eventually } from '../helpers/timeout.js';
@@ -30,9 +31,11 @@ function link() {
   const toServer: Buffer[] = [];
   let client: RTCSctpTransport | undefined;
   const echo = new DataChannelEcho({
-    send: (packet) => {
-      toClient.push(packet);
-      setImmediate(() => void (client as unknown as { sctp: { handleData(p: Buffer): Promise<void> } }).sctp.handleData(packet).catch(() => undefined));
+    send: (packets) => {
+      for (const packet of packets) {
+        toClient.push(packet);
+        setImmediate(() => void (client as unknown as { sctp: { handleData(p: Buffer): Promise<void> } }).sctp.handleData(packet).catch(() => undefined));
+      }
       return true;
     },
     localPort: 5000,
@@ -130,6 +133,46 @@ test('echoes over the link: text and binary, on every channel; no zero checksum,
     assert.ok(toClient.every((p) => p.readUInt32LE(8) !== 0), 'a checksum in every packet');
   } finally {
     echo.close();
+    echo.close();
+    await client.stop();
+  }
+});
+
+/** The chunk types of an SCTP packet, in order. */
+function chunkTypes(packet: Buffer): number[] {
+  const types: number[] = [];
+  for (let at = 12; at + 4 <= packet.length; at += Math.ceil(packet.readUInt16BE(at + 2) / 4) * 4) {
+    types.push(packet[at]!);
+    if (packet.readUInt16BE(at + 2) < 4) break;
+  }
+  return types;
+}
+
+test('the SACK rides in front of the echoed DATA, small echoes share packets, each packet with its CRC32c', async () => {
+  const { echo, client, toClient } = link();
+  try {
+    echo.start();
+    await client.start(5000);
+    const { channel, received } = await openChannel(client, 'bundled');
+    await new Promise((r) => setTimeout(r, 50));
+    toClient.length = 0;
+    const messages = Array.from({ length: 8 }, (_, i) => `message ${i} `.padEnd(100, '.'));
+    for (const message of messages) channel.send(message);
+    await eventually(() => received.length === 8, 5000, 'eight echoes');
+    assert.deepEqual(received, messages);
+    const types = toClient.map(chunkTypes);
+    const withData = types.filter((t) => t.includes(0));
+    assert.equal(types.flat().filter((t) => t === 0).length, 8, 'eight DATA chunks back');
+    assert.ok(withData.length < 8, `echoes share packets: ${JSON.stringify(types)}`);
+    assert.ok(!types.some((t) => t.length === 1 && t[0] === 3), `no SACK alone: ${JSON.stringify(types)}`);
+    for (const t of types) assert.ok(t.indexOf(3) <= 0 && t.filter((c) => c === 3).length <= 1, `one SACK, first: ${JSON.stringify(t)}`);
+    for (const packet of toClient) {
+      const copy = Buffer.from(packet);
+      copy.writeUInt32LE(0, 8);
+      assert.equal(crc32c(copy) >>> 0, packet.readUInt32LE(8), 'the bundle has its own checksum');
+      assert.ok(packet.length <= MAX_BUNDLE_BYTES);
+    }
+  } finally {
     echo.close();
     await client.stop();
   }

@@ -2,14 +2,15 @@
  * What only the native engine does; the promises every engine keeps are in conformance.test.ts,
  * its control plane against each client stack in native-session.test.ts and native-ice.test.ts.
  * Here: the facts its own stack reports (logged on session-connected), a port range with no
- * port left (503, not a bug), its one plane per process that closes with the last session, and
- * a client source's BYE on every section ending the session.
+ * port left (503, not a bug), its one plane per process that closes once its last session has
+ * been gone for PLANE_IDLE_CLOSE_MS, and a client source's BYE on every section ending the session.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { EchoTransportFacts } from '../../src/engines/engine.js';
 import { loadClientEngine } from '../../src/engines/registry.js';
 import { loadNativeEngine } from '../../src/engines/native/index.js';
+import { PLANE_IDLE_CLOSE_MS } from '../../src/engines/native/plane-host.js';
 import { silentLogger as log } from '../../src/log.js';
 import { parseOffer } from '../../src/sdp/offer.js';
 import { buildBye } from '../../src/rtp/rtcp.js';
@@ -23,7 +24,7 @@ import { skipWithoutAddon } from '../native/plane-harness.js';
 
 const skip = skipWithoutAddon();
 
-test('its own stack says what it took, and the session logs it on session-connected: DTLS client for werift (actpass), server for libdatachannel, the SRTP profile, zero checksum off', { skip }, async (t) => {
+test('its own stack says what it took, and the session logs it with the selected pair on session-connected: DTLS client for werift (actpass), server for libdatachannel, the SRTP profile, zero checksum off', { skip }, async (t) => {
   const { log: captured, lines } = capturingLogger('info');
   const server = await startTestServer(t, 'native', { log: captured });
   for (const [client, role] of [['werift', 'client'], ['libdatachannel', 'server']] as const) {
@@ -35,6 +36,8 @@ test('its own stack says what it took, and the session logs it on session-connec
     assert.deepEqual(facts.dtlsRole, { known: true, value: role }, `${client}: ${JSON.stringify(facts)}`);
     assert.ok(facts.srtpProfile.known && /^SRTP_(AEAD_AES_128_GCM|AES128_CM_HMAC_SHA1_80)$/.test(facts.srtpProfile.value), JSON.stringify(facts.srtpProfile));
     assert.equal(facts.sctpZeroChecksum.known, false, 'test 0 has no data channel');
+    // A libdatachannel client shakes hands before its nomination arrives: the line still names the pair.
+    assert.match(String(line.selectedPair), /^host udp \S+ -> (host|prflx) udp \S+$/, `${client}: ${JSON.stringify(line)}`);
   }
   const dc = await runCli(['client', '-s', `${server.url}/offer`, '-t', '1', '--engine', 'werift', '--json', '--timeout', '15'], 30_000);
   assert.equal(dc.code, 0, dc.stderr);
@@ -61,7 +64,7 @@ test('a --udp-port-range with no port left refuses the offer with 503 ECHO_ERR_T
   assert.equal((await postJson(`${server.url}/offer`, third.offer)).status, 200, 'the port is free again');
 });
 
-test('one data plane per process while it has sessions: sessions share it, and it closes with the last one', { skip }, async (t) => {
+test('one data plane per process while it has sessions: sessions share it, the next session after the last one takes it over, and it closes once idle', { skip }, async (t) => {
   const engine = loadNativeEngine();
   const client = await loadClientEngine('libdatachannel');
   const a = await connectPair(t, engine, client, { dataChannel: 'echo' });
@@ -72,9 +75,14 @@ test('one data plane per process while it has sessions: sessions share it, and i
   b.server.close();
   await new Promise((r) => setImmediate(r));
   await new Promise((r) => setImmediate(r));
-  // A new session starts a new plane: a new certificate.
+  // Within the idle time the next session takes the same plane (no new thread, no new key).
   const c = await connectPair(t, engine, client, { dataChannel: 'echo' });
-  assert.notEqual(fingerprint(c.server.answer.sdp), fingerprint(a.server.answer.sdp), 'the plane was closed and a new one started');
+  assert.equal(fingerprint(c.server.answer.sdp), fingerprint(a.server.answer.sdp), 'the idle plane was kept for the next session');
+  c.server.close();
+  await new Promise((r) => setTimeout(r, PLANE_IDLE_CLOSE_MS + 500));
+  // After it, a new session starts a new plane: a new certificate.
+  const d = await connectPair(t, engine, client, { dataChannel: 'echo' });
+  assert.notEqual(fingerprint(d.server.answer.sdp), fingerprint(a.server.answer.sdp), 'the plane was closed and a new one started');
 });
 
 test("a media-only client whose source says BYE on every section is released at once, not at consent expiry", { skip }, async (t) => {

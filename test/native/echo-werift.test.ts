@@ -103,6 +103,17 @@ test('application data goes both ways over the session DTLS', { skip: SKIP }, as
   assert.equal(harness.plane.sendApplicationData(session, Buffer.from('from the plane')), true);
   await peer.until(() => peer.appData.length > 0, 5_000, 'app data at werift');
   assert.equal(peer.appData[0]?.toString(), 'from the plane');
+  // Several records in one call (what the SCTP bundler hands over per turn): each its own record, in order.
+  assert.equal(harness.plane.sendApplicationData(session, [Buffer.from('one'), Buffer.from('two'), Buffer.from('three')]), true);
+  await peer.until(() => peer.appData.length >= 4, 5_000, 'a batch of app data at werift');
+  assert.deepEqual(peer.appData.slice(1).map((d) => d.toString()), ['one', 'two', 'three']);
+  // A batch with a record out of bounds is refused whole.
+  assert.equal(harness.plane.sendApplicationData(session, [Buffer.from('four'), Buffer.alloc(0)]), false);
+  assert.equal(harness.plane.sendApplicationData(session, []), false);
+  assert.equal(harness.plane.sendApplicationData(session, [Buffer.from('five'), Buffer.alloc(16_385)]), false);
+  assert.equal(harness.plane.sendApplicationData(session, [Buffer.from('six')]), true);
+  await peer.until(() => peer.appData.length >= 5, 5_000, 'the last record at werift');
+  assert.deepEqual(peer.appData.slice(4).map((d) => d.toString()), ['six'], 'nothing of the refused batches');
 });
 
 test('a certificate that does not match the fingerprint fails the handshake, in both roles', { skip: SKIP }, async (t) => {

@@ -19,6 +19,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Event, RTCSctpTransport, type RTCDataChannel, type RTCDtlsTransport } from 'werift';
+import { SctpBundler } from './sctp-bundle.js';
 
 /** RFC 8831 §6.6: an empty message travels as one byte with its own PPID. */
 const PPID_STRING_EMPTY = 56;
@@ -30,14 +31,22 @@ const SCTP_STATE_CLOSED = 1;
 /** The parts of werift 0.24's RTCSctpTransport this adapter reaches (private in its types). */
 interface SctpInternals {
   datachannelReceive(streamId: number, ppId: number, data: Buffer): Promise<void>;
-  sctp: { handleData(packet: Buffer): Promise<void>; associationState: number };
+  sctp: {
+    handleData(packet: Buffer): Promise<void>;
+    sendChunk(chunk: { type: number; readonly bytes: Buffer }): Promise<void>;
+    associationState: number;
+    state: string;
+    localPort: number;
+    remotePort: number | undefined;
+    remoteVerificationTag: number;
+  };
   dataChannelQueue: Array<[RTCDataChannel, number, Buffer]>;
   dataChannelFlush(): Promise<void>;
 }
 
 export interface DataChannelEchoOptions {
-  /** Sends one SCTP packet as DTLS application data (`NativePlane.sendApplicationData`); false when it cannot now. */
-  send(packet: Buffer): boolean;
+  /** Sends SCTP packets in order, each one record of DTLS application data (`NativePlane.sendApplicationData`); false when it cannot now. */
+  send(packets: Buffer[]): boolean;
   localPort: number;
   remotePort: number;
   /** What our answer announced: the largest message we take (0: no limit). */
@@ -81,6 +90,7 @@ export class DataChannelEcho {
   readonly #internals: SctpInternals;
   readonly #dtlsState = new Event<['closed' | 'new' | 'connected' | 'failed' | 'connecting']>();
   readonly #channels = new Set<RTCDataChannel>();
+  readonly #bundler: SctpBundler;
   #started = false;
   #closed = false;
 
@@ -91,7 +101,16 @@ export class DataChannelEcho {
     // PPID, or an ACK for a channel it does not know, would be an unhandled rejection.
     const receive = internals.datachannelReceive;
     internals.datachannelReceive = (streamId, ppId, data) => receive(streamId, ppId, data).catch((error: unknown) => this.#error(error));
-    sctp.setDtlsTransport(dtlsStandIn(options.send, this.#dtlsState, 'controlled') as unknown as RTCDtlsTransport);
+    sctp.setDtlsTransport(dtlsStandIn((packet) => options.send([packet]), this.#dtlsState, 'controlled') as unknown as RTCDtlsTransport);
+    // werift's sendChunk, as it is (one packet per chunk), but for the bundling (sctp-bundle.ts).
+    const association = internals.sctp;
+    const bundler = new SctpBundler(options.send, () => ({ local: association.localPort, remote: association.remotePort! }));
+    association.sendChunk = async (chunk) => {
+      if (association.state === 'closed') return;
+      if (association.remotePort === undefined) throw new Error('invalid remote port');
+      bundler.add(chunk, association.remoteVerificationTag);
+    };
+    this.#bundler = bundler;
     // The client's limit bounds what we may send back: every message goes back as it came.
     sctp.setRemoteMaxMessageSize(options.maxMessageSize);
     sctp.setRemotePort(options.remotePort);
@@ -130,7 +149,9 @@ export class DataChannelEcho {
     if (this.#closed) return;
     this.#closed = true;
     this.#channels.clear();
+    // stop() sends its ABORT at once (sctp-bundle.ts: only DATA and SACK wait); after it nothing goes out.
     this.#sctp.stop().catch(() => undefined);
+    this.#bundler.close();
     this.#dtlsState.execute('closed');
     this.#sctp.onDataChannel.allUnsubscribe();
   }

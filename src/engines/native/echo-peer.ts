@@ -22,6 +22,9 @@ import type { PlaneHost, SocketLease } from './plane-host.js';
 import { NativeSession, type NativeSessionState } from './session.js';
 import { NativePublication, type NativeViewerSink } from './publication.js';
 
+/** How long selectedPair() waits for ICE to select a pair once DTLS has connected. */
+const SELECTION_WAIT_MS = 2_000;
+
 /** A WHEP viewer: the publication it plays, and the plan its offer was answered by. */
 interface Playback {
   publication: Publication;
@@ -80,6 +83,8 @@ export class NativeEchoPeer implements EchoPeer {
   /** Keyframe requests from a viewer (its PLIs and FIRs). */
   #viewerKeyframeRequests = 0;
   #closed = false;
+  /** selectedPair() calls waiting for ICE to select (DTLS may connect first: session.ts). */
+  #selectionWaiters: Array<() => void> = [];
 
   constructor(
     private readonly host: PlaneHost,
@@ -102,7 +107,10 @@ export class NativeEchoPeer implements EchoPeer {
         admitDataChannel: options.admitDataChannel,
         onChannelsClosed: () => this.#channelsClosed(),
         onState: (state) => this.#onState(state),
-        onIceState: (state) => this.#states.ice.report(state),
+        onIceState: (state) => {
+          this.#states.ice.report(state);
+          if (state !== 'checking' && state !== 'new') this.#selectionSettled();
+        },
         onError: (err) => log.debug({ err }, 'data channel error'),
         playback: playback?.plan,
         onFeedback: (mid, pli, nack) => this.#viewerFeedback(mid, pli, nack),
@@ -188,12 +196,32 @@ export class NativeEchoPeer implements EchoPeer {
   }
 
   async selectedPair(): Promise<CandidatePair | undefined> {
+    // A DTLS client that shakes hands on its first working pair connects before its nomination
+    // reaches us (a libdatachannel client: session.ts): the pair it nominates is moments away.
+    if (!this.#closed && !this.#session.ice.selectedPair) await this.#selection(SELECTION_WAIT_MS);
     const pair = this.#closed ? undefined : this.#session.ice.selectedPair;
     if (!pair) return undefined;
     return {
       local: { type: 'host', protocol: 'udp', address: pair.source ?? pair.local.address, port: pair.local.port },
       remote: { type: pair.remote.type, protocol: 'udp', address: pair.remote.address, port: pair.remote.port },
     };
+  }
+
+  #selection(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#selectionWaiters.push(done);
+    });
+  }
+
+  #selectionSettled(): void {
+    const waiters = this.#selectionWaiters;
+    this.#selectionWaiters = [];
+    for (const done of waiters) done();
   }
 
   /** Authenticated STUN (checks, answers to our consent checks) plus every datagram the plane took from a validated address. */

@@ -1,8 +1,9 @@
 /**
  * The process's native data plane: one per process (one thread, one DTLS certificate), started
- * with the first session and closed once the last one is gone, since an open plane keeps the
- * process alive as a socket does. It hands the plane's events to whoever listens: STUN by
- * socket (a session's own socket, or the mux socket's IceRouter), everything else by session id.
+ * with the first session and closed once the last one has been gone for PLANE_IDLE_CLOSE_MS,
+ * since an open plane keeps the process alive as a socket does. It hands the plane's events to
+ * whoever listens: STUN by socket (a session's own socket, or the mux socket's IceRouter),
+ * everything else by session id.
  *
  * Sockets: a port per session (in --udp-port-range, else any), or with --udp-mux one socket on
  * that port for every session of the process, its STUN routed by the IceRouter (requests by
@@ -30,6 +31,15 @@ interface MuxSocket {
   local: UdpAddress;
   router: IceRouter;
 }
+
+/**
+ * How long a plane with no session left stays up for the next one. Starting a plane (its thread
+ * and a fresh DTLS key and certificate) costs 0.5-0.9 ms of the JavaScript thread, on the offer's
+ * path, and closing it joins the thread: with one client after another (each session gone
+ * before the next offer) that was ~1 ms of every answer. Short, because an idle plane still
+ * keeps the process alive: a process whose work is done exits at most this much later.
+ */
+export const PLANE_IDLE_CLOSE_MS = 1_000;
 
 /** Where sockets bind: dual stack, or IPv4 alone on a host without IPv6. */
 const BIND_ADDRESSES = ['::', '0.0.0.0'];
@@ -63,7 +73,7 @@ export function planeOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Plane
 export class PlaneHost {
   #plane: NativePlane | undefined;
   #users = 0;
-  #closing: NodeJS.Immediate | undefined;
+  #closing: NodeJS.Timeout | undefined;
   #mux: MuxSocket | undefined;
   readonly #stun = new Map<number, StunHandler>();
   readonly #sessions = new Map<number, (event: SessionEvent) => void>();
@@ -74,12 +84,14 @@ export class PlaneHost {
     private readonly onListenerError: (err: unknown) => void,
     /** What every plane of this host starts with (planeOptionsFromEnv). */
     private readonly planeOptions: PlaneOptions = {},
+    /** How long an unused plane waits for a new session before it closes (tests shorten it). */
+    private readonly idleCloseMs: number = PLANE_IDLE_CLOSE_MS,
   ) {}
 
   /** The plane, started if need be; every acquire() is paired with a release(). Throws when the plane cannot start. */
   acquire(): NativePlane {
     if (this.#closing) {
-      clearImmediate(this.#closing);
+      clearTimeout(this.#closing);
       this.#closing = undefined;
     }
     if (!this.#plane) {
@@ -91,16 +103,16 @@ export class PlaneHost {
     return this.#plane;
   }
 
-  /** Once the last user is gone (and no new one came in this turn of the event loop), the plane closes. */
+  /** Once the last user is gone and no new one came within `idleCloseMs`, the plane closes. */
   release(): void {
     if (this.#users === 0) return;
     this.#users--;
     if (this.#users > 0 || this.#closing) return;
-    // Not from inside the plane's own event delivery: on the next turn.
-    this.#closing = setImmediate(() => {
+    // Never from inside the plane's own event delivery: a timer, at the soonest on the next turn.
+    this.#closing = setTimeout(() => {
       this.#closing = undefined;
       if (this.#users === 0) this.close();
-    });
+    }, this.idleCloseMs);
   }
 
   get plane(): NativePlane | undefined {
@@ -149,6 +161,10 @@ export class PlaneHost {
 
   /** Closes the plane now (every session on it is gone with it). */
   close(): void {
+    if (this.#closing) {
+      clearTimeout(this.#closing);
+      this.#closing = undefined;
+    }
     const plane = this.#plane;
     this.#plane = undefined;
     this.#mux = undefined;
@@ -160,7 +176,15 @@ export class PlaneHost {
 
   #muxLease(plane: NativePlane, port: number): SocketLease | string {
     let mux = this.#mux;
-    if (mux && mux.port !== port) return `the mux socket is on port ${mux.port}, not ${port}`;
+    if (mux && mux.port !== port) {
+      // Kept from sessions that are all gone (an idle plane taken over, this session its only
+      // user): another server of this process asks for another port, as it could before the
+      // plane was kept idle. While sessions are on it, it stays.
+      if (this.#users > 1) return `the mux socket is on port ${mux.port}, not ${port}`;
+      this.#stun.delete(mux.socket);
+      plane.closeSocket(mux.socket);
+      this.#mux = mux = undefined;
+    }
     if (!mux) {
       const opened = bind(plane, port, port);
       if (typeof opened === 'string') return `cannot bind the UDP mux port ${port}: ${opened}`;

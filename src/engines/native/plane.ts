@@ -210,10 +210,11 @@ export interface NativePlane {
    */
   stopIceAnswers(session: number): boolean;
   /**
-   * Encrypts and sends DTLS application data (an SCTP packet, at most 16 KiB). False before the
-   * handshake is done or after it ended.
+   * Encrypts and sends DTLS application data, a record per buffer (an SCTP packet, 1 byte to
+   * 16 KiB; at most 1,024 in one call, handed to the thread together with one wake-up). False
+   * before the handshake is done or after it ended, or for a record out of bounds (then none is sent).
    */
-  sendApplicationData(session: number, data: Buffer): boolean;
+  sendApplicationData(session: number, data: Buffer | readonly Buffer[]): boolean;
   /**
    * Playback (WHEP): from now on each authentic RTP packet of session `publisher` on a track's
    * `publisherMid` is copied to session `viewer` (replacing its earlier tracks), rewritten

@@ -117,7 +117,7 @@ export class NativeSession {
     const data = this.answer.dataChannel;
     this.dataChannels = data
       ? new DataChannelEcho({
-          send: (packet) => plane.sendApplicationData(id, packet),
+          send: (packets) => plane.sendApplicationData(id, packets),
           localPort: data.localPort,
           remotePort: data.remotePort,
           maxMessageSize: data.maxMessageSize,
