@@ -35,8 +35,12 @@ async function udp(): Promise<{ socket: Socket; address: UdpAddress; received: R
   return { socket, address: { address: '127.0.0.1', port: socket.address().port }, received };
 }
 
-/** The agent on a socket of its own, the peer on another; the peer is the offer's only candidate. */
-async function setup(options: Partial<IceAgentOptions> = {}) {
+/**
+ * The agent on a socket of its own, the peer on another; the peer is the offer's only candidate.
+ * `planeAnswers`: requests reach the agent flagged answered, as when the native plane answered
+ * them (nobody here does: the peer sees only what the agent sends).
+ */
+async function setup(options: Partial<IceAgentOptions> = {}, planeAnswers = false) {
   const server = await udp();
   const peer = await udp();
   const states: IceAgentState[] = [];
@@ -51,7 +55,7 @@ async function setup(options: Partial<IceAgentOptions> = {}) {
     events: { state: (s) => states.push(s), selected: (p) => selected.push({ address: p.remote.address, port: p.remote.port }) },
     ...options,
   });
-  server.socket.on('message', (data, rinfo) => agent.receive(1, { address: rinfo.address, port: rinfo.port }, data));
+  server.socket.on('message', (data, rinfo) => agent.receive(1, { address: rinfo.address, port: rinfo.port }, data, undefined, planeAnswers && parseStun(data)?.class === 'request'));
   const close = () => {
     agent.close();
     server.socket.close();
@@ -181,6 +185,38 @@ test('a 487 answer to our check makes us take the other role and check again', a
     await eventually(() => s.selected.length === 1, 2000, 'selected');
   } finally {
     s.close();
+  }
+});
+
+test('a check the plane answered: the agent neither answers nor validates it again, but checks back, selects on nomination and reports a role switch', async () => {
+  const validated: UdpAddress[] = [];
+  const selected: UdpAddress[] = [];
+  const s = await setup({ checkHoldOffMs: 5_000, events: { validated: (_socket, remote) => validated.push(remote), selected: (p) => selected.push(p.remote) } }, true);
+  try {
+    s.agent.start();
+    s.check({ nominate: true });
+    await eventually(() => s.requests().length > 0, 2000, 'the triggered check');
+    assert.equal(s.agent.inboundActivity, 1, 'the check counts as a sign of life');
+    s.answer(s.requests()[0]!.message);
+    await eventually(() => selected.length === 1, 2000, 'selected');
+    assert.deepEqual({ address: selected[0]!.address, port: selected[0]!.port }, s.peer.address);
+    assert.deepEqual(s.peer.received.filter((r) => r.message.class !== 'request'), [], 'no answer from the agent: the plane sent it');
+    assert.deepEqual(validated, [], 'the plane allowed the sender; the agent does not ask again, not even after our check succeeded');
+  } finally {
+    s.close();
+  }
+  const roles: string[] = [];
+  // (The plane answers no ICE-CONTROLLED check: this one reaches the agent unanswered.)
+  const r = await setup({ checkHoldOffMs: 5_000, tieBreaker: 10n, events: { role: (role) => roles.push(role) } });
+  try {
+    r.agent.start();
+    // A controlled client with the smaller tie-breaker: we become controlling (the plane must stop answering).
+    r.check({ role: 'controlled', tieBreaker: 1n });
+    await eventually(() => roles.length > 0, 2000, 'the role event');
+    assert.deepEqual(roles, ['controlling']);
+    assert.equal(r.agent.role, 'controlling');
+  } finally {
+    r.close();
   }
 });
 
