@@ -27,7 +27,8 @@ func main() {
 	log.SetOutput(os.Stderr)
 	log.SetFlags(log.Lmicroseconds)
 
-	api, err := peer.NewAPI()
+	// A server listening on loopback is for clients on this machine: it announces loopback only.
+	api, err := peer.NewAPIWith(peer.APIOptions{LoopbackOnly: peer.IsLoopbackHost(*host)})
 	if err != nil {
 		log.Fatalf("pion API: %v", err)
 	}

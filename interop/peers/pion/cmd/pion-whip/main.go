@@ -42,7 +42,8 @@ func main() {
 	port := flag.Int("port", 0, "TCP port (0 picks a free one)")
 	flag.Parse()
 	log.SetOutput(os.Stderr)
-	api, err := peer.NewAPI()
+	// A server listening on loopback is for clients on this machine: it announces loopback only.
+	api, err := peer.NewAPIWith(peer.APIOptions{LoopbackOnly: peer.IsLoopbackHost(*host)})
 	if err != nil {
 		log.Fatalf("pion API: %v", err)
 	}
