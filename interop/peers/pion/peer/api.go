@@ -84,3 +84,21 @@ func IsLoopbackURL(rawURL string) bool {
 	u, err := url.Parse(rawURL)
 	return err == nil && IsLoopbackHost(u.Hostname())
 }
+
+// KeepLoopbackCandidates drops the candidate lines of sdp whose address is not loopback: a
+// loopback-only peer must not check (send to) another interface's address a client offers.
+// A client reached only through its checks still connects (peer-reflexive, from loopback).
+func KeepLoopbackCandidates(sdp string) string {
+	lines := strings.SplitAfter(sdp, "\n")
+	kept := lines[:0]
+	for _, line := range lines {
+		if strings.HasPrefix(line, "a=candidate:") {
+			fields := strings.Fields(line)
+			if len(fields) < 5 || !IsLoopbackHost(fields[4]) {
+				continue
+			}
+		}
+		kept = append(kept, line)
+	}
+	return strings.Join(kept, "")
+}

@@ -33,6 +33,7 @@ func main() {
 		log.Fatalf("pion API: %v", err)
 	}
 	sessions := server.NewSessions(api)
+	sessions.LoopbackOnly = peer.IsLoopbackHost(*host)
 	listener, err := net.Listen("tcp", net.JoinHostPort(*host, strconv.Itoa(*port)))
 	if err != nil {
 		log.Fatalf("listen: %v", err)
