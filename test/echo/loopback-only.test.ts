@@ -6,7 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
+import { join } from 'node:path';
 import { CLIENT_ENGINE_NAMES, loadClientEngine } from '../../src/engines/registry.js';
 import { connectPeer, closePeer, networkFor, type Negotiation } from '../../src/client/connect.js';
 import { Deadline } from '../../src/client/deadline.js';
@@ -18,7 +20,11 @@ import { silentLogger } from '../../src/log.js';
 import { TESTED_ENGINES } from '../helpers/engines.js';
 import { capturingLogger } from '../helpers/capture-log.js';
 import { startTestServer } from '../helpers/server.js';
-import { eventually } from '../helpers/timeout.js';
+import { eventually, skipUnlessCi } from '../helpers/timeout.js';
+import { ROOT } from '../helpers/cli.js';
+import { runCommand } from '../helpers/run-command.js';
+import { startProcess } from '../../src/interop/process.js';
+import { freePort } from '../../src/net/free-port.js';
 
 /** Every address of this machine that is not loopback: what the test traffic must never be addressed to. */
 const OTHER_ADDRESSES = Object.values(networkInterfaces())
@@ -74,6 +80,59 @@ for (const serverEngine of TESTED_ENGINES) {
     });
   }
 }
+
+const PION_BIN = join(ROOT, 'interop/peers/pion/bin');
+const pionMissing = skipUnlessCi(existsSync(join(PION_BIN, 'pion-client')) ? undefined : 'pion peers not built (interop/setup/pion.sh)');
+
+/** The addresses of the `selected-pair TYPE udp A:P -> TYPE udp B:Q` line the pion client prints. */
+function pionSelectedPair(stderr: string): string[] {
+  const line = /^selected-pair (.*)$/m.exec(stderr)?.[1];
+  assert.ok(line, `the pion client names its selected pair:\n${stderr}`);
+  return [...line.matchAll(/udp (\S+):\d+/g)].map((m) => m[1]!.replace(/^\[|\]$/g, ''));
+}
+
+for (const serverEngine of TESTED_ENGINES) {
+  test(`the pion client (our build) and a ${serverEngine} server on 127.0.0.1 use loopback addresses only`, { skip: pionMissing }, async (t) => {
+    const server = await startTestServer(t, serverEngine);
+    const { code, stderr } = await runCommand(join(PION_BIN, 'pion-client'), ['-s', `${server.url}/offer`, '-t', '1', '--timeout', '10']);
+    assert.equal(code, 0, stderr);
+    const pair = pionSelectedPair(stderr);
+    assert.equal(pair.length, 2, stderr);
+    for (const address of pair) assertLoopback(address, "an end of the pion client's selected pair");
+  });
+}
+
+test('the pion server (our build) on 127.0.0.1 answers loopback candidates only, and our clients select loopback pairs', { skip: pionMissing }, async (t) => {
+  const port = await freePort();
+  const pion = startProcess(join(PION_BIN, 'pion-server'), ['--host', '127.0.0.1', '--port', String(port)], { cwd: ROOT });
+  t.after(() => pion.stop());
+  await pion.waitFor(/listening/, 10_000);
+  for (const clientEngine of CLIENT_ENGINE_NAMES.filter((name) => name !== 'libwebrtc')) {
+    const deadline = new Deadline(15_000);
+    const negotiation: Negotiation = {};
+    const { peer } = await connectPeer(
+      await loadClientEngine(clientEngine),
+      { audio: false, video: false, dataChannel: 'echo', gatherTimeoutMs: 2_000, log: silentLogger },
+      `http://127.0.0.1:${port}/offer`,
+      deadline,
+      new Stopwatch(),
+      silentLogger,
+      { negotiation },
+    );
+    try {
+      const answered = candidatesOf(negotiation.answer!.sdp);
+      assert.ok(answered.length > 0, 'the pion server answers candidates');
+      for (const c of answered) assertLoopback(c.ip, "the pion server's answered candidate");
+      const pair = await peer.selectedPair();
+      assert.ok(pair);
+      assertLoopback(pair.remote.address, `the pion server's end of the ${clientEngine} client's selected pair`);
+      assertLoopback(pair.local.address, `the ${clientEngine} client's end of its selected pair`);
+    } finally {
+      deadline.dispose();
+      await closePeer(peer);
+    }
+  }
+});
 
 test("a server on 127.0.0.1 refuses an offer's non-loopback candidates and still connects the client from its loopback checks", async (t) => {
   const { log, lines } = capturingLogger('info');
