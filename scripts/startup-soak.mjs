@@ -6,7 +6,7 @@
  *        [--runs N] [--concurrency C] [--stall-ms MS] [--json]
  *
  * CMD strings take {port} (server) and {url} (client). Defaults: our server
- * (`node dist/cli.js serve --port {port}`) and our client (`node dist/cli.js client -s {url}
+ * (`node dist/cli.js serve --host 127.0.0.1 --port {port}`) and our client (`node dist/cli.js client -s {url}
  * -t T --json`). Our client's --json result gives `attempts` and its timings; a foreign
  * client's `answer_ms N` / `connected_ms N` stderr lines are read instead.
  *
@@ -25,7 +25,7 @@ const test = args.test ?? '0';
 const runs = Number(args.runs ?? 20);
 const concurrency = Number(args.concurrency ?? 1);
 const stallMs = Number(args['stall-ms'] ?? 500);
-const serverCmd = args.server ?? 'node dist/cli.js serve --port {port} --log-level warn';
+const serverCmd = args.server ?? 'node dist/cli.js serve --host 127.0.0.1 --port {port} --log-level warn';
 const clientCmd = args.client ?? `node dist/cli.js client -s {url} -t ${test} --json`;
 
 const port = await freePort();

@@ -30,7 +30,7 @@ export function ownServerCommand(engine: EngineName, options: OwnServerOptions =
   const ext = extname(here);
   const cli = fileURLToPath(new URL(`../cli${ext}`, import.meta.url));
   const node = [process.execPath, ...(ext === '.ts' ? ['--import', 'tsx'] : []), ...(options.nodeArgs ?? [])];
-  return [...node, cli, 'serve', '--host', '127.0.0.1', '--port', '{port}', '--engine', engine, '--workers', String(options.workers ?? 1), '--max-sessions', '5000', '--max-unconnected-per-address', '5000', '--offer-rate', '0', '--log-level', 'warn', '--drain-timeout', '0']
+  return [...node, cli, 'serve', '--host', '127.0.0.1', '--ice-addresses', 'loopback', '--port', '{port}', '--engine', engine, '--workers', String(options.workers ?? 1), '--max-sessions', '5000', '--max-unconnected-per-address', '5000', '--offer-rate', '0', '--log-level', 'warn', '--drain-timeout', '0']
     .map(shellQuote)
     .join(' ')
     .replace("'{port}'", '{port}');

@@ -3,7 +3,8 @@
  * Echo Test client, the bench). One place also owns the retry of libdatachannel's start-up race.
  */
 import type { Logger } from 'pino';
-import type { ClientEngine, ClientPeer, ClientPeerOptions, IceState, PeerState } from '../engines/engine.js';
+import type { ClientEngine, ClientPeer, ClientPeerOptions, IceState, NetworkOptions, PeerState } from '../engines/engine.js';
+import { isLoopbackHost } from '../sdp/candidate-policy.js';
 import type { SessionDescription } from '../sdp/description.js';
 import { ClientError } from './client-error.js';
 import type { Deadline } from './deadline.js';
@@ -47,8 +48,9 @@ export async function connectPeer(
   log: Logger,
   { signaling = {}, negotiation = {} }: ConnectOptions = {},
 ): Promise<Connected> {
+  const options = { ...peerOptions, network: networkFor(url, peerOptions.network) };
   for (let attempt = 1; ; attempt++) {
-    const peer = engine.createClientPeer(peerOptions);
+    const peer = engine.createClientPeer(options);
     delete negotiation.offer;
     delete negotiation.answer;
     try {
@@ -64,6 +66,23 @@ export async function connectPeer(
       clock.clear();
     }
   }
+}
+
+/**
+ * The client's network options for a server at `url`: a server reached on loopback is on this
+ * machine, so the client gathers loopback only (NetworkOptions.loopbackOnly), unless told
+ * otherwise. Its other interfaces would only carry the test's packets to this machine's own
+ * addresses.
+ */
+export function networkFor(url: string, network: NetworkOptions = {}): NetworkOptions {
+  if (network.loopbackOnly !== undefined) return network;
+  let host: string;
+  try {
+    host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return network;
+  }
+  return isLoopbackHost(host) ? { ...network, loopbackOnly: true } : network;
 }
 
 async function connect(peer: ClientPeer, url: string, deadline: Deadline, clock: Stopwatch, signaling: SignalingOptions, negotiation: Negotiation): Promise<void> {

@@ -36,6 +36,11 @@ export const serveCommand = new Command('serve')
   )
   .addOption(secondsOption('--gather-timeout <seconds>', 'longest wait for ICE gathering before answering', SERVER_DEFAULTS.gatherTimeoutMs))
   .option('--public-ip <address>', 'announce this address in the answers\' host candidates (1:1 NAT); once for IPv4, once for IPv6', collect(parseIpAddress))
+  .addOption(
+    new Option('--ice-addresses <which>', 'addresses the echo peers gather, announce and check: loopback (127.0.0.1, ::1) only, or all')
+      .choices(['loopback', 'all'])
+      .default(undefined, 'loopback when --host is a loopback address, else all'),
+  )
   .option('--udp-port-range <min-max>', 'UDP ports the echo peers may use', parsePortRange)
   .option('--udp-mux <port>', 'one UDP port for every session (libdatachannel and native); with --workers N, PORT to PORT+N-1, one per worker', parsePort)
   .option('--ice-server <url>', 'STUN/TURN server for the echo peers\' gathering: stun:HOST:PORT or turn://USER:PASS@HOST:PORT?transport=udp|tcp (repeatable)', collect(parseIceServer))
@@ -78,7 +83,12 @@ export const serveCommand = new Command('serve')
       gatherTimeoutMs: opts.gatherTimeout,
       disconnectGraceMs: SERVER_DEFAULTS.disconnectGraceMs,
       idleTimeoutMs: opts.idleTimeout,
-      network: { iceServers: opts.iceServer, portRange: opts.udpPortRange, udpMux: opts.udpMux },
+      network: {
+        iceServers: opts.iceServer,
+        portRange: opts.udpPortRange,
+        udpMux: opts.udpMux,
+        loopbackOnly: opts.iceAddresses === undefined ? undefined : opts.iceAddresses === 'loopback',
+      },
       publicIps: opts.publicIp ?? [],
       maxMediaSections: opts.maxMediaSections,
       maxCandidates: opts.maxCandidates,
@@ -163,6 +173,7 @@ interface ServeOptions {
   gatherTimeout: number;
   idleTimeout: number;
   publicIp?: string[];
+  iceAddresses?: 'loopback' | 'all';
   udpPortRange?: { min: number; max: number };
   udpMux?: number;
   iceServer?: IceServer[];

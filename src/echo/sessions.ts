@@ -3,6 +3,7 @@ import type { EchoPeer, EchoPeerOptions, Engine, EngineCapabilities, NetworkOpti
 import { OfferRefused } from '../engines/kit/refusal.js';
 import type { ParsedOffer } from '../sdp/parsed-offer.js';
 import { announcePublicAddresses } from '../sdp/public-address.js';
+import { keepLoopbackCandidates } from '../sdp/loopback-only.js';
 import { planPlayback } from '../sdp/playback.js';
 import { candidateKey, type Candidate } from '../sdp/candidate-line.js';
 import { EchoError } from '../errors/echo-error.js';
@@ -183,7 +184,8 @@ export class SessionRegistry implements SessionHost {
     } finally {
       if (publisher) this.releasePendingViewer(publisher.id);
     }
-    const answer = { type: peer.answer.type, sdp: announcePublicAddresses(peer.answer.sdp, this.options.publicIps) };
+    const local = this.options.network.loopbackOnly ? keepLoopbackCandidates(peer.answer.sdp) : peer.answer.sdp;
+    const answer = { type: peer.answer.type, sdp: announcePublicAddresses(local, this.options.publicIps) };
     const session: EchoSession = new EchoSession(
       peer,
       answer,

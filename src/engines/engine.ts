@@ -43,6 +43,14 @@ export interface NetworkOptions {
   portRange?: { min: number; max: number };
   /** One local UDP port shared by every peer of the process (ICE UDP mux); only where `capabilities.udpMux`. */
   udpMux?: number;
+  /**
+   * Gather and announce loopback addresses only (127.0.0.1, ::1): a server that listens on
+   * loopback is for clients on this machine, and its ICE must not address this machine's other
+   * interfaces either (tests, benches and soaks keep their traffic on loopback). Default false.
+   * libwebrtc (wrtc) takes no interface filter: its descriptions carry loopback candidates only,
+   * but its sockets on the other interfaces still check the other side's loopback candidates.
+   */
+  loopbackOnly?: boolean;
 }
 
 export type CandidateType = 'host' | 'srflx' | 'prflx' | 'relay';

@@ -26,6 +26,12 @@ export function family(address: string): 4 | 6 | 0 {
   return isIP(address) as 4 | 6 | 0;
 }
 
+/** Which host addresses to announce: every usable interface's (the default), or loopback only. */
+export interface HostAddressOptions {
+  /** Loopback addresses only (NetworkOptions.loopbackOnly): a server for clients on this machine. */
+  loopbackOnly?: boolean;
+}
+
 /**
  * How long one read of the machine's interfaces serves. Every answer lists them, and reading
  * them (`os.networkInterfaces()`: getifaddrs and an object per address) is per offer work that
@@ -46,14 +52,25 @@ function currentInterfaces(): NodeJS.Dict<NetworkInterfaceInfo[]> {
  * here: every interface address of the bound family (both for `::`, dual stack), without
  * link-local ones (a client would need our zone) and without loopback unless there is nothing
  * else (libjuice and werift do the same). A socket bound to one address: that address.
+ * `loopbackOnly`: the loopback addresses among those, and nothing else.
  */
-export function hostAddresses(bound: string, interfaces: NodeJS.Dict<NetworkInterfaceInfo[]> = currentInterfaces()): string[] {
-  if (bound !== '::' && bound !== '0.0.0.0') return [bound];
+export function hostAddresses(
+  bound: string,
+  interfaces: NodeJS.Dict<NetworkInterfaceInfo[]> = currentInterfaces(),
+  { loopbackOnly = false }: HostAddressOptions = {},
+): string[] {
+  if (bound !== '::' && bound !== '0.0.0.0') return !loopbackOnly || isLoopbackAddress(bound) ? [bound] : [];
   const all = Object.values(interfaces).flatMap((list) => list ?? []);
   const wanted = all.filter((i) => (bound === '::' || i.family === 'IPv4') && !isLinkLocal(i.address));
   const external = wanted.filter((i) => !i.internal);
-  const chosen = external.length > 0 ? external : wanted;
+  const chosen = loopbackOnly ? wanted.filter((i) => isLoopbackAddress(i.address)) : external.length > 0 ? external : wanted;
   return [...new Set(chosen.map((i) => i.address))];
+}
+
+/** 127.0.0.0/8 and ::1 (and ::ffff:127.x.y.z). */
+export function isLoopbackAddress(address: string): boolean {
+  const v4 = address.replace(/^::ffff:/i, '');
+  return (isIP(v4) === 4 && v4.startsWith('127.')) || address === '::1' || /^(0{1,4}:){7}0{0,3}1$/.test(address);
 }
 
 function isLinkLocal(address: string): boolean {
@@ -64,10 +81,14 @@ function isLinkLocal(address: string): boolean {
  * Host candidates for sockets, IPv6 first (RFC 8421 §4: prefer IPv6 when both work), each
  * address a foundation of its own.
  */
-export function hostCandidates(sockets: ReadonlyArray<{ socket: number; local: UdpAddress }>, interfaces?: NodeJS.Dict<NetworkInterfaceInfo[]>): LocalCandidate[] {
+export function hostCandidates(
+  sockets: ReadonlyArray<{ socket: number; local: UdpAddress }>,
+  interfaces?: NodeJS.Dict<NetworkInterfaceInfo[]>,
+  options: HostAddressOptions = {},
+): LocalCandidate[] {
   const found: Array<{ socket: number; address: string; port: number }> = [];
   for (const { socket, local } of sockets) {
-    for (const address of hostAddresses(local.address, interfaces)) found.push({ socket, address, port: local.port });
+    for (const address of hostAddresses(local.address, interfaces, options)) found.push({ socket, address, port: local.port });
   }
   found.sort((a, b) => family(b.address) - family(a.address));
   return found.map((c, index) => ({ ...c, foundation: String(index + 1), priority: candidatePriority('host', 65535 - index) }));

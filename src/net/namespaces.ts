@@ -74,7 +74,9 @@ export const DIRECT: Topology = {
   serverExec: [],
   serverListen: '127.0.0.1',
   serverHost: '127.0.0.1',
-  serveArgs: [],
+  // What serve does by itself on 127.0.0.1, said here: this machine's other addresses carry none
+  // of the matrix's packets (the namespaces' own networks are where the other topologies go).
+  serveArgs: ['--ice-addresses', 'loopback'],
   client: { iceServers: [], relayOnly: false },
   remove: async () => undefined,
 };

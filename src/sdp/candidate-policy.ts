@@ -25,6 +25,8 @@ export type RefusalReason =
   | 'loopback'
   /** 169.254.0.0/16, fe80::/10: as loopback. */
   | 'link-local'
+  /** Not 127.0.0.0/8 or ::1, on a server whose ICE is on loopback only (it listens on loopback). */
+  | 'not-loopback'
   /** In --candidate-deny. */
   | 'denied'
   /** --candidate-allow is set and the address is outside it. */
@@ -36,6 +38,8 @@ export interface CandidatePolicy {
   deny: readonly Cidr[];
   /** Refuse loopback and link-local addresses (outside `allow`). */
   refuseLocal: boolean;
+  /** Refuse every address but loopback (NetworkOptions.loopbackOnly), `allow` included. */
+  loopbackOnly?: boolean;
 }
 
 export interface DroppedCandidate {
@@ -60,9 +64,12 @@ export function parseCidrList(text: string): Cidr[] {
     });
 }
 
-/** The policy for a server listening on `listenHost`: loopback and link-local are refused unless it listens on loopback. */
-export function candidatePolicy(options: { allow?: readonly Cidr[]; deny?: readonly Cidr[]; listenHost: string }): CandidatePolicy {
-  return { allow: options.allow ?? [], deny: options.deny ?? [], refuseLocal: !isLoopbackHost(options.listenHost) };
+/**
+ * The policy for a server listening on `listenHost`: loopback and link-local are refused unless
+ * it listens on loopback; with `loopbackOnly` (its ICE is on loopback only), everything else is.
+ */
+export function candidatePolicy(options: { allow?: readonly Cidr[]; deny?: readonly Cidr[]; listenHost: string; loopbackOnly?: boolean }): CandidatePolicy {
+  return { allow: options.allow ?? [], deny: options.deny ?? [], refuseLocal: !isLoopbackHost(options.listenHost), loopbackOnly: options.loopbackOnly ?? false };
 }
 
 export function isLoopbackHost(host: string): boolean {
@@ -79,6 +86,7 @@ export function judgeAddress(address: string, policy: CandidatePolicy): RefusalR
   const range = ip.range();
   if (range === 'multicast' || range === 'broadcast' || range === 'unspecified') return range;
   if (policy.deny.some((cidr) => inRange(ip, cidr))) return 'denied';
+  if (policy.loopbackOnly && range !== 'loopback') return 'not-loopback';
   if (policy.allow.length > 0) return policy.allow.some((cidr) => inRange(ip, cidr)) ? undefined : 'not-allowed';
   if (policy.refuseLocal && range === 'loopback') return 'loopback';
   if (policy.refuseLocal && range === 'linkLocal') return 'link-local';

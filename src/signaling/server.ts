@@ -8,7 +8,7 @@ import { SessionRegistry, type SessionRegistryOptions } from '../echo/sessions.j
 import { createEchoMetrics, type EchoMetrics } from '../echo/metrics.js';
 import type { SessionHost } from '../echo/session-host.js';
 import { WorkerSessions } from '../echo/worker-pool.js';
-import { candidatePolicy, type Cidr } from '../sdp/candidate-policy.js';
+import { candidatePolicy, isLoopbackHost, type Cidr } from '../sdp/candidate-policy.js';
 import { OFFER_LIMIT_DEFAULTS } from '../sdp/offer.js';
 import { buildApp, registerMetricsRoute } from './app.js';
 
@@ -189,7 +189,8 @@ function sessionOptions(engine: Engine, options: EchoServerOptions): SessionRegi
     );
   }
   const maxSessions = options.maxSessions ?? engine.budget.maxSessions;
-  const { connectTimeoutMs, maxLifetimeMs, gatherTimeoutMs, disconnectGraceMs, idleTimeoutMs, network, publicIps } = options;
+  const { connectTimeoutMs, maxLifetimeMs, gatherTimeoutMs, disconnectGraceMs, idleTimeoutMs, publicIps } = options;
+  const network = { ...options.network, loopbackOnly: iceOnLoopbackOnly(options) };
   return {
     connectTimeoutMs, maxLifetimeMs, gatherTimeoutMs, disconnectGraceMs, idleTimeoutMs, network, publicIps,
     maxSessions,
@@ -197,6 +198,16 @@ function sessionOptions(engine: Engine, options: EchoServerOptions): SessionRegi
     maxViewersPerPublisher: options.maxViewersPerPublisher ?? SERVER_DEFAULTS.maxViewersPerPublisher,
     maxUnconnectedPerAddress: options.maxUnconnectedPerAddress ?? defaultMaxUnconnectedPerAddress(maxSessions),
   };
+}
+
+/**
+ * Whether the echo peers' ICE stays on loopback: as asked (`network.loopbackOnly`), else when the
+ * server listens on a loopback address. Such a server is for clients on this machine, which
+ * reach it on loopback; announcing (and checking) this machine's other addresses would only send
+ * their traffic to those interfaces, which tests, benches and soaks must not.
+ */
+export function iceOnLoopbackOnly(options: Pick<EchoServerOptions, 'host' | 'network'>): boolean {
+  return options.network.loopbackOnly ?? isLoopbackHost(options.host);
 }
 
 /** A warning, not a refusal: the budget is a measured worst case (16 media sections), most offers cost far less. */
@@ -222,7 +233,7 @@ async function serveSessions<Host extends SessionHost>(sessions: Host, metrics: 
       maxMediaSections: options.maxMediaSections ?? SERVER_DEFAULTS.maxMediaSections,
       maxCandidates: options.maxCandidates ?? SERVER_DEFAULTS.maxCandidates,
     },
-    candidatePolicy: candidatePolicy({ allow: options.candidateAllow, deny: options.candidateDeny, listenHost: options.host }),
+    candidatePolicy: candidatePolicy({ allow: options.candidateAllow, deny: options.candidateDeny, listenHost: options.host, loopbackOnly: iceOnLoopbackOnly(options) }),
     corsOrigin: options.corsOrigin ?? '*',
     offersPerSecond: options.offersPerSecond ?? SERVER_DEFAULTS.offersPerSecond,
     trustProxy: options.trustProxy ?? false,

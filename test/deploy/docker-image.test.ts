@@ -155,7 +155,9 @@ test(
     assert.match(refused.output, /scripts\/patch-addon\.mjs/);
 
     // `docker run IMAGE`: ENTRYPOINT + CMD, nothing added.
-    const server = chrootSpawn(image.root, [...image.entrypoint, ...image.cmd], inImage);
+    // The default command, with its ICE kept on loopback: the clients below are on this machine,
+    // and its other addresses carry no test traffic.
+    const server = chrootSpawn(image.root, [...image.entrypoint, ...image.cmd, '--ice-addresses', 'loopback'], inImage);
     t.after(() => server.kill('SIGKILL'));
     const logs: Record<string, unknown>[] = [];
     let listeningResolve: (entry: Record<string, unknown>) => void;
@@ -214,7 +216,7 @@ test(
 
     // The native engine, built in the build stage against the image's Node: it runs (no fallback
     // to libdatachannel), as uid 1000 on the read-only root, and echoes for /client.sh and pion.
-    const native = chrootSpawn(image.root, [...image.entrypoint, 'serve', '--engine', 'native', '--port', '8081', '--workers', '1'], inImage);
+    const native = chrootSpawn(image.root, [...image.entrypoint, 'serve', '--engine', 'native', '--port', '8081', '--workers', '1', '--ice-addresses', 'loopback'], inImage);
     t.after(() => native.kill('SIGKILL'));
     const nativeLogs: Record<string, unknown>[] = [];
     let nativeRaw = '';

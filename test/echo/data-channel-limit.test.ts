@@ -24,7 +24,7 @@ for (const engine of TESTED_ENGINES) {
     // As our libdatachannel client does: no auto-negotiation (each createDataChannel would make an
     // offer), candidates of the answer added after it (libdatachannel's start-up race).
     // A bare node-datachannel peer: the test needs each channel's own close event.
-    const pc = new PeerConnection('limit-client', { iceServers: [], disableAutoNegotiation: true });
+    const pc = new PeerConnection('limit-client', { iceServers: [], disableAutoNegotiation: true, bindAddress: '127.0.0.1' }); // loopback only, as the server
     // Through our engine's lifecycle, as every node-datachannel user in a process must go: its
     // global cleanup, 2 s after the last peer closed, destroyed this client when the libdatachannel
     // test's peers closed just before, and nothing released the callbacks of a channel whose

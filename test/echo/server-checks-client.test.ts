@@ -18,7 +18,9 @@ import { withTimeout } from '../helpers/timeout.js';
 for (const engine of ENGINE_NAMES) {
   test(`a ${engine} server connects a libdatachannel client that cannot check it, by checking the client's offered candidates`, { timeout: 60_000 }, async (t) => {
     const server = await startTestServer(t, engine);
-    const pc = new PeerConnection('unreaching-client', { iceServers: [], disableAutoNegotiation: true });
+    // Bound to 127.0.0.1, so it offers that (the server on loopback refuses other addresses, and
+    // this machine's other addresses carry no test traffic).
+    const pc = new PeerConnection('unreaching-client', { iceServers: [], disableAutoNegotiation: true, bindAddress: '127.0.0.1' });
     t.after(() => pc.close());
     const gathered = new Promise<void>((resolve) => pc.onGatheringStateChange((state) => state === 'complete' && resolve()));
     const channel = pc.createDataChannel('echo');

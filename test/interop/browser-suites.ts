@@ -1,5 +1,6 @@
 /**
- * The browser client suites, one code path for Chromium and Firefox: each engine of the
+ * The browser client suites, one code path for Chromium and Firefox, in two network namespaces
+ * of their own (netns.ts; see runInNamespaces for why not on loopback): each engine of the
  * registry as the server (the built CLI in a child process: loading several native engines
  * into the test process crashed it on exit, SIGSEGV), test 0 passing only when the echoed
  * video decodes in the browser, test 1 when the random string comes back on the data channel;
@@ -7,14 +8,11 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { after, before, describe, test, type TestContext } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { TESTED_ENGINES } from '../helpers/engines.js';
 import { BROWSER_PACKAGES, BROWSER_PATHS, type BrowserName } from '../../src/interop/browser/driver.js';
-import { runBrowserClient, type BrowserResult } from '../../src/interop/browser/run-browser.js';
-import { ourPeers } from '../../src/interop/adapters/ours.js';
+import type { BrowserResult } from '../../src/interop/browser/run-browser.js';
 import { startProcess } from '../../src/interop/process.js';
-import { freePort } from '../../src/net/free-port.js';
-import { DIRECT } from '../../src/net/namespaces.js';
 import { CLI, ROOT } from '../helpers/cli.js';
 import { skipUnlessCi } from '../helpers/timeout.js';
 import { createNamespacePair, namespacesUnavailable, SERVER_ADDRESS, type NamespacePair } from './netns.js';
@@ -25,38 +23,69 @@ export function browserMissing(browser: BrowserName): string | undefined {
   return existsSync(BROWSER_PATHS[browser]) ? undefined : `${BROWSER_PATHS[browser]} is missing (apt-get install ${BROWSER_PACKAGES[browser]})`;
 }
 
-async function startServer(t: TestContext, engine: string): Promise<string> {
-  const peer = ourPeers().find((p) => p.name === engine)!;
-  const running = await peer.server!.start(await freePort(), ROOT, DIRECT);
-  t.after(() => running.process!.stop());
-  return running.url;
+interface NamespacedRun {
+  result: Partial<BrowserResult>;
+  /** Both sides' output, for a failure's message. */
+  logs: string;
+  serverStderr: string;
 }
 
-/** Tests 0 and 1 of `browser` against every engine of ours. */
-export function describeBrowserClient(browser: BrowserName): void {
-  const skip = skipUnlessCi(browserMissing(browser));
-  for (const engine of TESTED_ENGINES) {
-    describe(`${browser} client against the ${engine} echo server`, { skip, timeout: 90_000 }, () => {
-      const run = async (t: TestContext, testType: 0 | 1): Promise<BrowserResult> => {
-        const url = await startServer(t, engine);
-        const logs: string[] = [];
-        const result = await runBrowserClient({ browser, url, test: testType, timeoutMs: 20_000, audio: true, mdns: false, log: (l) => logs.push(l) });
-        assert.equal(result.ok, true, `${result.reason}: ${result.message}\n${logs.join('\n')}`);
-        return result;
-      };
+/**
+ * Our `engine` server in the pair's server namespace and `browser` in its browser namespace, one
+ * test. The browsers cannot gather loopback (Chromium's network list leaves it out; Firefox 153
+ * ignored media.peerconnection.ice.loopback and force_interface here), so on this machine's own
+ * stack they would check the server from eth0's addresses, and our server, which answers only
+ * loopback candidates when it listens on loopback, would have to answer them there: the pair's
+ * veth is where their traffic goes instead.
+ */
+async function runInNamespaces(ns: NamespacePair, browser: BrowserName, engine: string, port: number, testType: 0 | 1, mdns: boolean): Promise<NamespacedRun> {
+  const server = startProcess(
+    'ip',
+    ['netns', 'exec', ns.server, process.execPath, CLI, 'serve', '--host', SERVER_ADDRESS, '--port', String(port), '--engine', engine, '--log-level', 'debug'],
+    { cwd: ROOT },
+  );
+  try {
+    await server.waitFor(/"event":"listening"/, 20_000);
+    const args = [BROWSER_CLIENT, '--browser', browser, '-s', `http://${SERVER_ADDRESS}:${port}/offer`, '-t', String(testType), '--json', '--timeout', '20', ...(mdns ? ['--mdns'] : [])];
+    const client = startProcess('ip', ['netns', 'exec', ns.browser, process.execPath, ...args], { cwd: ROOT });
+    const killer = setTimeout(() => void client.stop(), 40_000);
+    await client.exited;
+    clearTimeout(killer);
+    await client.stop();
+    const line = client.stdout().trim().split('\n').at(-1) ?? '';
+    const result = JSON.parse(line || '{}') as Partial<BrowserResult>;
+    return { result, logs: `client:\n${client.log()}\nserver:\n${server.log()}`, serverStderr: server.stderr() };
+  } finally {
+    await server.stop();
+  }
+}
 
-      test(`test 0: the echoed camera video decodes in ${browser} (framesDecoded > 0)`, async (t) => {
-        const result = await run(t, 0);
+/** Tests 0 and 1 of `browser` against every engine of ours, in two network namespaces of their own. */
+export async function describeBrowserClient(browser: BrowserName, tag: string): Promise<void> {
+  const unavailable = (await namespacesUnavailable()) ?? browserMissing(browser);
+  describe(`${browser} client against each echo server (in network namespaces)`, { skip: skipUnlessCi(unavailable), timeout: 600_000 }, () => {
+    let namespaces: NamespacePair;
+    before(async () => {
+      namespaces = await createNamespacePair(`${tag}${process.pid}`);
+    });
+    after(async () => {
+      await namespaces?.remove();
+    });
+    for (const [index, engine] of TESTED_ENGINES.entries()) {
+      test(`test 0: the echoed camera video from the ${engine} server decodes in ${browser} (framesDecoded > 0)`, { timeout: 60_000 }, async () => {
+        const { result, logs } = await runInNamespaces(namespaces, browser, engine, 8080 + 2 * index, 0, false);
+        assert.equal(result.ok, true, `${result.reason}: ${result.message}\n${logs}`);
         assert.ok((result.video?.framesDecoded ?? 0) > 0, 'frames decoded');
-        assert.equal(typeof result.timings.connected, 'number');
+        assert.equal(typeof result.timings?.connected, 'number');
       });
 
-      test('test 1: the data channel echoes the random string unchanged', async (t) => {
-        const result = await run(t, 1);
+      test(`test 1: the ${engine} server's data channel echoes the random string unchanged to ${browser}`, { timeout: 60_000 }, async () => {
+        const { result, logs } = await runInNamespaces(namespaces, browser, engine, 8081 + 2 * index, 1, false);
+        assert.equal(result.ok, true, `${result.reason}: ${result.message}\n${logs}`);
         assert.ok(result.dataChannel?.sent && result.dataChannel.received === result.dataChannel.sent);
       });
-    });
-  }
+    }
+  });
 }
 
 /**
@@ -84,41 +113,18 @@ export async function describeBrowserMdns(browser: BrowserName, tag: string): Pr
 
     for (const [index, engine] of TESTED_ENGINES.entries()) {
       test(`the ${engine} server connects to ${browser}'s .local candidates and echoes on the data channel`, { timeout: 60_000 }, async (t) => {
-        const ns = namespaces;
-        const port = 8080 + index;
-        const server = startProcess(
-          'ip',
-          ['netns', 'exec', ns.server, process.execPath, CLI, 'serve', '--host', SERVER_ADDRESS, '--port', String(port), '--engine', engine, '--log-level', 'debug'],
-          { cwd: ROOT },
+        const { result, logs, serverStderr } = await runInNamespaces(namespaces, browser, engine, 8080 + index, 1, true);
+        const local = result.candidates?.local ?? [];
+        assert.ok(local.length > 0, `${browser} offered candidates\n${logs}`);
+        assert.ok(
+          local.every((c) => /\s\S+\.local\s/.test(c)),
+          `every host candidate is an mDNS name (else this test would not test mDNS): ${local.join(' / ')}`,
         );
-        try {
-          await server.waitFor(/"event":"listening"/, 20_000);
-          const client = startProcess(
-            'ip',
-            ['netns', 'exec', ns.browser, process.execPath, BROWSER_CLIENT, '--browser', browser, '-s', `http://${SERVER_ADDRESS}:${port}/offer`, '-t', '1', '--mdns', '--json', '--timeout', '20'],
-            { cwd: ROOT },
-          );
-          const killer = setTimeout(() => void client.stop(), 40_000);
-          await client.exited;
-          clearTimeout(killer);
-          await client.stop();
-          const line = client.stdout().trim().split('\n').at(-1) ?? '';
-          const result = JSON.parse(line || '{}') as Partial<BrowserResult>;
-          const logs = `client:\n${client.log()}\nserver:\n${server.log()}`;
-          const local = result.candidates?.local ?? [];
-          assert.ok(local.length > 0, `${browser} offered candidates\n${logs}`);
-          assert.ok(
-            local.every((c) => /\s\S+\.local\s/.test(c)),
-            `every host candidate is an mDNS name (else this test would not test mDNS): ${local.join(' / ')}`,
-          );
-          assert.equal(result.ok, true, `the ${engine} server connected to .local candidates: ${result.reason}: ${result.message}\n${logs}`);
-          // Whether the names resolved (Chromium answers our mDNS query; Firefox 153 did not here,
-          // and ICE then connects through the peer-reflexive candidate its checks reveal).
-          const resolved = server.stderr().match(/"event":"mdns-resolved","resolved":(\d+),"unresolved":(\d+)/);
-          t.diagnostic(`mDNS: ${resolved ? `${resolved[1]} resolved, ${resolved[2]} not` : 'no mdns-resolved line'}; selected pair ${JSON.stringify(result.selectedPair)}; answer after ${result.timings?.answerReceived} ms`);
-        } finally {
-          await server.stop();
-        }
+        assert.equal(result.ok, true, `the ${engine} server connected to .local candidates: ${result.reason}: ${result.message}\n${logs}`);
+        // Whether the names resolved (Chromium answers our mDNS query; Firefox 153 did not here,
+        // and ICE then connects through the peer-reflexive candidate its checks reveal).
+        const resolved = serverStderr.match(/"event":"mdns-resolved","resolved":(\d+),"unresolved":(\d+)/);
+        t.diagnostic(`mDNS: ${resolved ? `${resolved[1]} resolved, ${resolved[2]} not` : 'no mdns-resolved line'}; selected pair ${JSON.stringify(result.selectedPair)}; answer after ${result.timings?.answerReceived} ms`);
       });
     }
   });

@@ -1,4 +1,4 @@
 /** Debian's Chromium (playwright-core) as the client against each engine of ours: see browser-suites.ts. */
 import { describeBrowserClient } from './browser-suites.js';
 
-describeBrowserClient('chromium');
+await describeBrowserClient('chromium', 'cc');

@@ -5,5 +5,5 @@
  */
 import { describeBrowserClient, describeBrowserMdns } from './browser-suites.js';
 
-describeBrowserClient('firefox');
+await describeBrowserClient('firefox', 'fc');
 await describeBrowserMdns('firefox', 'f');

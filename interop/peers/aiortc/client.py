@@ -18,7 +18,7 @@ from aiortc.contrib.media import MediaPlayer
 
 import checks
 from client_args import USAGE, Options, UsageError, parse_args
-from common import Stopwatch, log, rtc_configuration
+from common import Stopwatch, is_loopback_url, keep_ice_on_loopback, log, rtc_configuration
 from key_log import install_key_log
 
 # The media probes (PLI, NACK) take up to ~4 s; with less left they are skipped.
@@ -477,6 +477,8 @@ def main() -> None:
         log(f"error: unsupported: test type {opts.test} is not one this client runs (0, 1)")
         os._exit(127)
     install_key_log()
+    if is_loopback_url(opts.url):
+        keep_ice_on_loopback()
     code = asyncio.run(main_async(opts))
     sys.stdout.flush()
     sys.stderr.flush()

@@ -1,9 +1,12 @@
 """What the aiortc Echo Test server and client share: ICE configuration and step
 timings printed on stderr."""
 
+import ipaddress
 import sys
 import time
+from urllib.parse import urlsplit
 
+import aioice.ice
 from aiortc import RTCConfiguration
 
 
@@ -29,3 +32,29 @@ class Stopwatch:
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def is_loopback_host(host: str) -> bool:
+    host = host.strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def is_loopback_url(url: str) -> bool:
+    return is_loopback_host(urlsplit(url).hostname or "")
+
+
+def keep_ice_on_loopback() -> None:
+    """Gather 127.0.0.1 and ::1 only: the other peer is on this machine, reached on loopback,
+    and this machine's other addresses must carry none of a test's packets. aioice 0.8 gathers
+    the addresses get_host_addresses returns (every interface's but loopback's) and binds one
+    socket to each; it has no filter of its own, so the function is replaced."""
+
+    def loopback(use_ipv4: bool, use_ipv6: bool) -> list:
+        return (["127.0.0.1"] if use_ipv4 else []) + (["::1"] if use_ipv6 else [])
+
+    aioice.ice.get_host_addresses = loopback

@@ -15,7 +15,7 @@ import aioice.ice
 from aiohttp import web
 from aiortc import RTCSessionDescription
 
-from common import log
+from common import is_loopback_host, keep_ice_on_loopback, log
 from key_log import install_key_log
 from session import BadOffer, Sessions
 
@@ -101,6 +101,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8080)
     args = parser.parse_args()
     install_key_log()
+    if is_loopback_host(args.host):
+        # A server on loopback is for clients on this machine: it announces loopback only.
+        keep_ice_on_loopback()
     try:
         asyncio.run(serve(args.host, args.port))
     except OSError as err:

@@ -38,6 +38,8 @@ from gst_webrtc import (  # noqa: E402
     GstWebRTC,
     WebRTCError,
     description,
+    is_loopback_url,
+    keep_ice_on_loopback,
     make_webrtcbin,
     run_promise,
     stop_pipeline,
@@ -648,6 +650,8 @@ def main(argv):
     if opts.test == 1 and not (Gst.ElementFactory.find("sctpenc") and Gst.ElementFactory.find("sctpdec")):
         log("error: unsupported: this GStreamer has no sctpenc/sctpdec (gst-plugins-bad sctp): webrtcbin opens no data channels")
         return 127
+    if is_loopback_url(opts.url):
+        keep_ice_on_loopback()
     watch = Stopwatch()
     # Whatever hangs (a stuck state change, a blocked socket), we still exit 1.
     watchdog = threading.Timer(opts.timeout + CLOSE_SECONDS + 1.0, _watchdog, args=(opts.timeout,))

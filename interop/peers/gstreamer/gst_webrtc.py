@@ -7,10 +7,12 @@ running a GLib main loop.
 
 import ctypes
 import ctypes.util
+import ipaddress
 import re
 import sys
 import threading
 import time
+from urllib.parse import urlsplit
 
 try:
     import gi
@@ -46,6 +48,53 @@ GATHER_LIMIT_SECONDS = 3.0
 JITTER_MS = 20
 
 
+# Set by keep_ice_on_loopback(): every webrtcbin made afterwards gathers loopback only.
+_loopback_only = False
+
+
+def is_loopback_host(host):
+    host = (host or "").strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def is_loopback_url(url):
+    return is_loopback_host(urlsplit(url).hostname)
+
+
+def keep_ice_on_loopback():
+    """Gather 127.0.0.1 and ::1 only from now on: the other peer is on this machine, reached
+    on loopback, and this machine's other addresses must carry none of a test's packets."""
+    global _loopback_only
+    _loopback_only = True
+
+
+def _add_local_addresses(agent, addresses):
+    """nice_agent_add_local_address: with any set, libnice gathers those alone instead of
+    every interface's. Through ctypes: Debian ships no Nice typelib."""
+    nice = ctypes.CDLL(ctypes.util.find_library("nice") or "libnice.so.10")
+    nice.nice_address_new.restype = ctypes.c_void_p
+    nice.nice_address_set_from_string.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+    nice.nice_address_set_from_string.restype = ctypes.c_int
+    nice.nice_agent_add_local_address.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+    nice.nice_agent_add_local_address.restype = ctypes.c_int
+    nice.nice_address_free.argtypes = [ctypes.c_void_p]
+    ctypes.pythonapi.PyCapsule_GetPointer.restype = ctypes.c_void_p
+    ctypes.pythonapi.PyCapsule_GetPointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
+    pointer = ctypes.pythonapi.PyCapsule_GetPointer(agent.__gpointer__, None)
+    for text in addresses:
+        address = nice.nice_address_new()
+        try:
+            if not nice.nice_address_set_from_string(address, text.encode()) or not nice.nice_agent_add_local_address(pointer, address):
+                raise WebRTCError(f"libnice did not take the local address {text}")
+        finally:
+            nice.nice_address_free(address)
+
+
 class WebRTCError(Exception):
     """A negotiation step failed; the message is a one-line reason."""
 
@@ -68,6 +117,8 @@ def make_webrtcbin(name="webrtc"):
     # without a DTLS close, so its session can be torn down. (consent-freshness
     # would be the RFC 7675 way, but libnice only takes it at construction.)
     agent.set_property("keepalive-conncheck", True)
+    if _loopback_only:
+        _add_local_addresses(agent, ["127.0.0.1", "::1"])
     return webrtc
 
 

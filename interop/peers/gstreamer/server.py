@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from echo_session import EchoSession, log  # noqa: E402
-from gst_webrtc import WebRTCError, parse_sdp  # noqa: E402
+from gst_webrtc import WebRTCError, is_loopback_host, keep_ice_on_loopback, parse_sdp  # noqa: E402
 
 MAX_BODY_BYTES = 1 << 20
 
@@ -134,6 +134,9 @@ def main():
     parser.add_argument("--host", default="0.0.0.0")
     parser.add_argument("--port", type=int, default=8080)
     args = parser.parse_args()
+    if is_loopback_host(args.host):
+        # A server on loopback is for clients on this machine: it announces loopback only.
+        keep_ice_on_loopback()
 
     sessions = Sessions()
     OfferHandler.sessions = sessions

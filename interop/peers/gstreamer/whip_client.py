@@ -32,6 +32,8 @@ from gst_webrtc import (  # noqa: E402
     GstWebRTC,
     WebRTCError,
     description,
+    is_loopback_url,
+    keep_ice_on_loopback,
     make_webrtcbin,
     run_promise,
     stop_pipeline,
@@ -134,6 +136,8 @@ def main(argv):
     parser.add_argument("--seconds", type=float, default=5.0, help="how long to publish once connected")
     parser.add_argument("--timeout", type=float, default=15.0, help="give up on connecting after this long")
     opts = parser.parse_args(argv)
+    if is_loopback_url(opts.url):
+        keep_ice_on_loopback()
     try:
         publish(opts)
     except Failure as failure:

@@ -22,7 +22,7 @@ import type { MediaKind } from '../../sdp/description.js';
 import { writeTrickleFragment } from '../../sdp/sdpfrag-writer.js';
 import { describePair } from '../../engines/engine.js';
 import { ClientError } from '../client-error.js';
-import { closePeer } from '../connect.js';
+import { closePeer, networkFor } from '../connect.js';
 import { Deadline } from '../deadline.js';
 import { httpRequest, type HttpResponse } from '../http-request.js';
 import { WHIP_ITEMS, WhipItems, describeResponse, type WhipItem } from './items.js';
@@ -114,7 +114,7 @@ class WhipCheck {
       video: this.options.video,
       direction: 'sendonly',
       gatherTimeoutMs: Math.min(2_000, this.options.timeoutMs),
-      network: this.options.network,
+      network: networkFor(url, this.options.network),
       log: this.options.log,
     });
     this.#peers.push(peer);
@@ -311,7 +311,7 @@ class WhipCheck {
     const id = new URL(resource).pathname.split('/').filter(Boolean).pop() ?? '';
     const url = new URL(this.options.whep!.replaceAll('{id}', encodeURIComponent(id)), this.options.url).toString();
     const engine = await loadClientEngine(this.options.engine);
-    const viewer = engine.createClientPeer({ audio: this.options.audio, video: this.options.video, direction: 'recvonly', gatherTimeoutMs: 2_000, network: this.options.network, log: this.options.log });
+    const viewer = engine.createClientPeer({ audio: this.options.audio, video: this.options.video, direction: 'recvonly', gatherTimeoutMs: 2_000, network: networkFor(this.options.url, this.options.network), log: this.options.log });
     this.#peers.push(viewer);
     const states = watchStates(viewer);
     const offer = await this.#deadline.race('the WHEP offer', viewer.createOffer());

@@ -8,6 +8,9 @@ import { candidateInfo } from '../kit/ice.js';
 export function rtcConfig(network: NetworkOptions = {}, extra: Partial<RtcConfig> = {}): RtcConfig {
   const config: RtcConfig = { iceServers: (network.iceServers ?? []).map(toRtcIceServer), ...extra };
   if (network.relayOnly) config.iceTransportPolicy = 'relay';
+  // libjuice bound to one address gathers that address alone (IPv4 loopback: libjuice has one
+  // socket, and 127.0.0.1 is what every client on this machine reaches).
+  if (network.loopbackOnly) config.bindAddress = '127.0.0.1';
   if (network.udpMux !== undefined) {
     // libjuice's mux: every agent of the process shares the one port, told apart by ufrag.
     config.enableIceUdpMux = true;

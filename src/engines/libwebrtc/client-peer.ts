@@ -8,6 +8,7 @@
 import sdpTransform from 'sdp-transform';
 import { CLIENT_PAYLOAD_TYPES, type CandidatePair, type ClientDataChannel, type ClientMedia, type ClientPeer, type ClientPeerOptions, type IceState, type LegMediaStats, type MediaLeg, type PeerState, type TransportFacts } from '../engine.js';
 import type { MediaKind, SessionDescription } from '../../sdp/description.js';
+import { keepLoopbackCandidates } from '../../sdp/loopback-only.js';
 import { known, unknown } from '../kit/facts.js';
 import { waitForGathering } from '../kit/gathering.js';
 import { toMessage } from '../kit/messages.js';
@@ -59,8 +60,12 @@ class LibwebrtcClient implements ClientPeer {
     await this.#pc.setLocalDescription(await this.#pc.createOffer());
     await waitForGathering(gatheringComplete(this.#pc), this.#options.gatherTimeoutMs, this.#log, 'offer');
     if (this.#closed) throw new Error('the client peer was closed while gathering candidates');
-    const sdp = this.#pc.localDescription?.sdp;
-    if (!sdp) throw new Error('libwebrtc produced no offer');
+    const gathered = this.#pc.localDescription?.sdp;
+    if (!gathered) throw new Error('libwebrtc produced no offer');
+    // libwebrtc gathers every interface and takes no filter: loopback only is the offer's, at least
+    // (its sockets on other addresses still check the server's loopback candidates; see
+    // NetworkOptions.loopbackOnly).
+    const sdp = this.#options.network?.loopbackOnly ? keepLoopbackCandidates(gathered) : gathered;
     for (const leg of this.#legs) leg.readOffer(sdp);
     return { type: 'offer', sdp };
   }

@@ -103,7 +103,7 @@ export class NativeEchoPeer implements EchoPeer {
         plane,
         offer: offer.parsed,
         sockets,
-        candidates: hostCandidates(sockets),
+        candidates: hostCandidates(sockets, undefined, { loopbackOnly: options.network?.loopbackOnly }),
         admitDataChannel: options.admitDataChannel,
         onChannelsClosed: () => this.#channelsClosed(),
         onState: (state) => this.#onState(state),

@@ -17,6 +17,23 @@ export function peerConfig(network: NetworkOptions = {}, { ipv6 }: { ipv6: boole
     icePortRange: network.portRange ? [network.portRange.min, network.portRange.max] : undefined,
     iceUseIpv6: ipv6,
     iceUseLinkLocalAddress: false,
+    ...(network.loopbackOnly ? loopbackOnly(ipv6) : {}),
+  };
+}
+
+/**
+ * werift gathers the non-internal interfaces' addresses of each family it uses (lib/ice/src/ice.js
+ * gatherCandidates, getHostAddresses) and then adds `iceAdditionalHostAddresses`; with neither
+ * family on, those additional ones are all it announces. Its sockets are bound to the same
+ * loopback addresses (`iceInterfaceAddresses`), so no check leaves from another interface's
+ * address either.
+ */
+function loopbackOnly(ipv6: boolean): Partial<RTCPeerConnectionConfig> {
+  return {
+    iceUseIpv4: false,
+    iceUseIpv6: false,
+    iceAdditionalHostAddresses: ipv6 ? ['::1', '127.0.0.1'] : ['127.0.0.1'],
+    iceInterfaceAddresses: { udp4: '127.0.0.1', udp6: '::1' },
   };
 }
 

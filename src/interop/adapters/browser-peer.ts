@@ -43,8 +43,12 @@ export function browserPeer(browser: BrowserName, label: string): InteropPeer {
     client: {
       // A browser launch takes a few hundred ms (Chromium) to a few seconds (Firefox), more on a busy machine.
       timeoutMs: 20_000,
-      // Both take ICE servers and relay only (iceTransportPolicy) in the page.
-      networks: ['direct', 'nat', 'relay', 'server-nat', 'server-outbound'],
+      // Both take ICE servers and relay only (iceTransportPolicy) in the page. Not direct: neither
+      // gathers loopback (Chromium's network list leaves it out; Firefox 153 ignored
+      // media.peerconnection.ice.loopback and force_interface here), so on this machine's own
+      // stack they check a loopback server from eth0's addresses and need answers sent there,
+      // which test traffic must not. The namespaced networks run them.
+      networks: ['nat', 'relay', 'server-nat', 'server-outbound'],
       run: ({ url, test, timeoutMs, server, root, site, env }) => {
         const args = [main(root), '--browser', browser, '-s', url, '-t', String(test), '--timeout', String(timeoutMs / 1000), '--json', ...iceServerArgs(site)];
         if (server.quirks.videoOnly) args.push('--no-audio');

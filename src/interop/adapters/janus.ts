@@ -29,6 +29,10 @@ export const janusPeer: InteropPeer = {
     return { available: true, version: await debianVersion('janus') };
   },
   server: {
+    // Not direct: Janus gathers every interface but loopback (ice_enforce_list did not take
+    // 127.0.0.1 here), so on this machine's own stack its answers send clients to eth0's
+    // addresses, which test traffic must not reach (and our clients, on loopback only, cannot).
+    networks: ['nat', 'relay', 'server-outbound'],
     start: (port, root, site, options) =>
       startServerProcess(process.execPath, [join(root, 'dist', 'interop', 'janus', 'main.js'), '--host', site.serverListen, '--port', String(port)], { root, port, site, env: options?.env }),
   },

@@ -25,7 +25,7 @@ func Run(opts Options) (err error) {
 
 	hold := newHoldBack()
 	sctpLogs := newSCTPWatch()
-	api, err := peer.NewAPIWith(peer.APIOptions{Innermost: []interceptor.Factory{holdBackFactory{hold}}, LoggerFactory: sctpLogs})
+	api, err := peer.NewAPIWith(peer.APIOptions{Innermost: []interceptor.Factory{holdBackFactory{hold}}, LoggerFactory: sctpLogs, LoopbackOnly: peer.IsLoopbackURL(opts.URL)})
 	if err != nil {
 		return fail(ReasonInternal, "pion API: %v", err)
 	}

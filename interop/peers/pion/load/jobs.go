@@ -12,11 +12,16 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v3"
+
+	"webrtcecho/pion/peer"
 )
 
 // Worker answers the coordinator's jobs; the echo and idle sessions live between jobs.
 type Worker struct {
-	api  *webrtc.API
+	// One API (and UDP mux) per kind of server address, made on first use: loopback only for a
+	// server at a loopback URL (NewAPI).
+	apis map[bool]*webrtc.API
+	apiM sync.Mutex
 	out  *json.Encoder
 	outM sync.Mutex
 	echo EchoSessions
@@ -26,11 +31,7 @@ type Worker struct {
 // Serve reads one JSON request per line until stdin closes (the coordinator went away), then
 // closes every session.
 func Serve(in io.Reader, out io.Writer) error {
-	api, err := NewAPI()
-	if err != nil {
-		return err
-	}
-	w := &Worker{api: api, out: json.NewEncoder(out)}
+	w := &Worker{apis: map[bool]*webrtc.API{}, out: json.NewEncoder(out)}
 	scanner := bufio.NewScanner(in)
 	scanner.Buffer(make([]byte, 1<<20), 1<<20)
 	var running sync.WaitGroup
@@ -75,26 +76,56 @@ func (w *Worker) handle(r Request) {
 	w.send(message{ID: r.ID, Type: "done", Result: raw})
 }
 
+// apiFor is the API for sessions with the server at rawURL.
+func (w *Worker) apiFor(rawURL string) (*webrtc.API, error) {
+	loopback := peer.IsLoopbackURL(rawURL)
+	w.apiM.Lock()
+	defer w.apiM.Unlock()
+	if api, ok := w.apis[loopback]; ok {
+		return api, nil
+	}
+	api, err := NewAPI(loopback)
+	if err != nil {
+		return nil, err
+	}
+	w.apis[loopback] = api
+	return api, nil
+}
+
 func (w *Worker) run(job Job, progress func(done, failed int)) (any, error) {
+	switch job.Kind {
+	case "connect", "echo-open", "idle-open", "datachannel":
+		api, err := w.apiFor(job.Plan.URL)
+		if err != nil {
+			return nil, err
+		}
+		return w.open(api, job, progress), nil
+	}
 	switch job.Kind {
 	case "warmup":
 		return map[string]string{"engine": "pion"}, nil
-	case "connect":
-		return runConnect(w.api, job, progress), nil
-	case "echo-open":
-		return w.echo.open(w.api, job, progress), nil
 	case "echo-step":
 		return w.echo.step(job), nil
 	case "echo-close":
 		return w.echo.close(), nil
-	case "idle-open":
-		return w.idle.add(w.api, job, progress), nil
 	case "idle-close":
 		return w.idle.release(), nil
-	case "datachannel":
-		return runDataChannel(w.api, job, progress), nil
 	}
 	return nil, fmt.Errorf("unknown job %q", job.Kind)
+}
+
+// open runs the jobs that open sessions.
+func (w *Worker) open(api *webrtc.API, job Job, progress func(done, failed int)) any {
+	switch job.Kind {
+	case "connect":
+		return runConnect(api, job, progress)
+	case "echo-open":
+		return w.echo.open(api, job, progress)
+	case "idle-open":
+		return w.idle.add(api, job, progress)
+	default: // "datachannel"
+		return runDataChannel(api, job, progress)
+	}
 }
 
 // runConnect opens `count` sessions, `concurrency` at a time, each closed once its first echo is back.

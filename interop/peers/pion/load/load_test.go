@@ -17,7 +17,7 @@ import (
 // TestJobsAgainstThePionServer drives the worker through its stdin/stdout protocol: sessions
 // connect, echo RTP and are closed.
 func TestJobsAgainstThePionServer(t *testing.T) {
-	api, err := peer.NewAPI()
+	api, err := peer.NewAPIWith(peer.APIOptions{LoopbackOnly: true}) // tests stay on loopback
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,8 @@ import (
 	"github.com/pion/ice/v2"
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v3"
+
+	"webrtcecho/pion/peer"
 )
 
 // Payload type and codec the bench offers: one sendrecv VP8 section, as the Node worker does.
@@ -37,7 +39,10 @@ const receiveBuffer = 4 << 20
 // NewAPI is pion with VP8 only and no interceptors: nothing runs per packet but SRTP. Every
 // session shares one UDP socket per local address (pion's ICE UDP mux) with a large receive
 // buffer, unless PION_LOAD_NO_MUX is set (then each session has its own socket, 208 KiB).
-func NewAPI() (*webrtc.API, error) {
+//
+// loopbackOnly (a server on this machine, at a loopback URL): gather 127.0.0.1 only, so no check,
+// media or DTLS of the load goes to this machine's other addresses.
+func NewAPI(loopbackOnly bool) (*webrtc.API, error) {
 	media := &webrtc.MediaEngine{}
 	feedback := []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}}
 	if err := media.RegisterCodec(webrtc.RTPCodecParameters{
@@ -49,19 +54,27 @@ func NewAPI() (*webrtc.API, error) {
 	settings := webrtc.SettingEngine{}
 	settings.SetIncludeLoopbackCandidate(true)
 	settings.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	if loopbackOnly {
+		settings.SetIPFilter(peer.IsLoopbackIP)
+	}
 	if os.Getenv("PION_LOAD_NO_MUX") == "" {
-		mux, err := ice.NewMultiUDPMuxFromPort(0,
+		muxOptions := []ice.UDPMuxFromPortOption{
 			ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4),
 			ice.UDPMuxFromPortWithLoopback(),
 			ice.UDPMuxFromPortWithReadBufferSize(receiveBuffer),
-			ice.UDPMuxFromPortWithWriteBufferSize(receiveBuffer))
+			ice.UDPMuxFromPortWithWriteBufferSize(receiveBuffer),
+		}
+		if loopbackOnly {
+			muxOptions = append(muxOptions, ice.UDPMuxFromPortWithIPFilter(peer.IsLoopbackIP))
+		}
+		mux, err := ice.NewMultiUDPMuxFromPort(0, muxOptions...)
 		if err != nil {
 			return nil, err
 		}
 		settings.SetICEUDPMux(mux)
 	}
-	// Every interface, as pion's own client gathers (peer.NewAPI): with loopback alone, servers
-	// that leave loopback out of their candidates (libdatachannel) took ~1 s to connect.
+	// Otherwise every interface, as pion's own client gathers (peer.NewAPI): with loopback alone,
+	// servers that leave loopback out of their candidates took ~1 s to connect.
 	return webrtc.NewAPI(webrtc.WithMediaEngine(media), webrtc.WithSettingEngine(settings)), nil
 }
 

@@ -3,6 +3,10 @@
 package peer
 
 import (
+	"net"
+	"net/url"
+	"strings"
+
 	"github.com/pion/interceptor"
 	"github.com/pion/logging"
 	"github.com/pion/webrtc/v3"
@@ -15,6 +19,9 @@ type APIOptions struct {
 	Innermost []interceptor.Factory
 	// Loggers for pion's own logs; nil is pion's default.
 	LoggerFactory logging.LoggerFactory
+	// Gather loopback addresses only (127.0.0.1): the other side is on this machine, reached on
+	// loopback, and this machine's other addresses must carry none of a test's packets.
+	LoopbackOnly bool
 }
 
 // NewAPI builds a pion API with the default codecs and interceptors (NACK, RTCP
@@ -45,6 +52,9 @@ func NewAPIWith(opts APIOptions) (*webrtc.API, error) {
 	// Interop runs on one machine: 127.0.0.1 is the shortest path, and pion leaves
 	// it out unless asked.
 	settings.SetIncludeLoopbackCandidate(true)
+	if opts.LoopbackOnly {
+		settings.SetIPFilter(IsLoopbackIP)
+	}
 	// UDP over IPv4 only: gathering is faster and every peer we test speaks it.
 	settings.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 
@@ -53,4 +63,42 @@ func NewAPIWith(opts APIOptions) (*webrtc.API, error) {
 		webrtc.WithInterceptorRegistry(registry),
 		webrtc.WithSettingEngine(settings),
 	), nil
+}
+
+// IsLoopbackIP says whether ip is 127.0.0.0/8 or ::1 (pion's IP filter for LoopbackOnly).
+func IsLoopbackIP(ip net.IP) bool { return ip.IsLoopback() }
+
+// IsLoopbackHost says whether host (an address, "localhost", with or without brackets) is loopback.
+func IsLoopbackHost(host string) bool {
+	host = strings.Trim(host, "[]")
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// IsLoopbackURL says whether the host of rawURL is loopback: a server on this machine, to be
+// reached on loopback only.
+func IsLoopbackURL(rawURL string) bool {
+	u, err := url.Parse(rawURL)
+	return err == nil && IsLoopbackHost(u.Hostname())
+}
+
+// KeepLoopbackCandidates drops the candidate lines of sdp whose address is not loopback: a
+// loopback-only peer must not check (send to) another interface's address a client offers.
+// A client reached only through its checks still connects (peer-reflexive, from loopback).
+func KeepLoopbackCandidates(sdp string) string {
+	lines := strings.SplitAfter(sdp, "\n")
+	kept := lines[:0]
+	for _, line := range lines {
+		if strings.HasPrefix(line, "a=candidate:") {
+			fields := strings.Fields(line)
+			if len(fields) < 5 || !IsLoopbackHost(fields[4]) {
+				continue
+			}
+		}
+		kept = append(kept, line)
+	}
+	return strings.Join(kept, "")
 }

@@ -18,7 +18,7 @@ import (
 // newEchoServer runs the real handler on a loopback port.
 func newEchoServer(t *testing.T) (*server.Sessions, string) {
 	t.Helper()
-	api, err := peer.NewAPI()
+	api, err := peer.NewAPIWith(peer.APIOptions{LoopbackOnly: true}) // tests stay on loopback
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,15 +6,19 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v3"
+
+	"webrtcecho/pion/peer"
 )
 
 // Sessions owns every live session: a session unregisters itself when it closes,
 // and CloseAll releases what is left at shutdown.
 type Sessions struct {
-	api    *webrtc.API
-	nextID atomic.Int64
-	mu     sync.Mutex
-	live   map[int64]*Session
+	api *webrtc.API
+	// LoopbackOnly: the server listens on loopback; offers' other candidates are not checked.
+	LoopbackOnly bool
+	nextID       atomic.Int64
+	mu           sync.Mutex
+	live         map[int64]*Session
 }
 
 // NewSessions creates an empty registry whose sessions are built with api.
@@ -25,6 +29,9 @@ func NewSessions(api *webrtc.API) *Sessions {
 // Answer creates a session for offer and returns its complete answer.
 func (r *Sessions) Answer(offer webrtc.SessionDescription) (*webrtc.SessionDescription, error) {
 	id := r.nextID.Add(1)
+	if r.LoopbackOnly {
+		offer.SDP = peer.KeepLoopbackCandidates(offer.SDP)
+	}
 	s, err := newSession(r.api, id, offer, r.forget)
 	if err != nil {
 		return nil, err

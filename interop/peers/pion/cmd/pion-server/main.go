@@ -27,11 +27,13 @@ func main() {
 	log.SetOutput(os.Stderr)
 	log.SetFlags(log.Lmicroseconds)
 
-	api, err := peer.NewAPI()
+	// A server listening on loopback is for clients on this machine: it announces loopback only.
+	api, err := peer.NewAPIWith(peer.APIOptions{LoopbackOnly: peer.IsLoopbackHost(*host)})
 	if err != nil {
 		log.Fatalf("pion API: %v", err)
 	}
 	sessions := server.NewSessions(api)
+	sessions.LoopbackOnly = peer.IsLoopbackHost(*host)
 	listener, err := net.Listen("tcp", net.JoinHostPort(*host, strconv.Itoa(*port)))
 	if err != nil {
 		log.Fatalf("listen: %v", err)

@@ -35,6 +35,8 @@ type endpoint struct {
 	mu       sync.Mutex
 	next     int
 	sessions map[string]*session
+	// The endpoint listens on loopback: offers' other candidates are not checked.
+	loopbackOnly bool
 }
 
 func main() {
@@ -42,11 +44,12 @@ func main() {
 	port := flag.Int("port", 0, "TCP port (0 picks a free one)")
 	flag.Parse()
 	log.SetOutput(os.Stderr)
-	api, err := peer.NewAPI()
+	// A server listening on loopback is for clients on this machine: it announces loopback only.
+	api, err := peer.NewAPIWith(peer.APIOptions{LoopbackOnly: peer.IsLoopbackHost(*host)})
 	if err != nil {
 		log.Fatalf("pion API: %v", err)
 	}
-	e := &endpoint{api: api, sessions: map[string]*session{}}
+	e := &endpoint{api: api, sessions: map[string]*session{}, loopbackOnly: peer.IsLoopbackHost(*host)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/whip", e.create)
 	mux.HandleFunc("/whip/", e.resource)
@@ -95,7 +98,11 @@ func (e *endpoint) create(w http.ResponseWriter, r *http.Request) {
 			s.packets.Add(1)
 		}
 	})
-	answer, err := answerOffer(pc, string(body))
+	offer := string(body)
+	if e.loopbackOnly {
+		offer = peer.KeepLoopbackCandidates(offer)
+	}
+	answer, err := answerOffer(pc, offer)
 	if err != nil {
 		pc.Close()
 		http.Error(w, err.Error(), http.StatusUnprocessableEntity)
