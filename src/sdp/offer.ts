@@ -76,6 +76,7 @@ function checkOfferSdp(sdp: string, limits: OfferLimits): ParsedSdp {
   checkCodecLines(lines);
   const session = sdpTransform.parse(sdp);
   typedCandidates(session);
+  textCredentials(session);
   const media = session.media ?? [];
   if (media.length === 0) throw EchoError.unparsableSdp('it has no media section (m=)');
   checkBundle(session.groups ?? [], media);
@@ -131,6 +132,18 @@ function checkCodecLines(lines: string[]): void {
 export function typedCandidates(session: ParsedSdp): void {
   const parts: Array<{ candidates?: Candidate[] }> = [session as { candidates?: Candidate[] }, ...session.media];
   for (const part of parts) if (part.candidates) part.candidates = part.candidates.map(asTyped);
+}
+
+/**
+ * ICE credentials as text: sdp-transform makes a number of a value that reads as one
+ * (`a=ice-ufrag:6018`, which werift writes now and then), and the native plane takes strings
+ * only. Lossless: a value whose number does not print back the same (`0207`, 22 digits) stays text.
+ */
+function textCredentials(session: ParsedSdp): void {
+  for (const part of [session, ...session.media] as Array<{ iceUfrag?: unknown; icePwd?: unknown }>) {
+    if (part.iceUfrag !== undefined) part.iceUfrag = String(part.iceUfrag);
+    if (part.icePwd !== undefined) part.icePwd = String(part.icePwd);
+  }
 }
 
 /** A line the grammar cannot read counts as one of its own: it still costs the stack a line. */

@@ -10,6 +10,7 @@ import { OFFER_LIMIT_DEFAULTS, parseOfferBody } from '../../src/sdp/offer.js';
 import { ROOT } from '../helpers/cli.js';
 import { realOffer, shapedOffer } from '../helpers/offer-shapes.js';
 import { postJson, startTestServer } from '../helpers/server.js';
+import { TESTED_ENGINES } from '../helpers/engines.js';
 
 const REAL_OFFERS = readdirSync(`${ROOT}testdata/offers`).map((file) => file.replace(/\.json$/, ''));
 
@@ -117,4 +118,19 @@ test('over HTTP: each refusal gets its status and code, the limits are the serve
   const response = await postJson(url, shapedOffer({ audio: 2, video: 2, candidatesPerSection: 2 }));
   assert.equal(response.status, 200, 'an offer at the limits is answered');
   await response.json();
+});
+
+test('ICE credentials that read as numbers stay text (a=ice-ufrag:6018, werift writes such): parsed as strings, and every engine answers them (the native engine answered 500)', async (t) => {
+  const digits = editSdp('werift-media', (sdp) => sdp.replace(/a=ice-ufrag:.*/g, 'a=ice-ufrag:6018').replace(/a=ice-pwd:.*/g, 'a=ice-pwd:1234567890123456789012'));
+  const parsed = parseOfferBody(digits).parsed;
+  for (const part of [parsed, ...parsed.media] as Array<{ iceUfrag?: unknown; icePwd?: unknown }>) {
+    if (part.iceUfrag !== undefined) assert.equal(part.iceUfrag, '6018');
+    if (part.icePwd !== undefined) assert.equal(part.icePwd, '1234567890123456789012');
+  }
+  for (const engine of TESTED_ENGINES) {
+    const server = await startTestServer(t, engine);
+    const response = await postJson(`${server.url}/offer`, digits);
+    assert.equal(response.status, 200, `${engine}: ${await response.text()}`);
+    await server.close();
+  }
 });
