@@ -28,6 +28,8 @@ import { DIRECT } from '../../net/namespaces.js';
 
 const run = promisify(execFile);
 const CAPTURE_READY_MS = 10_000;
+/** The captured direct network's one address that is not loopback (its namespace's own). */
+const CAPTURE_ADDRESS = '10.79.0.1';
 
 export const CAPTURE_FILE = 'capture.pcapng';
 export const KEYS_FILE = 'keys.log';
@@ -70,9 +72,8 @@ async function findWhyUnavailable(): Promise<string | undefined> {
 }
 
 /**
- * The direct network in a namespace of its own, for a captured run: server and client on its
- * 127.0.0.1, and a veth with a private address (and the default route, which
- * Chromium needs to gather at all) for the peers that never use loopback.
+ * The direct network in a namespace of its own, for a captured run: server and client on a
+ * veth's private address (with the default route, which Chromium needs to gather at all).
  */
 export async function isolatedDirectSite(tag: string): Promise<Site> {
   const ns = `we-${tag}-d`;
@@ -85,7 +86,7 @@ export async function isolatedDirectSite(tag: string): Promise<Site> {
     await ip('-n', ns, 'link', 'set', 'lo', 'up');
     // A veth pair with both ends inside (this kernel may have no `dummy` module): an address that is not loopback.
     await ip('-n', ns, 'link', 'add', 'echo0', 'type', 'veth', 'peer', 'name', 'echo1');
-    await ip('-n', ns, 'addr', 'add', '10.79.0.1/24', 'dev', 'echo0');
+    await ip('-n', ns, 'addr', 'add', `${CAPTURE_ADDRESS}/24`, 'dev', 'echo0');
     await ip('-n', ns, 'link', 'set', 'echo1', 'up');
     await ip('-n', ns, 'link', 'set', 'echo0', 'up');
     await ip('-n', ns, 'route', 'add', 'default', 'dev', 'echo0');
@@ -99,7 +100,9 @@ export async function isolatedDirectSite(tag: string): Promise<Site> {
     throw err;
   }
   const exec = ['ip', 'netns', 'exec', ns];
-  return { ...DIRECT, clientExec: exec, serverExec: exec, remove };
+  // The server at 10.79.0.1, not 127.0.0.1: a server or client on loopback keeps its ICE on
+  // loopback (serve --ice-addresses), whose UDP is dropped here. The namespace is the run's own.
+  return { ...DIRECT, serverListen: CAPTURE_ADDRESS, serverHost: CAPTURE_ADDRESS, serveArgs: [], clientExec: exec, serverExec: exec, remove };
 }
 
 function nftIn(namespace: string, ruleset: string): Promise<void> {
