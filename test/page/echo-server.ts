@@ -58,7 +58,11 @@ export async function startEchoServer(engine: string): Promise<RunningEchoServer
   if (!existsSync(builtPage)) throw new Error(`${builtPage} is missing: run \`npm run build:page\` first`);
 
   const port = await freePort();
-  const child = spawn(process.execPath, [cli, 'serve', '--host', '127.0.0.1', '--port', String(port), '--engine', engine, '--drain-timeout', '0'], {
+  // ICE on every interface, not only loopback: the browsers gather no loopback and Firefox checks
+  // no loopback candidate, and the TURN test's coturn is on this machine's own address. These page
+  // tests are the ones still on this machine's own stack (moving them into namespaces, as the
+  // browser suites were, is open).
+  const child = spawn(process.execPath, [cli, 'serve', '--host', '127.0.0.1', '--port', String(port), '--engine', engine, '--drain-timeout', '0', '--ice-addresses', 'all'], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
