@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runCell } from '../../src/interop/matrix.js';
 import { ourPeers } from '../../src/interop/adapters/ours.js';
-import { runClientProcess } from '../../src/interop/adapters/spawn-peer.js';
+import { runClientProcess, startServerProcess } from '../../src/interop/adapters/spawn-peer.js';
 import { DEFAULT_CLIENT_NETWORKS, type InteropPeer } from '../../src/interop/peer.js';
 import { failureText } from '../../src/interop/report/summary.js';
 import { ROOT } from '../helpers/cli.js';
@@ -89,4 +89,20 @@ test("a native server's cell carries the server's own sub-checks (its session-co
   const markdown = renderMarkdown({ startedAt: '', durationMs: 0, tests: [1], networks: ['direct'], repeat: 1, capture: false, servers: ['native'], clients: ['libdatachannel'], peers: [], cells: [cell], ourMissing: [] });
   assert.match(markdown, /Server sub-checks of these cells[\s\S]*\| native → libdatachannel \| ✅ \| ✅ \| ✅ \|/);
   assert.match(renderHtml({ startedAt: '', durationMs: 0, tests: [1], networks: ['direct'], repeat: 1, capture: false, servers: ['native'], clients: ['libdatachannel'], peers: [], cells: [cell], ourMissing: [] }), /Server sub-checks \(what the server&#39;s own stack says\)|Server sub-checks \(what the server's own stack says\)/);
+});
+
+test("a server that exits before it listens fails the cell as server-start, with the server's own last line", { timeout: 30_000 }, async () => {
+  const script = `console.error('starting'); console.error('Error: listen EADDRINUSE: address already in use 127.0.0.1:8080'); process.exit(1);`;
+  const broken: InteropPeer = {
+    name: 'broken-server',
+    ours: false,
+    label: 'broken-server',
+    detect: async () => ({ available: true }),
+    server: { start: (port, root, site) => startServerProcess(process.execPath, ['-e', script], { root, port, site }) },
+  };
+  const client = scriptedClient('unused', ['ok test 0'], 0);
+  const cell = await runCell(broken, client, 0, 'direct', { root: ROOT, timeoutMs: 5_000 }, 'cells-server-start');
+  assert.equal(cell.status, 'fail');
+  assert.equal(cell.reason, 'server-start');
+  assert.match(cell.message ?? '', /exited \(code 1\).*; it said: Error: listen EADDRINUSE: address already in use 127\.0\.0\.1:8080$/);
 });

@@ -24,9 +24,16 @@ export async function startServerProcess(
     await server.waitFor(options.ready ?? /^listening (\d+)/m, SERVER_READY_MS);
   } catch (err) {
     await server.stop();
-    throw new ServerStartError(`did not start: ${(err as Error).message}`, server);
+    // The server's own last words (EADDRINUSE, a refused option): the cell's reason is often all a CI log keeps.
+    const said = lastLine(server.stderr()) ?? lastLine(server.stdout());
+    throw new ServerStartError(`did not start: ${(err as Error).message}${said ? `; it said: ${said}` : ''}`, server);
   }
   return { url: `http://${options.site.serverHost}:${options.port}/offer`, process: server, startMs: Math.round(performance.now() - started) };
+}
+
+function lastLine(text: string): string | undefined {
+  const line = text.trimEnd().split('\n').at(-1)?.trim();
+  return line ? line.slice(0, 300) : undefined;
 }
 
 export class ServerStartError extends Error {
