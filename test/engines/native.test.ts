@@ -28,7 +28,7 @@ test('its own stack says what it took, and the session logs it with the selected
   const { log: captured, lines } = capturingLogger('info');
   const server = await startTestServer(t, 'native', { log: captured });
   for (const [client, role] of [['werift', 'client'], ['libdatachannel', 'server']] as const) {
-    const run = await runCli(['client', '-s', `${server.url}/offer`, '-t', '0', '--engine', client, '--json', '--timeout', '15'], 30_000);
+    const run = await runCli(['client', '-s', `${server.url}/offer`, '-t', '0', '--media', '--engine', client, '--json', '--timeout', '15'], 30_000);
     assert.equal(run.code, 0, run.stderr);
     await eventually(() => lines.filter((l) => l.event === 'session-connected').length >= (role === 'client' ? 1 : 2), STEP_TIMEOUT_MS, 'session-connected');
     const line = lines.filter((l) => l.event === 'session-connected').at(-1)!;
