@@ -60,27 +60,33 @@ async function runInNamespaces(ns: NamespacePair, browser: BrowserName, engine: 
   }
 }
 
+/** Two network namespaces for the tests of one describe: made before them, removed after; the getter reads them in a test. */
+function suiteNamespaces(tag: string): () => NamespacePair {
+  let namespaces: NamespacePair | undefined;
+  before(async () => {
+    namespaces = await createNamespacePair(`${tag}${process.pid}`);
+  });
+  after(async () => {
+    await namespaces?.remove();
+  });
+  return () => namespaces!;
+}
+
 /** Tests 0 and 1 of `browser` against every engine of ours, in two network namespaces of their own. */
 export async function describeBrowserClient(browser: BrowserName, tag: string): Promise<void> {
   const unavailable = (await namespacesUnavailable()) ?? browserMissing(browser);
   describe(`${browser} client against each echo server (in network namespaces)`, { skip: skipUnlessCi(unavailable), timeout: 600_000 }, () => {
-    let namespaces: NamespacePair;
-    before(async () => {
-      namespaces = await createNamespacePair(`${tag}${process.pid}`);
-    });
-    after(async () => {
-      await namespaces?.remove();
-    });
+    const namespaces = suiteNamespaces(tag);
     for (const [index, engine] of TESTED_ENGINES.entries()) {
       test(`test 0: the echoed camera video from the ${engine} server decodes in ${browser} (framesDecoded > 0)`, { timeout: 60_000 }, async () => {
-        const { result, logs } = await runInNamespaces(namespaces, browser, engine, 8080 + 2 * index, 0, false);
+        const { result, logs } = await runInNamespaces(namespaces(), browser, engine, 8080 + 2 * index, 0, false);
         assert.equal(result.ok, true, `${result.reason}: ${result.message}\n${logs}`);
         assert.ok((result.video?.framesDecoded ?? 0) > 0, 'frames decoded');
         assert.equal(typeof result.timings?.connected, 'number');
       });
 
       test(`test 1: the ${engine} server's data channel echoes the random string unchanged to ${browser}`, { timeout: 60_000 }, async () => {
-        const { result, logs } = await runInNamespaces(namespaces, browser, engine, 8081 + 2 * index, 1, false);
+        const { result, logs } = await runInNamespaces(namespaces(), browser, engine, 8081 + 2 * index, 1, false);
         assert.equal(result.ok, true, `${result.reason}: ${result.message}\n${logs}`);
         assert.ok(result.dataChannel?.sent && result.dataChannel.received === result.dataChannel.sent);
       });
@@ -103,17 +109,11 @@ export async function describeBrowserClient(browser: BrowserName, tag: string): 
 export async function describeBrowserMdns(browser: BrowserName, tag: string): Promise<void> {
   const unavailable = (await namespacesUnavailable()) ?? browserMissing(browser);
   describe(`${browser} mDNS host candidates (in network namespaces)`, { skip: skipUnlessCi(unavailable), timeout: 180_000 }, () => {
-    let namespaces: NamespacePair;
-    before(async () => {
-      namespaces = await createNamespacePair(`${tag}${process.pid}`);
-    });
-    after(async () => {
-      await namespaces?.remove();
-    });
+    const namespaces = suiteNamespaces(tag);
 
     for (const [index, engine] of TESTED_ENGINES.entries()) {
       test(`the ${engine} server connects to ${browser}'s .local candidates and echoes on the data channel`, { timeout: 60_000 }, async (t) => {
-        const { result, logs, serverStderr } = await runInNamespaces(namespaces, browser, engine, 8080 + index, 1, true);
+        const { result, logs, serverStderr } = await runInNamespaces(namespaces(), browser, engine, 8080 + index, 1, true);
         const local = result.candidates?.local ?? [];
         assert.ok(local.length > 0, `${browser} offered candidates\n${logs}`);
         assert.ok(
