@@ -42,6 +42,7 @@ bool EchoSession::allowRemote(const Endpoint& remote, const Endpoint& local, End
 }
 
 void EchoSession::selectRemote(const Endpoint& remote, const Endpoint& local) {
+  std::lock_guard<std::mutex> lock(dtlsMutex_);
   selected_ = remote;
   selectedLocal_ = local;
   if (!selectedLocal_.valid()) {
@@ -65,13 +66,18 @@ const sockaddr_storage* EchoSession::replyTo(socklen_t& size, const Endpoint*& s
 size_t EchoSession::onDatagram(PacketKind kind, uint8_t* data, size_t size, size_t capacity, const Endpoint& from,
                                const Endpoint& local) {
   // The client may move to another of our addresses (a check on another pair): follow it.
-  if (local.valid() && from == selected_) selectedLocal_ = local;
+  if (local.valid() && from == selected_ && local != selectedLocal_) {
+    std::lock_guard<std::mutex> lock(dtlsMutex_);
+    selectedLocal_ = local;
+  }
   switch (kind) {
-    case PacketKind::Dtls:
+    case PacketKind::Dtls: {
+      std::lock_guard<std::mutex> lock(dtlsMutex_);
       dtlsPeer_ = from;
       dtlsPeerLocal_ = local;
       dtls_.receive(data, size);
       return 0;
+    }
     case PacketKind::Rtp:
       return media_.onRtp(data, size, capacity);
     case PacketKind::Rtcp:
@@ -81,9 +87,23 @@ size_t EchoSession::onDatagram(PacketKind kind, uint8_t* data, size_t size, size
   }
 }
 
-bool EchoSession::sendApplicationData(const uint8_t* data, size_t size) { return dtls_.send(data, size); }
+size_t EchoSession::sendApplicationData(const std::vector<std::vector<uint8_t>>& records) {
+  std::lock_guard<std::mutex> lock(dtlsMutex_);
+  return dtls_.send(records);
+}
+
+int64_t EchoSession::dtlsTimeoutMs() const {
+  std::lock_guard<std::mutex> lock(dtlsMutex_);
+  return dtls_.timeoutMs();
+}
+
+void EchoSession::onDtlsTimeout() {
+  std::lock_guard<std::mutex> lock(dtlsMutex_);
+  dtls_.onTimeout();
+}
 
 void EchoSession::close() {
+  std::lock_guard<std::mutex> lock(dtlsMutex_);
   // A viewer says BYE for what it played before its close_notify, so the player knows at once.
   uint8_t bye[128];
   const size_t size = media_.writePlayedBye(bye, sizeof(bye));
@@ -93,6 +113,7 @@ void EchoSession::close() {
 }
 
 bool EchoSession::handshaking() const {
+  std::lock_guard<std::mutex> lock(dtlsMutex_);
   const DtlsState state = dtls_.state();
   return state == DtlsState::New || state == DtlsState::Connecting;
 }

@@ -1,11 +1,14 @@
 // One echo session on the data-plane thread: the remotes ICE allowed, the selected one, its
 // DTLS transport and its media echo. Created on the JavaScript thread, handed over by command,
-// and from then on touched by the data-plane thread only (its counters excepted).
+// and from then on touched by the data-plane thread only, with two exceptions: its counters, and
+// the application data JavaScript sends (sendApplicationData), which takes `dtlsMutex_` as every
+// use of the DTLS transport and every change of where the session sends does.
 #pragma once
 
 #include <sys/socket.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -68,7 +71,10 @@ class EchoSession : private DtlsListener, private MediaListener {
   void stopAnsweringIce() { answersIce_ = false; }
 
   /** Thread side: the socket it sends on, once the plane has placed it. */
-  void attach(UdpSocket* socket) { socket_ = socket; }
+  void attach(UdpSocket* socket) {
+    std::lock_guard<std::mutex> lock(dtlsMutex_);
+    socket_ = socket;
+  }
 
   /**
    * `local`: the local address the remote reaches (invalid: not known). True when it stopped
@@ -90,7 +96,14 @@ class EchoSession : private DtlsListener, private MediaListener {
    */
   const sockaddr_storage* replyTo(socklen_t& size, const Endpoint*& source) const;
 
-  bool sendApplicationData(const uint8_t* data, size_t size);
+  /**
+   * JavaScript thread: records of application data (SCTP packets), in order, protected and sent
+   * to the peer from the calling thread. An SCTP echo is a round trip through JavaScript; waking
+   * the data-plane thread to send it back would add a third thread hop (and its wait for a time
+   * slice on a busy machine) to every message. How many records went out (all unless DTLS is not
+   * connected or the socket refused one).
+   */
+  size_t sendApplicationData(const std::vector<std::vector<uint8_t>>& records);
   /** close_notify if connected; the plane frees the session right after. */
   void close();
 
@@ -108,8 +121,8 @@ class EchoSession : private DtlsListener, private MediaListener {
   /** A PLI (`keyframe`), else a NACK for `sequences`, to the client's source on section `mid`. */
   bool sendFeedback(const std::string& mid, bool keyframe, const std::vector<uint16_t>& sequences);
 
-  int64_t dtlsTimeoutMs() const { return dtls_.timeoutMs(); }
-  void onDtlsTimeout() { dtls_.onTimeout(); }
+  int64_t dtlsTimeoutMs() const;
+  void onDtlsTimeout();
   bool handshaking() const;
 
  private:
@@ -133,6 +146,12 @@ class EchoSession : private DtlsListener, private MediaListener {
   std::shared_ptr<SessionCounters> counters_;
   Fingerprint fingerprint_;
   std::vector<SrtpProfile> profiles_;
+  /**
+   * Held by whichever thread uses `dtls_` (OpenSSL's SSL object is not thread-safe) or changes
+   * where sendToPeer sends (`selected*_`, `dtlsPeer*_`, `socket_`); the data-plane thread reads
+   * those without it, as their only writer.
+   */
+  mutable std::mutex dtlsMutex_;
   DtlsTransport dtls_;
   MediaEcho media_;
   UdpSocket* socket_ = nullptr;

@@ -60,17 +60,6 @@ void Plane::postCommand(Command&& command) {
   if (wasEmpty) loop_.wake();
 }
 
-void Plane::postCommands(std::vector<Command>& commands) {
-  if (commands.empty()) return;
-  bool wasEmpty;
-  {
-    std::lock_guard<std::mutex> lock(commandMutex_);
-    wasEmpty = commands_.empty();
-    for (Command& command : commands) commands_.push_back(std::move(command));
-  }
-  if (wasEmpty) loop_.wake();
-}
-
 int Plane::openSocket(const std::string& address, int portMin, int portMax, Endpoint& local, std::string& error) {
   if (stopped_) {
     error = "the plane is closed";
@@ -124,7 +113,7 @@ int Plane::createSession(SessionOptions options, std::string& error) {
   std::unique_ptr<EchoSession> session(new EchoSession(id, std::move(options), *dtls_, *this, counters));
   if (!session->init(error)) return 0;
   nextSessionId_++;
-  openSessions_[id] = counters;
+  openSessions_[id] = OpenSession{counters, session.get()};
   Command command;
   command.type = Command::Type::AddSession;
   command.session = id;
@@ -162,19 +151,11 @@ bool Plane::stopIceAnswers(int session) {
   return true;
 }
 
-bool Plane::sendApplicationData(int session, std::vector<std::vector<uint8_t>> records) {
+bool Plane::sendApplicationData(int session, const std::vector<std::vector<uint8_t>>& records) {
   if (stopped_) return false;
   auto found = openSessions_.find(session);
-  if (found == openSessions_.end() || !found->second->connected.load(std::memory_order_acquire)) return false;
-  // SCTP hands over what one turn of its event loop made (a SACK and the echoes of a batch): each
-  // wake-up of the thread is a system call here and a context switch there, so one for them all.
-  std::vector<Command> commands(records.size());
-  for (size_t i = 0; i < records.size(); i++) {
-    commands[i].type = Command::Type::ApplicationData;
-    commands[i].session = session;
-    commands[i].data = std::move(records[i]);
-  }
-  postCommands(commands);
+  if (found == openSessions_.end() || !found->second.counters->connected.load(std::memory_order_acquire)) return false;
+  found->second.session->sendApplicationData(records);
   return true;
 }
 
@@ -203,7 +184,7 @@ bool Plane::removeViewer(int viewer) {
 bool Plane::requestKeyframe(int publisher, const std::string& mid) {
   if (stopped_) return false;
   auto found = openSessions_.find(publisher);
-  if (found == openSessions_.end() || !found->second->connected.load(std::memory_order_acquire)) return false;
+  if (found == openSessions_.end() || !found->second.counters->connected.load(std::memory_order_acquire)) return false;
   Command command;
   command.type = Command::Type::RequestKeyframe;
   command.session = publisher;
@@ -225,7 +206,7 @@ bool Plane::nackForViewer(int viewer, const std::string& viewerMid, std::vector<
 
 std::shared_ptr<const SessionCounters> Plane::counters(int session) const {
   auto found = openSessions_.find(session);
-  return found == openSessions_.end() ? nullptr : found->second;
+  return found == openSessions_.end() ? nullptr : found->second.counters;
 }
 
 void Plane::closeSession(int session) {
@@ -494,11 +475,6 @@ void Plane::runCommand(Command& command) {
     case Command::Type::StopIceAnswers: {
       EchoSession* session = findSession(command.session);
       if (session) session->stopAnsweringIce();
-      break;
-    }
-    case Command::Type::ApplicationData: {
-      EchoSession* session = findSession(command.session);
-      if (session) session->sendApplicationData(command.data.data(), command.data.size());
       break;
     }
     case Command::Type::CloseSession: {

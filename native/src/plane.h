@@ -1,6 +1,7 @@
 // The data plane: one thread that owns the sockets and sessions, reads and writes in batches,
 // and runs the echo without JavaScript. The JavaScript thread talks to it through a command
-// queue (never blocking on it) and reads events and counters back.
+// queue (never blocking on it) and reads events and counters back; only the application data it
+// sends goes out on its own thread, under the session's DTLS lock (EchoSession).
 #pragma once
 
 #include <cstdint>
@@ -61,8 +62,12 @@ class Plane : private EventSink {
   void selectRemote(int session, const Endpoint& remote, const Endpoint& local = Endpoint());
   /** From now on the session's Binding requests all go up unanswered (its agent changed role). */
   bool stopIceAnswers(int session);
-  /** Several records in one command batch: one lock and at most one wake-up of the thread for all. */
-  bool sendApplicationData(int session, std::vector<std::vector<uint8_t>> records);
+  /**
+   * Records of application data, in order, protected and sent on this thread (EchoSession::
+   * sendApplicationData). False when the session is unknown or not connected; a datagram the
+   * socket refuses is lost as on the wire (SCTP retransmits).
+   */
+  bool sendApplicationData(int session, const std::vector<std::vector<uint8_t>>& records);
   /** Playback (WHEP): `publisher`'s packets go to `viewer` as `tracks` map them. False: an unknown session. */
   bool addViewer(int publisher, int viewer, std::vector<PlayedTrack> tracks);
   bool removeViewer(int viewer);
@@ -103,7 +108,6 @@ class Plane : private EventSink {
       AllowRemote,
       SelectRemote,
       StopIceAnswers,
-      ApplicationData,
       CloseSession,
       AddViewer,
       RemoveViewer,
@@ -132,7 +136,6 @@ class Plane : private EventSink {
   explicit Plane(Notify notify) : notify_(std::move(notify)) {}
   void post(PlaneEvent&& event) override;
   void postCommand(Command&& command);
-  void postCommands(std::vector<Command>& commands);
 
   // ---- data-plane thread ----
   void run();
@@ -169,7 +172,16 @@ class Plane : private EventSink {
   int nextSocketId_ = 1;
   int nextSessionId_ = 1;
   std::unordered_set<int> openSockets_;
-  std::unordered_map<int, std::shared_ptr<SessionCounters>> openSessions_;
+  struct OpenSession {
+    std::shared_ptr<SessionCounters> counters;
+    /**
+     * For sendApplicationData only. Alive while it is in openSessions_: the data-plane thread
+     * frees a session for CloseSession, which this thread posts after erasing it here, or at
+     * stop(), which joins that thread before it clears openSessions_.
+     */
+    EchoSession* session = nullptr;
+  };
+  std::unordered_map<int, OpenSession> openSessions_;
 
   // Shared, under their mutexes.
   std::mutex commandMutex_;

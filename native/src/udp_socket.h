@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -115,7 +116,7 @@ class UdpSocket {
   bool sendTo(const sockaddr_storage& to, socklen_t toSize, const uint8_t* data, size_t size,
               const Endpoint* from = nullptr);
 
-  uint64_t sendErrors() const { return sendErrors_; }
+  uint64_t sendErrors() const { return sendErrors_.load(std::memory_order_relaxed); }
   /** Bound to '::' or '0.0.0.0': datagrams say where they arrived and replies say where they leave from. */
   bool wildcard() const { return wildcard_; }
 
@@ -130,7 +131,8 @@ class UdpSocket {
   Endpoint local_;
   /** local_ without its port: what every datagram reaches on a socket bound to one address. */
   Endpoint boundAddress_;
-  uint64_t sendErrors_ = 0;
+  /** Atomic: a session's application data is sent from the JavaScript thread (EchoSession). */
+  std::atomic<uint64_t> sendErrors_{0};
 };
 
 }  // namespace echo
