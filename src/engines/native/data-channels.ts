@@ -20,6 +20,7 @@
 import { randomUUID } from 'node:crypto';
 import { Event, RTCSctpTransport, type RTCDataChannel, type RTCDtlsTransport } from 'werift';
 import { SctpBundler } from './sctp-bundle.js';
+import { replaceTsnTracking, type TsnState } from './sctp-tsn.js';
 
 /** RFC 8831 §6.6: an empty message travels as one byte with its own PPID. */
 const PPID_STRING_EMPTY = 56;
@@ -111,6 +112,8 @@ export class DataChannelEcho {
       bundler.add(chunk, association.remoteVerificationTag);
     };
     this.#bundler = bundler;
+    // werift's own sorts TSNs as strings: wrong across a change of digits and slow (sctp-tsn.ts).
+    replaceTsnTracking(association as unknown as TsnState);
     // The client's limit bounds what we may send back: every message goes back as it came.
     sctp.setRemoteMaxMessageSize(options.maxMessageSize);
     sctp.setRemotePort(options.remotePort);
