@@ -12,7 +12,7 @@ export function printTable(result: BenchResult): string {
   const out: string[] = [`webrtc-echo bench against ${result.url} (${client}, ${result.workers} worker${result.workers > 1 ? 's' : ''}, ${result.durationSeconds} s)`];
   const { connect, echo, datachannel, idle } = result;
   if (connect) {
-    for (const [name, phase] of [['one after another', connect.sequential], [`concurrency ${connect.concurrent?.concurrency}`, connect.concurrent]] as const) {
+    for (const [name, phase] of [['one after another', connect.sequential], [connect.concurrent?.ratePerSecond ? `started at ${connect.concurrent.ratePerSecond}/s (open loop, at most ${connect.concurrent.concurrency} in flight)` : `concurrency ${connect.concurrent?.concurrency}`, connect.concurrent]] as const) {
       if (!phase) continue;
       out.push('', `connect, ${name}: ${phase.ok}/${phase.sessions} ok, ${phase.sessionsPerSecond} sessions/s (first echo over ${connect.firstEchoVia})`);
       out.push(table(['step (ms from start)', 'p50', 'p95', 'p99', 'max'], STEPS.map((step) => [STEP_LABELS[step], ...quantiles(phase.steps[step])])));

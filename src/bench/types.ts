@@ -25,6 +25,8 @@ export interface BenchOptions {
     sequential: number;
     concurrent: number;
     concurrency: number;
+    /** The concurrent phase as an open loop: sessions started at this rate (all workers together), `concurrency` capping those in flight. */
+    ratePerSecond?: number;
     /** Offer a data channel and time its opening and first echo; false: video only, first echo over RTP. */
     channel: boolean;
   };
@@ -65,6 +67,8 @@ export interface Cost {
 export interface ConnectPhaseResult extends Cost {
   sessions: number;
   concurrency: number;
+  /** Open loop: the rate sessions were started at (per second); absent for a closed loop. */
+  ratePerSecond?: number;
   ok: number;
   failed: number;
   failures: FailureCount[];

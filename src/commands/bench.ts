@@ -31,6 +31,7 @@ export const benchCommand = new Command('bench')
   .option('--sequential <n>', 'connect: sessions one after another', parseCount, D.connect.sequential)
   .option('--concurrent <n>', 'connect: sessions run concurrently', parseCount, D.connect.concurrent)
   .option('-c, --concurrency <n>', 'connect: sessions in flight at once in the concurrent phase', parsePositiveInt, D.connect.concurrency)
+  .option('--connect-rate <n>', 'connect: start the concurrent phase\'s sessions at this many per second, whether or not earlier ones finished (open loop; --concurrency then caps those in flight)', parsePositiveInt)
   .option('--no-channel', 'connect and idle: offer video only (no data channel); the first echo is then an RTP packet')
   .option('--echo-sessions <n>', 'echo: concurrent sessions', parsePositiveInt, D.echo.sessions)
   .option('--echo-rate <pps>', 'echo: RTP packets per second per session', parsePositiveInt, D.echo.packetsPerSecond)
@@ -92,6 +93,7 @@ interface BenchCliOptions {
   sequential: number;
   concurrent: number;
   concurrency: number;
+  connectRate?: number;
   channel: boolean;
   echoSessions: number;
   echoRate: number;
@@ -116,7 +118,7 @@ function toBenchOptions(opts: BenchCliOptions, url: string, serverPid: number | 
     workers: opts.workers,
     scenarios: opts.scenarios,
     timeoutMs: opts.timeout,
-    connect: { sequential: opts.sessions ?? opts.sequential, concurrent: opts.sessions ?? opts.concurrent, concurrency: opts.concurrency, channel: opts.channel },
+    connect: { sequential: opts.sessions ?? opts.sequential, concurrent: opts.sessions ?? opts.concurrent, concurrency: opts.concurrency, ...(opts.connectRate ? { ratePerSecond: opts.connectRate } : {}), channel: opts.channel },
     echo: { ...D.echo, sessions: opts.echoSessions, packetsPerSecond: opts.echoRate, durationMs: opts.echoDuration, payloadBytes: opts.payloadBytes, ramp: opts.ramp, rampFactor: opts.rampFactor },
     datachannel: { sessions: opts.dcSessions, messageBytes: opts.dcSize, window: opts.dcWindow, durationMs: opts.dcDuration, maxMessages: opts.dcMessages },
     idle: { ...D.idle, levels: opts.sessionsLevels },

@@ -88,3 +88,25 @@ test('the pion load worker runs the same jobs and reports its own CPU per packet
   assert.deepEqual(result.idle!.levels.map((l) => l.held), [0, 2]);
   assert.match(printTable(result), /pion load worker/);
 });
+
+test('--connect-rate: the concurrent phase starts its sessions on schedule (open loop), with our client peers and the pion load worker', async (t) => {
+  const server = await startTestServer(t, 'libdatachannel');
+  const generators: Array<BenchOptions['generator']> = existsSync(PION_LOAD_BINARY) ? ['node', 'pion'] : ['node'];
+  if (!existsSync(PION_LOAD_BINARY) && process.env.CI) assert.fail('pion-load not built (interop/setup/pion.sh)');
+  for (const generator of generators) {
+    const options: BenchOptions = {
+      ...tinyBench(`${server.url}/offer`),
+      generator,
+      scenarios: ['connect'],
+      // Three sessions at 2/s: the last starts 1 s after the first, however fast each one is.
+      connect: { sequential: 0, concurrent: 3, concurrency: 3, ratePerSecond: 2, channel: false },
+    };
+    const result = await withTimeout(run(options), 60_000, `the ${generator} bench`);
+    assert.deepEqual(result.errors, []);
+    const phase = result.connect!.concurrent!;
+    assert.equal(phase.ok, 3, `${generator}: ${JSON.stringify(phase.failures)}`);
+    assert.equal(phase.ratePerSecond, 2);
+    assert.ok(phase.elapsedMs >= 990, `${generator}: paced, not all at once (${phase.elapsedMs} ms)`);
+    assert.match(printTable(result), /started at 2\/s \(open loop, at most 3 in flight\): 3\/3 ok/);
+  }
+});

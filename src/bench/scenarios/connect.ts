@@ -6,7 +6,7 @@ import type { ConnectJobResult, SessionRecord } from '../worker/protocol.js';
 import { split, type WorkerPool } from '../worker-processes.js';
 import { measured } from './measure.js';
 
-/** N sessions one after another (one worker), then N at a concurrency spread over every worker. */
+/** N sessions one after another (one worker), then N at a concurrency (or a rate) spread over every worker. */
 export async function runConnect(pool: WorkerPool, options: BenchOptions): Promise<ConnectResult> {
   const { connect } = options;
   const plan = { url: options.url, channel: connect.channel, video: !connect.channel, firstEcho: true, timeoutMs: options.timeoutMs };
@@ -19,9 +19,15 @@ export async function runConnect(pool: WorkerPool, options: BenchOptions): Promi
   if (connect.concurrent > 0) {
     const counts = split(connect.concurrent, pool.size);
     const lanes = split(connect.concurrency, pool.size);
-    result.concurrent = await phase(pool, options, `concurrency ${connect.concurrency}`, connect.concurrent, connect.concurrency, (i) =>
-      counts[i]! > 0 ? { kind: 'connect', plan, count: counts[i]!, concurrency: Math.max(1, lanes[i]!) } : undefined,
+    // Open loop: each worker starts its share of the sessions at its share of the rate.
+    const rate = connect.ratePerSecond;
+    const label = rate ? `${rate} sessions/s` : `concurrency ${connect.concurrency}`;
+    result.concurrent = await phase(pool, options, label, connect.concurrent, connect.concurrency, (i) =>
+      counts[i]! > 0
+        ? { kind: 'connect', plan, count: counts[i]!, concurrency: Math.max(1, lanes[i]!), ...(rate ? { ratePerSecond: (rate * counts[i]!) / connect.concurrent } : {}) }
+        : undefined,
     );
+    if (rate) result.concurrent.ratePerSecond = rate;
   }
   return result;
 }

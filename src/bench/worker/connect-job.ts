@@ -1,9 +1,9 @@
 import type { ClientEngine } from '../../engines/engine.js';
 import { closeSession, openSession } from './bench-session.js';
-import { runWithConcurrency, throttled } from './concurrency.js';
+import { runAtRate, runWithConcurrency, throttled } from './concurrency.js';
 import type { ConnectJobResult, Job, SessionRecord } from './protocol.js';
 
-/** Opens `count` sessions (`concurrency` at a time), each closed as soon as its first echo is back. */
+/** Opens `count` sessions (`concurrency` at a time, or started at `ratePerSecond`), each closed as soon as its first echo is back. */
 export async function runConnectJob(
   engine: ClientEngine,
   job: Extract<Job, { kind: 'connect' }>,
@@ -13,7 +13,7 @@ export async function runConnectJob(
   let failed = 0;
   const report = throttled(200, () => progress(sessions.length, failed));
   const started = performance.now();
-  await runWithConcurrency(job.count, job.concurrency, async () => {
+  const one = async () => {
     const sessionStart = performance.now();
     const session = await openSession(engine, job.plan);
     if (session.ok) closeSession(session.peer, session.timings, sessionStart);
@@ -21,7 +21,9 @@ export async function runConnectJob(
     const { ok, timings, reason, message } = session;
     sessions.push({ ok, timings, reason, message });
     report.tick();
-  });
+  };
+  if (job.ratePerSecond) await runAtRate(job.count, job.ratePerSecond, job.concurrency, one);
+  else await runWithConcurrency(job.count, job.concurrency, one);
   report.flush();
   return { sessions, elapsedMs: performance.now() - started };
 }

@@ -5,7 +5,8 @@ import type { Timings } from '../../client/timings.js';
 import type { SessionPlan } from './bench-session.js';
 
 export type Job =
-  | { kind: 'connect'; plan: SessionPlan; count: number; concurrency: number }
+  /** `ratePerSecond`: open loop, a session started every 1/rate s whatever the others do (`concurrency` then only caps those in flight). */
+  | { kind: 'connect'; plan: SessionPlan; count: number; concurrency: number; ratePerSecond?: number }
   | { kind: 'echo-open'; plan: SessionPlan; sessions: number; concurrency: number }
   | { kind: 'echo-step'; packetsPerSecond: number; durationMs: number; drainMs: number; payloadBytes: number }
   | { kind: 'echo-close' }

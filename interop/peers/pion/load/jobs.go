@@ -128,13 +128,18 @@ func (w *Worker) open(api *webrtc.API, job Job, progress func(done, failed int))
 	}
 }
 
-// runConnect opens `count` sessions, `concurrency` at a time, each closed once its first echo is back.
+// runConnect opens `count` sessions, `concurrency` at a time (or started at RatePerSecond), each
+// closed once its first echo is back.
 func runConnect(api *webrtc.API, job Job, progress func(done, failed int)) ConnectJobResult {
 	started := time.Now()
 	var mu sync.Mutex
 	records := []SessionRecord{}
 	failed := 0
-	runConcurrently(job.Count, job.Concurrency, func(int) {
+	run := runConcurrently
+	if job.RatePerSecond > 0 {
+		run = func(count, concurrency int, task func(int)) { runAtRate(count, job.RatePerSecond, concurrency, task) }
+	}
+	run(job.Count, job.Concurrency, func(int) {
 		begin := time.Now()
 		s, record := openSession(api, job.Plan)
 		if s != nil {
@@ -322,6 +327,32 @@ func runConcurrently(count, concurrency int, task func(int)) {
 				task(i)
 			}
 		}()
+	}
+	wg.Wait()
+}
+
+// runAtRate starts task(0..count-1) at `rate` per second, on schedule whether or not earlier
+// ones finished (an open loop), with at most `maxInFlight` running: past that a start waits for
+// a slot. Returns when every task has.
+func runAtRate(count int, rate float64, maxInFlight int, task func(int)) {
+	if maxInFlight < 1 {
+		maxInFlight = 1
+	}
+	slots := make(chan struct{}, maxInFlight)
+	var wg sync.WaitGroup
+	started := time.Now()
+	for i := 0; i < count; i++ {
+		due := started.Add(time.Duration(float64(i) / rate * float64(time.Second)))
+		if wait := time.Until(due); wait > 0 {
+			time.Sleep(wait)
+		}
+		slots <- struct{}{}
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			defer func() { <-slots }()
+			task(i)
+		}(i)
 	}
 	wg.Wait()
 }

@@ -34,6 +34,9 @@ type Job struct {
 	MessageBytes     int         `json:"messageBytes"`
 	Window           int         `json:"window"`
 	MaxMessages      *int        `json:"maxMessages,omitempty"`
+	// RatePerSecond > 0 makes a connect job an open loop: a session started every 1/rate s
+	// whatever the others do, Concurrency only capping those in flight.
+	RatePerSecond float64 `json:"ratePerSecond,omitempty"`
 }
 
 // Request is one line on stdin.
