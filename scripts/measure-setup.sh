@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Set-up of our native server against a pion server, side by side: ROUNDS alternating rounds
-# (default 4), each server once at concurrency 1 (100 sessions one after another) and once at
-# concurrency 10 (200 sessions), the pion load worker as the client. Prints the medians of the
-# runs' p50s (ms): offer -> answer received, and connected; and sessions/s at concurrency 10.
+# (default 4), each server once at concurrency 1 (100 sessions one after another), once at
+# concurrency 10 (200 sessions, a closed loop: the faster server is sent more sessions) and once
+# per rate in RATES (default "100": 300 sessions started at that many per second, an open loop,
+# bench --connect-rate), the pion load worker as the client. Prints the medians of the runs'
+# p50s (ms): offer -> answer received, and connected; and sessions/s at concurrency 10.
 #   bash scripts/measure-setup.sh [ROUNDS]     (after npm run build and interop/setup/pion.sh)
+#   RATES="50 100 150" bash scripts/measure-setup.sh 4
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-4}
+rates=${RATES:-100}
 out=$(mktemp -d)
 flags="--host 127.0.0.1 --port {port} --workers 1 --max-sessions 5000 --max-unconnected-per-address 5000 --offer-rate 0 --log-level warn --drain-timeout 0"
 declare -A command=(
@@ -17,10 +21,13 @@ for i in $(seq 1 "$rounds"); do
   for server in native pion; do
     node dist/cli.js bench --spawn-server "${command[$server]}" --generator pion --scenarios connect --no-channel --sequential 100 --concurrent 0 --json > "$out/c1-$server-$i.json"
     node dist/cli.js bench --spawn-server "${command[$server]}" --generator pion --scenarios connect --no-channel --sequential 0 --concurrent 200 --concurrency 10 --json > "$out/c10-$server-$i.json"
+    for rate in $rates; do
+      node dist/cli.js bench --spawn-server "${command[$server]}" --generator pion --scenarios connect --no-channel --sequential 0 --concurrent 300 --concurrency 200 --connect-rate "$rate" --json > "$out/r$rate-$server-$i.json"
+    done
   done
 done
-node - "$out" "$rounds" <<'JS'
-const [dir, rounds] = process.argv.slice(2);
+node - "$out" "$rounds" "$rates" <<'JS'
+const [dir, rounds, rates] = process.argv.slice(2);
 const fs = require('node:fs');
 const median = (values) => {
   const sorted = values.filter((v) => v != null).sort((a, b) => a - b);
@@ -32,7 +39,11 @@ for (const server of ['native', 'pion']) {
   const c10 = runs('c10').map((c) => c.concurrent);
   console.log(`${server}: c=1 answer ${median(c1.map((s) => s.answerReceived?.p50))} connected ${median(c1.map((s) => s.connected?.p50))}` +
     ` | c=10 answer ${median(c10.map((c) => c.steps.answerReceived?.p50))} connected ${median(c10.map((c) => c.steps.connected?.p50))}` +
-    ` sessions/s ${median(c10.map((c) => c.sessionsPerSecond))?.toFixed(1)}`);
+    ` sessions/s ${median(c10.map((c) => c.sessionsPerSecond))?.toFixed(1)}` +
+    rates.split(/\s+/).filter(Boolean).map((rate) => {
+      const open = runs(`r${rate}`).map((c) => c.concurrent);
+      return ` | ${rate}/s answer ${median(open.map((c) => c.steps.answerReceived?.p50))} connected ${median(open.map((c) => c.steps.connected?.p50))}`;
+    }).join(''));
 }
 JS
 rm -rf "$out"
