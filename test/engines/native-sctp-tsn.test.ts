@@ -1,8 +1,8 @@
 /**
  * Our SACK bookkeeping (src/engines/native/sctp-tsn.ts) in place of werift 0.24's, on real werift
- * associations: TSNs in any order, across a change in the number of digits and across 2^32, give
- * the cumulative TSN, gap blocks and duplicates RFC 9260 §6.2 asks for; werift's own gets the
- * digit change wrong (the upstream bug the replacement exists for). End to end through the
+ * associations: TSNs in any order, with FORWARD-TSNs among them (RFC 3758), across a change in the
+ * number of digits and across 2^32, give the cumulative TSN, gap blocks and duplicates RFC 9260
+ * §6.2 asks for; werift's own gets the digit change wrong (the upstream bug the replacement exists for). End to end through the
  * native engine's data channels: native-data-channels.test.ts and native-session.test.ts.
  */
 import { test } from 'node:test';
@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Event, RTCSctpTransport, type RTCDtlsTransport } from 'werift';
 import { dtlsStandIn } from '../../src/engines/native/data-channels.js';
-import { markReceived, replaceTsnTracking, sackChunk, type TsnState } from '../../src/engines/native/sctp-tsn.js';
+import { markReceived, receiveForwardTsn, replaceTsnTracking, sackChunk, type TsnState } from '../../src/engines/native/sctp-tsn.js';
 
 /** A fresh werift association whose last received TSN is `last`. */
 function association(last: number): TsnState {
@@ -34,10 +34,13 @@ function parseSack(bytes: Buffer) {
   return { cumulativeTsn: bytes.readUInt32BE(4), advertisedRwnd: bytes.readUInt32BE(8), gaps, duplicates };
 }
 
-/** What a SACK must say after receiving `offsets` (distances from `first`), from first principles. */
-function expected(first: number, offsets: number[]) {
+/**
+ * What a SACK must say after receiving `offsets` (distances from `first`), from first principles;
+ * `abandoned`: everything up to this offset was skipped by a FORWARD-TSN.
+ */
+function expected(first: number, offsets: number[], abandoned = -1) {
   const have = new Set(offsets);
-  let cumulative = -1;
+  let cumulative = abandoned;
   while (have.has(cumulative + 1)) cumulative++;
   const gaps: Array<[number, number]> = [];
   for (const offset of [...have].filter((o) => o > cumulative).sort((a, b) => a - b)) {
@@ -74,6 +77,57 @@ test('TSNs in any order, near any number including 2^32 and a change of digits, 
     ),
     { numRuns: 500 },
   );
+});
+
+test('FORWARD-TSNs among the TSNs move the cumulative TSN as RFC 3758 says, near any number', () => {
+  fc.assert(
+    fc.property(
+      fc.oneof(fc.constantFrom(95, 995, 0xffff_fffa, 0xffff_ffff), fc.nat({ max: 0xffff_ffff })),
+      fc.array(fc.oneof(fc.record({ data: fc.nat({ max: 12 }) }), fc.record({ forward: fc.nat({ max: 12 }) })), { minLength: 1, maxLength: 30 }),
+      (first, events) => {
+        const state = association((first - 1) >>> 0);
+        const seen: number[] = [];
+        let abandoned = -1;
+        for (const event of events) {
+          if ('data' in event) {
+            markReceived(state, (first + event.data) >>> 0);
+            seen.push(event.data);
+          } else {
+            receiveForwardTsn(state, { cumulativeTsn: (first + event.forward) >>> 0, streams: [] });
+            abandoned = Math.max(abandoned, event.forward);
+            assert.equal(state.sackNeeded, true, 'a FORWARD-TSN is answered');
+          }
+          const sack = sackOf(state);
+          const want = expected(first, seen, abandoned);
+          assert.equal(sack.cumulativeTsn, want.cumulativeTsn);
+          assert.deepEqual(sack.gaps, want.gaps);
+        }
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
+
+test("a FORWARD-TSN past a change of digits: werift's own stops short, ours takes what it holds beyond", () => {
+  const theirs = association(97);
+  const ours = association(97);
+  for (const tsn of [100, 99]) {
+    theirs.markReceived(tsn);
+    markReceived(ours, tsn);
+  }
+  const forward = { cumulativeTsn: 98, streams: [] as Array<[number, number]> };
+  theirs.receiveForwardTsnChunk(forward);
+  receiveForwardTsn(ours, forward);
+  assert.equal(ours.lastReceivedTsn, 100);
+  assert.equal(theirs.lastReceivedTsn, 98, 'werift 0.24 sorts [100, 99] as strings and stops at 98');
+});
+
+test("a FORWARD-TSN skips an ordered stream's sequence numbers in werift's reassembly", () => {
+  const state = association(10);
+  const stream = state.getInboundStream(1);
+  receiveForwardTsn(state, { cumulativeTsn: 20, streams: [[1, 0xffff]] });
+  assert.equal(stream.streamSequenceNumber, 0, 'the next expected is one past the last skipped, mod 2^16');
+  assert.equal(state.lastReceivedTsn, 20);
 });
 
 test('duplicates are reported once and forgotten once the cumulative TSN passes them (werift behaviour)', () => {

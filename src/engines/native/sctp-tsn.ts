@@ -1,8 +1,8 @@
 /**
  * Which DATA chunks of the client we have (RFC 9260 §6.2: the cumulative TSN, gap blocks and
- * duplicates of our SACKs), in place of werift 0.24's `markReceived` and `sendSack`. Both of
- * werift's sort the TSNs they hold out of order with `Array.prototype.sort()` and no comparator,
- * which compares numbers as strings:
+ * duplicates of our SACKs), in place of werift 0.24's `markReceived`, `sendSack` and
+ * `receiveForwardTsnChunk` (RFC 3758 §3.6). All three of werift's sort the TSNs they hold out of
+ * order with `Array.prototype.sort()` and no comparator, which compares numbers as strings:
  * - **wrong** across a change in the number of digits (99 < 100 but "100" < "99") and at the 2^32
  *   wrap: werift stops advancing its cumulative TSN and reports gap blocks out of order, so the
  *   client retransmits what we have. We order by serial-number distance from the cumulative TSN.
@@ -18,7 +18,7 @@
 /** SCTP chunk type of a SACK (RFC 9260 §3.3.4). */
 const CHUNK_SACK = 3;
 
-/** The parts of werift 0.24's SCTPAssociation (lib/sctp/src/sctp.js) this replaces or reads. */
+/** The parts of werift 0.24's SCTP association (lib/sctp/src/sctp.js) this replaces or reads. */
 export interface TsnState {
   lastReceivedTsn: number;
   sackMisOrdered: Set<number>;
@@ -31,6 +31,25 @@ export interface TsnState {
   markReceived(tsn: number): boolean;
   sendSack(): Promise<void>;
   sendChunk(chunk: { type: number; readonly bytes: Buffer }): Promise<void>;
+  receiveForwardTsnChunk(chunk: ForwardTsn): void;
+  inboundStreams: Record<number, InboundStream>;
+  getInboundStream(streamId: number): InboundStream;
+  /** Delivers one message to the data channels. */
+  receive(streamId: number, ppId: number, data: Buffer): void;
+}
+
+/** werift's FORWARD-TSN chunk: the new cumulative TSN and, per ordered stream, the last sequence number skipped. */
+export interface ForwardTsn {
+  cumulativeTsn: number;
+  streams: Array<[number, number]>;
+}
+
+/** werift's reassembly of one inbound stream. */
+interface InboundStream {
+  streamSequenceNumber: number;
+  popMessages(): Iterable<[number, number, Buffer]>;
+  /** Drops chunks at or before `tsn`; the bytes they held. */
+  pruneChunks(tsn: number): number;
 }
 
 /** a after b in serial-number arithmetic (RFC 1982 on 32 bits), as werift's uint32Gt. */
@@ -59,9 +78,41 @@ export function markReceived(state: TsnState, tsn: number): boolean {
       next = (next + 1) >>> 0;
     }
   }
-  // werift forgets duplicates once the cumulative TSN passes them, as it did.
-  if (state.sackDuplicates.length > 0) state.sackDuplicates = state.sackDuplicates.filter((d) => after(d, state.lastReceivedTsn));
+  forgetPassedDuplicates(state);
   return false;
+}
+
+/** werift forgets duplicates once the cumulative TSN passes them; so do we. */
+function forgetPassedDuplicates(state: TsnState): void {
+  if (state.sackDuplicates.length > 0) state.sackDuplicates = state.sackDuplicates.filter((d) => after(d, state.lastReceivedTsn));
+}
+
+/**
+ * The peer abandoned everything up to `chunk.cumulativeTsn` (RFC 3758 §3.6): the cumulative TSN
+ * moves there and on over what we hold after it; what waits in reassembly is delivered or pruned,
+ * as werift does.
+ */
+export function receiveForwardTsn(state: TsnState, chunk: ForwardTsn): void {
+  state.sackNeeded = true;
+  state.sackImmediate = true;
+  if (!after(chunk.cumulativeTsn, state.lastReceivedTsn)) return;
+  state.lastReceivedTsn = chunk.cumulativeTsn >>> 0;
+  for (const tsn of state.sackMisOrdered) if (!after(tsn, state.lastReceivedTsn)) state.sackMisOrdered.delete(tsn);
+  let next = (state.lastReceivedTsn + 1) >>> 0;
+  while (state.sackMisOrdered.delete(next)) {
+    state.lastReceivedTsn = next;
+    next = (next + 1) >>> 0;
+  }
+  forgetPassedDuplicates(state);
+  for (const [streamId, sequence] of chunk.streams) {
+    const stream = state.getInboundStream(streamId);
+    stream.streamSequenceNumber = (sequence + 1) & 0xffff;
+    for (const message of stream.popMessages()) {
+      state.advertisedRwnd += message[2].length;
+      state.receive(...message);
+    }
+  }
+  for (const stream of Object.values(state.inboundStreams)) state.advertisedRwnd += stream.pruneChunks(state.lastReceivedTsn);
 }
 
 /** What one SACK reports, taken when werift sends it. */
@@ -109,6 +160,7 @@ export function sackChunk(content: SackContent): Buffer {
 /** Puts these in place of the association's own (its sendChunk stays whatever it is). */
 export function replaceTsnTracking(association: TsnState): void {
   association.markReceived = (tsn) => markReceived(association, tsn);
+  association.receiveForwardTsnChunk = (chunk) => receiveForwardTsn(association, chunk);
   association.sendSack = async () => {
     if (association.isStopped || !association.sackNeeded) return;
     // Written only if sent: the bundler (sctp-bundle.ts) keeps a turn's last SACK and drops the rest.
