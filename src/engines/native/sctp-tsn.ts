@@ -68,18 +68,23 @@ export function markReceived(state: TsnState, tsn: number): boolean {
     state.sackDuplicates.push(tsn);
     return true;
   }
-  let next = (last + 1) >>> 0;
-  if (tsn === next && state.sackMisOrdered.size === 0) {
+  if (tsn === ((last + 1) >>> 0) && state.sackMisOrdered.size === 0) {
     state.lastReceivedTsn = tsn;
   } else {
     state.sackMisOrdered.add(tsn);
-    while (state.sackMisOrdered.delete(next)) {
-      state.lastReceivedTsn = next;
-      next = (next + 1) >>> 0;
-    }
+    advanceOverHeld(state);
   }
   forgetPassedDuplicates(state);
   return false;
+}
+
+/** The cumulative TSN moves on over the TSNs held just after it. */
+function advanceOverHeld(state: TsnState): void {
+  let next = (state.lastReceivedTsn + 1) >>> 0;
+  while (state.sackMisOrdered.delete(next)) {
+    state.lastReceivedTsn = next;
+    next = (next + 1) >>> 0;
+  }
 }
 
 /** werift forgets duplicates once the cumulative TSN passes them; so do we. */
@@ -98,11 +103,7 @@ export function receiveForwardTsn(state: TsnState, chunk: ForwardTsn): void {
   if (!after(chunk.cumulativeTsn, state.lastReceivedTsn)) return;
   state.lastReceivedTsn = chunk.cumulativeTsn >>> 0;
   for (const tsn of state.sackMisOrdered) if (!after(tsn, state.lastReceivedTsn)) state.sackMisOrdered.delete(tsn);
-  let next = (state.lastReceivedTsn + 1) >>> 0;
-  while (state.sackMisOrdered.delete(next)) {
-    state.lastReceivedTsn = next;
-    next = (next + 1) >>> 0;
-  }
+  advanceOverHeld(state);
   forgetPassedDuplicates(state);
   for (const [streamId, sequence] of chunk.streams) {
     const stream = state.getInboundStream(streamId);
