@@ -43,7 +43,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     size -= length;
     if (transport.timeoutMs() == 0) transport.onTimeout();
   }
-  transport.send(reinterpret_cast<const uint8_t*>("x"), 1);
+  transport.send({{'x'}});
   transport.close();
   return 0;
 }

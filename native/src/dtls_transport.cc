@@ -334,15 +334,6 @@ void DtlsTransport::readApplicationData() {
   }
 }
 
-bool DtlsTransport::send(const uint8_t* data, size_t size) {
-  if (state_ != DtlsState::Connected || size == 0 || size > 16384) return false;
-  ERR_clear_error();
-  acquireBuffers();
-  const bool sent = SSL_write(ssl_, data, static_cast<int>(size)) == static_cast<int>(size);
-  releaseBuffers();
-  return sent;
-}
-
 size_t DtlsTransport::send(const std::vector<std::vector<uint8_t>>& records) {
   if (state_ != DtlsState::Connected) return 0;
   // The buffers once for the batch, not once per record (~33 KiB allocated and freed each time).

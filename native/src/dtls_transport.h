@@ -77,9 +77,7 @@ class DtlsTransport {
   /** The client role sends its ClientHello; the server role waits for one. Once only. */
   void start();
   void receive(const uint8_t* data, size_t size);
-  /** Application data (an SCTP packet). False unless connected. */
-  bool send(const uint8_t* data, size_t size);
-  /** Records of application data, in order: how many went out (stops at the first that did not). */
+  /** Records of application data (SCTP packets), in order: how many went out (stops at the first that did not). */
   size_t send(const std::vector<std::vector<uint8_t>>& records);
   /** Sends close_notify if connected; nothing more is sent or received after. */
   void close();
