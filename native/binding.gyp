@@ -27,6 +27,7 @@
         "src/srtp_cipher.cc",
         "src/srtp_profile.cc",
         "src/stun_binding.cc",
+        "src/triggered_checks.cc",
         "src/udp_socket.cc"
       ],
       "include_dirs": ["<(node_addon_api_dir)"],

@@ -7,6 +7,7 @@
 # p50s (ms): offer -> answer received, and connected; and sessions/s at concurrency 10.
 #   bash scripts/measure-setup.sh [ROUNDS]     (after npm run build and interop/setup/pion.sh)
 #   RATES="50 100 150" bash scripts/measure-setup.sh 4
+# BASELINE=<another checkout, built> adds its native server as "baseline" (before/after).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-4}
@@ -17,8 +18,13 @@ declare -A command=(
   [native]="node dist/cli.js serve --engine native $flags"
   [pion]="interop/peers/pion/bin/pion-server --host 127.0.0.1 --port {port}"
 )
+servers="native pion"
+if [ -n "${BASELINE:-}" ]; then
+  command[baseline]="node $BASELINE/dist/cli.js serve --engine native $flags"
+  servers="native baseline pion"
+fi
 for i in $(seq 1 "$rounds"); do
-  for server in native pion; do
+  for server in $servers; do
     node dist/cli.js bench --spawn-server "${command[$server]}" --generator pion --scenarios connect --no-channel --sequential 100 --concurrent 0 --json > "$out/c1-$server-$i.json"
     node dist/cli.js bench --spawn-server "${command[$server]}" --generator pion --scenarios connect --no-channel --sequential 0 --concurrent 200 --concurrency 10 --json > "$out/c10-$server-$i.json"
     for rate in $rates; do
@@ -26,14 +32,14 @@ for i in $(seq 1 "$rounds"); do
     done
   done
 done
-node - "$out" "$rounds" "$rates" <<'JS'
-const [dir, rounds, rates] = process.argv.slice(2);
+node - "$out" "$rounds" "$rates" "$servers" <<'JS'
+const [dir, rounds, rates, servers] = process.argv.slice(2);
 const fs = require('node:fs');
 const median = (values) => {
   const sorted = values.filter((v) => v != null).sort((a, b) => a - b);
   return sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)] : undefined;
 };
-for (const server of ['native', 'pion']) {
+for (const server of servers.split(' ')) {
   const runs = (phase) => Array.from({ length: Number(rounds) }, (_, i) => JSON.parse(fs.readFileSync(`${dir}/${phase}-${server}-${i + 1}.json`, 'utf8')).connect);
   const c1 = runs('c1').map((c) => c.sequential.steps);
   const c10 = runs('c10').map((c) => c.concurrent);

@@ -70,6 +70,37 @@ Napi::Object endpointObject(Napi::Env env, const Endpoint& endpoint) {  // for r
   return object;
 }
 
+/** PlaneIceCredentials' optional `remotePwd`, `tieBreaker` and `checkPriorities`. */
+bool readTriggeredChecks(const Napi::Object& ice, echo::TriggeredCheckConfig& out, std::string& error) {
+  const Napi::Value password = ice.Get("remotePwd");
+  if (password.IsUndefined()) return true;
+  const Napi::Value tieBreaker = ice.Get("tieBreaker");
+  const Napi::Value priorities = ice.Get("checkPriorities");
+  bool lossless = false;
+  if (!readString(password, 256, out.remotePwd) || out.remotePwd.empty() || !tieBreaker.IsBigInt() ||
+      !priorities.IsArray() || priorities.As<Napi::Array>().Length() > 64) {
+    error = "ice.remotePwd needs ice.tieBreaker (a bigint) and ice.checkPriorities (at most 64)";
+    return false;
+  }
+  out.tieBreaker = tieBreaker.As<Napi::BigInt>().Uint64Value(&lossless);
+  const Napi::Array list = priorities.As<Napi::Array>();
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    const Napi::Value item = list.Get(i);
+    echo::CheckPriority priority;
+    std::string address;
+    int64_t value = 0;
+    if (!lossless || !item.IsObject() || !readString(item.As<Napi::Object>().Get("address"), 255, address) ||
+        !echo::endpointFromText(address, 0, priority.address) ||
+        !readInt(item.As<Napi::Object>().Get("priority"), 0, UINT32_MAX, value)) {
+      error = "ice.tieBreaker must fit 64 bits, ice.checkPriorities be { address, priority }";
+      return false;
+    }
+    priority.priority = static_cast<uint32_t>(value);
+    out.priorities.push_back(priority);
+  }
+  return true;
+}
+
 /** Parses CreateSessionOptions; false with `error` for anything out of shape. */
 bool readSessionOptions(const Napi::Value& value, echo::SessionOptions& options, std::string& error) {
   if (!value.IsObject()) {
@@ -100,6 +131,7 @@ bool readSessionOptions(const Napi::Value& value, echo::SessionOptions& options,
       error = "ice must be { localUfrag, localPwd, remoteUfrag }, non-empty strings of at most 256 bytes";
       return false;
     }
+    if (!readTriggeredChecks(credentials, options.checks, error)) return false;
   }
   const Napi::Value fingerprint = object.Get("remoteFingerprint");
   std::string algorithm, digest;
@@ -302,6 +334,7 @@ class EventBuilder {
           ok_ = ok_ && napi_get_boolean(env_, true, &answered) == napi_ok;
           set(value, "answered", answered);
         }
+        if (event.checked) set(value, "check", buffer(std::vector<uint8_t>(event.checkId, event.checkId + 12)));
         set(value, "data", buffer(event.data));
         break;
       case PlaneEvent::Type::DtlsConnected: {

@@ -12,6 +12,7 @@ EchoSession::EchoSession(int id, SessionOptions options, DtlsContext& dtls, Even
       socketId_(options.socket),
       ice_(std::move(options.ice)),
       answersIce_(!ice_.empty()),
+      checks_(std::move(options.checks)),
       events_(events),
       counters_(std::move(counters)),
       fingerprint_(std::move(options.remoteFingerprint)),

@@ -18,6 +18,7 @@
 #include "media_echo.h"
 #include "plane_event.h"
 #include "session_counters.h"
+#include "triggered_checks.h"
 
 namespace echo {
 
@@ -47,6 +48,8 @@ struct SessionOptions {
   int socket = 0;
   /** Empty: the plane answers none of its checks (the ICE agent in JavaScript does). */
   IceCredentials ice;
+  /** With `ice`: the plane also sends the triggered checks and selects (triggered_checks.h). */
+  TriggeredCheckConfig checks;
   DtlsRole role = DtlsRole::Server;
   Fingerprint remoteFingerprint;
   std::vector<SrtpProfile> profiles;
@@ -69,6 +72,7 @@ class EchoSession : private DtlsListener, private MediaListener {
   /** The plane answers its Binding requests: it has credentials and JavaScript did not stop it. */
   bool answersIce() const { return answersIce_; }
   void stopAnsweringIce() { answersIce_ = false; }
+  TriggeredChecks& triggeredChecks() { return checks_; }
 
   /** Thread side: the socket it sends on, once the plane has placed it. */
   void attach(UdpSocket* socket) {
@@ -83,6 +87,7 @@ class EchoSession : private DtlsListener, private MediaListener {
   bool allowRemote(const Endpoint& remote, const Endpoint& local, Endpoint& evicted);
   const std::vector<Endpoint>& allowed() const { return allowed_; }
   void selectRemote(const Endpoint& remote, const Endpoint& local);
+  bool hasSelected() const { return selected_.valid(); }
 
   /**
    * A datagram from one of its allowed remotes, in place, that reached local address `local`.
@@ -142,6 +147,7 @@ class EchoSession : private DtlsListener, private MediaListener {
   const int socketId_;
   const IceCredentials ice_;
   bool answersIce_;
+  TriggeredChecks checks_;
   EventSink& events_;
   std::shared_ptr<SessionCounters> counters_;
   Fingerprint fingerprint_;

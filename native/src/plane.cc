@@ -344,7 +344,10 @@ void Plane::handleDatagram(SocketSlot& slot, int index) {
     event.socket = slot.id;
     event.from = from;
     event.local = receiveBatch_.local(index);
-    event.answered = !slot.ufrags.empty() && answerBindingRequest(slot, data, size, from, event.local);
+    if (!slot.ufrags.empty()) {
+      event.answered = answerBindingRequest(slot, data, size, from, event.local, event);
+      if (!event.answered && session) takeCheckAnswer(*session, data, size, from, event.local);
+    }
     event.data.assign(data, data + size);
     post(std::move(event));
     return;
@@ -370,10 +373,10 @@ void Plane::handleDatagram(SocketSlot& slot, int index) {
 }
 
 bool Plane::answerBindingRequest(SocketSlot& slot, const uint8_t* data, size_t size, const Endpoint& from,
-                                 const Endpoint& local) {
-  StunBindingRequest request;
+                                 const Endpoint& local, PlaneEvent& event) {
+  StunBindingMessage request;
   std::string ufrag;
-  if (!request.parse(data, size) || !request.localUfrag(ufrag)) return false;
+  if (!request.parseRequest(data, size) || !request.localUfrag(ufrag)) return false;
   auto found = slot.ufrags.find(ufrag);
   if (found == slot.ufrags.end()) return false;
   EchoSession& session = *found->second;
@@ -385,7 +388,7 @@ bool Plane::answerBindingRequest(SocketSlot& slot, const uint8_t* data, size_t s
       !request.usernameIs(ice.localUfrag, ice.remoteUfrag) || !request.verifyIntegrity(ice.localPwd)) {
     return false;
   }
-  uint8_t response[StunBindingRequest::kMaxResponseSize];
+  uint8_t response[StunBindingMessage::kMaxResponseSize];
   const size_t responseSize = request.writeSuccess(from, ice.localPwd, response, sizeof(response));
   if (responseSize == 0) return false;
   // Validated before the answer leaves (as the agent's #validate): a client that is DTLS client
@@ -394,7 +397,35 @@ bool Plane::answerBindingRequest(SocketSlot& slot, const uint8_t* data, size_t s
   // From the address the request reached (RFC 8489 §6.3.3), as the agent's answer would.
   slot.socket->sendTo(from, response, responseSize, &local);
   bump(session.counters().stunAnswered);
+  // The triggered check (RFC 8445 §7.3.1.4), once per address, right behind the answer: a pion
+  // client nominates when a check of ours reaches a pair that works for it.
+  TriggeredChecks& checks = session.triggeredChecks();
+  uint8_t check[BindingCheck::kMaxSize];
+  const size_t checkSize =
+      checks.triggered(ice.remoteUfrag + ":" + ice.localUfrag, from, local, check, sizeof(check), event.checkId);
+  if (checkSize > 0) {
+    slot.socket->sendTo(from, check, checkSize, &local);
+    event.checked = true;
+  }
+  if (request.useCandidate() && checks.nominated(from)) selectOnce(session, from, local);
   return true;
+}
+
+void Plane::takeCheckAnswer(EchoSession& session, const uint8_t* data, size_t size, const Endpoint& from,
+                            const Endpoint& local) {
+  if (!session.answersIce() || !session.triggeredChecks().enabled()) return;
+  StunBindingMessage response;
+  if (response.parseSuccess(data, size) && session.triggeredChecks().answered(response, from)) {
+    selectOnce(session, from, local);
+  }
+}
+
+void Plane::selectOnce(EchoSession& session, const Endpoint& remote, const Endpoint& local) {
+  // JavaScript's agent comes to the same pair on the same messages and selects it again, which
+  // changes nothing; if it already chose (its command ran first), its choice stands.
+  if (session.hasSelected()) return;
+  session.selectRemote(remote, local);
+  timersDirty_ = true;
 }
 
 void Plane::allowRemoteOn(SocketSlot& slot, EchoSession& session, const Endpoint& remote, const Endpoint& local) {

@@ -144,10 +144,17 @@ class Plane : private EventSink {
   /**
    * The ICE fast path: a Binding request for a session of this socket that its controlled
    * agent would answer with success is answered here, from the address it reached, and its
-   * sender allowed. True when it was; anything else is JavaScript's.
+   * sender allowed; the first from each address triggers our check back (`event` says which),
+   * and a nomination of a pair whose check succeeded selects it. True when it was answered;
+   * anything else is JavaScript's.
    */
   bool answerBindingRequest(SocketSlot& slot, const uint8_t* data, size_t size, const Endpoint& from,
-                            const Endpoint& local);
+                            const Endpoint& local, PlaneEvent& event);
+  /** A STUN datagram from one of `session`'s remotes that may answer a check the plane sent. */
+  void takeCheckAnswer(EchoSession& session, const uint8_t* data, size_t size, const Endpoint& from,
+                       const Endpoint& local);
+  /** The pair ICE chose, unless one was chosen already (by JavaScript or here). */
+  void selectOnce(EchoSession& session, const Endpoint& remote, const Endpoint& local);
   /** `remote` validated for `session` (routes on a shared socket follow it). */
   void allowRemoteOn(SocketSlot& slot, EchoSession& session, const Endpoint& remote, const Endpoint& local);
   void runCommands();

@@ -20,6 +20,9 @@ struct PlaneEvent {
   Endpoint local;
   /** Stun: a Binding request the plane answered itself (and validated the sender for). */
   bool answered = false;
+  /** Stun, answered: the plane sent the triggered check back to `from`, with this transaction id. */
+  bool checked = false;
+  uint8_t checkId[12] = {};
   std::vector<uint8_t> data;
   /** The failure reason, or the mid of a BYE or of feedback. */
   std::string text;

@@ -44,19 +44,19 @@ size_t padded(size_t length) { return (length + 3) & ~static_cast<size_t>(3); }
 /** HMAC-SHA1 of `data[0, end)` with the header's length field counting up to `lengthTo`. */
 bool integrityOf(const uint8_t* data, size_t end, size_t lengthTo, const std::string& key, uint8_t digest[20]) {
   // One-shot HMAC over a copy whose length field is patched (at most kMaxSize: on the stack).
-  uint8_t copy[StunBindingRequest::kMaxSize];
+  uint8_t copy[StunBindingMessage::kMaxSize];
   if (end > sizeof(copy)) return false;
   std::memcpy(copy, data, end);
-  store16(copy + 2, static_cast<uint16_t>(lengthTo - StunBindingRequest::kHeaderSize));
+  store16(copy + 2, static_cast<uint16_t>(lengthTo - StunBindingMessage::kHeaderSize));
   unsigned int size = 0;
   return HMAC(EVP_sha1(), key.data(), static_cast<int>(key.size()), copy, end, digest, &size) != nullptr &&
          size == kIntegritySize;
 }
 
 uint32_t fingerprintOf(const uint8_t* data, size_t end) {
-  uint8_t header[StunBindingRequest::kHeaderSize];
+  uint8_t header[StunBindingMessage::kHeaderSize];
   std::memcpy(header, data, sizeof(header));
-  store16(header + 2, static_cast<uint16_t>(end + 8 - StunBindingRequest::kHeaderSize));
+  store16(header + 2, static_cast<uint16_t>(end + 8 - StunBindingMessage::kHeaderSize));
   uint32_t crc = crc32(header, sizeof(header));
   crc = crc32(data + sizeof(header), end - sizeof(header), crc);
   return crc ^ kFingerprintXor;
@@ -71,26 +71,30 @@ uint32_t crc32(const uint8_t* data, size_t size, uint32_t crc) {
   return ~crc;
 }
 
-bool StunBindingRequest::parse(const uint8_t* data, size_t size) {
-  *this = StunBindingRequest();
+bool StunBindingMessage::parseRequest(const uint8_t* data, size_t size) { return parse(data, size, kBindingRequest); }
+
+bool StunBindingMessage::parseSuccess(const uint8_t* data, size_t size) { return parse(data, size, kBindingSuccess); }
+
+bool StunBindingMessage::parse(const uint8_t* data, size_t size, uint16_t type) {
+  *this = StunBindingMessage();
   if (size < kHeaderSize || size > kMaxSize || load32(data + 4) != kMagicCookie) return false;
-  if (load16(data) != kBindingRequest) return false;
+  if (load16(data) != type) return false;
   const size_t length = load16(data + 2);
   if (length % 4 != 0 || kHeaderSize + length != size) return false;
   // Which of the attributes we read were seen already: only the first of each counts.
   bool seenUsername = false;
   for (size_t at = kHeaderSize; at < size;) {
     if (fingerprint_ || at + 4 > size) return false;  // FINGERPRINT is last
-    const uint16_t type = load16(data + at);
+    const uint16_t attribute = load16(data + at);
     const size_t attributeLength = load16(data + at + 2);
     const size_t end = at + 4 + attributeLength;
     if (end > size) return false;
     const uint8_t* value = data + at + 4;
-    if (type == kFingerprint) {
+    if (attribute == kFingerprint) {
       if (attributeLength != 4 || load32(value) != fingerprintOf(data, at)) return false;
       fingerprint_ = true;
     } else if (integrityAt_ == 0) {
-      switch (type) {
+      switch (attribute) {
         case kMessageIntegrity:
           if (attributeLength != kIntegritySize) return false;
           integrityAt_ = at;
@@ -117,7 +121,7 @@ bool StunBindingRequest::parse(const uint8_t* data, size_t size) {
         case kErrorCode:
           break;
         default:
-          if (type < 0x8000) unknownRequired_ = true;
+          if (attribute < 0x8000) unknownRequired_ = true;
           break;
       }
     }
@@ -129,13 +133,13 @@ bool StunBindingRequest::parse(const uint8_t* data, size_t size) {
   return true;
 }
 
-bool StunBindingRequest::usernameIs(const std::string& local, const std::string& remote) const {
+bool StunBindingMessage::usernameIs(const std::string& local, const std::string& remote) const {
   const size_t expected = local.size() + 1 + remote.size();
   return username_ && usernameSize_ == expected && std::memcmp(username_, local.data(), local.size()) == 0 &&
          username_[local.size()] == ':' && std::memcmp(username_ + local.size() + 1, remote.data(), remote.size()) == 0;
 }
 
-bool StunBindingRequest::localUfrag(std::string& out) const {
+bool StunBindingMessage::localUfrag(std::string& out) const {
   if (!username_) return false;
   const void* colon = std::memchr(username_, ':', usernameSize_);
   if (!colon || colon == username_) return false;
@@ -143,14 +147,14 @@ bool StunBindingRequest::localUfrag(std::string& out) const {
   return true;
 }
 
-bool StunBindingRequest::verifyIntegrity(const std::string& password) const {
+bool StunBindingMessage::verifyIntegrity(const std::string& password) const {
   if (!data_ || integrityAt_ == 0) return false;
   uint8_t digest[kIntegritySize];
   if (!integrityOf(data_, integrityAt_, integrityAt_ + 4 + kIntegritySize, password, digest)) return false;
   return CRYPTO_memcmp(digest, data_ + integrityAt_ + 4, kIntegritySize) == 0;
 }
 
-size_t StunBindingRequest::writeSuccess(const Endpoint& mapped, const std::string& password, uint8_t* out,
+size_t StunBindingMessage::writeSuccess(const Endpoint& mapped, const std::string& password, uint8_t* out,
                                         size_t capacity) const {
   if (!data_ || !mapped.valid()) return 0;
   const size_t addressSize = mapped.family == 4 ? 4 : 16;
@@ -182,6 +186,50 @@ size_t StunBindingRequest::writeSuccess(const Endpoint& mapped, const std::strin
   store32(out + at + 4, fingerprint);
   at += 8;
   store16(out + 2, static_cast<uint16_t>(at - kHeaderSize));
+  return at;
+}
+
+size_t BindingCheck::write(uint8_t* out, size_t capacity) const {
+  const size_t usernameSize = username.size();
+  if (usernameSize > 513) return 0;
+  const size_t total = StunBindingMessage::kHeaderSize + 4 + padded(usernameSize) + 8 + 12 +
+                       (useCandidate ? 4 : 0) + 4 + kIntegritySize + 8;
+  if (capacity < total) return 0;
+  store16(out, kBindingRequest);
+  store32(out + 4, kMagicCookie);
+  std::memcpy(out + 8, transactionId, 12);
+  size_t at = StunBindingMessage::kHeaderSize;
+  store16(out + at, kUsername);
+  store16(out + at + 2, static_cast<uint16_t>(usernameSize));
+  std::memcpy(out + at + 4, username.data(), usernameSize);
+  std::memset(out + at + 4 + usernameSize, 0, padded(usernameSize) - usernameSize);
+  at += 4 + padded(usernameSize);
+  store16(out + at, kPriority);
+  store16(out + at + 2, 4);
+  store32(out + at + 4, priority);
+  at += 8;
+  store16(out + at, controlling ? kIceControlling : kIceControlled);
+  store16(out + at + 2, 8);
+  store32(out + at + 4, static_cast<uint32_t>(tieBreaker >> 32));
+  store32(out + at + 8, static_cast<uint32_t>(tieBreaker));
+  at += 12;
+  if (useCandidate) {
+    store16(out + at, kUseCandidate);
+    store16(out + at + 2, 0);
+    at += 4;
+  }
+  uint8_t digest[kIntegritySize];
+  if (!integrityOf(out, at, at + 4 + kIntegritySize, password, digest)) return 0;
+  store16(out + at, kMessageIntegrity);
+  store16(out + at + 2, kIntegritySize);
+  std::memcpy(out + at + 4, digest, kIntegritySize);
+  at += 4 + kIntegritySize;
+  const uint32_t fingerprint = fingerprintOf(out, at);
+  store16(out + at, kFingerprint);
+  store16(out + at + 2, 4);
+  store32(out + at + 4, fingerprint);
+  at += 8;
+  store16(out + 2, static_cast<uint16_t>(at - StunBindingMessage::kHeaderSize));
   return at;
 }
 

@@ -29,7 +29,7 @@ import { errorCode, errorCodeAttribute, iceRole, iceRoleAttribute, priority, pri
 import { ATTR, encodeStun, METHOD_BINDING, parseStun, unknownRequired, verifyIntegrity, type StunAttribute, type StunMessage } from '../stun/message.js';
 import { candidatePriority, family, pairPriority } from './candidates.js';
 import { Transactions, type Transaction } from './transactions.js';
-import type { IceAgentEvents, IceAgentState, IceCredentials, IceRole, IceTransport, LocalCandidate, RemoteCandidate, SelectedPair, UdpAddress } from './types.js';
+import type { AnsweredByPlane, IceAgentEvents, IceAgentState, IceCredentials, IceRole, IceTransport, LocalCandidate, RemoteCandidate, SelectedPair, UdpAddress } from './types.js';
 
 export interface IceTiming {
   /** Pacing of ordinary checks (RFC 8445 §14.2). */
@@ -179,15 +179,15 @@ export class IceAgent {
    * One datagram that arrived on `socket` from `from`, at our address `local` where the data
    * plane says (its `stun` event); anything but STUN for this agent is ignored. Never throws.
    * `answered`: the data plane already answered this check with success and allowed its sender
-   * (plane.ts CreateSessionOptions.ice, checked against our credentials there): the agent does
-   * everything else the check makes it do.
+   * (plane.ts CreateSessionOptions.ice, checked against our credentials there), and maybe sent
+   * the triggered check: the agent does everything else the check makes it do.
    */
-  receive(socket: number, from: UdpAddress, data: Buffer, local?: string, answered = false): void {
+  receive(socket: number, from: UdpAddress, data: Buffer, local?: string, answered?: AnsweredByPlane): void {
     const message = parseStun(data);
     if (message) this.receiveMessage(socket, from, message, local, answered);
   }
 
-  receiveMessage(socket: number, from: UdpAddress, message: StunMessage, local?: string, answered = false): void {
+  receiveMessage(socket: number, from: UdpAddress, message: StunMessage, local?: string, answered?: AnsweredByPlane): void {
     if (this.#state === 'closed' || this.#state === 'failed' || message.method !== METHOD_BINDING) return;
     const arrivedAt = local || undefined;
     if (message.class === 'request') this.#onRequest(socket, from, message, arrivedAt, answered);
@@ -205,7 +205,7 @@ export class IceAgent {
     this.#setState('closed');
   }
 
-  #onRequest(socket: number, from: UdpAddress, message: StunMessage, arrivedAt: string | undefined, answered: boolean): void {
+  #onRequest(socket: number, from: UdpAddress, message: StunMessage, arrivedAt: string | undefined, answered: AnsweredByPlane | undefined): void {
     const { local, remote } = this.options;
     // A check the plane answered passed the same USERNAME and MESSAGE-INTEGRITY test there, with our password.
     if (username(message) !== `${local.ufrag}:${remote.ufrag}` || (!answered && !verifyIntegrity(message, local.pwd))) return;
@@ -242,6 +242,8 @@ export class IceAgent {
       if (this.#state === 'disconnected') this.#setState('connected');
     }
     if (this.#role === 'controlled' && useCandidate(message)) pair.nominated = true;
+    // The plane sent the triggered check already, with its answer: ours from here on.
+    if (answered?.check) this.#check(pair, false, answered.check);
     if (pair.state === 'succeeded') {
       if (pair.nominated && this.#role === 'controlled') this.#select(pair);
       // Beyond RFC 8445 §7.3.1.4 (nothing for a Succeeded pair): until a pair is selected, a
@@ -250,7 +252,7 @@ export class IceAgent {
       // our check got there first (ours after the hold-off, its own still on the way) that tick
       // was all it had left.
       else if (!this.#selected && !this.#transactions.pending(pair)) this.#check(pair);
-    } else {
+    } else if (!answered?.check) {
       // Triggered check (§7.3.1.4): an In-Progress one stops resending but may still be answered.
       this.#transactions.quiet(pair);
       this.#check(pair);
@@ -345,9 +347,10 @@ export class IceAgent {
     this.#pacer = undefined;
   }
 
-  #check(pair: Pair, nominate = false): void {
+  /** `sentAs`: the data plane sent this check's first request, with that transaction id. */
+  #check(pair: Pair, nominate = false, sentAs?: Buffer): void {
     const { remote, local } = this.options;
-    const transactionId = randomBytes(12);
+    const transactionId = sentAs ?? randomBytes(12);
     const attributes: StunAttribute[] = [
       usernameAttribute(`${remote.ufrag}:${local.ufrag}`),
       // The priority a peer-reflexive candidate of ours would have (§7.1.1).
@@ -362,7 +365,9 @@ export class IceAgent {
       this.#trace('check', { remote: pair.remote, nominate, retransmit: sends++ });
       this.#send(pair.socket, pair.remote, request, sourceOf(pair));
     };
-    this.#transactions.start({ id: transactionId, subject: pair, kind: 'check', role: this.#role, useCandidate: nominate, send }, this.#timing);
+    const transaction = { id: transactionId, subject: pair, kind: 'check' as const, role: this.#role, useCandidate: nominate, send };
+    if (sentAs) this.#trace('check', { remote: pair.remote, nominate, retransmit: sends++ });
+    this.#transactions.start(transaction, this.#timing, sentAs !== undefined);
   }
 
   #timedOut(transaction: Transaction<Pair>): void {

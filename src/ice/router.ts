@@ -8,7 +8,7 @@
 import { username } from '../stun/attributes.js';
 import { parseStun } from '../stun/message.js';
 import type { IceAgent } from './agent.js';
-import type { UdpAddress } from './types.js';
+import type { AnsweredByPlane, UdpAddress } from './types.js';
 
 export class IceRouter {
   readonly #byUfrag = new Map<string, IceAgent>();
@@ -25,7 +25,7 @@ export class IceRouter {
   }
 
   /** Hands one datagram (that reached our address `local`) to its agent; false when no agent takes it (not STUN, or no one's). */
-  route(socket: number, from: UdpAddress, data: Buffer, local?: string, answered = false): boolean {
+  route(socket: number, from: UdpAddress, data: Buffer, local?: string, answered?: AnsweredByPlane): boolean {
     const message = parseStun(data);
     if (!message) return false;
     const addressKey = `${socket}|${from.address}|${from.port}`;

@@ -31,23 +31,32 @@ export class Transactions<S> {
 
   constructor(private readonly onTimeout: (transaction: Transaction<S>) => void) {}
 
-  start(transaction: Transaction<S>, timing: RetransmitTiming): void {
+  /** `sent`: its first request went out already (the data plane sent it): the first resend is one RTO away. */
+  start(transaction: Transaction<S>, timing: RetransmitTiming, sent = false): void {
     const key = transaction.id.toString('hex');
     const entry: Open<S> = { transaction, timer: undefined as unknown as NodeJS.Timeout, quiet: false };
     this.#open.set(key, entry);
-    let sent = 0;
-    const next = () => {
-      transaction.send();
-      sent++;
-      const last = sent >= timing.maxRequests;
-      const wait = last ? timing.lastWaitRtos * timing.rtoMs : timing.rtoMs * 2 ** (sent - 1);
+    let sends = 0;
+    const wait = () => {
+      const last = sends >= timing.maxRequests;
+      const ms = last ? timing.lastWaitRtos * timing.rtoMs : timing.rtoMs * 2 ** (sends - 1);
       entry.timer = setTimeout(() => {
         if (!last && !entry.quiet) return next();
         this.#open.delete(key);
         this.onTimeout(transaction);
-      }, wait);
+      }, ms);
     };
-    next();
+    const next = () => {
+      transaction.send();
+      sends++;
+      wait();
+    };
+    if (sent) {
+      sends = 1;
+      wait();
+    } else {
+      next();
+    }
   }
 
   has(id: Buffer): boolean {

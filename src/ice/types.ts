@@ -54,6 +54,15 @@ export interface SelectedPair {
   source: string | undefined;
 }
 
+/**
+ * A check the data plane answered before the agent saw it (plane.ts PlaneEvent `stun`): the
+ * agent neither answers nor validates it again. `check`: the transaction id of the triggered
+ * check the plane sent back with its answer; the agent adopts it (resends it, takes its answer).
+ */
+export interface AnsweredByPlane {
+  check?: Buffer;
+}
+
 export interface IceAgentEvents {
   state?(state: IceAgentState): void;
   /**

@@ -84,7 +84,7 @@ export async function answerWithNativeSession(offerSdp: string, options: NativeT
       if (!session) continue;
       if (event.type === 'stun') {
         if (event.answered && !loopback(event.from.address)) errors.push(new Error(`the plane answered a check from ${event.from.address}`));
-        if (ours.has(event.socket) && !deaf.has(event.socket)) session.receiveStun(event.socket, event.from, event.data, event.local, event.answered === true);
+        if (ours.has(event.socket) && !deaf.has(event.socket)) session.receiveStun(event.socket, event.from, event.data, event.local, event.answered ? { check: event.check } : undefined);
       } else if (event.session === session.id) {
         session.handle(event);
       }

@@ -12,7 +12,7 @@ import { IceAgent, type IceAgentOptions } from '../../src/ice/agent.js';
 import { hostCandidates } from '../../src/ice/candidates.js';
 import { errorCode, iceRole, iceRoleAttribute, priorityAttribute, useCandidate, useCandidateAttribute, username, usernameAttribute, xorMappedAddress, xorMappedAddressAttribute } from '../../src/stun/attributes.js';
 import { encodeStun, parseStun, verifyIntegrity, type StunMessage } from '../../src/stun/message.js';
-import type { IceAgentState, UdpAddress } from '../../src/ice/types.js';
+import type { AnsweredByPlane, IceAgentState, UdpAddress } from '../../src/ice/types.js';
 import { eventually, withTimeout } from '../helpers/timeout.js';
 
 const OURS = { ufrag: 'srvr', pwd: 'server-password-0123456789' };
@@ -38,9 +38,10 @@ async function udp(): Promise<{ socket: Socket; address: UdpAddress; received: R
 /**
  * The agent on a socket of its own, the peer on another; the peer is the offer's only candidate.
  * `planeAnswers`: requests reach the agent flagged answered, as when the native plane answered
- * them (nobody here does: the peer sees only what the agent sends).
+ * them (nobody here does: the peer sees only what the agent sends); a function gives the flag
+ * (a plane that sent the triggered check says its transaction id).
  */
-async function setup(options: Partial<IceAgentOptions> = {}, planeAnswers = false) {
+async function setup(options: Partial<IceAgentOptions> = {}, planeAnswers: boolean | (() => AnsweredByPlane) = false) {
   const server = await udp();
   const peer = await udp();
   const states: IceAgentState[] = [];
@@ -55,7 +56,7 @@ async function setup(options: Partial<IceAgentOptions> = {}, planeAnswers = fals
     events: { state: (s) => states.push(s), selected: (p) => selected.push({ address: p.remote.address, port: p.remote.port }) },
     ...options,
   });
-  server.socket.on('message', (data, rinfo) => agent.receive(1, { address: rinfo.address, port: rinfo.port }, data, undefined, planeAnswers && parseStun(data)?.class === 'request'));
+  server.socket.on('message', (data, rinfo) => agent.receive(1, { address: rinfo.address, port: rinfo.port }, data, undefined, planeAnswers && parseStun(data)?.class === 'request' ? (planeAnswers === true ? {} : planeAnswers()) : undefined));
   const close = () => {
     agent.close();
     server.socket.close();
@@ -217,6 +218,29 @@ test('a check the plane answered: the agent neither answers nor validates it aga
     assert.equal(r.agent.role, 'controlling');
   } finally {
     r.close();
+  }
+});
+
+test('a triggered check the plane sent is adopted: the agent sends none of its own, resends that one, and selects on its answer', async () => {
+  const ids: Buffer[] = [];
+  const s = await setup({ checkHoldOffMs: 5_000, timing: { rtoMs: 100 } }, () => {
+    const check = randomBytes(12);
+    ids.push(check);
+    return { check };
+  });
+  try {
+    s.agent.start();
+    s.check({ nominate: true });
+    // Nobody sent the plane's check here: what the peer gets is the agent's resend of it.
+    await eventually(() => s.requests().length > 0, 2000, 'the resend');
+    assert.equal(ids.length, 1);
+    assert.ok(s.requests().every((r) => r.message.transactionId.equals(ids[0]!)), 'no check of the agent\'s own: only the adopted one, resent');
+    assert.equal(s.selected.length, 0);
+    s.answer(s.requests()[0]!.message);
+    await eventually(() => s.selected.length === 1, 2000, 'selected on the answer to the adopted check');
+    assert.deepEqual(s.selected[0], s.peer.address);
+  } finally {
+    s.close();
   }
 });
 

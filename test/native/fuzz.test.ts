@@ -24,7 +24,7 @@ import { rtpPacket } from './werift-peer.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const FUZZ_DIR = join(ROOT, 'native', 'fuzz');
-const SOURCES = ['rtp_packet', 'rtp_forward', 'srtp_cipher', 'srtp_profile', 'replay_window', 'media_echo', 'dtls_transport', 'certificate', 'stun_binding'];
+const SOURCES = ['rtp_packet', 'rtp_forward', 'srtp_cipher', 'srtp_profile', 'replay_window', 'media_echo', 'dtls_transport', 'certificate', 'stun_binding', 'triggered_checks', 'endpoint'];
 const TARGETS = ['demux', 'rtp_header', 'srtp', 'echo', 'dtls', 'stun'] as const;
 const SECONDS = Number(process.env.WEBRTC_ECHO_FUZZ_SECONDS ?? 20);
 const SANITIZE = ['-fno-sanitize-recover=undefined', '-fno-omit-frame-pointer', '-g', '-O1', '-std=c++17'];

@@ -6,7 +6,8 @@
  * sender is allowed (DTLS from it connects with no allowRemote from JavaScript); every check the
  * agent must weigh itself (a wrong password, a role conflict, an unknown comprehension-required
  * attribute, another ufrag) goes up unanswered; sessions on one socket are told apart by ufrag;
- * `stopIceAnswers` and the plane's `answerIceChecks: false` turn it off. Plus the C++ code against
+ * `stopIceAnswers` and the plane's `answerIceChecks: false` turn it off. With the remote password
+ * it sends the triggered check as the agent would, and selects a nominated pair it answered. Plus the C++ code against
  * RFC 5769's vectors (native/test/stun_vectors.cc, built against Debian's OpenSSL).
  * Run: node --import tsx --test test/native/stun-answers.test.ts
  */
@@ -224,6 +225,57 @@ test('stopIceAnswers, a session without credentials and a plane with answerIceCh
   }
   assert.equal(harness.plane.stats(stoppedSession)?.stunAnswered, 0);
   assert.equal(typeof harness.plane.createSession({ socket: bare.socket, ice: { localUfrag: 'a:b', localPwd: 'x', remoteUfrag: 'y' }, dtlsRole: 'server', remoteFingerprint: harness.plane.fingerprint, srtpProfiles: [], sections: [] }), 'string', 'a ufrag with a colon is refused');
+});
+
+test('with the remote password the plane sends the triggered check the agent would send, once per address, and selects once the client nominated the pair and answered it', { skip: SKIP }, async (t) => {
+  const harness = PlaneHarness.open(t);
+  const { socket, local } = harness.socket();
+  const remotePwd = 'remote-password-of-24-ch';
+  const ice: PlaneIceCredentials = { ...ICE, remotePwd, tieBreaker: 0x0123456789abcdefn, checkPriorities: [{ address: '127.0.0.1', priority: 0x6e7fff00 + 0xff }, { address: '::1', priority: 1 }] };
+  // DTLS client: the ClientHello that selection starts is what the client sees of it.
+  const session = harness.session({ socket, ice, dtlsRole: 'client', remoteFingerprint: harness.plane.fingerprint, srtpProfiles: ['SRTP_AEAD_AES_128_GCM'], sections: SECTIONS });
+  const client = await udp(t, '127.0.0.1');
+  const received: Buffer[] = [];
+  client.on('message', (data) => received.push(data));
+  const arrived = async (count: number, label: string) => {
+    for (let waited = 0; received.length < count; waited += 10) {
+      if (waited > 5_000) assert.fail(`${label}: ${received.length} datagrams, not ${count}`);
+      await new Promise((done) => setTimeout(done, 10));
+    }
+  };
+  client.send(check().data, local.port, '127.0.0.1');
+  await arrived(2, 'the answer and the triggered check');
+  const event = await harness.event(stunFrom(addressOf(client)), 5_000, 'the stun event');
+  assert.equal(event.answered, true);
+  assert.ok(event.check && event.check.length === 12, 'the check\'s transaction id comes up');
+  const request = parseStun(received[1]!);
+  assert.ok(request && request.class === 'request', 'behind the answer, a request');
+  assert.deepEqual(request.transactionId, event.check);
+  // Byte for byte what IceAgent #check encodes (PRIORITY: prflx with the candidate's local preference, here given).
+  const expected = encodeStun({
+    class: 'request',
+    transactionId: event.check,
+    attributes: [usernameAttribute(`${ICE.remoteUfrag}:${ICE.localUfrag}`), priorityAttribute(0x6e7fff00 + 0xff), iceRoleAttribute('controlled', 0x0123456789abcdefn)],
+    integrityKey: remotePwd,
+    fingerprint: true,
+  });
+  assert.deepEqual(received[1], expected);
+  // A second check from the same address: answered, no second check of ours.
+  client.send(check().data, local.port, '127.0.0.1');
+  await arrived(3, 'the second answer');
+  const second = await harness.event((e) => e.type === 'stun' && e !== event, 5_000, 'the second stun event');
+  assert.equal(second.type === 'stun' && second.check, undefined);
+  await new Promise((done) => setTimeout(done, SILENCE_MS));
+  assert.equal(received.length, 3, 'no DTLS before our check is answered: the pair is not selected yet');
+  // An answer under the wrong password does not count; the right one selects (the client nominated).
+  const answer = (password: string) => encodeStun({ class: 'success', transactionId: event.check!, attributes: [xorMappedAddressAttribute({ address: '127.0.0.1', port: local.port }, event.check!)], integrityKey: password, fingerprint: true });
+  client.send(answer('not-the-remote-password!'), local.port, '127.0.0.1');
+  await new Promise((done) => setTimeout(done, SILENCE_MS));
+  assert.equal(received.length, 3, 'a forged answer selects nothing');
+  client.send(answer(remotePwd), local.port, '127.0.0.1');
+  await arrived(4, 'the ClientHello');
+  assert.equal(received[3]![0], 22, 'selected: DTLS (a handshake record) starts to the client');
+  assert.equal(harness.plane.stats(session)?.stunAnswered, 2);
 });
 
 function missingCompiler(): string | undefined {

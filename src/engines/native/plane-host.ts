@@ -10,11 +10,12 @@
  * USERNAME, answers by transaction id) and its other packets by the address ICE validated.
  */
 import { IceRouter } from '../../ice/router.js';
+import type { AnsweredByPlane } from '../../ice/types.js';
 import type { NativeAddon, NativePlane, PlaneEvent, PlaneOptions, UdpAddress } from './plane.js';
 
 type SessionEvent = Exclude<PlaneEvent, { type: 'stun' }>;
 /** `answered`: the plane answered this check itself (plane.ts CreateSessionOptions.ice). */
-export type StunHandler = (socket: number, from: UdpAddress, data: Buffer, local: string, answered: boolean) => void;
+export type StunHandler = (socket: number, from: UdpAddress, data: Buffer, local: string, answered: AnsweredByPlane | undefined) => void;
 
 /** A socket a session holds: give it back with `release()`. */
 export interface SocketLease {
@@ -200,7 +201,7 @@ export class PlaneHost {
   #deliver(events: PlaneEvent[]): void {
     for (const event of events) {
       try {
-        if (event.type === 'stun') this.#stun.get(event.socket)?.(event.socket, event.from, event.data, event.local, event.answered === true);
+        if (event.type === 'stun') this.#stun.get(event.socket)?.(event.socket, event.from, event.data, event.local, event.answered ? { check: event.check } : undefined);
         else this.#sessions.get(event.session)?.(event);
       } catch (err) {
         this.onListenerError(err);

@@ -71,6 +71,18 @@ export interface PlaneIceCredentials {
   localUfrag: string;
   localPwd: string;
   remoteUfrag: string;
+  /**
+   * With these three the plane also sends the check that a client's first answered check from
+   * an address triggers (RFC 8445 §7.3.1.4: USERNAME `remoteUfrag:localUfrag`, PRIORITY from
+   * `checkPriorities` for the address the client's check reached, else the first of its family,
+   * ICE-CONTROLLED with `tieBreaker`, MESSAGE-INTEGRITY under `remotePwd`, FINGERPRINT), reports
+   * its transaction id in the `stun` event (`check`), and selects a pair (`selectRemote`, DTLS
+   * starts) once the client nominated it and answered that check. The agent adopts the check
+   * and comes to the same selection. Without them: checks and selection are JavaScript's.
+   */
+  remotePwd?: string;
+  tieBreaker?: bigint;
+  checkPriorities?: Array<{ address: string; priority: number }>;
 }
 
 export interface CreateSessionOptions {
@@ -126,9 +138,10 @@ export type PlaneEvent =
    * socket bound to '::' or '0.0.0.0', the bound address otherwise; '' where the platform cannot
    * say): its answer should leave from there (`send`'s `from`). `answered`: a check the plane
    * answered itself and allowed the sender for (CreateSessionOptions.ice); the agent does
-   * everything else a check makes it do, but not answer or validate it again.
+   * everything else a check makes it do, but not answer or validate it again. `check`: the
+   * transaction id of the triggered check the plane sent back (PlaneIceCredentials.remotePwd).
    */
-  | { type: 'stun'; socket: number; from: UdpAddress; local: string; data: Buffer; answered?: true }
+  | { type: 'stun'; socket: number; from: UdpAddress; local: string; data: Buffer; answered?: true; check?: Buffer }
   /** The handshake finished and the remote certificate matched the fingerprint; SRTP keys are in place. */
   | { type: 'dtls-connected'; session: number; role: 'client' | 'server'; srtpProfile: SrtpProfileName | 'none' }
   /**

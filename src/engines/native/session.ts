@@ -9,9 +9,11 @@
  * on any path (idempotent; frees the agent's timers, SCTP and the plane's session).
  */
 import type { SessionDescription as ParsedSdp } from 'sdp-transform';
+import { randomBytes } from 'node:crypto';
 import { IceAgent, type IceTiming } from '../../ice/agent.js';
+import { candidatePriority } from '../../ice/candidates.js';
 import { newCredentials } from '../../ice/credentials.js';
-import type { IceAgentEvents, IceAgentState, IceCredentials, LocalCandidate, SelectedPair } from '../../ice/types.js';
+import type { AnsweredByPlane, IceAgentEvents, IceAgentState, IceCredentials, LocalCandidate, SelectedPair } from '../../ice/types.js';
 import type { PlaybackPlan } from '../../sdp/playback.js';
 import { buildAnswer, type NativeAnswer } from './answer.js';
 import { stackPolicy } from './stack-policy.js';
@@ -83,11 +85,23 @@ export class NativeSession {
     const facts = this.answer.offer;
     const socket = options.sockets[0]?.socket;
     if (socket === undefined) throw new Error('a native session needs a socket');
+    const tieBreaker = randomBytes(8).readBigUInt64BE(0);
     const id = plane.createSession({
       socket,
       // The plane answers the client's checks while we are controlled (a full client, the
-      // offerer); a lite offer makes us controlling, and every check stays the agent's.
-      ice: facts.iceLite ? undefined : { localUfrag: ice.ufrag, localPwd: ice.pwd, remoteUfrag: facts.ice.ufrag },
+      // offerer), sends the checks they trigger and selects; a lite offer makes us controlling,
+      // and every check stays the agent's.
+      ice: facts.iceLite
+        ? undefined
+        : {
+            localUfrag: ice.ufrag,
+            localPwd: ice.pwd,
+            remoteUfrag: facts.ice.ufrag,
+            remotePwd: facts.ice.pwd,
+            tieBreaker,
+            // What IceAgent #check puts in PRIORITY from each of our addresses.
+            checkPriorities: options.candidates.filter((c) => c.socket === socket).map((c) => ({ address: c.address, priority: candidatePriority('prflx', c.priority >>> 8) })),
+          },
       dtlsRole: this.answer.dtlsRole,
       remoteFingerprint: facts.fingerprint,
       srtpProfiles: options.srtpProfiles ?? DEFAULT_SRTP_PROFILES,
@@ -104,6 +118,7 @@ export class NativeSession {
       remoteCandidates: facts.candidates,
       checkHoldOffMs: options.checkHoldOffMs ?? policy.checkHoldOffMs,
       timing: options.iceTiming,
+      tieBreaker,
       events: {
         state: (state) => this.#onIceState(state),
         validated: (_socket, remote, source) => plane.allowRemote(id, remote, source),
@@ -141,7 +156,7 @@ export class NativeSession {
    * A `stun` event on one of this session's sockets (`local`: the address of ours it reached;
    * `answered`: the plane answered the check already).
    */
-  receiveStun(socket: number, from: UdpAddress, data: Buffer, local?: string, answered = false): void {
+  receiveStun(socket: number, from: UdpAddress, data: Buffer, local?: string, answered?: AnsweredByPlane): void {
     this.ice.receive(socket, from, data, local, answered);
   }
 
