@@ -359,7 +359,8 @@ export class IceAgent {
     ];
     if (nominate) attributes.push(useCandidateAttribute());
     const request = encodeStun({ class: 'request', transactionId, attributes, integrityKey: remote.pwd, fingerprint: true });
-    pair.state = 'in-progress';
+    // A check the plane sent to a pair our own check proved already leaves it Succeeded.
+    if (!(sentAs && pair.state === 'succeeded')) pair.state = 'in-progress';
     let sends = 0;
     const send = () => {
       this.#trace('check', { remote: pair.remote, nominate, retransmit: sends++ });
