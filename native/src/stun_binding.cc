@@ -62,6 +62,26 @@ uint32_t fingerprintOf(const uint8_t* data, size_t end) {
   return crc ^ kFingerprintXor;
 }
 
+/**
+ * Ends the message in out[0, at) with MESSAGE-INTEGRITY under `password` and FINGERPRINT (the
+ * caller made room for both) and sets its length. Its size, 0 when the digest fails.
+ */
+size_t seal(uint8_t* out, size_t at, const std::string& password) {
+  uint8_t digest[kIntegritySize];
+  if (!integrityOf(out, at, at + 4 + kIntegritySize, password, digest)) return 0;
+  store16(out + at, kMessageIntegrity);
+  store16(out + at + 2, kIntegritySize);
+  std::memcpy(out + at + 4, digest, kIntegritySize);
+  at += 4 + kIntegritySize;
+  const uint32_t fingerprint = fingerprintOf(out, at);
+  store16(out + at, kFingerprint);
+  store16(out + at + 2, 4);
+  store32(out + at + 4, fingerprint);
+  at += 8;
+  store16(out + 2, static_cast<uint16_t>(at - StunBindingMessage::kHeaderSize));
+  return at;
+}
+
 }  // namespace
 
 uint32_t crc32(const uint8_t* data, size_t size, uint32_t crc) {
@@ -173,20 +193,7 @@ size_t StunBindingMessage::writeSuccess(const Endpoint& mapped, const std::strin
   store16(out + at + 6, static_cast<uint16_t>(mapped.port ^ (kMagicCookie >> 16)));
   for (size_t i = 0; i < addressSize; i++) out[at + 8 + i] = mapped.address[i] ^ out[4 + i];
   at += 8 + addressSize;
-  uint8_t digest[kIntegritySize];
-  store16(out + 2, static_cast<uint16_t>(at + 4 + kIntegritySize - kHeaderSize));
-  if (!integrityOf(out, at, at + 4 + kIntegritySize, password, digest)) return 0;
-  store16(out + at, kMessageIntegrity);
-  store16(out + at + 2, kIntegritySize);
-  std::memcpy(out + at + 4, digest, kIntegritySize);
-  at += 4 + kIntegritySize;
-  const uint32_t fingerprint = fingerprintOf(out, at);
-  store16(out + at, kFingerprint);
-  store16(out + at + 2, 4);
-  store32(out + at + 4, fingerprint);
-  at += 8;
-  store16(out + 2, static_cast<uint16_t>(at - kHeaderSize));
-  return at;
+  return seal(out, at, password);
 }
 
 size_t BindingCheck::write(uint8_t* out, size_t capacity) const {
@@ -218,19 +225,7 @@ size_t BindingCheck::write(uint8_t* out, size_t capacity) const {
     store16(out + at + 2, 0);
     at += 4;
   }
-  uint8_t digest[kIntegritySize];
-  if (!integrityOf(out, at, at + 4 + kIntegritySize, password, digest)) return 0;
-  store16(out + at, kMessageIntegrity);
-  store16(out + at + 2, kIntegritySize);
-  std::memcpy(out + at + 4, digest, kIntegritySize);
-  at += 4 + kIntegritySize;
-  const uint32_t fingerprint = fingerprintOf(out, at);
-  store16(out + at, kFingerprint);
-  store16(out + at + 2, 4);
-  store32(out + at + 4, fingerprint);
-  at += 8;
-  store16(out + 2, static_cast<uint16_t>(at - StunBindingMessage::kHeaderSize));
-  return at;
+  return seal(out, at, password);
 }
 
 }  // namespace echo
