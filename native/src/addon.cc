@@ -707,6 +707,7 @@ class PlaneWrap : public Napi::ObjectWrap<PlaneWrap> {
     set("nacksRelayed", counters->nacksRelayed);
     set("srtpAuthFailures", counters->srtpAuthFailures);
     set("stunAnswered", counters->stunAnswered);
+    set("stunChecksSent", counters->stunChecksSent);
     return result;
   }
 

@@ -406,6 +406,7 @@ bool Plane::answerBindingRequest(SocketSlot& slot, const uint8_t* data, size_t s
   if (checkSize > 0) {
     slot.socket->sendTo(from, check, checkSize, &local);
     event.checked = true;
+    bump(session.counters().stunChecksSent);
   }
   if (request.useCandidate() && checks.nominated(from)) selectOnce(session, from, local);
   return true;

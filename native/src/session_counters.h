@@ -18,6 +18,8 @@ struct SessionCounters {
   std::atomic<uint64_t> srtpAuthFailures{0};
   /** Binding requests the plane answered itself (the ICE fast path), not JavaScript. */
   std::atomic<uint64_t> stunAnswered{0};
+  /** Triggered checks the plane sent itself (TriggeredChecks), not JavaScript. */
+  std::atomic<uint64_t> stunChecksSent{0};
   /** The DTLS handshake finished (set before dtls-connected is queued); cleared when it ends. */
   std::atomic<bool> connected{false};
 };

@@ -65,7 +65,8 @@ async function libdatachannelEcho(address: '127.0.0.1' | '::1', options: NativeT
     const selected = native.session.ice.selectedPair;
     if (selected) assert.equal(selected.remote.port, Number(/ (\d+) typ host/.exec(client.offer)![1]));
     const planeAnswers = native.plane.stats(native.session.id)?.stunAnswered ?? 0;
-    return { connectedMs, native, planeAnswers, agentAnswers: native.agentAnswers, errors: native.errors };
+    const planeChecks = native.plane.stats(native.session.id)?.stunChecksSent ?? 0;
+    return { connectedMs, native, planeAnswers, planeChecks, agentAnswers: native.agentAnswers, errors: native.errors };
   } finally {
     native.close();
     client.pc.close();
@@ -92,6 +93,8 @@ test('with the plane answering checks (the engine default), a libdatachannel cli
       const label = `${address}${unreachable ? ', announced candidate unreachable' : ''}`;
       t.diagnostic(`${label}: answer -> connected ${result.connectedMs.toFixed(1)} ms, plane answers ${result.planeAnswers}, agent answers ${result.agentAnswers}`);
       if (!unreachable) assert.ok(result.connectedMs < 2_000, `${label}: the client checked first and that ended the wait`);
+      // Its first check from its address triggered ours, sent by the plane (NativeSession gives it the offer's password).
+      if (!unreachable) assert.equal(result.planeChecks, 1, `${label}: the plane sent the triggered check`);
       assert.ok(result.planeAnswers > 0, `${label}: the plane answered the client's checks`);
       assert.equal(result.agentAnswers, 0, `${label}: the agent answered none itself`);
       assert.deepEqual(result.errors, [], `${label}: no answer left loopback`);
@@ -100,6 +103,7 @@ test('with the plane answering checks (the engine default), a libdatachannel cli
   // Without it (the helper's default, WEBRTC_ECHO_NATIVE_ICE_ANSWERS=0 in the engine) the agent answers.
   const off = await libdatachannelEcho('127.0.0.1', { checkHoldOffMs: 2_000 });
   assert.equal(off.planeAnswers, 0);
+  assert.equal(off.planeChecks, 0);
   assert.ok(off.agentAnswers > 0, 'the agent answered');
 });
 

@@ -276,6 +276,7 @@ test('with the remote password the plane sends the triggered check the agent wou
   await arrived(4, 'the ClientHello');
   assert.equal(received[3]![0], 22, 'selected: DTLS (a handshake record) starts to the client');
   assert.equal(harness.plane.stats(session)?.stunAnswered, 2);
+  assert.equal(harness.plane.stats(session)?.stunChecksSent, 1);
 });
 
 function missingCompiler(): string | undefined {

@@ -124,6 +124,8 @@ export interface SessionStats {
   srtpAuthFailures: number;
   /** Binding requests the data plane answered itself (CreateSessionOptions.ice). */
   stunAnswered: number;
+  /** Triggered checks the data plane sent itself (PlaneIceCredentials.remotePwd). */
+  stunChecksSent: number;
 }
 
 /**
