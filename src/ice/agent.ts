@@ -27,7 +27,7 @@
 import { randomBytes } from 'node:crypto';
 import { errorCode, errorCodeAttribute, iceRole, iceRoleAttribute, priority, priorityAttribute, useCandidate, useCandidateAttribute, username, usernameAttribute, xorMappedAddressAttribute } from '../stun/attributes.js';
 import { ATTR, encodeStun, METHOD_BINDING, parseStun, unknownRequired, verifyIntegrity, type StunAttribute, type StunMessage } from '../stun/message.js';
-import { candidatePriority, family, pairPriority } from './candidates.js';
+import { candidatePriority, checkPriority, family, pairPriority } from './candidates.js';
 import { Transactions, type Transaction } from './transactions.js';
 import type { AnsweredByPlane, IceAgentEvents, IceAgentState, IceCredentials, IceRole, IceTransport, LocalCandidate, RemoteCandidate, SelectedPair, UdpAddress } from './types.js';
 
@@ -354,7 +354,7 @@ export class IceAgent {
     const attributes: StunAttribute[] = [
       usernameAttribute(`${remote.ufrag}:${local.ufrag}`),
       // The priority a peer-reflexive candidate of ours would have (§7.1.1).
-      priorityAttribute(candidatePriority('prflx', pair.local.priority >>> 8)),
+      priorityAttribute(checkPriority(pair.local)),
       iceRoleAttribute(this.#role, this.#tieBreaker),
     ];
     if (nominate) attributes.push(useCandidateAttribute());
@@ -412,7 +412,7 @@ export class IceAgent {
     const request = encodeStun({
       class: 'request',
       transactionId,
-      attributes: [usernameAttribute(`${remote.ufrag}:${local.ufrag}`), priorityAttribute(candidatePriority('prflx', pair.local.priority >>> 8)), iceRoleAttribute(this.#role, this.#tieBreaker)],
+      attributes: [usernameAttribute(`${remote.ufrag}:${local.ufrag}`), priorityAttribute(checkPriority(pair.local)), iceRoleAttribute(this.#role, this.#tieBreaker)],
       integrityKey: remote.pwd,
       fingerprint: true,
     });

@@ -22,6 +22,11 @@ export function pairPriority(controlling: number, controlled: number): bigint {
   return (min << 32n) + 2n * max + (g > d ? 1n : 0n);
 }
 
+/** The PRIORITY our checks from `local` carry: a peer-reflexive candidate's with its local preference (RFC 8445 §7.1.1). */
+export function checkPriority(local: Pick<LocalCandidate, 'priority'>): number {
+  return candidatePriority('prflx', local.priority >>> 8);
+}
+
 export function family(address: string): 4 | 6 | 0 {
   return isIP(address) as 4 | 6 | 0;
 }

@@ -3,7 +3,6 @@
  * optionally a data channel, and moves RTP at packet level (our packetizers write the packets).
  */
 import { randomUUID } from 'node:crypto';
-import { isIP } from 'node:net';
 import { PeerConnection, type DataChannel, type Track } from 'node-datachannel';
 import sdpTransform from 'sdp-transform';
 import { CLIENT_PAYLOAD_TYPES, type CandidatePair, type MediaDirection, type ClientDataChannel, type ClientMedia, type ClientPeer, type ClientPeerOptions, type IceState, type PeerState, type RtpLeg, type TransportFacts } from '../engine.js';
@@ -13,6 +12,7 @@ import { deferred, waitForGathering } from '../kit/gathering.js';
 import { toMessage } from '../kit/messages.js';
 import { PeerStates } from '../kit/state-reporter.js';
 import { parseCandidate } from '../../sdp/candidate-line.js';
+import { family } from '../../ice/candidates.js';
 import { splitCandidates, type SdpCandidate } from '../../sdp/candidates.js';
 import { iceCredentialsOf } from '../kit/local-candidates.js';
 import { MID_EXTENSION_URI } from '../../rtp/header-extensions.js';
@@ -308,7 +308,6 @@ function wrapChannel(label: string, channel: DataChannel, log: ClientPeerOptions
   };
 }
 
-/** A candidate line's priority (RFC 8839 §5.1), 0 if unreadable. */
 /**
  * The answer's candidates in the order acceptAnswer adds them: first the best one we can reach
  * (of an address family we have a candidate of), then the rest by priority. The best by priority
@@ -330,10 +329,10 @@ export function firstCandidateFirst(candidates: readonly SdpCandidate[], ours: r
 }
 
 function familyOf(candidate: string): 4 | 6 | undefined {
-  const kind = isIP(String(parseCandidate(candidate)?.ip ?? ''));
-  return kind === 4 || kind === 6 ? kind : undefined;
+  return family(String(parseCandidate(candidate)?.ip ?? '')) || undefined;
 }
 
+/** A candidate line's priority (RFC 8839 §5.1), 0 if unreadable. */
 function candidatePriority(candidate: string): number {
   const priority = Number(parseCandidate(candidate)?.priority);
   return Number.isFinite(priority) ? priority : 0;

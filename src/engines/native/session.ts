@@ -11,7 +11,7 @@
 import type { SessionDescription as ParsedSdp } from 'sdp-transform';
 import { randomBytes } from 'node:crypto';
 import { IceAgent, type IceTiming } from '../../ice/agent.js';
-import { candidatePriority } from '../../ice/candidates.js';
+import { checkPriority } from '../../ice/candidates.js';
 import { newCredentials } from '../../ice/credentials.js';
 import type { AnsweredByPlane, IceAgentEvents, IceAgentState, IceCredentials, LocalCandidate, SelectedPair } from '../../ice/types.js';
 import type { PlaybackPlan } from '../../sdp/playback.js';
@@ -100,7 +100,7 @@ export class NativeSession {
             remotePwd: facts.ice.pwd,
             tieBreaker,
             // What IceAgent #check puts in PRIORITY from each of our addresses.
-            checkPriorities: options.candidates.filter((c) => c.socket === socket).map((c) => ({ address: c.address, priority: candidatePriority('prflx', c.priority >>> 8) })),
+            checkPriorities: options.candidates.filter((c) => c.socket === socket).map((c) => ({ address: c.address, priority: checkPriority(c) })),
           },
       dtlsRole: this.answer.dtlsRole,
       remoteFingerprint: facts.fingerprint,
