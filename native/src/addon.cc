@@ -708,6 +708,7 @@ class PlaneWrap : public Napi::ObjectWrap<PlaneWrap> {
     set("srtpAuthFailures", counters->srtpAuthFailures);
     set("stunAnswered", counters->stunAnswered);
     set("stunChecksSent", counters->stunChecksSent);
+    set("datagramsSegmented", counters->datagramsSegmented);
     return result;
   }
 

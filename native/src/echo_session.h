@@ -142,6 +142,12 @@ class EchoSession : private DtlsListener, private MediaListener {
   void onFeedback(const std::string& mid, bool keyframe, const uint16_t* sequences, size_t count) override;
   /** To the selected remote, or before one is selected to where the last DTLS came from. */
   bool sendToPeer(const uint8_t* data, size_t size);
+  /** What sendApplicationData's records became, to the peer: runs of one size as one GSO send. */
+  void sendGathered();
+  /** `size` bytes of `segment`-byte datagrams to the selected remote in one send; false: send them singly. */
+  bool sendSegmentsToPeer(const uint8_t* data, size_t size, size_t segment);
+  static constexpr size_t kMaxSegments = 64;
+  static constexpr size_t kMaxSegmentedBytes = 65000;
 
   const int id_;
   const int socketId_;
@@ -177,6 +183,14 @@ class EchoSession : private DtlsListener, private MediaListener {
    */
   Endpoint dtlsPeer_;
   Endpoint dtlsPeerLocal_;
+  /**
+   * Under dtlsMutex_: while sendApplicationData writes its records, the datagrams DTLS makes of
+   * them gather here (back to back, each one's size in `gatheredSizes_`) instead of going out one
+   * by one.
+   */
+  bool gathering_ = false;
+  std::vector<uint8_t> gathered_;
+  std::vector<uint16_t> gatheredSizes_;
 };
 
 }  // namespace echo

@@ -206,6 +206,8 @@ class Plane : private EventSink {
   std::vector<std::unique_ptr<SocketSlot>> closedSockets_;
   std::unordered_map<int, std::unique_ptr<EchoSession>> sessions_;
   std::unordered_set<EchoSession*> handshaking_;
+  /** Application data went up to JavaScript since the last wake-up (Plane::run skips its pause). */
+  bool appDataPosted_ = false;
   Playback playback_;
   bool timersDirty_ = false;
   bool handshakesEnded_ = false;

@@ -20,6 +20,12 @@ struct SessionCounters {
   std::atomic<uint64_t> stunAnswered{0};
   /** Triggered checks the plane sent itself (TriggeredChecks), not JavaScript. */
   std::atomic<uint64_t> stunChecksSent{0};
+  /**
+   * Datagrams of application data that left in segmented sends (UDP_SEGMENT), not one by one.
+   * The one counter JavaScript's thread writes (EchoSession::sendApplicationData), always under
+   * the session's dtlsMutex_, so still one writer at a time.
+   */
+  std::atomic<uint64_t> datagramsSegmented{0};
   /** The DTLS handshake finished (set before dtls-connected is queued); cleared when it ends. */
   std::atomic<bool> connected{false};
 };

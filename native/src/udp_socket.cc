@@ -349,6 +349,44 @@ bool UdpSocket::sendTo(const Endpoint& to, const uint8_t* data, size_t size, con
   return sendTo(storage, storageSize, data, size, from);
 }
 
+bool UdpSocket::sendSegments(const sockaddr_storage& to, socklen_t toSize, const uint8_t* data, size_t size,
+                             size_t segmentSize, const Endpoint* from) {
+#if ECHO_HAVE_UDP_SEGMENT
+  if (!segmentation() || segmentSize == 0 || segmentSize > UINT16_MAX) return false;
+  alignas(cmsghdr) uint8_t control[kControlCapacity + CMSG_SPACE(sizeof(uint16_t))] = {};
+  iovec iov{const_cast<uint8_t*>(data), size};
+  msghdr header{};
+  header.msg_name = const_cast<sockaddr_storage*>(&to);
+  header.msg_namelen = toSize;
+  header.msg_iov = &iov;
+  header.msg_iovlen = 1;
+  size_t controlSize = sourceControl(to, from, control);
+  header.msg_control = control;
+  header.msg_controllen = sizeof(control);
+  cmsghdr* message = CMSG_FIRSTHDR(&header);
+  if (controlSize > 0) message = CMSG_NXTHDR(&header, message);
+  const uint16_t segment = static_cast<uint16_t>(segmentSize);
+  controlSize += writeControl(message, SOL_UDP, UDP_SEGMENT, segment);
+  header.msg_controllen = controlSize;
+  ssize_t result;
+  do {
+    result = sendmsg(fd_, &header, 0);
+  } while (result < 0 && errno == EINTR);
+  if (result >= 0) return true;
+  // The kernel cannot segment here (no GSO on the route's device, or one older than 4.18): not a
+  // lost datagram, the caller sends them singly. Anything else (a full buffer) is a loss.
+  if (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT || errno == EOPNOTSUPP) {
+    segmentation_.store(false, std::memory_order_relaxed);
+    return false;
+  }
+  sendErrors_++;
+  return true;
+#else
+  (void)to, (void)toSize, (void)data, (void)size, (void)segmentSize, (void)from;
+  return false;
+#endif
+}
+
 bool UdpSocket::sendTo(const sockaddr_storage& to, socklen_t toSize, const uint8_t* data, size_t size,
                        const Endpoint* from) {
   alignas(cmsghdr) uint8_t control[kControlCapacity];

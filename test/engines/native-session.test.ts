@@ -77,6 +77,8 @@ for (const engine of engines) {
       const back = await echoOf(channel, messages);
       assert.deepEqual(back.slice(0, 4), messages.slice(0, 4));
       assert.ok(Buffer.isBuffer(back[4]) && back[4].equals(big), `a ${announced}-byte message came back whole`);
+      // Its DATA chunks went back as runs of equal datagrams, each run in one segmented send.
+      assert.ok((native.plane.stats(native.session.id)?.datagramsSegmented ?? 0) > 1, 'segmented sends');
       // A channel opened once connected (in-band DCEP) echoes too.
       const later = client.openDataChannel('later');
       assert.deepEqual(await echoOf(later, ['on the second channel']), ['on the second channel']);

@@ -126,6 +126,8 @@ export interface SessionStats {
   stunAnswered: number;
   /** Triggered checks the data plane sent itself (PlaneIceCredentials.remotePwd). */
   stunChecksSent: number;
+  /** Datagrams of application data sent in runs of one size with a single system call (UDP_SEGMENT). */
+  datagramsSegmented: number;
 }
 
 /**
