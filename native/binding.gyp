@@ -14,6 +14,7 @@
       "sources": [
         "src/addon.cc",
         "src/certificate.cc",
+        "src/crc32c.cc",
         "src/dtls_transport.cc",
         "src/echo_session.cc",
         "src/endpoint.cc",

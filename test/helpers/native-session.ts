@@ -107,7 +107,7 @@ export async function answerWithNativeSession(offerSdp: string, options: NativeT
     allowRemote: (s, remote, local) => real.allowRemote(s, remote, local),
     selectRemote: (s, remote, local) => real.selectRemote(s, remote, local),
     stopIceAnswers: (s) => real.stopIceAnswers(s),
-    sendApplicationData: (s, data) => real.sendApplicationData(s, data),
+    sendApplicationData: (s, data, sctpChecksum) => real.sendApplicationData(s, data, sctpChecksum),
     closeSession: (s) => real.closeSession(s),
   };
   const families = options.families ?? ['127.0.0.1'];

@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
+import { crc32c } from 'werift';
 import type { SrtpProfileName } from '../../src/engines/native/plane.js';
 import { isConnected, isFailed, PlaneHarness, skipWithoutAddon } from './plane-harness.js';
 import { rtpPacket, WeriftPeer, type WeriftProfileName } from './werift-peer.js';
@@ -114,6 +115,29 @@ test('application data goes both ways over the session DTLS', { skip: SKIP }, as
   assert.equal(harness.plane.sendApplicationData(session, [Buffer.from('six')]), true);
   await peer.until(() => peer.appData.length >= 5, 5_000, 'the last record at werift');
   assert.deepEqual(peer.appData.slice(4).map((d) => d.toString()), ['six'], 'nothing of the refused batches');
+
+  // With sctpChecksum the plane writes each packet's CRC32c over whatever bytes 8-11 held: what
+  // werift's CRC32c says, at lengths around the 8-byte steps and the largest record, one run of
+  // equal records among them (a segmented send).
+  const sizes = [12, 13, 19, 20, 21, 100, 1052, 1052, 1052, 1052, 1051, 16_384];
+  const packets = sizes.map((size) => {
+    const packet = randomBytes(size);
+    packet.writeUInt32LE(0xdeadbeef, 8);
+    return packet;
+  });
+  assert.equal(harness.plane.sendApplicationData(session, packets, true), true);
+  await peer.until(() => peer.appData.length >= 5 + sizes.length, 5_000, 'the sealed packets at werift');
+  const sealed = peer.appData.slice(5);
+  assert.deepEqual(sealed.map((p) => p.length), sizes);
+  sealed.forEach((packet, i) => {
+    const zeroed = Buffer.from(packet);
+    zeroed.writeUInt32LE(0, 8);
+    assert.equal(packet.readUInt32LE(8), crc32c(zeroed) >>> 0, `packet ${i} (${sizes[i]} bytes) has its CRC32c`);
+    assert.ok(packet.subarray(12).equals(packets[i]!.subarray(12)) && packet.subarray(0, 8).equals(packets[i]!.subarray(0, 8)), 'nothing else changed');
+  });
+  assert.ok((harness.plane.stats(session)?.datagramsSegmented ?? 0) >= 4, 'the equal ones left in one segmented send');
+  // An SCTP packet has a 12-byte common header: shorter is refused, the batch with it.
+  assert.equal(harness.plane.sendApplicationData(session, [Buffer.alloc(20), Buffer.alloc(11)], true), false);
 });
 
 test('a certificate that does not match the fingerprint fails the handshake, in both roles', { skip: SKIP }, async (t) => {

@@ -48,6 +48,8 @@ interface SctpInternals {
 export interface DataChannelEchoOptions {
   /** Sends SCTP packets in order, each one record of DTLS application data (`NativePlane.sendApplicationData`); false when it cannot now. */
   send(packets: Buffer[]): boolean;
+  /** `send` writes each packet's CRC32c itself (the plane does, in C++): the bundles leave here without one. */
+  senderSealsChecksum?: boolean;
   localPort: number;
   remotePort: number;
   /** What our answer announced: the largest message we take (0: no limit). */
@@ -105,7 +107,7 @@ export class DataChannelEcho {
     sctp.setDtlsTransport(dtlsStandIn((packet) => options.send([packet]), this.#dtlsState, 'controlled') as unknown as RTCDtlsTransport);
     // werift's sendChunk, as it is (one packet per chunk), but for the bundling (sctp-bundle.ts).
     const association = internals.sctp;
-    const bundler = new SctpBundler(options.send, () => ({ local: association.localPort, remote: association.remotePort! }));
+    const bundler = new SctpBundler(options.send, () => ({ local: association.localPort, remote: association.remotePort! }), options.senderSealsChecksum);
     association.sendChunk = async (chunk) => {
       if (association.state === 'closed') return;
       if (association.remotePort === undefined) throw new Error('invalid remote port');

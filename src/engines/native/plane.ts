@@ -228,10 +228,12 @@ export interface NativePlane {
   stopIceAnswers(session: number): boolean;
   /**
    * Encrypts and sends DTLS application data, a record per buffer (an SCTP packet, 1 byte to
-   * 16 KiB; at most 1,024 in one call, handed to the thread together with one wake-up). False
-   * before the handshake is done or after it ended, or for a record out of bounds (then none is sent).
+   * 16 KiB; at most 1,024 in one call; runs of equal-sized records leave in one segmented send).
+   * With `sctpChecksum`, each record is an SCTP packet (12 bytes at least) whose CRC32c the plane
+   * writes (RFC 9260 §6.8; the caller's bytes 8-11 do not matter). False before the handshake is
+   * done or after it ended, or for a record out of bounds (then none is sent).
    */
-  sendApplicationData(session: number, data: Buffer | readonly Buffer[]): boolean;
+  sendApplicationData(session: number, data: Buffer | readonly Buffer[], sctpChecksum?: boolean): boolean;
   /**
    * Playback (WHEP): from now on each authentic RTP packet of session `publisher` on a track's
    * `publisherMid` is copied to session `viewer` (replacing its earlier tracks), rewritten

@@ -43,10 +43,12 @@ export class SctpBundler {
    * @param send hands SCTP packets to DTLS, each one record, in order; false when it cannot now
    *   (lost packets, which SCTP's retransmission covers).
    * @param ports the association's ports, read when a packet is made.
+   * @param senderSeals `send` writes each packet's CRC32c (the plane, in C++): leave it zero here.
    */
   constructor(
     private readonly send: (packets: Buffer[]) => boolean,
     private readonly ports: () => { local: number; remote: number },
+    private readonly senderSeals = false,
   ) {}
 
   /** werift's `sendChunk`: a DATA or SACK chunk waits for the end of this turn, any other goes at once. */
@@ -122,7 +124,7 @@ export class SctpBundler {
     packet.writeUInt32LE(0, 8);
     let at = COMMON_HEADER;
     for (const chunk of chunks) at += chunk.copy(packet, at);
-    packet.writeUInt32LE(crc32c(packet) >>> 0, 8);
+    if (!this.senderSeals) packet.writeUInt32LE(crc32c(packet) >>> 0, 8);
     return packet;
   }
 }

@@ -132,7 +132,8 @@ export class NativeSession {
     const data = this.answer.dataChannel;
     this.dataChannels = data
       ? new DataChannelEcho({
-          send: (packets) => plane.sendApplicationData(id, packets),
+          send: (packets) => plane.sendApplicationData(id, packets, true),
+          senderSealsChecksum: true,
           localPort: data.localPort,
           remotePort: data.remotePort,
           maxMessageSize: data.maxMessageSize,
