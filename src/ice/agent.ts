@@ -242,8 +242,13 @@ export class IceAgent {
       if (this.#state === 'disconnected') this.#setState('connected');
     }
     if (this.#role === 'controlled' && useCandidate(message)) pair.nominated = true;
-    // The plane sent the triggered check already, with its answer: ours from here on.
-    if (answered?.check) this.#check(pair, false, answered.check);
+    // The plane sent the triggered check already, with its answer: ours from here on, and, as
+    // for our own triggered check (§7.3.1.4), an In-Progress check of ours on the pair stops
+    // resending but may still be answered.
+    if (answered?.check) {
+      this.#transactions.quiet(pair);
+      this.#check(pair, false, answered.check);
+    }
     if (pair.state === 'succeeded') {
       if (pair.nominated && this.#role === 'controlled') this.#select(pair);
       // Beyond RFC 8445 §7.3.1.4 (nothing for a Succeeded pair): until a pair is selected, a

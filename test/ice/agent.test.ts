@@ -244,6 +244,30 @@ test('a triggered check the plane sent is adopted: the agent sends none of its o
   }
 });
 
+test("adopting the plane's check quiets an ordinary check of ours still in progress on the pair (RFC 8445 §7.3.1.4), as our own triggered check does", async () => {
+  let planeCheck: Buffer | undefined;
+  const s = await setup({ checkHoldOffMs: 0, timing: { rtoMs: 100 } }, () => {
+    planeCheck = randomBytes(12);
+    return { check: planeCheck };
+  });
+  const sent = (id: Buffer) => s.requests().filter((r) => r.message.transactionId.equals(id)).length;
+  try {
+    s.agent.start();
+    await eventually(() => s.requests().length > 0, 2000, 'our ordinary check (no hold-off)');
+    const ordinary = s.requests()[0]!.message.transactionId;
+    s.check();
+    await eventually(() => planeCheck !== undefined, 2000, 'the check reached the agent, answered by the plane');
+    await new Promise((r) => setTimeout(r, 20));
+    const before = sent(ordinary);
+    // Unquieted it would go again at 100 and 300 ms (RTO 100, doubling).
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal(sent(ordinary), before, 'the ordinary check resent nothing after the adoption');
+    assert.ok(sent(planeCheck!) > 0, "the plane's check is resent by the agent");
+  } finally {
+    s.close();
+  }
+});
+
 test('drops checks with a wrong USERNAME or MESSAGE-INTEGRITY without an answer', async () => {
   const s = await setup();
   try {
