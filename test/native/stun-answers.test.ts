@@ -20,7 +20,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { iceRoleAttribute, priorityAttribute, useCandidateAttribute, usernameAttribute, xorMappedAddress, xorMappedAddressAttribute } from '../../src/stun/attributes.js';
+import { iceRoleAttribute, priority, priorityAttribute, useCandidateAttribute, usernameAttribute, xorMappedAddress, xorMappedAddressAttribute } from '../../src/stun/attributes.js';
 import { encodeStun, parseStun, verifyIntegrity, type StunAttribute } from '../../src/stun/message.js';
 import type { PlaneEvent, PlaneIceCredentials, UdpAddress } from '../../src/engines/native/plane.js';
 import { runCommand } from '../helpers/run-command.js';
@@ -277,6 +277,30 @@ test('with the remote password the plane sends the triggered check the agent wou
   assert.equal(received[3]![0], 22, 'selected: DTLS (a handshake record) starts to the client');
   assert.equal(harness.plane.stats(session)?.stunAnswered, 2);
   assert.equal(harness.plane.stats(session)?.stunChecksSent, 1);
+});
+
+test("the triggered check's PRIORITY is the candidate's at the address the check reached, else the first of the client's family, as IceAgent #localFor picks", { skip: SKIP }, async (t) => {
+  const harness = PlaneHarness.open(t);
+  const { socket, local } = harness.socket({ address: '0.0.0.0' });
+  // 127.0.0.9 is announced by no candidate (a wildcard socket takes any loopback address): the
+  // first IPv4 candidate's priority, not the exact match's of another client.
+  const ice: PlaneIceCredentials = { ...ICE, remotePwd: 'remote-password-of-24-ch', tieBreaker: 7n, checkPriorities: [{ address: '127.0.0.5', priority: 7 }, { address: '127.0.0.1', priority: 9 }] };
+  harness.session({ socket, ice, dtlsRole: 'server', remoteFingerprint: harness.plane.fingerprint, srtpProfiles: [], sections: SECTIONS });
+  const checkPriorityVia = async (destination: string) => {
+    const client = await udp(t, '127.0.0.1');
+    const datagrams: Buffer[] = [];
+    client.on('message', (data) => datagrams.push(data));
+    client.send(check().data, local.port, destination);
+    for (let waited = 0; datagrams.length < 2; waited += 10) {
+      if (waited > 5_000) assert.fail(`via ${destination}: ${datagrams.length} datagrams, not the answer and the check`);
+      await new Promise((done) => setTimeout(done, 10));
+    }
+    const request = parseStun(datagrams[1]!);
+    assert.equal(request?.class, 'request');
+    return priority(request!);
+  };
+  assert.equal(await checkPriorityVia('127.0.0.1'), 9, 'the candidate at the address reached');
+  assert.equal(await checkPriorityVia('127.0.0.9'), 7, 'an address no candidate announced: the first of the family');
 });
 
 function missingCompiler(): string | undefined {
