@@ -353,26 +353,7 @@ bool UdpSocket::sendSegments(const sockaddr_storage& to, socklen_t toSize, const
                              size_t segmentSize, const Endpoint* from) {
 #if ECHO_HAVE_UDP_SEGMENT
   if (!segmentation() || segmentSize == 0 || segmentSize > UINT16_MAX) return false;
-  alignas(cmsghdr) uint8_t control[kControlCapacity + CMSG_SPACE(sizeof(uint16_t))] = {};
-  iovec iov{const_cast<uint8_t*>(data), size};
-  msghdr header{};
-  header.msg_name = const_cast<sockaddr_storage*>(&to);
-  header.msg_namelen = toSize;
-  header.msg_iov = &iov;
-  header.msg_iovlen = 1;
-  size_t controlSize = sourceControl(to, from, control);
-  header.msg_control = control;
-  header.msg_controllen = sizeof(control);
-  cmsghdr* message = CMSG_FIRSTHDR(&header);
-  if (controlSize > 0) message = CMSG_NXTHDR(&header, message);
-  const uint16_t segment = static_cast<uint16_t>(segmentSize);
-  controlSize += writeControl(message, SOL_UDP, UDP_SEGMENT, segment);
-  header.msg_controllen = controlSize;
-  ssize_t result;
-  do {
-    result = sendmsg(fd_, &header, 0);
-  } while (result < 0 && errno == EINTR);
-  if (result >= 0) return true;
+  if (sendMessage(to, toSize, data, size, from, static_cast<uint16_t>(segmentSize)) >= 0) return true;
   // The kernel cannot segment here (no GSO on the route's device, or one older than 4.18): not a
   // lost datagram, the caller sends them singly. Anything else (a full buffer) is a loss.
   if (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT || errno == EOPNOTSUPP) {
@@ -389,22 +370,39 @@ bool UdpSocket::sendSegments(const sockaddr_storage& to, socklen_t toSize, const
 
 bool UdpSocket::sendTo(const sockaddr_storage& to, socklen_t toSize, const uint8_t* data, size_t size,
                        const Endpoint* from) {
-  alignas(cmsghdr) uint8_t control[kControlCapacity];
+  const bool sent = sendMessage(to, toSize, data, size, from, 0) >= 0;
+  if (!sent) sendErrors_++;
+  return sent;
+}
+
+ssize_t UdpSocket::sendMessage(const sockaddr_storage& to, socklen_t toSize, const uint8_t* data, size_t size,
+                               const Endpoint* from, uint16_t segment) {
+  alignas(cmsghdr) uint8_t control[kControlCapacity + CMSG_SPACE(sizeof(uint16_t))];
   iovec iov{const_cast<uint8_t*>(data), size};
   msghdr header{};
   header.msg_name = const_cast<sockaddr_storage*>(&to);
   header.msg_namelen = toSize;
   header.msg_iov = &iov;
   header.msg_iovlen = 1;
-  const size_t controlSize = sourceControl(to, from, control);
+  size_t controlSize = sourceControl(to, from, control);
+#if ECHO_HAVE_UDP_SEGMENT
+  if (segment > 0) {
+    header.msg_control = control;
+    header.msg_controllen = sizeof(control);
+    cmsghdr* message = CMSG_FIRSTHDR(&header);
+    if (controlSize > 0) message = CMSG_NXTHDR(&header, message);
+    controlSize += writeControl(message, SOL_UDP, UDP_SEGMENT, segment);
+  }
+#else
+  (void)segment;
+#endif
   header.msg_control = controlSize > 0 ? control : nullptr;
   header.msg_controllen = controlSize;
   ssize_t result;
   do {
     result = sendmsg(fd_, &header, 0);
   } while (result < 0 && errno == EINTR);
-  if (result < 0) sendErrors_++;
-  return result >= 0;
+  return result;
 }
 
 }  // namespace echo

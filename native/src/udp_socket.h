@@ -133,6 +133,12 @@ class UdpSocket {
 
  private:
   UdpSocket(int fd, int family) : fd_(fd), family_(family) {}
+  /**
+   * One sendmsg of `size` bytes to `to`, leaving from `from`; with `segment` > 0 as datagrams of
+   * that size (UDP_SEGMENT). Its result: -1 with errno on failure.
+   */
+  ssize_t sendMessage(const sockaddr_storage& to, socklen_t toSize, const uint8_t* data, size_t size,
+                      const Endpoint* from, uint16_t segment);
   /** The control message that makes a datagram to `to` leave from `from`; its size, 0 for none. */
   size_t sourceControl(const sockaddr_storage& to, const Endpoint* from, uint8_t* control) const;
   void readLocal(msghdr& header, Endpoint& local) const;
