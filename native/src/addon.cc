@@ -783,7 +783,8 @@ Napi::Value versions(const Napi::CallbackInfo& info) {
   Napi::Object result = Napi::Object::New(env);
   result.Set("addon", kAddonVersion);
   result.Set("openssl", OpenSSL_version(OPENSSL_VERSION));
-  result.Set("io", ECHO_HAVE_MMSG ? "recvmmsg/sendmmsg, epoll" : "recvfrom/sendto, poll");
+  result.Set("io", ECHO_HAVE_MMSG ? (ECHO_HAVE_UDP_SEGMENT ? "recvmmsg/sendmmsg, epoll, UDP_SEGMENT" : "recvmmsg/sendmmsg, epoll")
+                                  : "recvfrom/sendto, poll");
 #if defined(__SANITIZE_ADDRESS__)
   result.Set("sanitizers", "address,undefined");
 #elif defined(__has_feature)

@@ -298,7 +298,8 @@ export interface NativeAddon {
   createPlane(onEvents: (events: PlaneEvent[]) => void, options?: PlaneOptions): NativePlane | string;
   /**
    * What it was built and runs with, e.g. `{ addon: '0.1.0', openssl: 'OpenSSL 3.0.19 27 Jan
-   * 2026', io: 'recvmmsg/sendmmsg, epoll' }`, plus `sanitizers: 'address,undefined'` in the ASan build.
+   * 2026', io: 'recvmmsg/sendmmsg, epoll, UDP_SEGMENT' }` (UDP_SEGMENT where the headers define
+   * it), plus `sanitizers: 'address,undefined'` in the ASan build.
    */
   versions(): Record<string, string>;
 }
