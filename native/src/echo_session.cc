@@ -127,6 +127,11 @@ void EchoSession::sendGathered() {
   }
   gathered_.clear();
   gatheredSizes_.clear();
+  // A large message (256 KiB announced) gathers ~270 KiB once: not kept for the session's life.
+  if (gathered_.capacity() > kKeptGatherBytes) {
+    std::vector<uint8_t>().swap(gathered_);
+    std::vector<uint16_t>().swap(gatheredSizes_);
+  }
 }
 
 int64_t EchoSession::dtlsTimeoutMs() const {

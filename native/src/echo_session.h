@@ -148,6 +148,8 @@ class EchoSession : private DtlsListener, private MediaListener {
   bool sendSegmentsToPeer(const uint8_t* data, size_t size, size_t segment);
   static constexpr size_t kMaxSegments = 64;
   static constexpr size_t kMaxSegmentedBytes = 65000;
+  /** What the gathering buffer may keep between calls: a burst of echoed messages, not a large message's. */
+  static constexpr size_t kKeptGatherBytes = 64 * 1024;
 
   const int id_;
   const int socketId_;

@@ -290,9 +290,9 @@ void Plane::run() {
   while (!stopping_) {
     const int timeout = trimMemory(serviceTimers());
     const int count = loop_.wait(ready, 64, timeout);
-    // Nor after a turn that handed application data up: SCTP is a conversation JavaScript answers
-    // (each SACK and echoed message frees the client's window for the next), not a stream to
-    // batch, and the pause made a data channel echo ~5% slower.
+    // No pause (below) after a wake-up that handed application data up either: SCTP is a
+    // conversation JavaScript answers (each SACK and echoed message frees the client's window for
+    // its next), not a stream to batch, and the pause made a data channel echo ~5% slower.
     const bool conversing = appDataPosted_;
     appDataPosted_ = false;
     if (count > 0 && coalesceUs_ > 0 && handshaking_.empty() && !conversing) {
