@@ -56,7 +56,7 @@ uint32_t crc32c(const uint8_t* data, size_t size) {
 #if ECHO_CRC32C_SSE42
   if (haveSse42()) return ~crc32cSse42(0xFFFFFFFF, data, size);
 #endif
-  return ~crc32cTable(0xFFFFFFFF, data, size);
+  return crc32cPortable(data, size);
 }
 
 uint32_t crc32cPortable(const uint8_t* data, size_t size) { return ~crc32cTable(0xFFFFFFFF, data, size); }

@@ -170,12 +170,9 @@ void EchoSession::onDtlsSend(const uint8_t* data, size_t size) {
 }
 
 bool EchoSession::sendSegmentsToPeer(const uint8_t* data, size_t size, size_t segment) {
-  if (!socket_ || !socket_->segmentation()) return false;
-  if (selected_.valid()) {
-    return selectedAddressSize_ > 0 &&
-           socket_->sendSegments(selectedAddress_, selectedAddressSize_, data, size, segment, &selectedLocal_);
-  }
-  return false;
+  // Only to a selected pair: before one, DTLS goes wherever it last came from, one by one.
+  if (!socket_ || !socket_->segmentation() || !selected_.valid() || selectedAddressSize_ == 0) return false;
+  return socket_->sendSegments(selectedAddress_, selectedAddressSize_, data, size, segment, &selectedLocal_);
 }
 
 bool EchoSession::sendToPeer(const uint8_t* data, size_t size) {
