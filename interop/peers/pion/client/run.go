@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -38,12 +37,13 @@ func Run(opts Options) (err error) {
 		return fail(ReasonInternal, "peer connection: %v", err)
 	}
 	defer closeBounded(pc)
-	connection := watchConnection(pc)
 	var iceConnected atomic.Bool
-	pc.OnICEConnectionStateChange(func(state webrtc.ICEConnectionState) {
-		if (state == webrtc.ICEConnectionStateConnected || state == webrtc.ICEConnectionStateCompleted) && iceConnected.CompareAndSwap(false, true) {
+	connection := peer.WatchConnection(pc, peer.ConnectionHooks{
+		ICEConnected: func() {
+			iceConnected.Store(true)
 			watch.Mark("ice_connected")
-		}
+		},
+		Connected: func() { peer.LogDTLSKeys(pc) },
 	})
 	var offerSDP, answerSDP string
 	var channel *echoChannel
@@ -52,7 +52,10 @@ func Run(opts Options) (err error) {
 		if answerSDP == "" {
 			return
 		}
-		connected := connection.isConnected()
+		connected := connection.IsConnected()
+		if connection.PionMissedConnected() {
+			fmt.Fprintf(os.Stderr, "note pion's PeerConnectionState never said connected (it says %s, ICE %s); ICE and DTLS did\n", pc.ConnectionState(), pc.ICEConnectionState())
+		}
 		checkDTLSRole(offerSDP, answerSDP, iceConnected.Load(), connected)
 		if !connected {
 			return
@@ -114,8 +117,9 @@ func Run(opts Options) (err error) {
 		return fail(ReasonBadAnswer, "set answer: %v", err)
 	}
 
-	if err := waitFor(ctx, connection.connected, connection.failed, "connection (ICE+DTLS)"); err != nil {
-		return err
+	if err := waitFor(ctx, connection.Connected, connection.Failed, "connection (ICE+DTLS)"); err != nil {
+		f := err.(*Failure) // what waitFor returns; the states say where the connection stopped
+		return fail(f.Reason, "%s (%s; pion's own states: peer connection %s, ICE %s)", f.Detail, connection.State(), pc.ConnectionState(), pc.ICEConnectionState())
 	}
 	watch.Mark("connected")
 	reportSelectedPair(pc)
@@ -134,8 +138,8 @@ func Run(opts Options) (err error) {
 				channel.probe(offerSDP, answerSDP, left)
 			}
 			return err
-		case <-connection.failed:
-			return fail(ReasonConnectionFailed, "connection %s before the data channel echo", connection.state())
+		case <-connection.Failed:
+			return fail(ReasonConnectionFailed, "connection %s before the data channel echo", connection.State())
 		case <-ctx.Done():
 			return fail(ReasonTimeout, "no data channel echo within %s", opts.Timeout)
 		}
@@ -191,48 +195,6 @@ func checkMediaEcho(ctx context.Context, opts Options, m *mediaLoop, watch *peer
 			return nil
 		}
 	}
-}
-
-// connectionWatch turns pion's state callbacks into channels closed once.
-type connectionWatch struct {
-	connected, failed chan struct{}
-	onConnect, onFail sync.Once
-	mu                sync.Mutex
-	last              webrtc.PeerConnectionState
-}
-
-func watchConnection(pc *webrtc.PeerConnection) *connectionWatch {
-	w := &connectionWatch{connected: make(chan struct{}), failed: make(chan struct{})}
-	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		w.mu.Lock()
-		w.last = s
-		w.mu.Unlock()
-		switch s {
-		case webrtc.PeerConnectionStateConnected:
-			w.onConnect.Do(func() {
-				peer.LogDTLSKeys(pc)
-				close(w.connected)
-			})
-		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed, webrtc.PeerConnectionStateDisconnected:
-			w.onFail.Do(func() { close(w.failed) })
-		}
-	})
-	return w
-}
-
-func (w *connectionWatch) isConnected() bool {
-	select {
-	case <-w.connected:
-		return true
-	default:
-		return false
-	}
-}
-
-func (w *connectionWatch) state() webrtc.PeerConnectionState {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.last
 }
 
 // waitFor waits for done, failing on failed (may be nil) or the deadline.

@@ -186,32 +186,12 @@ func connect(ctx context.Context, api *webrtc.API, plan SessionPlan, watch *stop
 	s.setOnRTP(func([]byte) {})
 	s.setOnMessage(func(webrtc.DataChannelMessage) {})
 
-	connected := make(chan struct{})
-	failed := make(chan string, 1)
-	var connectedOnce sync.Once
-	pc.OnICEConnectionStateChange(func(state webrtc.ICEConnectionState) {
-		switch state {
-		case webrtc.ICEConnectionStateConnected, webrtc.ICEConnectionStateCompleted:
-			watch.mark("iceConnected")
-		case webrtc.ICEConnectionStateFailed:
-			select {
-			case failed <- "ice-failed":
-			default:
-			}
-		}
-	})
-	pc.OnConnectionStateChange(func(state webrtc.PeerConnectionState) {
-		switch state {
-		case webrtc.PeerConnectionStateConnected:
-			watch.mark("iceConnected")
+	connection := peer.WatchConnection(pc, peer.ConnectionHooks{
+		ICEConnected: func() { watch.mark("iceConnected") },
+		Connected: func() {
+			watch.mark("iceConnected") // where ICE's own event comes later
 			watch.mark("connected")
-			connectedOnce.Do(func() { close(connected) })
-		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
-			select {
-			case failed <- "connection-failed":
-			default:
-			}
-		}
+		},
 	})
 
 	if plan.Video || !plan.Channel {
@@ -268,9 +248,13 @@ func connect(ctx context.Context, api *webrtc.API, plan SessionPlan, watch *stop
 		return s, fail("answer-rejected", "the answer was refused: %v", err)
 	}
 	select {
-	case <-connected:
-	case reason := <-failed:
-		return s, fail(reason, "the connection failed (ICE or DTLS)")
+	case <-connection.Connected:
+	case <-connection.Failed:
+		reason := "connection-failed"
+		if connection.State() == "ice failed" {
+			reason = "ice-failed"
+		}
+		return s, fail(reason, "the connection failed (%s)", connection.State())
 	case <-ctx.Done():
 		return s, fail("timeout", "waiting for the connection")
 	}

@@ -28,6 +28,7 @@ type Session struct {
 	id        int64
 	pc        *webrtc.PeerConnection
 	watch     *peer.Stopwatch
+	conn      *peer.ConnectionWatch
 	closeOnce sync.Once
 	closed    chan struct{} // closed once pc.Close has returned
 	onClose   func(*Session)
@@ -55,7 +56,17 @@ func newSession(api *webrtc.API, id int64, offer webrtc.SessionDescription, onCl
 		watch:  peer.NewStopwatch(fmt.Sprintf("session %d ", id)),
 		echoes: map[*webrtc.RTPReceiver]*echoTrack{},
 	}
-	pc.OnConnectionStateChange(s.onConnectionState)
+	s.conn = peer.WatchConnection(pc, peer.ConnectionHooks{Connected: func() {
+		s.watch.Mark("connected")
+		peer.LogDTLSKeys(pc)
+	}})
+	go func() {
+		select {
+		case <-s.conn.Failed:
+			s.Close(s.conn.State())
+		case <-s.closed:
+		}
+	}()
 	pc.OnDataChannel(echoDataChannel)
 
 	if err := pc.SetRemoteDescription(offer); err != nil {
@@ -88,7 +99,7 @@ func newSession(api *webrtc.API, id int64, offer webrtc.SessionDescription, onCl
 	}
 	s.watch.Mark("answer")
 	time.AfterFunc(connectDeadline, func() {
-		if pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
+		if !s.conn.IsConnected() {
 			s.Close(fmt.Sprintf("not connected within %s", connectDeadline))
 		}
 	})
@@ -203,16 +214,6 @@ func echoDataChannel(dc *webrtc.DataChannel) {
 			_ = dc.Send(msg.Data)
 		}
 	})
-}
-
-func (s *Session) onConnectionState(state webrtc.PeerConnectionState) {
-	switch state {
-	case webrtc.PeerConnectionStateConnected:
-		s.watch.Mark("connected")
-		peer.LogDTLSKeys(s.pc)
-	case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateDisconnected, webrtc.PeerConnectionStateClosed:
-		s.Close(state.String())
-	}
 }
 
 // Close releases the peer connection once, whatever asked first. It never blocks
