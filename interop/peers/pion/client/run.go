@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sync/atomic"
 	"time"
 
 	"github.com/pion/interceptor"
@@ -37,13 +36,9 @@ func Run(opts Options) (err error) {
 		return fail(ReasonInternal, "peer connection: %v", err)
 	}
 	defer closeBounded(pc)
-	var iceConnected atomic.Bool
 	connection := peer.WatchConnection(pc, peer.ConnectionHooks{
-		ICEConnected: func() {
-			iceConnected.Store(true)
-			watch.Mark("ice_connected")
-		},
-		Connected: func() { peer.LogDTLSKeys(pc) },
+		ICEConnected: func() { watch.Mark("ice_connected") },
+		Connected:    func() { peer.LogDTLSKeys(pc) },
 	})
 	var offerSDP, answerSDP string
 	var channel *echoChannel
@@ -56,7 +51,7 @@ func Run(opts Options) (err error) {
 		if connection.PionMissedConnected() {
 			fmt.Fprintf(os.Stderr, "note pion's PeerConnectionState never said connected (it says %s, ICE %s); ICE and DTLS did\n", pc.ConnectionState(), pc.ICEConnectionState())
 		}
-		checkDTLSRole(offerSDP, answerSDP, iceConnected.Load(), connected)
+		checkDTLSRole(offerSDP, answerSDP, connection.ICEConnected(), connected)
 		if !connected {
 			return
 		}

@@ -110,6 +110,13 @@ func (w *ConnectionWatch) IsConnected() bool {
 	}
 }
 
+// ICEConnected says whether ICE reported connected (DTLS may not have followed).
+func (w *ConnectionWatch) ICEConnected() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.iceUp
+}
+
 // State is the last thing the watch saw: "connected", "ice disconnected", "dtls failed", ...
 func (w *ConnectionWatch) State() string {
 	w.mu.Lock()
