@@ -93,3 +93,12 @@ export function parseTrustProxy(value: string | true): boolean | number | string
   parseCidrs(value);
   return value;
 }
+
+/**
+ * An option whose default is decided at start (undefined until then), with `said` in its help:
+ * commander prints no default for an undefined value, whatever description it is given.
+ */
+export function decidedAtStart(option: Option, said: string): Option {
+  option.description = `${option.description} (default: ${said})`;
+  return option;
+}

@@ -9,7 +9,7 @@ import type { Cidr } from '../sdp/candidate-policy.js';
 import type { SessionHost } from '../echo/session-host.js';
 import { SERVER_DEFAULTS, startEchoServer, startWorkerServer, type EchoServer } from '../signaling/server.js';
 import {
-  collect, parseCidrs, parseCount, parseIceServer, parseIpAddress, parseOrigins, parsePort, parsePortRange, parsePositiveInt, parseSecondsOrZero, parseTrustProxy, secondsOption,
+  collect, decidedAtStart, parseCidrs, parseCount, parseIceServer, parseIpAddress, parseOrigins, parsePort, parsePortRange, parsePositiveInt, parseSecondsOrZero, parseTrustProxy, secondsOption,
 } from './parse.js';
 
 export const serveCommand = new Command('serve')
@@ -18,12 +18,11 @@ export const serveCommand = new Command('serve')
   .option('-p, --port <port>', 'TCP port of the HTTP signaling server', parsePort, SERVER_DEFAULTS.port)
   .addOption(new Option('-e, --engine <engine>', 'WebRTC stack').choices(ENGINE_NAMES).default(DEFAULT_ENGINE))
   .addOption(
-    new Option('--max-sessions <n>', 'live sessions at most; more offers get 503').argParser(parsePositiveInt).default(undefined, '1000; werift 500, libwebrtc 50'),
+    decidedAtStart(new Option('--max-sessions <n>', 'live sessions at most; more offers get 503').argParser(parsePositiveInt), '1000; werift 500, libwebrtc 50'),
   )
   .addOption(
-    new Option('-w, --workers <n>', 'session worker processes behind the one HTTP listener (1: every session in this process)')
-      .argParser(parsePositiveInt)
-      .default(undefined, 'the number of cores; 1 with --udp-mux'),
+    decidedAtStart(new Option('-w, --workers <n>', 'session worker processes behind the one HTTP listener (1: every session in this process)')
+      .argParser(parsePositiveInt), 'the number of cores; 1 with --udp-mux'),
   )
   .addOption(secondsOption('--session-timeout <seconds>', 'release a session that has not connected after this long', SERVER_DEFAULTS.connectTimeoutMs))
   .addOption(secondsOption('--max-lifetime <seconds>', 'release any session after this long', SERVER_DEFAULTS.maxLifetimeMs))
@@ -37,9 +36,8 @@ export const serveCommand = new Command('serve')
   .addOption(secondsOption('--gather-timeout <seconds>', 'longest wait for ICE gathering before answering', SERVER_DEFAULTS.gatherTimeoutMs))
   .option('--public-ip <address>', 'announce this address in the answers\' host candidates (1:1 NAT); once for IPv4, once for IPv6', collect(parseIpAddress))
   .addOption(
-    new Option('--ice-addresses <which>', 'addresses the echo peers gather, announce and check: loopback (127.0.0.1, ::1) only, or all')
-      .choices(['loopback', 'all'])
-      .default(undefined, 'loopback when --host is a loopback address, else all'),
+    decidedAtStart(new Option('--ice-addresses <which>', 'addresses the echo peers gather, announce and check: loopback (127.0.0.1, ::1) only, or all')
+      .choices(['loopback', 'all']), 'loopback when --host is a loopback address, else all'),
   )
   .option('--udp-port-range <min-max>', 'UDP ports the echo peers may use', parsePortRange)
   .option('--udp-mux <port>', 'one UDP port for every session (libdatachannel and native); with --workers N, PORT to PORT+N-1, one per worker', parsePort)
@@ -50,9 +48,8 @@ export const serveCommand = new Command('serve')
   .option('--max-viewers <n>', 'WHEP viewers per WHIP publisher; more get 503', parsePositiveInt, SERVER_DEFAULTS.maxViewersPerPublisher)
   .option('--link-ice-server <url>', 'STUN/TURN server announced to WHIP and WHEP clients in Link headers (rel="ice-server"), same forms as --ice-server (repeatable)', collect(parseIceServer))
   .addOption(
-    new Option('--max-unconnected-per-address <n>', 'sessions one client address (IPv6: its /64) may hold before they connect; more get 429')
-      .argParser(parsePositiveInt)
-      .default(undefined, '5% of --max-sessions, at least 2'),
+    decidedAtStart(new Option('--max-unconnected-per-address <n>', 'sessions one client address (IPv6: its /64) may hold before they connect; more get 429')
+      .argParser(parsePositiveInt), '5% of --max-sessions, at least 2'),
   )
   .option('--offer-rate <n>', 'offers per second per client address; more get 429 (0: no limit)', parseCount, SERVER_DEFAULTS.offersPerSecond)
   .option('--candidate-allow <cidrs>', 'take remote candidates only from these ranges (comma-separated CIDRs)', parseCidrs)

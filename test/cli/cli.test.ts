@@ -90,3 +90,18 @@ test('bench-compare and bench-cpu are commands of the one CLI, their options par
   assert.equal(cpu.code, 1);
   assert.match(cpu.stderr, /option '--server <name=command>' argument 'no-command' is invalid\. expected name=command/);
 });
+
+test('serve --help says every default, those decided at start too (workers, session limits, ICE addresses)', async () => {
+  const run = await runCli(['serve', '--help']);
+  assert.equal(run.code, 0, run.stderr);
+  const help = run.stdout.replace(/\s+/g, ' ');
+  for (const said of [
+    'default: "libdatachannel")',
+    '(default: 1000; werift 500, libwebrtc 50)',
+    '(default: the number of cores; 1 with --udp-mux)',
+    '(default: loopback when --host is a loopback address, else all)',
+    '(default: 5% of --max-sessions, at least 2)',
+  ]) {
+    assert.ok(help.includes(said), `serve --help says ${said}:\n${run.stdout}`);
+  }
+});
