@@ -40,9 +40,11 @@ for (const serverEngine of TESTED_ENGINES) {
   for (const clientEngine of CLIENT_ENGINE_NAMES) {
     // libwebrtc (wrtc) binds a socket on every interface and has no filter: its descriptions carry
     // loopback candidates only, but its sockets on eth0's addresses check the other side's
-    // loopback candidates, and the answers go back to those addresses.
-    const todo = serverEngine === 'libwebrtc' || clientEngine === 'libwebrtc' ? 'libwebrtc checks from every interface (no filter in wrtc)' : undefined;
-    test(`a ${clientEngine} client and a ${serverEngine} server on 127.0.0.1 use loopback addresses only`, { todo }, async (t) => {
+    // loopback candidates, and the answers go back to those addresses. Skipped, not a todo: a
+    // todo's result counts for nothing either way, and its "not ok" lines came first in every
+    // CI log, ahead of the failures that counted (README, Known limits, says what wrtc does).
+    const skip = serverEngine === 'libwebrtc' || clientEngine === 'libwebrtc' ? 'libwebrtc checks from every interface (no filter in wrtc)' : undefined;
+    test(`a ${clientEngine} client and a ${serverEngine} server on 127.0.0.1 use loopback addresses only`, { skip }, async (t) => {
       const { log, lines } = capturingLogger('info');
       const server = await startTestServer(t, serverEngine, { log });
       const url = `${server.url}/offer`;
