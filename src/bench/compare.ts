@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { EngineName } from '../engines/engine.js';
-import { ENGINE_NAMES, loadEngine } from '../engines/registry.js';
+import { DEFAULT_CLIENT_ENGINE, DEFAULT_SERVER_ENGINE, ENGINE_NAMES, loadEngine } from '../engines/registry.js';
 import { EngineUnavailable } from '../engines/engine.js';
 import { BENCH_DEFAULTS } from './defaults.js';
 import { progressLine } from './progress.js';
@@ -51,7 +51,7 @@ async function targets(): Promise<Target[]> {
     if (!loaded) continue;
     const { capabilities } = loaded;
     list.push({ name: `ours (${name})`, command: ownServerCommand(name), dataChannel: true, packetEcho: capabilities.packetEcho });
-    if (name === 'libdatachannel') {
+    if (name === DEFAULT_SERVER_ENGINE) {
       list.push({ name: `ours (${name}, 2 workers)`, command: ownServerCommand(name, { workers: 2 }), dataChannel: true, packetEcho: capabilities.packetEcho });
     }
   }
@@ -74,7 +74,7 @@ async function targets(): Promise<Target[]> {
 function benchOptions(quick: boolean): Omit<BenchOptions, 'url' | 'serverPid'> {
   return {
     ...BENCH_DEFAULTS,
-    engine: 'libdatachannel',
+    engine: DEFAULT_CLIENT_ENGINE,
     generator: 'node',
     workers: 1,
     scenarios: ['idle', 'connect', 'echo', 'datachannel'],

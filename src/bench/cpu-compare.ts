@@ -5,6 +5,7 @@
  * server: every thread of it and of every process it started.
  */
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_CLIENT_ENGINE, DEFAULT_SERVER_ENGINE } from '../engines/registry.js';
 import { BENCH_DEFAULTS } from './defaults.js';
 import { run } from './run.js';
 import { ownServerCommand, spawnServer } from './server-process.js';
@@ -49,7 +50,7 @@ export interface CpuEntry {
 
 export function defaultCpuTargets(): CpuTarget[] {
   return [
-    { name: 'ours', command: ownServerCommand('libdatachannel') },
+    { name: 'ours', command: ownServerCommand(DEFAULT_SERVER_ENGINE) },
     { name: 'pion', command: `${root}interop/peers/pion/bin/pion-server --host 127.0.0.1 --port {port}` },
   ];
 }
@@ -66,7 +67,7 @@ export async function measureCpu(targets: CpuTarget[], options: CpuOptions, log:
           ...BENCH_DEFAULTS,
           url: server.url,
           serverPid: server.pid,
-          engine: 'libdatachannel',
+          engine: DEFAULT_CLIENT_ENGINE,
           generator: 'pion',
           workers: options.workers,
           scenarios: ['echo'],

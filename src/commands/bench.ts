@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { CLIENT_ENGINE_NAMES, ENGINE_NAMES, DEFAULT_ENGINE } from '../engines/registry.js';
+import { CLIENT_ENGINE_NAMES, ENGINE_NAMES, DEFAULT_CLIENT_ENGINE } from '../engines/registry.js';
 import type { EngineName } from '../engines/engine.js';
 import { BENCH_DEFAULTS } from '../bench/defaults.js';
 import { run } from '../bench/run.js';
@@ -23,7 +23,7 @@ export const benchCommand = new Command('bench')
   .option('--server-cpu-prof <dir>', 'with --engine: write a V8 CPU profile of our server into <dir>')
   .option('--server-workers <n>', 'with --engine: serve --workers of our server', parsePositiveInt, 1)
   .addOption(new Option('--generator <kind>', 'load generator: node (our client peers, --client-engine) or pion (the Go pion load worker, interop/setup/pion.sh)').choices(GENERATORS).default(D.generator))
-  .addOption(new Option('--client-engine <engine>', "engine of the bench's own client peers (--generator node)").choices(CLIENT_ENGINE_NAMES).default(DEFAULT_ENGINE))
+  .addOption(new Option('--client-engine <engine>', "engine of the bench's own client peers (--generator node)").choices(CLIENT_ENGINE_NAMES).default(DEFAULT_CLIENT_ENGINE))
   .option('-w, --workers <n>', 'load generator processes', parsePositiveInt, D.workers)
   .option('--scenarios <list>', `comma-separated: ${SCENARIOS.join(',')}`, parseScenarios, D.scenarios)
   .addOption(secondsOption('--timeout <seconds>', 'per session: longest wait from offer to first echo', D.timeoutMs))

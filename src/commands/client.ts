@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createLogger, LOG_LEVELS } from '../log.js';
-import { CLIENT_ENGINE_NAMES, DEFAULT_ENGINE } from '../engines/registry.js';
+import { CLIENT_ENGINE_NAMES, DEFAULT_CLIENT_ENGINE } from '../engines/registry.js';
 import { describePair, type EngineName } from '../engines/engine.js';
 import type { IceServer } from '../net/ice-server.js';
 import { runClient, type ClientResult, type TestType } from '../client/run-client.js';
@@ -15,7 +15,7 @@ export const clientCommand = new Command('client')
   .argument('[url]', `the server's /offer URL (same as -s)`)
   .option('-s, --server <url>', `the server's /offer URL (default ${DEFAULT_OFFER_URL})`)
   .addOption(new Option('-t, --test <type>', '0: peer connection, 1: data channel echo (any other: exit 127, unsupported)').default('0'))
-  .addOption(new Option('-e, --engine <engine>', 'WebRTC stack (native is a server only)').choices(CLIENT_ENGINE_NAMES).default(DEFAULT_ENGINE))
+  .addOption(new Option('-e, --engine <engine>', 'WebRTC stack (native is a server only)').choices(CLIENT_ENGINE_NAMES).default(DEFAULT_CLIENT_ENGINE))
   .option('--media', 'test 0: send real VP8 and Opus and require them echoed back', false)
   .option('--no-audio', 'test 0: offer no audio section')
   .option('--no-video', 'test 0: offer no video section')

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createLogger, LOG_LEVELS } from '../log.js';
-import { DEFAULT_ENGINE, ENGINE_NAMES } from '../engines/registry.js';
+import { DEFAULT_SERVER_ENGINE, defaultServerEngine, ENGINE_NAMES, FALLBACK_ENGINE } from '../engines/registry.js';
 import type { EngineName } from '../engines/engine.js';
 import type { IceServer } from '../net/ice-server.js';
 import type { Cidr } from '../sdp/candidate-policy.js';
@@ -16,7 +16,12 @@ export const serveCommand = new Command('serve')
   .description('run the echo server peer: POST /offer answers, echoes RTP and data channel messages; WHIP in (POST /whip), WHEP out (POST /whep/ID)')
   .option('--host <host>', 'address to listen on (:: is IPv6 and IPv4)', SERVER_DEFAULTS.host)
   .option('-p, --port <port>', 'TCP port of the HTTP signaling server', parsePort, SERVER_DEFAULTS.port)
-  .addOption(new Option('-e, --engine <engine>', 'WebRTC stack').choices(ENGINE_NAMES).default(DEFAULT_ENGINE))
+  .addOption(
+    decidedAtStart(
+      new Option('-e, --engine <engine>', 'WebRTC stack').choices(ENGINE_NAMES),
+      `${DEFAULT_SERVER_ENGINE}${DEFAULT_SERVER_ENGINE === FALLBACK_ENGINE ? '' : `; ${FALLBACK_ENGINE} where ${DEFAULT_SERVER_ENGINE} cannot load or does not take --ice-server`}`,
+    ),
+  )
   .addOption(
     decidedAtStart(new Option('--max-sessions <n>', 'live sessions at most; more offers get 503').argParser(parsePositiveInt), '1000; werift 500, libwebrtc 50'),
   )
@@ -70,10 +75,11 @@ export const serveCommand = new Command('serve')
   .action(async (opts: ServeOptions) => {
     const log = createLogger(opts.logLevel);
     const tls = readTls(opts.tlsCert, opts.tlsKey);
+    const engine = opts.engine ?? chooseDefaultEngine(opts.iceServer?.length ?? 0, log);
     const options = {
       host: opts.host,
       port: opts.port,
-      engine: opts.engine,
+      engine,
       maxSessions: opts.maxSessions,
       connectTimeoutMs: opts.sessionTimeout,
       maxLifetimeMs: opts.maxLifetime,
@@ -145,6 +151,13 @@ export const serveCommand = new Command('serve')
     process.on('SIGTERM', onSignal);
   });
 
+/** serve without --engine: the default server engine, or the fallback for --ice-server, said once. */
+function chooseDefaultEngine(iceServerCount: number, log: ReturnType<typeof createLogger>): EngineName {
+  const { name, because } = defaultServerEngine(iceServerCount);
+  if (because) log.info({ event: 'engine-default', engine: name, reason: because }, `serving with ${name}: ${because}`);
+  return name;
+}
+
 /** Both files or neither; read now, so a wrong path fails at start rather than at the first request. */
 function readTls(certFile: string | undefined, keyFile: string | undefined): { cert: Buffer; key: Buffer } | undefined {
   if (!certFile && !keyFile) return undefined;
@@ -162,7 +175,7 @@ function readTls(certFile: string | undefined, keyFile: string | undefined): { c
 interface ServeOptions {
   host: string;
   port: number;
-  engine: EngineName;
+  engine: EngineName | undefined;
   workers: number | undefined;
   maxSessions: number | undefined;
   sessionTimeout: number;

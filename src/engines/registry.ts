@@ -6,11 +6,14 @@ interface EngineEntry {
   load(): Promise<Engine>;
   /** Whether it has a client side (Engine.createClientPeer); known before it loads, for --engine's choices. */
   client: boolean;
+  /** Whether it gathers through STUN/TURN (capabilities.iceServers); known before it loads, for serve's default. */
+  iceServers: boolean;
 }
 
 const entries: Record<EngineName, EngineEntry> = {
   libdatachannel: {
     client: true,
+    iceServers: true,
     load: async () => {
       // First, before node-datachannel loads its addon: our patched copy of it must be in place
       // (written at build time; addon-patches.ts). Refuses, with what is missing, otherwise.
@@ -18,18 +21,34 @@ const entries: Record<EngineName, EngineEntry> = {
       return (await import('./libdatachannel/index.js')).libdatachannelEngine;
     },
   },
-  werift: { client: true, load: async () => (await import('./werift/index.js')).weriftEngine },
-  libwebrtc: { client: true, load: async () => (await import('./libwebrtc/index.js')).libwebrtcEngine },
+  werift: { client: true, iceServers: true, load: async () => (await import('./werift/index.js')).weriftEngine },
+  libwebrtc: { client: true, iceServers: true, load: async () => (await import('./libwebrtc/index.js')).libwebrtcEngine },
   // Server only; throws EngineUnavailable where its addon cannot load (src/engines/native/addon.ts).
-  native: { client: false, load: async () => (await import('./native/index.js')).loadNativeEngine() },
+  native: { client: false, iceServers: false, load: async () => (await import('./native/index.js')).loadNativeEngine() },
 };
 
 export const ENGINE_NAMES = Object.keys(entries) as EngineName[];
 /** The engines with a client side: every one but the server-only native engine. */
 export const CLIENT_ENGINE_NAMES = ENGINE_NAMES.filter((name) => entries[name].client);
-export const DEFAULT_ENGINE: EngineName = 'libdatachannel';
+/**
+ * What `serve` runs without --engine. native once it meets every target of issue 17; its data
+ * channel messages/s still trail libdatachannel's (docs/performance.md, "The native engine").
+ */
+export const DEFAULT_SERVER_ENGINE: EngineName = 'libdatachannel';
+/** What `client` and the bench's own client peers run without --engine (native is a server only). */
+export const DEFAULT_CLIENT_ENGINE: EngineName = 'libdatachannel';
 /** What a server runs instead of an engine that cannot load here (`native` without its addon). */
 export const FALLBACK_ENGINE: EngineName = 'libdatachannel';
+
+/**
+ * The engine `serve` runs without --engine: `preferred` (DEFAULT_SERVER_ENGINE), or FALLBACK_ENGINE
+ * when the server is given --ice-server and `preferred` gathers host candidates only (`because`
+ * says so, for the server to say once).
+ */
+export function defaultServerEngine(iceServerCount: number, preferred: EngineName = DEFAULT_SERVER_ENGINE): { name: EngineName; because?: string } {
+  if (iceServerCount === 0 || entries[preferred].iceServers) return { name: preferred };
+  return { name: FALLBACK_ENGINE, because: `--ice-server is given, and the ${preferred} engine gathers host candidates only` };
+}
 
 /** Rejects with EngineUnavailable when the engine cannot run here. */
 export async function loadEngine(name: EngineName): Promise<Engine> {

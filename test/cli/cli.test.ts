@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { DEFAULT_SERVER_ENGINE } from '../../src/engines/registry.js';
 import { CLI, ROOT, runCli } from '../helpers/cli.js';
 import { withTimeout } from '../helpers/timeout.js';
 
@@ -96,7 +97,7 @@ test('serve --help says every default, those decided at start too (workers, sess
   assert.equal(run.code, 0, run.stderr);
   const help = run.stdout.replace(/\s+/g, ' ');
   for (const said of [
-    'default: "libdatachannel")',
+    `(default: ${DEFAULT_SERVER_ENGINE}`,
     '(default: 1000; werift 500, libwebrtc 50)',
     '(default: the number of cores; 1 with --udp-mux)',
     '(default: loopback when --host is a loopback address, else all)',

@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import sdpTransform from 'sdp-transform';
 import { hasClientPeer, rtpLegs, type CandidatePair, type ClientDataChannel, type ClientEngine, type Engine, type EngineName } from '../../src/engines/engine.js';
-import { DEFAULT_ENGINE, ENGINE_NAMES, loadClientEngine, loadEngine } from '../../src/engines/registry.js';
+import { DEFAULT_CLIENT_ENGINE, ENGINE_NAMES, loadClientEngine, loadEngine } from '../../src/engines/registry.js';
 import { loadNativeAddon } from '../../src/engines/native/addon.js';
 import { TESTED_ENGINES } from '../helpers/engines.js';
 import { checkMediaEcho } from '../../src/client/media-check.js';
@@ -34,7 +34,7 @@ const engines: Engine[] = await Promise.all((only ?? TESTED_ENGINES).map((name) 
 const clientEngines = (await Promise.all(ENGINE_NAMES.filter((name) => name !== 'native').map((name) => loadEngine(name)))).filter(hasClientPeer);
 const rawRtpEngine = clientEngines.find((engine) => engine.capabilities.rawRtp);
 assert.ok(rawRtpEngine, 'some engine has a raw RTP client');
-const defaultClient = await loadClientEngine(DEFAULT_ENGINE);
+const defaultClient = await loadClientEngine(DEFAULT_CLIENT_ENGINE);
 if (process.env.WEBRTC_ECHO_EXPECT_SANITIZERS && engines.some((engine) => engine.name === 'native')) {
   // The ASan run (test/native/asan.test.ts) must not pass on the plain build by mistake.
   const load = loadNativeAddon();
