@@ -20,6 +20,7 @@
 import { randomUUID } from 'node:crypto';
 import { Event, RTCSctpTransport, type RTCDataChannel, type RTCDtlsTransport } from 'werift';
 import { SctpBundler } from './sctp-bundle.js';
+import { replaceRetransmissionTimer, type RetransmissionState } from './sctp-retransmission.js';
 import { replaceTsnTracking, type TsnState } from './sctp-tsn.js';
 
 /** RFC 8831 §6.6: an empty message travels as one byte with its own PPID. */
@@ -116,6 +117,9 @@ export class DataChannelEcho {
     this.#bundler = bundler;
     // werift's own sorts TSNs as strings: wrong across a change of digits and slow (sctp-tsn.ts).
     replaceTsnTracking(association as unknown as TsnState);
+    // werift waits at least 1 s to retransmit what fast retransmit missed, then resends what the
+    // client already has (sctp-retransmission.ts).
+    replaceRetransmissionTimer(association as unknown as RetransmissionState);
     // The client's limit bounds what we may send back: every message goes back as it came.
     sctp.setRemoteMaxMessageSize(options.maxMessageSize);
     sctp.setRemotePort(options.remotePort);
