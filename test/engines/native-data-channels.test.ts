@@ -48,10 +48,21 @@ function link() {
   const internals = client as unknown as { datachannelReceive(...args: unknown[]): Promise<void> };
   const receive = internals.datachannelReceive;
   internals.datachannelReceive = (...args) => receive(...args).catch(() => undefined);
+  // As the plane hands them over: the packets of one wake-up in one go, no turn between them.
+  let batch: Buffer[] = [];
+  const deliver = (packet: Buffer) => {
+    toServer.push(packet);
+    batch.push(packet);
+    if (batch.length > 1) return;
+    setImmediate(() => {
+      const packets = batch;
+      batch = [];
+      for (const p of packets) echo.receive(p);
+    });
+  };
   const standIn = dtlsStandIn(
     (packet) => {
-      toServer.push(packet);
-      setImmediate(() => echo.receive(packet));
+      deliver(packet);
       return true;
     },
     new Event(),
@@ -240,6 +251,41 @@ test('an INIT once the association is up is dropped: werift would restart its TS
     assert.ok(process.memoryUsage().heapUsed - heap < 50e6, 'no runaway allocation');
     channel.send('after the INIT');
     await eventually(() => received.includes('after the INIT'), 5000, 'an echo after the INIT');
+  } finally {
+    echo.close();
+    await client.stop();
+  }
+});
+
+/** Each SACK chunk our echo sent: its number of gap blocks (RFC 9260 §3.3.4). */
+function sackGapCounts(packets: Buffer[]): number[] {
+  const counts: number[] = [];
+  for (const packet of packets) {
+    for (let at = 12; at + 4 <= packet.length; at += Math.ceil(packet.readUInt16BE(at + 2) / 4) * 4) {
+      if (packet[at] === 3) counts.push(packet.readUInt16BE(at + 12));
+      if (packet.readUInt16BE(at + 2) < 4) break;
+    }
+  }
+  return counts;
+}
+
+test('while a message larger than a packet comes in, a SACK goes for every second packet, not one a turn', async () => {
+  const { echo, client, toClient, toServer } = link();
+  try {
+    echo.start();
+    await client.start(5000);
+    const { channel, received } = await openChannel(client, 'large');
+    await new Promise((r) => setTimeout(r, 50));
+    toClient.length = 0;
+    toServer.length = 0;
+    const large = Buffer.alloc(60_000, 7);
+    channel.send(large);
+    await eventually(() => received.length === 1, 10_000, 'the large echo');
+    assert.deepEqual(received[0], large);
+    const dataPackets = toServer.filter((p) => p[12] === 0).length;
+    const sacks = sackGapCounts(toClient).length;
+    assert.ok(dataPackets >= 50, `the message came in ${dataPackets} packets`);
+    assert.ok(sacks >= Math.floor(dataPackets / 2), `${sacks} SACKs for ${dataPackets} DATA packets`);
   } finally {
     echo.close();
     await client.stop();

@@ -26,7 +26,9 @@ import { replaceTsnTracking, type TsnState } from './sctp-tsn.js';
 /** RFC 8831 §6.6: an empty message travels as one byte with its own PPID. */
 const PPID_STRING_EMPTY = 56;
 const PPID_BINARY_EMPTY = 57;
+const CHUNK_DATA = 0;
 const CHUNK_INIT = 1;
+const DATA_FLAG_END = 0x01;
 /** werift's SCTP_STATE.CLOSED (lib/sctp/src/const.js): as the server, it stays there until the COOKIE-ECHO. */
 const SCTP_STATE_CLOSED = 1;
 
@@ -86,6 +88,17 @@ export function dtlsStandIn(send: (packet: Buffer) => boolean, state: Event<['cl
   };
 }
 
+/** A DATA chunk (type 0) without its E flag (RFC 9260 §3.3.1): part of a message that spans packets. */
+function carriesFragment(packet: Buffer): boolean {
+  for (let at = 12; at + 4 <= packet.length; ) {
+    if (packet[at] === CHUNK_DATA && (packet[at + 1]! & DATA_FLAG_END) === 0) return true;
+    const length = packet.readUInt16BE(at + 2);
+    if (length < 4) return false;
+    at += (length + 3) & ~3;
+  }
+  return false;
+}
+
 export class DataChannelEcho {
   readonly counters: DataChannelCounters = { messages: 0, messageBytes: 0 };
   /** We never offer SCTP zero checksum (RFC 9653): pion 3.1 clients cannot take it. */
@@ -97,6 +110,8 @@ export class DataChannelEcho {
   readonly #bundler: SctpBundler;
   #started = false;
   #closed = false;
+  /** The packets taken so far, handled in order (receive). */
+  #inbound: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: DataChannelEchoOptions) {
     const sctp = new RTCSctpTransport(options.localPort, options.maxMessageSize);
@@ -128,6 +143,11 @@ export class DataChannelEcho {
     this.#internals = internals;
   }
 
+  /** SACKs we sent that reported gap blocks (sctp-bundle.ts): none on a path that loses and reorders nothing. */
+  get sacksReportingGaps(): number {
+    return this.#bundler.sacksReportingGaps;
+  }
+
   /** Open channels, as the client sees them. */
   get channels(): number {
     return this.#channels.size;
@@ -149,8 +169,13 @@ export class DataChannelEcho {
     // test/engines/native-data-channels.test.ts). No WebRTC stack restarts SCTP inside one DTLS
     // session, so an INIT once the association is up is dropped.
     if (packet.length > 12 && packet[12] === CHUNK_INIT && this.#internals.sctp.associationState !== SCTP_STATE_CLOSED) return;
-    // Straight to the association rather than through BridgeDtls, whose callback drops the promise.
-    this.#internals.sctp.handleData(packet).catch((error: unknown) => this.#error(error));
+    if (carriesFragment(packet)) this.#bundler.noteFragment();
+    // Straight to the association rather than through BridgeDtls, whose callback drops the promise;
+    // one packet after the other: werift awaits a SACK's handling before the DATA bundled behind
+    // it, so a packet taken meanwhile had its DATA marked first, and our SACKs reported gaps that
+    // were not there (each a miss indication to the client, three a needless fast retransmit).
+    const sctp = this.#internals.sctp;
+    this.#inbound = this.#inbound.then(() => sctp.handleData(packet)).catch((error: unknown) => this.#error(error));
   }
 
   /** Idempotent: closes the association (an ABORT to the client while DTLS still carries it) and every channel. */

@@ -12,6 +12,16 @@
  * promise chains werift runs for each); any other chunk sends what waits and then goes out at
  * once, in a packet of its own, as werift sent it (INIT-ACK and SHUTDOWN-COMPLETE must not be
  * bundled; the ABORT of a close must not wait for a turn the session may not see).
+ *
+ * One SACK a turn is right for an echo of small messages, not for a client sending a large one or
+ * missing data: its congestion window grows by at most one MTU per SACK (RFC 9260 §7.2.1), and it
+ * retransmits a hole at the third SACK that reports it (§7.2.4). Collapsed to one a turn, a
+ * usrsctp client sent a 256 KiB message in more, smaller rounds and recovered lost chunks by its
+ * retransmission timer: under 5% loss our 256 KiB echo took a median 550-670 ms, libdatachannel's
+ * 22-33 ms. So, as RFC 9260 §6.2 asks (a SACK for every second packet, and at once for a packet
+ * that leaves or fills a gap), a turn that took fragments of a larger message also sends the SACK
+ * of every second packet, and any turn the SACKs that report gaps, each its own packet ahead of
+ * the rest (docs/performance.md, "Data channels under loss").
  */
 import { crc32c } from 'werift';
 
@@ -25,7 +35,12 @@ export const MAX_BUNDLE_BYTES = COMMON_HEADER + 16 + 1_200;
 export interface SctpChunk {
   type: number;
   readonly bytes: Buffer;
+  /** A SACK (sctp-tsn.ts) that reports gap blocks: some of the client's DATA is missing. */
+  readonly reportsGaps?: boolean;
 }
+
+/** SACKs of one turn sent ahead of its last, at most (a turn takes up to 32 packets: the plane's batch). */
+const MAX_EARLIER_SACKS = 16;
 
 interface Waiting {
   type: number;
@@ -38,6 +53,10 @@ export class SctpBundler {
   #waiting: Waiting[] = [];
   #scheduled = false;
   #closed = false;
+  /** This turn took a DATA chunk that is not a message's last fragment. */
+  #fragmentsThisTurn = false;
+  /** SACKs sent that reported gap blocks: data missing, or (a bug) taken out of order. */
+  sacksReportingGaps = 0;
 
   /**
    * @param send hands SCTP packets to DTLS, each one record, in order; false when it cannot now
@@ -68,6 +87,11 @@ export class SctpBundler {
     }
   }
 
+  /** The packet being taken carries part of a message that spans packets (DATA without its E flag). */
+  noteFragment(): void {
+    this.#fragmentsThisTurn = true;
+  }
+
   /** Sends what waits. */
   flush(): void {
     this.#scheduled = false;
@@ -79,21 +103,34 @@ export class SctpBundler {
   close(): void {
     this.#closed = true;
     this.#waiting = [];
+    this.#fragmentsThisTurn = false;
   }
 
   /**
-   * What waits, as packets. Only the last SACK counts (each reports everything received so far),
-   * and it goes first: control chunks before DATA in a packet (RFC 9260 §6.10), and the client
-   * hears of our receipt as early as it can. DATA keeps werift's order.
+   * What waits, as packets. The last SACK reports everything received so far, and it goes first:
+   * control chunks before DATA in a packet (RFC 9260 §6.10), and the client hears of our receipt
+   * as early as it can. Earlier SACKs are dropped but those the class comment keeps, which go
+   * ahead, each alone. DATA keeps werift's order.
    */
   #bundle(): Buffer[] {
     const waiting = this.#waiting;
     if (waiting.length === 0) return [];
     this.#waiting = [];
-    let sack: Waiting | undefined;
-    for (let i = waiting.length - 1; i >= 0 && !sack; i--) if (waiting[i]!.type === CHUNK_SACK) sack = waiting[i];
-    const ordered = sack ? [sack, ...waiting.filter((w) => w.type !== CHUNK_SACK)] : waiting;
+    const fragments = this.#fragmentsThisTurn;
+    this.#fragmentsThisTurn = false;
+    const sacks = waiting.filter((w) => w.type === CHUNK_SACK);
+    const sack = sacks[sacks.length - 1];
     const packets: Buffer[] = [];
+    // werift SACKs every packet it takes: the i-th SACK of a turn is its (i+1)-th packet's.
+    const earlier = sacks.slice(0, -1).filter((w, i) => (w.chunk as SctpChunk).reportsGaps || (fragments && i % 2 === 1));
+    for (const { chunk, tag } of earlier.slice(-MAX_EARLIER_SACKS)) {
+      const bytes = sackBytes(chunk as SctpChunk);
+      if (!bytes) continue;
+      packets.push(this.#packet(tag, [bytes]));
+      if ((chunk as SctpChunk).reportsGaps) this.sacksReportingGaps++;
+    }
+    if (sack && (sack.chunk as SctpChunk).reportsGaps) this.sacksReportingGaps++;
+    const ordered = sack ? [sack, ...waiting.filter((w) => w.type !== CHUNK_SACK)] : waiting;
     let chunks: Buffer[] = [];
     let bytes = COMMON_HEADER;
     let tag = ordered[0]!.tag;

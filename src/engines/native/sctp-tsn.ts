@@ -30,7 +30,7 @@ export interface TsnState {
   readonly isStopped: boolean;
   markReceived(tsn: number): boolean;
   sendSack(): Promise<void>;
-  sendChunk(chunk: { type: number; readonly bytes: Buffer }): Promise<void>;
+  sendChunk(chunk: { type: number; readonly bytes: Buffer; reportsGaps?: boolean }): Promise<void>;
   receiveForwardTsnChunk(chunk: ForwardTsn): void;
   inboundStreams: Record<number, InboundStream>;
   getInboundStream(streamId: number): InboundStream;
@@ -164,14 +164,16 @@ export function replaceTsnTracking(association: TsnState): void {
   association.receiveForwardTsnChunk = (chunk) => receiveForwardTsn(association, chunk);
   association.sendSack = async () => {
     if (association.isStopped || !association.sackNeeded) return;
-    // Written only if sent: the bundler (sctp-bundle.ts) keeps a turn's last SACK and drops the rest.
+    // Written only if sent: the bundler (sctp-bundle.ts) keeps a turn's last SACK, and some before
+    // it while data is missing or a large message comes in; it drops the rest.
     const content: SackContent = {
       cumulativeTsn: association.lastReceivedTsn,
       advertisedRwnd: association.advertisedRwnd,
       received: association.sackMisOrdered.size > 0 ? [...association.sackMisOrdered] : [],
       duplicates: association.sackDuplicates,
     };
-    await association.sendChunk({ type: CHUNK_SACK, get bytes() { return sackChunk(content); } }).catch(() => undefined);
+    const reportsGaps = content.received.length > 0;
+    await association.sendChunk({ type: CHUNK_SACK, reportsGaps, get bytes() { return sackChunk(content); } }).catch(() => undefined);
     // As werift: what this SACK reported is done with (a new array: `content` keeps the old one).
     association.sackDuplicates = [];
     association.sackNeeded = false;
