@@ -291,3 +291,20 @@ test('while a message larger than a packet comes in, a SACK goes for every secon
     await client.stop();
   }
 });
+
+test('large messages sent at once, more than the congestion window holds, all come back whole: taking packets in order never waits on the client', async () => {
+  const { echo, client } = link();
+  try {
+    echo.start();
+    await client.start(5000);
+    const { channel, received } = await openChannel(client, 'several');
+    const messages = Array.from({ length: 6 }, (_, i) => Buffer.alloc(60_000, i));
+    for (const message of messages) channel.send(message);
+    // A stall would wait for retransmission timers that back off: 0.2 + 0.4 + … s, past this.
+    await eventually(() => received.length === messages.length, 10_000, 'six large echoes');
+    assert.deepEqual(received, messages);
+  } finally {
+    echo.close();
+    await client.stop();
+  }
+});

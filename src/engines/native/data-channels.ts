@@ -174,6 +174,9 @@ export class DataChannelEcho {
     // one packet after the other: werift awaits a SACK's handling before the DATA bundled behind
     // it, so a packet taken meanwhile had its DATA marked first, and our SACKs reported gaps that
     // were not there (each a miss indication to the client, three a needless fast retransmit).
+    // Nothing handleData awaits waits for the client: its one wait on the network, the transport's
+    // flush after a SACK (for room in the congestion window), finds werift's queue empty, as every
+    // send takes its own message off it at once (datachannelSend, dataChannelFlush).
     const sctp = this.#internals.sctp;
     this.#inbound = this.#inbound.then(() => sctp.handleData(packet)).catch((error: unknown) => this.#error(error));
   }
