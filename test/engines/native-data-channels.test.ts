@@ -151,12 +151,17 @@ test('echoes over the link: text and binary, on every channel; no zero checksum,
 
 /** The chunk types of an SCTP packet, in order. */
 function chunkTypes(packet: Buffer): number[] {
-  const types: number[] = [];
+  return chunkOffsets(packet).map((at) => packet[at]!);
+}
+
+/** Where each chunk of an SCTP packet starts. */
+function chunkOffsets(packet: Buffer): number[] {
+  const offsets: number[] = [];
   for (let at = 12; at + 4 <= packet.length; at += Math.ceil(packet.readUInt16BE(at + 2) / 4) * 4) {
-    types.push(packet[at]!);
+    offsets.push(at);
     if (packet.readUInt16BE(at + 2) < 4) break;
   }
-  return types;
+  return offsets;
 }
 
 test('the SACK rides in front of the echoed DATA, small echoes share packets, each packet with its CRC32c', async () => {
@@ -259,14 +264,7 @@ test('an INIT once the association is up is dropped: werift would restart its TS
 
 /** Each SACK chunk our echo sent: its number of gap blocks (RFC 9260 §3.3.4). */
 function sackGapCounts(packets: Buffer[]): number[] {
-  const counts: number[] = [];
-  for (const packet of packets) {
-    for (let at = 12; at + 4 <= packet.length; at += Math.ceil(packet.readUInt16BE(at + 2) / 4) * 4) {
-      if (packet[at] === 3) counts.push(packet.readUInt16BE(at + 12));
-      if (packet.readUInt16BE(at + 2) < 4) break;
-    }
-  }
-  return counts;
+  return packets.flatMap((packet) => chunkOffsets(packet).filter((at) => packet[at] === 3).map((at) => packet.readUInt16BE(at + 12)));
 }
 
 test('while a message larger than a packet comes in, a SACK goes for every second packet, not one a turn', async () => {

@@ -19,9 +19,6 @@
 /** libdatachannel's usrsctp settings (sctptransport.cpp), in werift's unit: seconds. */
 export const RTO_BOUNDS = { minSeconds: 0.2, initialSeconds: 1, maxSeconds: 10 } as const;
 
-/** RFC 9260 §16's RTO.Alpha and RTO.Beta, as werift has them. */
-const ALPHA = 1 / 8;
-const BETA = 1 / 4;
 /** werift's USERDATA_MAX_LENGTH: the congestion window's unit (its MTU's worth of user data). */
 const MTU_DATA = 1_200;
 
@@ -55,15 +52,11 @@ export interface RetransmissionState {
 /** Call on a new association, before it sends anything. */
 export function replaceRetransmissionTimer(association: RetransmissionState, bounds: typeof RTO_BOUNDS = RTO_BOUNDS): void {
   association.rto = bounds.initialSeconds;
+  // werift's own estimate (SRTT and RTTVAR), then the RTO from it within our bounds, not its 1-60 s.
+  const estimate = association.updateRto.bind(association);
   association.updateRto = (r) => {
-    if (!association.srtt) {
-      association.rttvar = r / 2;
-      association.srtt = r;
-    } else {
-      association.rttvar = (1 - BETA) * association.rttvar! + BETA * Math.abs(association.srtt - r);
-      association.srtt = (1 - ALPHA) * association.srtt + ALPHA * r;
-    }
-    association.rto = Math.max(bounds.minSeconds, Math.min(association.srtt + 4 * association.rttvar, bounds.maxSeconds));
+    estimate(r);
+    association.rto = Math.max(bounds.minSeconds, Math.min(association.srtt! + 4 * association.rttvar!, bounds.maxSeconds));
   };
   // werift arms the timer with `this.timer3Expired` as it is when armed: an own property replaces it.
   association.timer3Expired = () => {
