@@ -306,6 +306,11 @@ class EventBuilder {
     ok_ = ok_ && napi_create_double(env_, number, &value) == napi_ok;
     return value;
   }
+  napi_value boolean(bool flag) {
+    napi_value value = nullptr;
+    ok_ = ok_ && napi_get_boolean(env_, flag, &value) == napi_ok;
+    return value;
+  }
   napi_value buffer(const std::vector<uint8_t>& data) {
     napi_value value = nullptr;
     void* copy = nullptr;
@@ -337,11 +342,7 @@ class EventBuilder {
         set(value, "socket", number(event.socket));
         set(value, "from", endpoint(event.from));
         set(value, "local", string(event.local.valid() ? echo::endpointAddressText(event.local) : ""));
-        if (event.answered) {
-          napi_value answered = nullptr;
-          ok_ = ok_ && napi_get_boolean(env_, true, &answered) == napi_ok;
-          set(value, "answered", answered);
-        }
+        if (event.answered) set(value, "answered", boolean(true));
         if (event.checked) set(value, "check", buffer(std::vector<uint8_t>(event.checkId, event.checkId + 12)));
         set(value, "data", buffer(event.data));
         break;
@@ -366,6 +367,7 @@ class EventBuilder {
         set(value, "type", literal("app-data"));
         set(value, "session", number(event.session));
         set(value, "data", buffer(event.data));
+        set(value, "sctpChecksumValid", boolean(event.sctpChecksumValid));
         break;
       case PlaneEvent::Type::RtcpBye:
         set(value, "type", literal("rtcp-bye"));

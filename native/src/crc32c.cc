@@ -50,14 +50,17 @@ bool haveSse42() {
 }
 #endif
 
+/** The running CRC (not yet inverted) after `data`. */
+uint32_t crc32cUpdate(uint32_t crc, const uint8_t* data, size_t size) {
+#if ECHO_CRC32C_SSE42
+  if (haveSse42()) return crc32cSse42(crc, data, size);
+#endif
+  return crc32cTable(crc, data, size);
+}
+
 }  // namespace
 
-uint32_t crc32c(const uint8_t* data, size_t size) {
-#if ECHO_CRC32C_SSE42
-  if (haveSse42()) return ~crc32cSse42(0xFFFFFFFF, data, size);
-#endif
-  return crc32cPortable(data, size);
-}
+uint32_t crc32c(const uint8_t* data, size_t size) { return ~crc32cUpdate(0xFFFFFFFF, data, size); }
 
 uint32_t crc32cPortable(const uint8_t* data, size_t size) { return ~crc32cTable(0xFFFFFFFF, data, size); }
 
@@ -70,6 +73,17 @@ bool sealSctpPacket(uint8_t* packet, size_t size) {
   packet[10] = static_cast<uint8_t>(crc >> 16);
   packet[11] = static_cast<uint8_t>(crc >> 24);
   return true;
+}
+
+bool sctpChecksumValid(const uint8_t* packet, size_t size) {
+  if (size < 12) return false;
+  static const uint8_t kZeroField[4] = {};
+  uint32_t crc = crc32cUpdate(0xFFFFFFFF, packet, 8);
+  crc = crc32cUpdate(crc, kZeroField, 4);
+  crc = ~crc32cUpdate(crc, packet + 12, size - 12);
+  const uint32_t stored = static_cast<uint32_t>(packet[8]) | static_cast<uint32_t>(packet[9]) << 8 |
+                          static_cast<uint32_t>(packet[10]) << 16 | static_cast<uint32_t>(packet[11]) << 24;
+  return crc == stored;
 }
 
 }  // namespace echo

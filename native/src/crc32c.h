@@ -18,4 +18,10 @@ uint32_t crc32cPortable(const uint8_t* data, size_t size);
  */
 bool sealSctpPacket(uint8_t* packet, size_t size);
 
+/**
+ * True when an SCTP packet of at least the common header's 12 bytes carries its CRC32c (computed
+ * with the checksum field as zero, as sealSctpPacket writes it); the packet is not changed.
+ */
+bool sctpChecksumValid(const uint8_t* packet, size_t size);
+
 }  // namespace echo

@@ -1,5 +1,7 @@
 #include "echo_session.h"
 
+#include "crc32c.h"
+
 #include <algorithm>
 
 #include "udp_socket.h"
@@ -247,6 +249,9 @@ void EchoSession::onDtlsData(const uint8_t* data, size_t size) {
   event.type = PlaneEvent::Type::AppData;
   event.session = id_;
   event.data.assign(data, data + size);
+  // On this thread and with the SSE 4.2 instruction: in JavaScript (werift's parser, which also
+  // copies the packet for it) it was ~5% of the thread that answers every message.
+  event.sctpChecksumValid = sctpChecksumValid(data, size);
   events_.post(std::move(event));
 }
 

@@ -28,6 +28,8 @@ struct PlaneEvent {
   std::string text;
   uint32_t ssrc = 0;
   bool clientRole = false;
+  /** AppData: the record is an SCTP packet with its CRC32c (RFC 9260 §6.8), checked here so JavaScript need not. */
+  bool sctpChecksumValid = false;
   SrtpProfile profile = SrtpProfile::None;
   /** RtcpFeedback: a PLI or FIR; else the NACKed sequence numbers. */
   bool keyframe = false;

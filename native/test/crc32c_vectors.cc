@@ -49,6 +49,20 @@ int main() {
   CHECK(!sealSctpPacket(packet.data(), 11));
   std::printf("sealSctpPacket: the field, idempotent, short packets refused\n");
 
+  // What the plane tells JavaScript of each decrypted record: the sealed packet holds, any changed
+  // bit or a cut packet does not, the field's own bytes included.
+  CHECK(sctpChecksumValid(packet.data(), packet.size()));
+  for (size_t at : {size_t{0}, size_t{8}, size_t{11}, size_t{12}, packet.size() - 1}) {
+    std::vector<uint8_t> changed = packet;
+    changed[at] ^= 0x10;
+    CHECK(!sctpChecksumValid(changed.data(), changed.size()));
+  }
+  CHECK(!sctpChecksumValid(packet.data(), packet.size() - 1));
+  std::vector<uint8_t> header(packet.begin(), packet.begin() + 12);
+  CHECK(sealSctpPacket(header.data(), header.size()) && sctpChecksumValid(header.data(), header.size()));
+  CHECK(!sctpChecksumValid(packet.data(), 11));
+  std::printf("sctpChecksumValid: sealed packets hold, changed or cut ones do not\n");
+
   if (failures() > 0) {
     std::fprintf(stderr, "%d checks failed\n", failures());
     return 1;

@@ -25,8 +25,19 @@ test('werift is pinned to the version the stand-in was written against', () => {
   assert.equal(installed.version, WERIFT_VERSION);
 });
 
-/** Our echo and a werift SCTP client joined in memory; every packet each way is kept. */
-function link() {
+/** What the plane says of each record it decrypts (`sctpChecksumValid`): an SCTP packet with its CRC32c. */
+function checksumValid(packet: Buffer): boolean {
+  if (packet.length < 12) return false;
+  const zeroed = Buffer.from(packet);
+  zeroed.writeUInt32LE(0, 8);
+  return crc32c(zeroed) >>> 0 === packet.readUInt32LE(8);
+}
+
+/**
+ * Our echo and a werift SCTP client joined in memory; every packet each way is kept. Each packet
+ * comes with the plane's checksum verdict, as in the engine, unless `planeChecks` is false.
+ */
+function link({ planeChecks = true } = {}) {
   const toClient: Buffer[] = [];
   const toServer: Buffer[] = [];
   let client: RTCSctpTransport | undefined;
@@ -57,7 +68,7 @@ function link() {
     setImmediate(() => {
       const packets = batch;
       batch = [];
-      for (const p of packets) echo.receive(p);
+      for (const p of packets) echo.receive(p, planeChecks && checksumValid(p));
     });
   };
   const standIn = dtlsStandIn(
@@ -191,6 +202,39 @@ test('the SACK rides in front of the echoed DATA, small echoes share packets, ea
   } finally {
     echo.close();
     await client.stop();
+  }
+});
+
+test('DATA and SACK packets the plane checked skip werift\'s parser; unchecked ones still go through it, with the same echoes', async () => {
+  for (const planeChecks of [true, false]) {
+    const { echo, client } = link({ planeChecks });
+    // Our association is private; werift's SCTP class is the client's too, so its prototype counts both.
+    const clientAssociation = (client as unknown as { sctp: object }).sctp;
+    const prototype = Object.getPrototypeOf(clientAssociation) as { handleData(this: object, packet: Buffer): Promise<void> };
+    const handleData = prototype.handleData;
+    let parsedByWerift = 0;
+    prototype.handleData = function (packet) {
+      if (this !== clientAssociation) parsedByWerift++;
+      return handleData.call(this, packet);
+    };
+    try {
+      echo.start();
+      await client.start(5000);
+      const { channel, received } = await openChannel(client, `checked by the plane: ${planeChecks}`);
+      const before = parsedByWerift;
+      // A message of three packets too: reassembly from chunks parsed here.
+      const messages = ['one', Buffer.alloc(3_000, 1), 'three'];
+      for (const message of messages) channel.send(message);
+      await eventually(() => received.length === messages.length, 5000, 'echoes');
+      assert.deepEqual(received, messages);
+      const parsed = parsedByWerift - before;
+      if (planeChecks) assert.equal(parsed, 0, 'no DATA or SACK packet through werift\'s parser');
+      else assert.ok(parsed >= 3, `${parsed} packets through werift's parser`);
+    } finally {
+      prototype.handleData = handleData;
+      echo.close();
+      await client.stop();
+    }
   }
 });
 

@@ -1,7 +1,8 @@
 /**
  * The plane's CRC32c (native/src/crc32c.cc): the checksum of every SCTP packet the native engine
  * sends, which the plane writes when JavaScript hands it the packets (`sendApplicationData(...,
- * sctpChecksum)`). RFC 3720's vectors on both of its paths, built as a standalone program; the
+ * sctpChecksum)`), and checks on every SCTP packet it decrypts (`sctpChecksumValid` of an
+ * `app-data` event). RFC 3720's vectors on both of its paths, built as a standalone program; the
  * plane's own sealing against werift's CRC32c is in echo-werift.test.ts.
  * Run: node --import tsx --test test/native/crc32c.test.ts
  */
@@ -26,7 +27,7 @@ test('CRC32c matches RFC 3720 B.4 on the SSE 4.2 path and the table, which agree
   assert.equal(built.code, 0, built.stderr);
   const run = await runCommand(binary, [], process.env, 60_000);
   assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
-  for (const line of ['RFC 3720 B.4: both paths match', 'both paths agree: 12008', 'sealSctpPacket: the field, idempotent', 'all vectors passed']) {
+  for (const line of ['RFC 3720 B.4: both paths match', 'both paths agree: 12008', 'sealSctpPacket: the field, idempotent', 'sctpChecksumValid: sealed packets hold', 'all vectors passed']) {
     assert.ok(run.stdout.includes(line), `${line} in:\n${run.stdout}`);
   }
 });

@@ -101,6 +101,21 @@ test('application data goes both ways over the session DTLS', { skip: SKIP }, as
   await peer.sendApplicationData(Buffer.from('from werift'));
   const up = await harness.event((e) => e.type === 'app-data' && e.session === session, 5_000, 'app-data');
   assert.equal(up.type === 'app-data' && up.data.toString(), 'from werift');
+  assert.equal(up.type === 'app-data' && up.sctpChecksumValid, false, 'not an SCTP packet with its CRC32c');
+  // The plane checks each record's CRC32c as werift's SCTP would (the native engine's data
+  // channels then skip werift's check): a sealed packet holds, one changed byte does not.
+  const sctp = randomBytes(1052);
+  sctp.writeUInt32LE(0, 8);
+  sctp.writeUInt32LE(crc32c(sctp) >>> 0, 8);
+  const broken = Buffer.from(sctp);
+  broken[700]! ^= 1;
+  const checked: boolean[] = [];
+  for (const record of [sctp, broken]) {
+    await peer.sendApplicationData(record);
+    const event = await harness.event((e) => e.type === 'app-data' && e.session === session && e.data.equals(record), 5_000, 'an SCTP record');
+    checked.push(event.type === 'app-data' && event.sctpChecksumValid);
+  }
+  assert.deepEqual(checked, [true, false]);
   assert.equal(harness.plane.sendApplicationData(session, Buffer.from('from the plane')), true);
   await peer.until(() => peer.appData.length > 0, 5_000, 'app data at werift');
   assert.equal(peer.appData[0]?.toString(), 'from the plane');

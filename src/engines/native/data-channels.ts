@@ -20,6 +20,7 @@
 import { randomUUID } from 'node:crypto';
 import { Event, RTCSctpTransport, type RTCDataChannel, type RTCDtlsTransport } from 'werift';
 import { SctpBundler } from './sctp-bundle.js';
+import { parseDataAndSacks, receiveDataAndSacks, type ReceivingAssociation } from './sctp-receive.js';
 import { replaceRetransmissionTimer, type RetransmissionState } from './sctp-retransmission.js';
 import { replaceTsnTracking, type TsnState } from './sctp-tsn.js';
 
@@ -160,8 +161,11 @@ export class DataChannelEcho {
     this.#sctp.start(this.options.remotePort).catch((error: unknown) => this.#error(error));
   }
 
-  /** One SCTP packet, decrypted (`app-data`). Never throws. */
-  receive(packet: Buffer): void {
+  /**
+   * One SCTP packet, decrypted (`app-data`). Never throws. `checksumVerified`: the plane found its
+   * CRC32c right, so a packet of DATA and SACK chunks skips werift's parser (sctp-receive.ts).
+   */
+  receive(packet: Buffer, checksumVerified = false): void {
     if (this.#closed) return;
     // An INIT (chunk type 1, alone in its packet) after the first would restart the association
     // (RFC 9260 §5.2.2), which werift 0.24 does not implement: it resets its TSN state and then runs
@@ -178,7 +182,9 @@ export class DataChannelEcho {
     // flush after a SACK (for room in the congestion window), finds werift's queue empty, as every
     // send takes its own message off it at once (datachannelSend, dataChannelFlush).
     const sctp = this.#internals.sctp;
-    this.#inbound = this.#inbound.then(() => sctp.handleData(packet)).catch((error: unknown) => this.#error(error));
+    const chunks = checksumVerified ? parseDataAndSacks(packet) : undefined;
+    const handle = chunks ? () => receiveDataAndSacks(sctp as unknown as ReceivingAssociation, packet.readUInt32BE(4), chunks) : () => sctp.handleData(packet);
+    this.#inbound = this.#inbound.then(handle).catch((error: unknown) => this.#error(error));
   }
 
   /** Idempotent: closes the association (an ABORT to the client while DTLS still carries it) and every channel. */

@@ -156,7 +156,8 @@ export type PlaneEvent =
   /** The remote sent close_notify. */
   | { type: 'dtls-closed'; session: number }
   /** DTLS application data (SCTP packets), decrypted. */
-  | { type: 'app-data'; session: number; data: Buffer }
+  /** `sctpChecksumValid`: the plane found the record an SCTP packet with its CRC32c (RFC 9260 §6.8). */
+  | { type: 'app-data'; session: number; data: Buffer; sctpChecksumValid: boolean }
   /** The client's source on a section sent an RTCP BYE. */
   | { type: 'rtcp-bye'; session: number; mid: string; ssrc: number }
   /**

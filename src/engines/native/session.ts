@@ -174,7 +174,7 @@ export class NativeSession {
         this.#setState('connected');
         break;
       case 'app-data':
-        this.dataChannels?.receive(event.data);
+        this.dataChannels?.receive(event.data, event.sctpChecksumValid);
         break;
       case 'dtls-failed':
         this.#setState('failed');
