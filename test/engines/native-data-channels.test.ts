@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { crc32c, Event, RTCDataChannel, RTCDataChannelParameters, RTCSctpTransport, type RTCDtlsTransport } from 'werift';
-import { MAX_BUNDLE_BYTES } from '../../src/engines/native/sctp-bundle.js';
+import { MAX_BUNDLE_BYTES, SctpBundler } from '../../src/engines/native/sctp-bundle.js';
 import { DataChannelEcho, dtlsStandIn } from '../../src/engines/native/data-channels.js';
 import { ROOT } from '../helpers/cli.js';
 import { eventually } from '../helpers/timeout.js';
@@ -235,6 +235,37 @@ test('DATA and SACK packets the plane checked skip werift\'s parser; unchecked o
       echo.close();
       await client.stop();
     }
+  }
+});
+
+test('the bundler writes werift\'s DATA chunks from their fields byte for byte as werift\'s own bytes, padding included', async () => {
+  const { echo, client } = link();
+  // The client's own DATA chunks (werift's class is not exported), as its association sends them.
+  const association = (client as unknown as { sctp: { sendChunk(chunk: { type: number; bytes: Buffer }): Promise<void> } }).sctp;
+  const sendChunk = association.sendChunk.bind(association);
+  const sent: Array<{ type: number; bytes: Buffer }> = [];
+  association.sendChunk = (chunk) => {
+    if (chunk.type === 0) sent.push(chunk);
+    return sendChunk(chunk);
+  };
+  try {
+    echo.start();
+    await client.start(5000);
+    const { channel, received } = await openChannel(client, 'fields');
+    const messages = [...Array.from({ length: 8 }, (_, n) => Buffer.alloc(n + 1, n + 1)), Buffer.alloc(1_199, 3), Buffer.alloc(2_403, 4)];
+    sent.length = 0;
+    for (const message of messages) channel.send(message);
+    await eventually(() => received.length === messages.length, 5000, 'echoes');
+    const packets: Buffer[] = [];
+    const bundler = new SctpBundler((p) => (packets.push(...p), true), () => ({ local: 5000, remote: 5000 }));
+    for (const chunk of sent) bundler.add(chunk, 0x01020304);
+    bundler.flush();
+    const written = Buffer.concat(packets.map((p) => p.subarray(12)));
+    assert.ok(sent.length >= messages.length + 2, `${sent.length} DATA chunks`);
+    assert.deepEqual(written, Buffer.concat(sent.map((c) => c.bytes)));
+  } finally {
+    echo.close();
+    await client.stop();
   }
 });
 
