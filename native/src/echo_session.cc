@@ -91,35 +91,42 @@ size_t EchoSession::onDatagram(PacketKind kind, uint8_t* data, size_t size, size
 }
 
 size_t EchoSession::sendApplicationData(const std::vector<std::vector<uint8_t>>& records) {
-  std::lock_guard<std::mutex> lock(dtlsMutex_);
-  gathering_ = true;
-  const size_t sent = dtls_.send(records);
-  gathering_ = false;
-  sendGathered();
+  size_t sent = 0;
+  PeerRoute to;
+  {
+    std::lock_guard<std::mutex> lock(dtlsMutex_);
+    gathering_ = true;
+    sent = dtls_.send(records);
+    gathering_ = false;
+    gathered_.swap(outgoing_);
+    gatheredSizes_.swap(outgoingSizes_);
+    to = route();
+  }
+  sendOutgoing(to);
   return sent;
 }
 
-void EchoSession::sendGathered() {
+void EchoSession::sendOutgoing(const PeerRoute& route) {
   // A data channel echo answers a burst of messages with a burst of records of one size (its
   // SCTP packets differ only where a SACK rides along): on loopback the stack's way through IP
   // and into the receiver's socket, inside our sendmsg, was most of what sending cost.
-  const uint8_t* at = gathered_.data();
-  const size_t count = gatheredSizes_.size();
+  const uint8_t* at = outgoing_.data();
+  const size_t count = outgoingSizes_.size();
   for (size_t i = 0; i < count;) {
-    const size_t segment = gatheredSizes_[i];
+    const size_t segment = outgoingSizes_[i];
     size_t run = 1;
     size_t bytes = segment;
     // Equal sizes, the last of a run may be shorter (UDP_SEGMENT's rule); 64 segments and 64 KiB at most.
-    while (i + run < count && run < kMaxSegments && bytes + gatheredSizes_[i + run] <= kMaxSegmentedBytes &&
-           gatheredSizes_[i + run] <= segment) {
-      bytes += gatheredSizes_[i + run];
+    while (i + run < count && run < kMaxSegments && bytes + outgoingSizes_[i + run] <= kMaxSegmentedBytes &&
+           outgoingSizes_[i + run] <= segment) {
+      bytes += outgoingSizes_[i + run];
       run++;
-      if (gatheredSizes_[i + run - 1] < segment) break;
+      if (outgoingSizes_[i + run - 1] < segment) break;
     }
-    if (run == 1 || !sendSegmentsToPeer(at, bytes, segment)) {
+    if (run == 1 || !sendSegmentsTo(route, at, bytes, segment)) {
       for (size_t k = 0; k < run; k++) {
-        sendToPeer(at, gatheredSizes_[i + k]);
-        at += gatheredSizes_[i + k];
+        sendTo(route, at, outgoingSizes_[i + k]);
+        at += outgoingSizes_[i + k];
       }
     } else {
       at += bytes;
@@ -127,12 +134,12 @@ void EchoSession::sendGathered() {
     }
     i += run;
   }
-  gathered_.clear();
-  gatheredSizes_.clear();
+  outgoing_.clear();
+  outgoingSizes_.clear();
   // A large message (256 KiB announced) gathers ~270 KiB once: not kept for the session's life.
-  if (gathered_.capacity() > kKeptGatherBytes) {
-    std::vector<uint8_t>().swap(gathered_);
-    std::vector<uint16_t>().swap(gatheredSizes_);
+  if (outgoing_.capacity() > kKeptGatherBytes) {
+    std::vector<uint8_t>().swap(outgoing_);
+    std::vector<uint16_t>().swap(outgoingSizes_);
   }
 }
 
@@ -171,10 +178,30 @@ void EchoSession::onDtlsSend(const uint8_t* data, size_t size) {
   sendToPeer(data, size);
 }
 
-bool EchoSession::sendSegmentsToPeer(const uint8_t* data, size_t size, size_t segment) {
+EchoSession::PeerRoute EchoSession::route() const {
+  PeerRoute route;
+  route.socket = socket_;
+  route.selected = selected_.valid();
+  route.address = selectedAddress_;
+  route.addressSize = selectedAddressSize_;
+  route.local = selectedLocal_;
+  route.dtlsPeer = dtlsPeer_;
+  route.dtlsPeerLocal = dtlsPeerLocal_;
+  return route;
+}
+
+bool EchoSession::sendSegmentsTo(const PeerRoute& route, const uint8_t* data, size_t size, size_t segment) {
   // Only to a selected pair: before one, DTLS goes wherever it last came from, one by one.
-  if (!socket_ || !socket_->segmentation() || !selected_.valid() || selectedAddressSize_ == 0) return false;
-  return socket_->sendSegments(selectedAddress_, selectedAddressSize_, data, size, segment, &selectedLocal_);
+  if (!route.socket || !route.socket->segmentation() || !route.selected || route.addressSize == 0) return false;
+  return route.socket->sendSegments(route.address, route.addressSize, data, size, segment, &route.local);
+}
+
+bool EchoSession::sendTo(const PeerRoute& route, const uint8_t* data, size_t size) {
+  if (!route.socket) return false;
+  if (route.selected) {
+    return route.addressSize > 0 && route.socket->sendTo(route.address, route.addressSize, data, size, &route.local);
+  }
+  return route.dtlsPeer.valid() && route.socket->sendTo(route.dtlsPeer, data, size, &route.dtlsPeerLocal);
 }
 
 bool EchoSession::sendToPeer(const uint8_t* data, size_t size) {

@@ -140,12 +140,28 @@ class EchoSession : private DtlsListener, private MediaListener {
   void onRtpReceived(size_t section, const uint8_t* packet, size_t size, const RtpHeader& header,
                      uint64_t index) override;
   void onFeedback(const std::string& mid, bool keyframe, const uint16_t* sequences, size_t count) override;
-  /** To the selected remote, or before one is selected to where the last DTLS came from. */
-  bool sendToPeer(const uint8_t* data, size_t size);
-  /** What sendApplicationData's records became, to the peer: runs of one size as one GSO send. */
-  void sendGathered();
+  /**
+   * Where datagrams to the peer go, copied under dtlsMutex_ by JavaScript's thread so it can send
+   * without holding it: the selected remote, or before one is selected where the last DTLS came from.
+   */
+  struct PeerRoute {
+    UdpSocket* socket = nullptr;
+    bool selected = false;
+    sockaddr_storage address{};
+    socklen_t addressSize = 0;
+    Endpoint local;
+    Endpoint dtlsPeer;
+    Endpoint dtlsPeerLocal;
+  };
+  /** Under dtlsMutex_ (or on the data-plane thread, the only writer). */
+  PeerRoute route() const;
+  static bool sendTo(const PeerRoute& route, const uint8_t* data, size_t size);
   /** `size` bytes of `segment`-byte datagrams to the selected remote in one send; false: send them singly. */
-  bool sendSegmentsToPeer(const uint8_t* data, size_t size, size_t segment);
+  static bool sendSegmentsTo(const PeerRoute& route, const uint8_t* data, size_t size, size_t segment);
+  /** Data-plane thread: to the selected remote, or before one is selected to where the last DTLS came from. */
+  bool sendToPeer(const uint8_t* data, size_t size);
+  /** JavaScript's thread, without dtlsMutex_: what sendApplicationData's records became, runs of one size as one GSO send. */
+  void sendOutgoing(const PeerRoute& route);
   static constexpr size_t kMaxSegments = 64;
   static constexpr size_t kMaxSegmentedBytes = 65000;
   /** What the gathering buffer may keep between calls: a burst of echoed messages, not a large message's. */
@@ -193,6 +209,13 @@ class EchoSession : private DtlsListener, private MediaListener {
   bool gathering_ = false;
   std::vector<uint8_t> gathered_;
   std::vector<uint16_t> gatheredSizes_;
+  /**
+   * JavaScript's thread only: the gathered datagrams, swapped out under the lock and sent after it.
+   * Sending them under it (sendmsg on loopback runs the receiver's side too) kept the data-plane
+   * thread waiting on the lock for the session's next record, a futex sleep and wake-up each time.
+   */
+  std::vector<uint8_t> outgoing_;
+  std::vector<uint16_t> outgoingSizes_;
 };
 
 }  // namespace echo
