@@ -24,8 +24,8 @@
  * the rest (docs/performance.md, "Data channels under loss").
  */
 import { crc32c } from 'werift';
+import { CHUNK_DATA, type DataChunkFields } from './sctp-receive.js';
 
-const CHUNK_DATA = 0;
 const CHUNK_SACK = 3;
 const COMMON_HEADER = 12;
 /** werift's own largest packet: the common header and a DATA chunk of 1,200 bytes of user data (its USERDATA_MAX_LENGTH). */
@@ -39,25 +39,14 @@ export interface SctpChunk {
   readonly reportsGaps?: boolean;
 }
 
-/** werift 0.24's DATA chunk (RFC 9260 §3.3.1) by its fields, which do not change once it is sent. */
-interface DataFields {
-  type: typeof CHUNK_DATA;
-  flags: number;
-  tsn: number;
-  streamId: number;
-  streamSeqNum: number;
-  protocol: number;
-  userData: Buffer;
-}
-
 const DATA_HEADER = 16;
 
-function isDataFields(chunk: SctpChunk): chunk is SctpChunk & DataFields {
-  return chunk.type === CHUNK_DATA && Buffer.isBuffer((chunk as Partial<DataFields>).userData);
+function isDataChunkFields(chunk: SctpChunk): chunk is SctpChunk & DataChunkFields {
+  return chunk.type === CHUNK_DATA && Buffer.isBuffer((chunk as Partial<DataChunkFields>).userData);
 }
 
 /** A chunk's bytes in a packet, padded to 4 (RFC 9260 §3.2). */
-function paddedLength(chunk: Buffer | DataFields): number {
+function paddedLength(chunk: Buffer | DataChunkFields): number {
   return Buffer.isBuffer(chunk) ? chunk.length : (DATA_HEADER + chunk.userData.length + 3) & ~3;
 }
 
@@ -66,7 +55,7 @@ function paddedLength(chunk: Buffer | DataFields): number {
  * is written from its fields: werift's own `bytes` makes three buffers of each (~5% of the
  * JavaScript thread in a data channel echo).
  */
-function writeChunk(chunk: Buffer | DataFields, packet: Buffer, at: number): number {
+function writeChunk(chunk: Buffer | DataChunkFields, packet: Buffer, at: number): number {
   if (Buffer.isBuffer(chunk)) return at + chunk.copy(packet, at);
   const length = DATA_HEADER + chunk.userData.length;
   packet[at] = CHUNK_DATA;
@@ -91,7 +80,7 @@ interface Waiting {
    * A SACK's bytes are written when it is bundled: werift makes one for every packet it takes, and
    * all but a turn's last are dropped. A DATA chunk's too, from its fields.
    */
-  chunk: Buffer | SctpChunk | DataFields;
+  chunk: Buffer | SctpChunk | DataChunkFields;
   tag: number;
 }
 
@@ -126,9 +115,9 @@ export class SctpBundler {
       return;
     }
     // As werift would: a DATA chunk it cannot write (a length past 16 bits) is its sendChunk's rejection.
-    let waiting: Buffer | SctpChunk | DataFields = chunk;
+    let waiting: Buffer | SctpChunk | DataChunkFields = chunk;
     if (chunk.type === CHUNK_DATA) {
-      if (!isDataFields(chunk)) waiting = chunk.bytes;
+      if (!isDataChunkFields(chunk)) waiting = chunk.bytes;
       else if (DATA_HEADER + chunk.userData.length > 0xffff) throw new RangeError(`a DATA chunk of ${chunk.userData.length} bytes`);
     }
     this.#waiting.push({ type: chunk.type, chunk: waiting, tag: verificationTag });
@@ -182,11 +171,11 @@ export class SctpBundler {
     }
     if (sack && (sack.chunk as SctpChunk).reportsGaps) this.sacksReportingGaps++;
     const ordered = sack ? [sack, ...waiting.filter((w) => w.type !== CHUNK_SACK)] : waiting;
-    let chunks: Array<Buffer | DataFields> = [];
+    let chunks: Array<Buffer | DataChunkFields> = [];
     let bytes = COMMON_HEADER;
     let tag = ordered[0]!.tag;
     for (const { type, chunk: waiting, tag: chunkTag } of ordered) {
-      const chunk = type === CHUNK_SACK ? sackBytes(waiting as SctpChunk) : (waiting as Buffer | DataFields);
+      const chunk = type === CHUNK_SACK ? sackBytes(waiting as SctpChunk) : (waiting as Buffer | DataChunkFields);
       if (!chunk) continue;
       const length = paddedLength(chunk);
       if (chunks.length > 0 && (chunkTag !== tag || bytes + length > MAX_BUNDLE_BYTES)) {
@@ -202,7 +191,7 @@ export class SctpBundler {
     return packets;
   }
 
-  #packet(verificationTag: number, chunks: Array<Buffer | DataFields>): Buffer {
+  #packet(verificationTag: number, chunks: Array<Buffer | DataChunkFields>): Buffer {
     const { local, remote } = this.ports();
     let size = COMMON_HEADER;
     for (const chunk of chunks) size += paddedLength(chunk);

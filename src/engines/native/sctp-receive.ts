@@ -10,14 +10,17 @@
  * checksum the plane did not vouch for) goes through werift's own `handleData`, unchanged.
  */
 
-const CHUNK_DATA = 0;
+export const CHUNK_DATA = 0;
 const CHUNK_SACK = 3;
 const COMMON_HEADER = 12;
 const DATA_HEADER = 16;
 const SACK_HEADER = 16;
 
-/** A DATA chunk (RFC 9260 §3.3.1) as werift's `receiveDataChunk` and its inbound stream read it. */
-export interface InboundData {
+/**
+ * A DATA chunk (RFC 9260 §3.3.1) by the fields werift 0.24 keeps of one: what its
+ * `receiveDataChunk` and inbound streams read, and what the bundler writes of those it sends.
+ */
+export interface DataChunkFields {
   type: typeof CHUNK_DATA;
   flags: number;
   tsn: number;
@@ -37,7 +40,7 @@ export interface InboundSack {
   duplicates: number[];
 }
 
-export type InboundChunk = InboundData | InboundSack;
+export type InboundChunk = DataChunkFields | InboundSack;
 
 /**
  * The chunks of a packet holding DATA and SACK chunks only, each whole; undefined for anything
