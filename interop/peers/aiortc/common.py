@@ -1,13 +1,15 @@
 """What the aiortc Echo Test server and client share: ICE configuration and step
 timings printed on stderr."""
 
-import ipaddress
+import os
 import sys
 import time
-from urllib.parse import urlsplit
 
 import aioice.ice
 from aiortc import RTCConfiguration
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from loopback import is_loopback_host, is_loopback_url  # noqa: E402,F401  (the peers import them from here)
 
 
 def rtc_configuration() -> RTCConfiguration:
@@ -32,20 +34,6 @@ class Stopwatch:
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def is_loopback_host(host: str) -> bool:
-    host = host.strip("[]")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def is_loopback_url(url: str) -> bool:
-    return is_loopback_host(urlsplit(url).hostname or "")
 
 
 def keep_ice_on_loopback() -> None:

@@ -7,12 +7,14 @@ running a GLib main loop.
 
 import ctypes
 import ctypes.util
-import ipaddress
+import os
 import re
 import sys
 import threading
 import time
-from urllib.parse import urlsplit
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from loopback import is_loopback_host, is_loopback_url  # noqa: E402,F401  (the peers import them from here)
 
 try:
     import gi
@@ -50,20 +52,6 @@ JITTER_MS = 20
 
 # Set by keep_ice_on_loopback(): every webrtcbin made afterwards gathers loopback only.
 _loopback_only = False
-
-
-def is_loopback_host(host):
-    host = (host or "").strip("[]")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def is_loopback_url(url):
-    return is_loopback_host(urlsplit(url).hostname)
 
 
 def keep_ice_on_loopback():
