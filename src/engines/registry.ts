@@ -31,10 +31,11 @@ export const ENGINE_NAMES = Object.keys(entries) as EngineName[];
 /** The engines with a client side: every one but the server-only native engine. */
 export const CLIENT_ENGINE_NAMES = ENGINE_NAMES.filter((name) => entries[name].client);
 /**
- * What `serve` runs without --engine. native once it meets every target of issue 17; its data
- * channel messages/s still trail libdatachannel's (docs/performance.md, "The native engine").
+ * What `serve` runs without --engine: our own media plane, which meets every target of issue 17
+ * (docs/performance.md, "The native engine"); FALLBACK_ENGINE where it cannot load or is asked
+ * to gather through --ice-server (defaultServerEngine).
  */
-export const DEFAULT_SERVER_ENGINE: EngineName = 'libdatachannel';
+export const DEFAULT_SERVER_ENGINE: EngineName = 'native';
 /** What `client` and the bench's own client peers run without --engine (native is a server only). */
 export const DEFAULT_CLIENT_ENGINE: EngineName = 'libdatachannel';
 /** What a server runs instead of an engine that cannot load here (`native` without its addon). */

@@ -6,10 +6,11 @@
  * stage with its flags (test/helpers/dockerfile.ts: each stage's COPY and RUN in a chroot over
  * this machine's Debian /usr, with the registry's Node of the image's tag), started as the image
  * starts: as uid 1000, on a read-only root, in a network namespace of its own so that it can have
- * port 8080. Against it: /client.sh, a pion 3.1 client's data channel and its set-up time (the
- * two addon patches, which the image once lost), a refusal to start without the patched addon,
- * and a drain; and the native engine, whose addon the build stage compiled against the image's
- * Node, serving /client.sh and pion (no fallback to libdatachannel).
+ * port 8080. Its default command runs the native engine, whose addon the build stage compiled
+ * against the image's Node (no fallback to libdatachannel): /client.sh, pion and a drain against
+ * it. Beside it `serve --engine libdatachannel`: a pion 3.1 client's data channel and its set-up
+ * time (the two addon patches, which the image once lost), and a refusal to start without the
+ * patched addon.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -106,7 +107,7 @@ const PION_CLIENT = join(ROOT, 'interop/peers/pion/bin/pion-client');
 const pionMissing = existsSync(PION_CLIENT) ? undefined : 'pion peers not built (interop/setup/pion.sh)';
 
 test(
-  "the image laid out by the Dockerfile's own steps serves on 8080 as uid 1000 on its own Node, with the patched addon (pion's data channel opens, its set-up is fast), refuses to start without it, passes /client.sh tests 0 and 1, drains on SIGTERM, and runs the native engine it built (no fallback)",
+  "the image laid out by the Dockerfile's own steps serves on 8080 as uid 1000 on its own Node with the native engine it built (no fallback), passes /client.sh tests 0 and 1 and pion, drains on SIGTERM; its libdatachannel engine runs the patched addon (pion's data channel opens, its set-up is fast) and refuses to start without it",
   { skip: notRoot, timeout: 900_000 },
   async (t) => {
     if (pionMissing) skipUnlessCi(pionMissing);
@@ -149,107 +150,97 @@ test(
     // Without the patched copy the server refuses the libdatachannel engine, saying what is missing.
     const copy = join(ndc, 'build/Release/node_datachannel.node');
     renameSync(copy, `${copy}.aside`);
-    const refused = await chrootRun(image.root, [...image.entrypoint, ...image.cmd], inImage, 30_000).finally(() => renameSync(`${copy}.aside`, copy));
+    const refused = await chrootRun(image.root, [...image.entrypoint, ...image.cmd, '--engine', 'libdatachannel'], inImage, 30_000).finally(() => renameSync(`${copy}.aside`, copy));
     assert.equal(refused.code, 1, refused.output);
     for (const p of ADDON_PATCHES) assert.ok(refused.output.includes(p.name), `names ${p.name}: ${refused.output}`);
     assert.match(refused.output, /scripts\/patch-addon\.mjs/);
 
-    // `docker run IMAGE`: ENTRYPOINT + CMD, nothing added.
-    // The default command, with its ICE kept on loopback: the clients below are on this machine,
-    // and its other addresses carry no test traffic.
-    const server = chrootSpawn(image.root, [...image.entrypoint, ...image.cmd, '--ice-addresses', 'loopback'], inImage);
-    t.after(() => server.kill('SIGKILL'));
-    const logs: Record<string, unknown>[] = [];
-    let listeningResolve: (entry: Record<string, unknown>) => void;
-    const listening = new Promise<Record<string, unknown>>((resolve) => (listeningResolve = resolve));
-    let raw = '';
-    createInterface({ input: server.stderr! }).on('line', (line) => {
-      try {
-        const entry = JSON.parse(line) as Record<string, unknown>;
-        logs.push(entry);
-        if (entry.event === 'listening') listeningResolve(entry);
-      } catch {
-        raw += `${line}\n`;
+    /** A server of the image, as uid 1000 on its read-only root, once it listens (its logs as they come). */
+    const serveInImage = async (args: string[], label: string) => {
+      const proc = chrootSpawn(image.root, [...image.entrypoint, ...args], inImage);
+      t.after(() => proc.kill('SIGKILL'));
+      const logs: Record<string, unknown>[] = [];
+      let raw = '';
+      const listening = new Promise<Record<string, unknown>>((resolve) =>
+        createInterface({ input: proc.stderr! }).on('line', (line) => {
+          try {
+            const entry = JSON.parse(line) as Record<string, unknown>;
+            logs.push(entry);
+            if (entry.event === 'listening') resolve(entry);
+          } catch {
+            raw += `${line}\n`;
+          }
+        }),
+      );
+      const exited = once(proc, 'exit').then(([code]) => code as number | null);
+      const up = await withTimeout(Promise.race([listening, exited.then((code) => assert.fail(`${label} exited ${code}: ${raw}`))]), 30_000, `${label} listening`);
+      assert.match(readFileSync(`/proc/${proc.pid}/status`, 'utf8'), /^Uid:\s+1000\s+1000\s+1000\s+1000$/m, `${label} runs as uid 1000 (node)`);
+      return { proc, logs, up, exited };
+    };
+    const clientSh = (arg: string) => chrootRun(image.root, ['/client.sh', arg], inImage, 60_000);
+    const passesClientSh = async (port: number, label: string) => {
+      for (const arg of [`-s http://127.0.0.1:${port}/offer -t 1`, `-s http://127.0.0.1:${port}/offer -t 0 --media`]) {
+        const result = await clientSh(arg);
+        assert.equal(result.code, 0, `/client.sh "${arg}" against ${label}: ${result.output}`);
+        assert.match(result.stdout, /^PASS test [01]/);
       }
-    });
-    const exited = once(server, 'exit').then(([code]) => code as number | null);
-    const up = await withTimeout(Promise.race([listening, exited.then((code) => assert.fail(`the server exited ${code}: ${raw}`))]), 30_000, 'server listening');
-    assert.equal(up.url, 'http://127.0.0.1:8080');
+    };
+    const pion = (port: number, testType: string, timeout: string) =>
+      runCommand('ip', ['netns', 'exec', netns, PION_CLIENT, '-s', `http://127.0.0.1:${port}/offer`, '-t', testType, '--timeout', timeout]);
 
-    const status = readFileSync(`/proc/${server.pid}/status`, 'utf8');
-    assert.match(readFileSync(`/proc/${server.pid}/comm`, 'utf8').trim(), /^node(-MainThread)?$/, 'node (Node 24+ names its main thread node-MainThread)');
-    assert.match(status, /^Uid:\s+1000\s+1000\s+1000\s+1000$/m, 'the server runs as uid 1000 (node)');
+    // `docker run IMAGE`: ENTRYPOINT + CMD, nothing added: the native engine, whose addon the build
+    // stage compiled against the image's Node (no fallback to libdatachannel). Its ICE kept on
+    // loopback: the clients below are on this machine, and its other addresses carry no test traffic.
+    const server = await serveInImage([...image.cmd, '--ice-addresses', 'loopback'], 'the default command');
+    const { logs, exited } = server;
+    assert.equal(server.up.url, 'http://127.0.0.1:8080');
+    assert.equal(server.up.engine, 'native', `the native engine, not the fallback: ${JSON.stringify(logs.find((l) => l.event === 'engine-fallback'))}`);
+    assert.ok(!logs.some((l) => l.event === 'engine-fallback' || l.event === 'engine-default'), 'nothing said of engines');
+    assert.match(readFileSync(`/proc/${server.proc.pid}/comm`, 'utf8').trim(), /^node(-MainThread)?$/, 'node (Node 24+ names its main thread node-MainThread)');
 
     const health = () => chrootRun(image.root, image.healthcheck!, inImage, 15_000);
     assert.equal((await health()).code, 0, 'healthy while serving');
-
-    const clientSh = (arg: string) => chrootRun(image.root, ['/client.sh', arg], inImage, 60_000);
-    for (const arg of ['-s http://127.0.0.1:8080/offer -t 1', '-s http://127.0.0.1:8080/offer -t 0 --media']) {
-      const result = await clientSh(arg);
-      assert.equal(result.code, 0, `/client.sh "${arg}": ${result.output}`);
-      assert.match(result.stdout, /^PASS test [01]/);
+    await passesClientSh(8080, 'the default command');
+    if (!pionMissing) {
+      const { code, stderr } = await pion(8080, '1', '10');
+      assert.equal(code, 0, `pion against the default command: ${stderr}`);
     }
+    const connected = logs.filter((l) => l.event === 'session-connected');
+    assert.ok(connected.length >= 2 && connected.every((l) => l.engine === 'native' && typeof l.transport === 'object'), JSON.stringify(connected));
+    // Its sessions run in worker processes (--workers: the number of cores): the server's or theirs.
+    const serving = [server.proc.pid!, ...readFileSync(`/proc/${server.proc.pid}/task/${server.proc.pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number)];
+    assert.ok(
+      serving.some((pid) => /\/app\/native\/build\/Release\/webrtc_echo_native\.node/.test(readFileSync(`/proc/${pid}/maps`, 'utf8'))),
+      'the addon the build stage made is loaded',
+    );
 
-    // The server runs the patched copy the image carries, and it shows: a pion 3.1 client's data
-    // channel opens (SCTP zero checksum off), and pion, which the server learns from its checks,
-    // connects within libjuice's 50 ms (its triggered check at once).
-    const maps = readFileSync(`/proc/${server.pid}/maps`, 'utf8');
-    assert.match(maps, /node-datachannel\/build\/Release\/node_datachannel\.node/, 'node-datachannel loaded our copy');
+    // libdatachannel beside it, as `serve --engine libdatachannel`: it runs the patched copy the
+    // image carries, and it shows: a pion 3.1 client's data channel opens (SCTP zero checksum
+    // off), and pion, which the server learns from its checks, connects within libjuice's 50 ms
+    // (its triggered check at once).
+    const ldc = await serveInImage(['serve', '--engine', 'libdatachannel', '--port', '8081', '--workers', '1', '--ice-addresses', 'loopback'], 'the libdatachannel server');
+    assert.equal(ldc.up.engine, 'libdatachannel');
+    assert.match(readFileSync(`/proc/${ldc.proc.pid}/maps`, 'utf8'), /node-datachannel\/build\/Release\/node_datachannel\.node/, 'node-datachannel loaded our copy');
+    await passesClientSh(8081, 'the libdatachannel server');
     if (pionMissing) {
       t.diagnostic(`pion checks skipped: ${pionMissing}`);
     } else {
-      const pion = (testType: string, timeout: string) => runCommand('ip', ['netns', 'exec', netns, PION_CLIENT, '-s', 'http://127.0.0.1:8080/offer', '-t', testType, '--timeout', timeout]);
       for (let run = 0; run < 3; run++) {
-        const { code, stderr } = await pion('1', '10');
+        const { code, stderr } = await pion(8081, '1', '10');
         assert.equal(code, 0, `pion data channel: ${stderr}`);
         assert.match(stderr, /ok test 1/);
       }
       const setups: number[] = [];
       for (let run = 0; run < 7; run++) {
-        const { code, stderr } = await pion('0', '5');
+        const { code, stderr } = await pion(8081, '0', '5');
         assert.equal(code, 0, stderr);
         setups.push(Number(/^connected_ms (\d+)/m.exec(stderr)?.[1]) - Number(/^answer_ms (\d+)/m.exec(stderr)?.[1]));
       }
       t.diagnostic(`pion answer -> connected: ${setups.join(', ')} ms`);
       assert.ok(median(setups)! < STUN_PACING_TIME, `median ${median(setups)} ms: the stock addon cannot go below ${STUN_PACING_TIME}`);
     }
-
-    // The native engine, built in the build stage against the image's Node: it runs (no fallback
-    // to libdatachannel), as uid 1000 on the read-only root, and echoes for /client.sh and pion.
-    const native = chrootSpawn(image.root, [...image.entrypoint, 'serve', '--engine', 'native', '--port', '8081', '--workers', '1', '--ice-addresses', 'loopback'], inImage);
-    t.after(() => native.kill('SIGKILL'));
-    const nativeLogs: Record<string, unknown>[] = [];
-    let nativeRaw = '';
-    const nativeUp = new Promise<Record<string, unknown>>((resolve) =>
-      createInterface({ input: native.stderr! }).on('line', (line) => {
-        try {
-          const entry = JSON.parse(line) as Record<string, unknown>;
-          nativeLogs.push(entry);
-          if (entry.event === 'listening') resolve(entry);
-        } catch {
-          nativeRaw += `${line}\n`;
-        }
-      }),
-    );
-    const nativeExited = once(native, 'exit').then(([code]) => code as number | null);
-    const nativeListening = await withTimeout(Promise.race([nativeUp, nativeExited.then((code) => assert.fail(`the native server exited ${code}: ${nativeRaw}`))]), 30_000, 'native server listening');
-    assert.equal(nativeListening.engine, 'native', `the native engine, not the fallback: ${JSON.stringify(nativeLogs.find((l) => l.event === 'engine-fallback'))}`);
-    assert.ok(!nativeLogs.some((l) => l.event === 'engine-fallback'));
-    assert.match(readFileSync(`/proc/${native.pid}/status`, 'utf8'), /^Uid:\s+1000\s+1000\s+1000\s+1000$/m, 'the native server runs as uid 1000');
-    for (const arg of ['-s http://127.0.0.1:8081/offer -t 1', '-s http://127.0.0.1:8081/offer -t 0 --media']) {
-      const result = await clientSh(arg);
-      assert.equal(result.code, 0, `/client.sh "${arg}" against the native engine: ${result.output}`);
-      assert.match(result.stdout, /^PASS test [01]/);
-    }
-    assert.match(readFileSync(`/proc/${native.pid}/maps`, 'utf8'), /\/app\/native\/build\/Release\/webrtc_echo_native\.node/, 'the addon the build stage made is loaded');
-    if (!pionMissing) {
-      const { code, stderr } = await runCommand('ip', ['netns', 'exec', netns, PION_CLIENT, '-s', 'http://127.0.0.1:8081/offer', '-t', '1', '--timeout', '10']);
-      assert.equal(code, 0, `pion against the native engine: ${stderr}`);
-    }
-    const connected = nativeLogs.filter((l) => l.event === 'session-connected');
-    assert.ok(connected.length >= 2 && connected.every((l) => l.engine === 'native' && typeof l.transport === 'object'), JSON.stringify(connected));
-    native.kill('SIGTERM');
-    assert.equal(await withTimeout(nativeExited, 10_000, 'native server exit'), 0);
+    ldc.proc.kill('SIGTERM');
+    assert.equal(await withTimeout(ldc.exited, 10_000, 'libdatachannel server exit'), 0);
 
     const tmp = await chrootRun(image.root, ['/bin/sh', '-c', 'touch /tmp/written'], inImage);
     assert.match(tmp.output, /Read-only file system/, 'the server above ran on a read-only root');
@@ -262,7 +253,7 @@ test(
     t.after(() => held.kill('SIGKILL'));
     let heldErr = '';
     await withTimeout(new Promise<void>((resolve) => held.stderr!.on('data', (d) => (heldErr += d).includes('holding') && resolve())), 30_000, 'held client');
-    server.kill('SIGTERM');
+    server.proc.kill('SIGTERM');
     await withTimeout((async () => { while (!logs.some((l) => l.event === 'draining')) await new Promise((r) => setTimeout(r, 50)); })(), 5_000, 'draining');
     assert.equal((await health()).code, 1, 'unhealthy while draining');
     const [heldCode] = await once(held, 'exit');

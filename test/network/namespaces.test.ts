@@ -23,7 +23,7 @@ interface Outcome {
   logs: string;
 }
 
-/** Our server (libdatachannel) and our client (libdatachannel unless `clientArgs` say) across `topology`, test 1. */
+/** Our server (the default engine: native, libdatachannel where given --ice-server) and our client (libdatachannel unless `clientArgs` say) across `topology`, test 1. */
 async function runAcross(topology: Topology, serveArgs = topology.serveArgs, clientArgs: string[] = []): Promise<Outcome> {
   const [serverCommand, ...serverPrefix] = [...topology.serverExec, process.execPath];
   const server = startProcess(serverCommand!, [...serverPrefix, CLI, 'serve', '--host', topology.serverListen, '--port', '8080', ...serveArgs], { cwd: ROOT });
