@@ -1,8 +1,8 @@
 /**
- * The packets of an established association that carry only DATA and SACK chunks (all of a data
- * channel echo's traffic), taken without werift 0.24's `parsePacket`: that one copies every packet
+ * The SCTP packets that carry only DATA and SACK chunks (all of a data channel echo's traffic once
+ * the association is up), taken without werift 0.24's `parsePacket`: that one copies every packet
  * to check its CRC32c in JavaScript and builds a class instance of 14 fields for each chunk, ~10%
- * of the JavaScript thread in a data channel echo (docs/performance.md, "Data channels at the
+ * of the JavaScript thread in a data channel echo (docs/performance.md, "Data channels past the
  * libdatachannel engine's rate"). The plane checks the CRC32c in C++ as it decrypts the record
  * (`sctpChecksumValid` of its `app-data` event); the chunks become the plain fields werift's
  * `receiveDataChunk` and `receiveSackChunk` read, and the rest is werift's `handleData` as it is.
