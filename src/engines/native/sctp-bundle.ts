@@ -24,7 +24,7 @@
  * the rest (docs/performance.md, "Data channels under loss").
  */
 import { crc32c } from 'werift';
-import { CHUNK_DATA, type DataChunkFields } from './sctp-receive.js';
+import { CHUNK_DATA, DATA_HEADER, type DataChunkFields } from './sctp-receive.js';
 
 const CHUNK_SACK = 3;
 const COMMON_HEADER = 12;
@@ -38,8 +38,6 @@ export interface SctpChunk {
   /** A SACK (sctp-tsn.ts) that reports gap blocks: some of the client's DATA is missing. */
   readonly reportsGaps?: boolean;
 }
-
-const DATA_HEADER = 16;
 
 function isDataChunkFields(chunk: SctpChunk): chunk is SctpChunk & DataChunkFields {
   return chunk.type === CHUNK_DATA && Buffer.isBuffer((chunk as Partial<DataChunkFields>).userData);

@@ -13,7 +13,8 @@
 export const CHUNK_DATA = 0;
 const CHUNK_SACK = 3;
 const COMMON_HEADER = 12;
-const DATA_HEADER = 16;
+/** A DATA chunk's header: type, flags, length, TSN, stream, sequence number, PPID (RFC 9260 §3.3.1). */
+export const DATA_HEADER = 16;
 const SACK_HEADER = 16;
 
 /**
